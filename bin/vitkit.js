@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The CLI is TypeScript run through tsx's loader, so there is no build step between a clone and `npx vitkit`.
+import { register } from 'tsx/esm/api';
+register();
+await import('../src/cli/main.ts');
