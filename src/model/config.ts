@@ -72,7 +72,9 @@ const presetGrid: ReadonlyArray<[Size, number, number]> = [
 export const presets: Readonly<Record<string, ViTConfig>> = Object.fromEntries(
   presetGrid.map(([size, patch, res]) => {
     const s = sizes[size];
-    return [`vit_${size}_patch${patch}_${res}`, { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize: patch, imgSize: res }];
+    // timm's H/14 is the headless ImageNet-21k feature extractor (630,764,800 parameters).
+    const numClasses = size === 'huge' ? 0 : defaultConfig.numClasses;
+    return [`vit_${size}_patch${patch}_${res}`, { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize: patch, imgSize: res, numClasses }];
   }),
 );
 

@@ -1,0 +1,150 @@
+// The Vision Transformer as an ONNX graph (Dosovitskiy et al. 2021, eqs. 1–4), with timm's parameter names.
+import { type Dim, Graph, type Value } from '../graph/graph.ts';
+import { type StateDict, formatShape } from '../graph/tensor.ts';
+import { add, mul, tanh } from '../ops/elementwise.ts';
+import { matmul } from '../ops/matmul.ts';
+import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
+import { reduceMean } from '../ops/reduce.ts';
+import { concat, expand, reshape, slice, take, transpose } from '../ops/shape.ts';
+import type { ViTConfig } from './config.ts';
+import { parameterShapes } from './params.ts';
+
+/** Supplies the graph value for a parameter: an initializer (inference) or a graph input (training). */
+export type ParamSource = (name: string, shape: readonly number[]) => Value;
+
+/** The model's values that may be exposed as graph outputs. */
+export interface ViTValues {
+  /** [B, K] class scores (absent when numClasses is 0). */
+  readonly logits?: Value;
+  /** [B, D'] pooled, normalised features fed to the head (after the pre-logits layer when there is one). */
+  readonly pooled: Value;
+  /** [B, T, D] encoder output after the final LayerNorm (token pooling) or before pooling (avg pooling). */
+  readonly encoded: Value;
+  /** Per block i: [B, heads, T, T] softmax attention probabilities. */
+  readonly attention: readonly Value[];
+  /** Per block i: [B, T, D] tokens leaving the block. */
+  readonly tokens: readonly Value[];
+}
+
+export interface ViTBuildOptions {
+  readonly params: ParamSource;
+}
+
+/** Parameters as initializers from a state dict, checked against the config's shapes. */
+export function initializerParams(g: Graph, weights: StateDict): ParamSource {
+  return (name, shape) => {
+    const t = weights.get(name);
+    if (!t) throw new Error(`missing parameter '${name}' (expected shape ${formatShape(shape)})`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`parameter '${name}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
+    }
+    return g.initializer(name, t);
+  };
+}
+
+/** Parameters as float32 graph inputs named after them (the training step feeds them each run). */
+export function inputParams(g: Graph): ParamSource {
+  return (name, shape) => g.input(name, 'float32', shape);
+}
+
+/**
+ * Builds the ViT forward pass on `images` [B, C, S, S] (S = cfg.imgSize; B may be symbolic).
+ * The position embeddings supplied by `params` must already match the grid (see resamplePosEmbed).
+ */
+export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): ViTValues {
+  const shapes = parameterShapes(cfg);
+  const p = (name: string): Value => opts.params(name, shapes.get(name)!);
+  const { embedDim: d, patchSize: ps, inChans: c, numHeads: heads } = cfg;
+  const grid = cfg.imgSize / ps;
+  const [batch] = images.shape as [Dim];
+  const expected = [batch, c, cfg.imgSize, cfg.imgSize];
+  if (images.rank !== 4 || images.shape.some((s, i) => s !== expected[i])) {
+    throw new Error(`ViT input is ${images}, expected ${formatShape(expected)}`);
+  }
+
+  // Patchify by reshape: [B, C, S, S] → [B, C, g, P, g, P] → [B, g, g, C, P, P] → [B, N, C·P·P].
+  let x = reshape(images, [0, c, grid, ps, grid, ps]);
+  x = transpose(x, [0, 2, 4, 1, 3, 5]);
+  x = reshape(x, [0, grid * grid, c * ps * ps]);
+  const projW = reshape(p('patch_embed.proj.weight'), [d, c * ps * ps]); // conv kernel as a linear map
+  x = linear(x, projW, p('patch_embed.proj.bias')); // [B, N, D]
+
+  if (cfg.classToken) {
+    const cls = typeof batch === 'number' ? expand(p('cls_token'), [batch, 1, d]) : broadcastBatch(p('cls_token'), x);
+    x = concat([cls, x], 1); // [B, T, D], T = 1 + N
+  }
+  x = add(x, p('pos_embed'));
+
+  const attention: Value[] = [];
+  const tokens: Value[] = [];
+  for (let i = 0; i < cfg.depth; i++) {
+    const b = `blocks.${i}`;
+    const [out, attn] = selfAttention(layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps), b, heads, p, cfg.qkvBias);
+    x = add(x, out);
+    const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
+    x = add(x, linear(gelu(linear(h, p(`${b}.mlp.fc1.weight`), p(`${b}.mlp.fc1.bias`))), p(`${b}.mlp.fc2.weight`), p(`${b}.mlp.fc2.bias`)));
+    attention.push(attn);
+    tokens.push(x);
+  }
+
+  let encoded: Value;
+  let pooled: Value;
+  if (cfg.pool === 'token') {
+    encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
+    pooled = take(encoded, 0, 1); // [B, D]: the class token
+  } else {
+    encoded = x;
+    const patches = cfg.classToken ? slice(x, [1], [1], [grid * grid + 1]) : x;
+    pooled = layerNorm(reduceMean(patches, [1]), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
+  }
+  if (cfg.preLogitsDim > 0) pooled = tanh(linear(pooled, p('pre_logits.fc.weight'), p('pre_logits.fc.bias')));
+  const logits = cfg.numClasses > 0 ? linear(pooled, p('head.weight'), p('head.bias')) : undefined;
+  return { logits, pooled, encoded, attention, tokens };
+}
+
+/** Multi-head self-attention on [B, T, D]; returns the projected output and the [B, H, T, T] probabilities. */
+function selfAttention(x: Value, b: string, heads: number, p: (name: string) => Value, qkvBias: boolean): [Value, Value] {
+  const [, t, d] = x.shape as [Dim, number, number];
+  const hd = d / heads;
+  let qkv = linear(x, p(`${b}.attn.qkv.weight`), qkvBias ? p(`${b}.attn.qkv.bias`) : null); // [B, T, 3D]
+  qkv = reshape(qkv, [0, t, 3, heads, hd]); // [B, T, 3, H, hd]
+  qkv = transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, H, T, hd]
+  const q = mul(take(qkv, 0), 1 / Math.sqrt(hd));
+  const k = take(qkv, 1);
+  const v = take(qkv, 2);
+  const attn = softmax(matmul(q, transpose(k, [0, 1, 3, 2]))); // [B, H, T, T]
+  let out = matmul(attn, v); // [B, H, T, hd]
+  out = transpose(out, [0, 2, 1, 3]); // [B, T, H, hd]
+  out = reshape(out, [0, t, d]); // [B, T, D]
+  return [linear(out, p(`${b}.attn.proj.weight`), p(`${b}.attn.proj.bias`)), attn];
+}
+
+/** Repeats a [1, 1, D] token along a symbolic batch taken from `like` [B, …] at run time. */
+function broadcastBatch(token: Value, like: Value): Value {
+  const g = token.graph;
+  const [batchDim] = g.node('Shape', [like], [{ dtype: 'int64', shape: [1] }], { start: { type: 'int', value: 0 }, end: { type: 'int', value: 1 } });
+  const rest = g.constant({ dtype: 'int64', shape: [2], data: BigInt64Array.of(1n, BigInt(token.shape[2]!)) }, 'shape');
+  const shape = concat([batchDim!, rest], 0);
+  return g.node('Expand', [token, shape], [{ dtype: token.dtype, shape: [like.shape[0]!, 1, token.shape[2]!] }])[0]!;
+}
+
+export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tokens';
+
+/**
+ * A complete inference graph: input `images` [batch, C, S, S] (batch symbolic unless given) with weights as
+ * initializers, and the requested outputs (`attention` and `tokens` expand to `attn.{i}` / `tokens.{i}`).
+ */
+export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], batch: Dim = 'batch'): Graph {
+  const g = new Graph('vit');
+  const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
+  const v = buildViT(cfg, images, { params: initializerParams(g, weights) });
+  for (const o of outputs) {
+    if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));
+    else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));
+    else if (o === 'logits') {
+      if (!v.logits) throw new Error('this model has no head (numClasses 0): ask for pooled features instead');
+      g.output(v.logits, 'logits');
+    } else g.output(v[o], o);
+  }
+  return g;
+}
