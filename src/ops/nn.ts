@@ -1,13 +1,22 @@
-// Neural-network ops: Softmax, LayerNormalization, GELU.
+// Neural-network ops: Softmax, LogSoftmax, LayerNormalization, GELU, linear; with the gradient rules of
+// Softmax, LogSoftmax and LayerNormalization (GELU and linear are composites of differentiable ops).
 import { attr, type Value } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
-import { add, erf, mul } from './elementwise.ts';
+import { add, erf, exp, mul, reciprocal, sqrt, sub } from './elementwise.ts';
 import { matmul } from './matmul.ts';
+import { reduceMean, reduceSum, sumTo } from './reduce.ts';
+import { outGrad, registerGrad } from './registry.ts';
 import { transpose } from './shape.ts';
 
 export function softmax(x: Value, axis = -1): Value {
   const a = normAxis('Softmax', axis, x.rank);
   return x.graph.node('Softmax', [x], [{ dtype: x.dtype, shape: x.shape }], { axis: attr.int(a) })[0]!;
+}
+
+/** log(softmax(x)) along an axis, computed stably (max-subtracted) by the LogSoftmax kernel. */
+export function logSoftmax(x: Value, axis = -1): Value {
+  const a = normAxis('LogSoftmax', axis, x.rank);
+  return x.graph.node('LogSoftmax', [x], [{ dtype: x.dtype, shape: x.shape }], { axis: attr.int(a) })[0]!;
 }
 
 /** LayerNormalization over the last axis with per-channel scale and bias. */
@@ -35,3 +44,60 @@ export function linear(x: Value, weight: Value, bias?: Value | null): Value {
   const y = matmul(x, transpose(weight, [1, 0]));
   return bias ? add(y, bias) : y;
 }
+
+// ---- gradient rules ----
+
+const axisOf = (attrs: Readonly<Record<string, { value: unknown }>>, rank: number, op: string): number =>
+  normAxis(op, (attrs.axis?.value as number | undefined) ?? -1, rank);
+
+// y = softmax(x): dx = y ⊙ (g − Σ g ⊙ y).
+registerGrad({
+  opType: 'Softmax',
+  vjp: (node, dys) => {
+    const y = node.outputs[0]!;
+    const g = outGrad(node, dys);
+    const a = axisOf(node.attrs, y.rank, 'Softmax');
+    return [mul(y, sub(g, reduceSum(mul(g, y), [a], true)))];
+  },
+});
+
+// y = log softmax(x): dx = g − softmax(x) ⊙ Σ g, with softmax(x) = eʸ.
+registerGrad({
+  opType: 'LogSoftmax',
+  vjp: (node, dys) => {
+    const y = node.outputs[0]!;
+    const g = outGrad(node, dys);
+    const a = axisOf(node.attrs, y.rank, 'LogSoftmax');
+    return [sub(g, mul(exp(y), reduceSum(g, [a], true)))];
+  },
+});
+
+// y = x̂ ⊙ scale + bias with x̂ = (x − μ)·r, r = 1/√(σ² + ε) over the axes from `axis` on. With ĝ = g ⊙ scale:
+//   dx = r · (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂)),  dscale = Σ g ⊙ x̂,  dbias = Σ g  (sums over the leading axes).
+// μ and r are recomputed from x (the forward node has no Mean/InvStdDev outputs).
+registerGrad({
+  opType: 'LayerNormalization',
+  vjp: (node, dys, needs) => {
+    const [x, scale, bias] = node.inputs as [Value, Value, Value | null];
+    if (dys.slice(1).some((d) => d)) throw new Error('LayerNormalization gradient: the Mean/InvStdDev outputs are not differentiable');
+    const g = outGrad(node, dys);
+    const a = axisOf(node.attrs, x.rank, 'LayerNormalization');
+    const axes = x.shape.map((_, i) => i).filter((i) => i >= a);
+    const eps = (node.attrs.epsilon?.value as number | undefined) ?? 1e-5;
+    const need = (i: number): boolean => !needs || !!needs[i];
+    let dx: Value | null = null;
+    let dscale: Value | null = null;
+    if (need(0) || need(1)) {
+      const xc = sub(x, reduceMean(x, axes, true));
+      const r = reciprocal(sqrt(add(reduceMean(mul(xc, xc), axes, true), eps)));
+      const xhat = mul(xc, r);
+      if (need(0)) {
+        const gh = mul(g, scale);
+        dx = mul(r, sub(sub(gh, reduceMean(gh, axes, true)), mul(xhat, reduceMean(mul(gh, xhat), axes, true))));
+      }
+      if (need(1)) dscale = sumTo(mul(g, xhat), scale.shape);
+    }
+    const dbias = bias && need(2) ? sumTo(g, bias.shape) : null;
+    return [dx, dscale, dbias];
+  },
+});

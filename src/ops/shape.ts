@@ -1,7 +1,10 @@
-// Layout ops: Reshape, Transpose, Concat, Slice, Gather, Expand, Unsqueeze, Squeeze, Identity.
+// Layout ops: Reshape, Transpose, Concat, Slice, Gather, Expand, Unsqueeze, Squeeze, Identity, Pad, Shape,
+// ConstantOfShape, with their gradient rules.
 import { attr, type Dim, type Value } from '../graph/graph.ts';
 import { broadcastShapes, normAxis } from '../graph/shapes.ts';
-import { formatShape } from '../graph/tensor.ts';
+import { type DType, type Tensor, formatShape } from '../graph/tensor.ts';
+import { sumTo } from './reduce.ts';
+import { constInts, outGrad, registerGrad, registerNonDifferentiable } from './registry.ts';
 
 function int64s(x: Value, values: readonly number[], prefix: string): Value {
   return x.graph.constant({ dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values, BigInt) }, prefix);
@@ -107,3 +110,207 @@ export function squeeze(x: Value, axes: readonly number[]): Value {
 export function identity(x: Value, name?: string): Value {
   return x.graph.node('Identity', [x], [{ dtype: x.dtype, shape: x.shape, name }])[0]!;
 }
+
+// ---- helpers the gradient rules use (also public builders) ----
+
+/** The runtime shape of a value as an int64 vector (ONNX Shape). */
+export function shapeOf(x: Value): Value {
+  return x.graph.node('Shape', [x], [{ dtype: 'int64', shape: [x.rank] }])[0]!;
+}
+
+/** A shape as a value: a constant when static, otherwise Shape(like). */
+function shapeInput(like: Value): Value {
+  return like.shape.every((d) => typeof d === 'number') ? int64s(like, like.dims, 'shape') : shapeOf(like);
+}
+
+/** A tensor of `like`'s shape and dtype filled with one value (ONNX ConstantOfShape; a scalar constant for rank 0). */
+export function fillLike(like: Value, value: number): Value {
+  const g = like.graph;
+  if (like.rank === 0) return g.scalar(value, like.dtype);
+  const t = fillTensor(like.dtype, value);
+  return g.node('ConstantOfShape', [shapeInput(like)], [{ dtype: like.dtype, shape: like.shape }], { value: { type: 'tensor', value: t } })[0]!;
+}
+
+function fillTensor(dtype: DType, value: number): Tensor {
+  switch (dtype) {
+    case 'float32':
+      return { dtype, shape: [1], data: Float32Array.of(value) };
+    case 'float64':
+      return { dtype, shape: [1], data: Float64Array.of(value) };
+    case 'int64':
+      return { dtype, shape: [1], data: BigInt64Array.of(BigInt(value)) };
+    case 'int32':
+      return { dtype, shape: [1], data: Int32Array.of(value) };
+    default:
+      return { dtype, shape: [1], data: Uint8Array.of(value) };
+  }
+}
+
+export const zerosLike = (like: Value): Value => fillLike(like, 0);
+export const onesLike = (like: Value): Value => fillLike(like, 1);
+
+/** Reshapes `x` to `like`'s shape (a constant shape when static, Shape(like) at run time otherwise). */
+export function reshapeTo(x: Value, like: Value): Value {
+  if (sameDims(x.shape, like.shape)) return x;
+  if (like.shape.every((d) => typeof d === 'number')) return reshape(x, like.dims);
+  return x.graph.node('Reshape', [x, shapeOf(like)], [{ dtype: x.dtype, shape: like.shape }])[0]!;
+}
+
+/** Broadcasts `x` to `like`'s shape. */
+export function expandTo(x: Value, like: Value): Value {
+  if (sameDims(x.shape, like.shape)) return x;
+  const shape = broadcastShapes('Expand', x.shape, like.shape);
+  if (!sameDims(shape, like.shape)) throw new Error(`Expand: ${x} does not broadcast to ${like}`);
+  return x.graph.node('Expand', [x, shapeInput(like)], [{ dtype: x.dtype, shape }])[0]!;
+}
+
+/** Zero-pads with [begin_0, …, begin_{r-1}, end_0, …, end_{r-1}] elements (ONNX Pad, constant mode). */
+export function pad(x: Value, pads: readonly number[]): Value {
+  if (pads.length !== 2 * x.rank || pads.some((p) => !Number.isInteger(p) || p < 0)) {
+    throw new Error(`Pad: pads ${formatShape(pads)} do not fit ${x} (need ${2 * x.rank} non-negative integers)`);
+  }
+  const shape = x.shape.map((d, i) => {
+    const extra = pads[i]! + pads[i + x.rank]!;
+    if (extra === 0) return d;
+    if (typeof d !== 'number') throw new Error(`Pad: axis ${i} of ${x} is symbolic`);
+    return d + extra;
+  });
+  return x.graph.node('Pad', [x, int64s(x, pads, 'pads')], [{ dtype: x.dtype, shape }])[0]!;
+}
+
+function sameDims(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function staticDim(op: string, x: Value, axis: number): number {
+  const d = x.shape[axis];
+  if (typeof d !== 'number') throw new Error(`${op} gradient: axis ${axis} of ${x} is symbolic`);
+  return d;
+}
+
+// ---- gradient rules ----
+
+registerGrad({ opType: 'Identity', vjp: (node, dys) => [outGrad(node, dys)] });
+
+registerGrad({ opType: 'Reshape', vjp: (node, dys) => [reshapeTo(outGrad(node, dys), node.inputs[0]!), null] });
+
+registerGrad({
+  opType: 'Transpose',
+  vjp: (node, dys) => {
+    const x = node.inputs[0]!;
+    const perm = (node.attrs.perm?.value as readonly number[] | undefined) ?? x.shape.map((_, i) => x.rank - 1 - i);
+    const inverse: number[] = [];
+    perm.forEach((p, i) => (inverse[p] = i));
+    return [transpose(outGrad(node, dys), inverse)];
+  },
+});
+
+registerGrad({
+  opType: 'Concat',
+  vjp: (node, dys, needs) => {
+    const g = outGrad(node, dys);
+    const axis = normAxis('Concat', node.attrs.axis!.value as number, g.rank);
+    let offset = 0;
+    return node.inputs.map((x, i) => {
+      const d = staticDim('Concat', x!, axis);
+      const start = offset;
+      offset += d;
+      return needs && !needs[i] ? null : slice(g, [axis], [start], [start + d]);
+    });
+  },
+});
+
+// Slice (step 1): the gradient is the output gradient zero-padded back to the input's extent.
+registerGrad({
+  opType: 'Slice',
+  vjp: (node, dys) => {
+    const x = node.inputs[0]!;
+    const starts = constInts(node, 1);
+    const ends = constInts(node, 2);
+    const axes = node.inputs[3] ? constInts(node, 3) : starts.map((_, i) => i);
+    if (node.inputs[4] && constInts(node, 4).some((s) => s !== 1)) throw new Error('Slice gradient: only step 1 is supported');
+    const pads = new Array<number>(2 * x.rank).fill(0);
+    axes.forEach((ax, i) => {
+      const a = normAxis('Slice', ax, x.rank);
+      const d = staticDim('Slice', x, a);
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      const s = clamp(starts[i]!);
+      pads[a] = s;
+      pads[a + x.rank] = d - Math.max(clamp(ends[i]!), s);
+    });
+    return [pad(outGrad(node, dys), pads), null, null, null, null].slice(0, node.inputs.length);
+  },
+});
+
+// Gather: a constant scalar index (ViT's class token, q/k/v) scatters by zero-padding; any other indices
+// scatter-add with ScatterND (reduction 'add', so repeated indices accumulate).
+registerGrad({
+  opType: 'Gather',
+  vjp: (node, dys) => {
+    const [x, indices] = node.inputs as [Value, Value];
+    const g = outGrad(node, dys);
+    const a = normAxis('Gather', (node.attrs.axis?.value as number | undefined) ?? 0, x.rank);
+    const init = x.graph.initializers.get(indices.name);
+    if (init && indices.rank === 0) {
+      const d = staticDim('Gather', x, a);
+      const i = Number(init.data[0]!);
+      const at = i < 0 ? i + d : i;
+      const pads = new Array<number>(2 * x.rank).fill(0);
+      pads[a] = at;
+      pads[a + x.rank] = d - at - 1;
+      return [pad(unsqueeze(g, [a]), pads), null];
+    }
+    return [scatterAddAlong(x, indices, g, a), null];
+  },
+});
+
+/** Σ of g's slices into zeros shaped like x at `indices` along axis a (the adjoint of Gather). */
+function scatterAddAlong(x: Value, indices: Value, g: Value, a: number): Value {
+  const ri = indices.rank;
+  const front = (v: Value, perm: number[]) => (perm.every((p, i) => p === i) ? v : transpose(v, perm));
+  // x → [d_a, pre, post]; g → [I, pre, post].
+  const xPerm = [a, ...x.shape.keys()].filter((i, k) => k === 0 || i !== a);
+  const gPerm = [...Array.from({ length: ri }, (_, k) => a + k), ...Array.from({ length: a }, (_, k) => k), ...Array.from({ length: g.rank - a - ri }, (_, k) => a + ri + k)];
+  const zeros = front(zerosLike(x), xPerm);
+  const idx = unsqueeze(indices.dtype === 'int64' ? indices : castInt64(indices), [ri]);
+  const scattered = x.graph.node('ScatterND', [zeros, idx, front(g, gPerm)], [{ dtype: x.dtype, shape: zeros.shape }], {
+    reduction: attr.string('add'),
+  })[0]!;
+  const inverse: number[] = [];
+  xPerm.forEach((p, i) => (inverse[p] = i));
+  return front(scattered, inverse);
+}
+
+function castInt64(v: Value): Value {
+  return v.graph.node('Cast', [v], [{ dtype: 'int64', shape: v.shape }], { to: attr.int(7) })[0]!;
+}
+
+registerGrad({ opType: 'Expand', vjp: (node, dys) => [sumTo(outGrad(node, dys), node.inputs[0]!.shape), null] });
+
+registerGrad({
+  opType: 'Unsqueeze',
+  vjp: (node, dys) => [reshapeTo(outGrad(node, dys), node.inputs[0]!), null],
+});
+
+registerGrad({
+  opType: 'Squeeze',
+  vjp: (node, dys) => [reshapeTo(outGrad(node, dys), node.inputs[0]!), ...(node.inputs.length > 1 ? [null] : [])],
+});
+
+// Pad (constant mode, non-negative pads): the gradient is the slice of the output gradient that x filled.
+registerGrad({
+  opType: 'Pad',
+  vjp: (node, dys) => {
+    const x = node.inputs[0]!;
+    if ((node.attrs.mode?.value ?? 'constant') !== 'constant') throw new Error('Pad gradient: only constant mode is supported');
+    const pads = constInts(node, 1);
+    const axes = node.inputs[3] ? constInts(node, 3).map((a) => normAxis('Pad', a, x.rank)) : x.shape.map((_, i) => i);
+    if (pads.some((p) => p < 0)) throw new Error('Pad gradient: negative pads are not supported');
+    const starts = axes.map((_, i) => pads[i]!);
+    const ends = axes.map((a, i) => pads[i]! + staticDim('Pad', x, a));
+    const g = outGrad(node, dys);
+    return [slice(g, axes, starts, ends), ...node.inputs.slice(1).map(() => null)];
+  },
+});
+
+registerNonDifferentiable('Shape', 'ConstantOfShape', 'Size');

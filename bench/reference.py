@@ -1,0 +1,60 @@
+"""Reference inference throughput for vitkit's bench: PyTorch + timm eager, and onnxruntime running timm's own
+ONNX export of the same model, measured on this machine in the same run. Prints one JSON object.
+
+usage: python3 bench/reference.py ARCH BATCH THREADS SECONDS
+"""
+import json
+import os
+import sys
+import tempfile
+import time
+
+import types
+
+import torch
+
+# Some torchvision wheels fail to register their C++ ops against this torch build ("operator torchvision::nms
+# does not exist") while timm only needs torchvision's Python transforms: skip the op meta-registrations.
+sys.modules.setdefault('torchvision._meta_registrations', types.ModuleType('torchvision._meta_registrations'))
+import timm  # noqa: E402
+
+
+def timed(fn, seconds, min_runs=5, warmup=2):
+    for _ in range(warmup):
+        fn()
+    runs, start = 0, time.perf_counter()
+    while runs < min_runs or time.perf_counter() - start < seconds:
+        fn()
+        runs += 1
+    return (time.perf_counter() - start) / runs
+
+
+def main():
+    arch, batch, threads, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    torch.set_num_threads(threads)
+    model = timm.create_model(arch, pretrained=False).eval()
+    x = torch.randn(batch, 3, model.default_cfg['input_size'][1], model.default_cfg['input_size'][2])
+    with torch.inference_mode():
+        torch_s = timed(lambda: model(x), seconds)
+    out = {'arch': arch, 'batch': batch, 'torch_version': torch.__version__, 'timm_version': timm.__version__,
+           'pytorch_images_per_sec': batch / torch_s}
+    try:
+        import onnxruntime as ort
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, 'model.onnx')
+            torch.onnx.export(model, x, path, input_names=['x'], output_names=['y'], opset_version=18, dynamo=False)
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+            xn = x.numpy()
+            ort_s = timed(lambda: sess.run(None, {'x': xn}), seconds)
+            out['ort_timm_export_images_per_sec'] = batch / ort_s
+            out['onnxruntime_version'] = ort.__version__
+    except Exception as e:  # the export needs the onnx package; report what is missing rather than fail
+        out['ort_timm_export_error'] = str(e).splitlines()[0]
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,103 @@
+// Flag parsing shared by the commands: node's parseArgs with --help text and one-line errors.
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { UserError } from '../errors.ts';
+import type { LoadOptions } from '../inference/classifier.ts';
+import type { Pool, ViTConfig } from '../model/config.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface Parsed<O extends Options> {
+  values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>['values'];
+  positionals: string[];
+}
+
+/**
+ * Parses `argv` for a command. Prints `help` and returns null on --help; unknown or malformed flags
+ * become UserErrors that point at the command's --help.
+ */
+export function parseCommand<O extends Options>(command: string, argv: string[], options: O, help: string): Parsed<O> | null {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(help.trim());
+    return null;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values, positionals } as Parsed<O>;
+  } catch (err) {
+    throw new UserError(`${command}: ${(err as Error).message.split('\n')[0]} (see vitkit ${command} --help)`);
+  }
+}
+
+/** A positive number flag, or the default. */
+export function numberFlag(name: string, value: string | undefined, fallback: number, opts: { integer?: boolean; min?: number } = {}): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  const min = opts.min ?? Number.MIN_VALUE;
+  if (!Number.isFinite(n) || n < min || (opts.integer && !Number.isInteger(n))) {
+    throw new UserError(`--${name} must be ${opts.integer ? 'an integer' : 'a number'} ≥ ${opts.min ?? '>0'}, got '${value}'`);
+  }
+  return n;
+}
+
+/** A comma-separated list of numbers (e.g. --mean 0.5,0.5,0.5). */
+export function numberList(name: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const xs = value.split(',').map(Number);
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x))) throw new UserError(`--${name} must be comma-separated numbers, got '${value}'`);
+  return xs;
+}
+
+/** The model flags shared by predict, eval and friends: things a checkpoint may not say. */
+export const modelFlags = {
+  checkpoint: { type: 'string' },
+  'img-size': { type: 'string' },
+  'crop-pct': { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  pool: { type: 'string' },
+  heads: { type: 'string' },
+  'ln-eps': { type: 'string' },
+  threads: { type: 'string' },
+} as const;
+
+export const modelFlagsHelp = `
+Model and preprocessing (override what the checkpoint says):
+  --checkpoint PATH    timm .safetensors/.pth, Hugging Face directory, Google .npz, or vitkit checkpoint
+  --img-size N         run at this resolution (position embeddings are resampled in 2D)
+  --crop-pct F         resize the shorter side to img-size/F then centre-crop (default 0.875; 1 = no crop margin)
+  --mean a,b,c         normalisation mean (default: the checkpoint's, else ImageNet's)
+  --std a,b,c          normalisation std
+  --pool token|avg     classify from the class token or the mean of patch tokens
+  --heads N            attention heads (default: from the checkpoint's config, else D/64)
+  --ln-eps E           LayerNorm epsilon (default: checkpoint config, else 1e-6)
+  --threads N          onnxruntime intra-op threads (default: all cores)`;
+
+type ModelFlagValues = { [K in keyof typeof modelFlags]?: string };
+
+/** Config overrides from the model flags. */
+export function configOverrides(v: ModelFlagValues): Partial<ViTConfig> {
+  const o: { -readonly [K in keyof ViTConfig]?: ViTConfig[K] } = {};
+  if (v.pool !== undefined) {
+    if (v.pool !== 'token' && v.pool !== 'avg') throw new UserError(`unknown pool '${v.pool}' (expected token|avg)`);
+    o.pool = v.pool as Pool;
+  }
+  if (v.heads !== undefined) o.numHeads = numberFlag('heads', v.heads, 0, { integer: true, min: 1 });
+  if (v['ln-eps'] !== undefined) o.layerNormEps = numberFlag('ln-eps', v['ln-eps'], 0);
+  return o;
+}
+
+/** Model loading options from the shared model flags. */
+export function loadOptionsFromFlags(v: { [K in keyof typeof modelFlags]?: string }): LoadOptions {
+  return {
+    config: configOverrides(v),
+    imgSize: v['img-size'] === undefined ? undefined : numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }),
+    cropPct: v['crop-pct'] === undefined ? undefined : numberFlag('crop-pct', v['crop-pct'], 0, { min: 0.01 }),
+    mean: numberList('mean', v.mean),
+    std: numberList('std', v.std),
+  };
+}
+
+/** --threads, or undefined for onnxruntime's default of all cores. */
+export function threadsFlag(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : numberFlag('threads', value, 0, { integer: true, min: 1 });
+}

@@ -1,0 +1,39 @@
+// vitkit bench --arch NAME --batch B: inference throughput on random weights.
+import { UserError } from '../errors.ts';
+import { benchmarkInference } from '../inference/benchmark.ts';
+import { preset } from '../model/config.ts';
+import { numberFlag, parseCommand, threadsFlag } from './args.ts';
+
+const help = `
+Usage: vitkit bench --arch NAME [--batch 8] [--img-size N] [--threads N] [--seconds 5] [--json]
+
+Measures steady-state inference throughput of a randomly initialised model (warm-up, then timed runs).
+  --arch NAME       a preset such as vit_small_patch16_224 (vitkit info --help lists how to inspect one)
+  --batch B         images per run (default 8)
+  --img-size N      input resolution (default: the preset's)
+  --threads N       onnxruntime intra-op threads (default: all cores)
+  --seconds S       minimum timed duration (default 5)
+  --json            print {"arch", "batch", "images_per_sec", "ms_per_batch", "gflops_per_sec"}
+`;
+
+const options = {
+  arch: { type: 'string' },
+  batch: { type: 'string' },
+  'img-size': { type: 'string' },
+  threads: { type: 'string' },
+  seconds: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseCommand('bench', argv, options, help);
+  if (!args) return;
+  const v = args.values;
+  if (!v.arch) throw new UserError('bench: --arch NAME is required, e.g. --arch vit_small_patch16_224');
+  const cfg = preset(v.arch, v['img-size'] ? { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) } : {});
+  const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
+  const r = await benchmarkInference(cfg, { batch, threads: threadsFlag(v.threads), minSeconds: numberFlag('seconds', v.seconds, 5, { min: 0 }) });
+  const out = { arch: v.arch, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
+  if (v.json) console.log(JSON.stringify(out));
+  else console.log(`${v.arch} batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
+}

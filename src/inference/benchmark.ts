@@ -1,0 +1,47 @@
+// Steady-state inference throughput of an architecture on random weights (warm-up, then timed runs).
+import { toOnnx } from '../graph/onnx.ts';
+import { zeros } from '../graph/tensor.ts';
+import type { ViTConfig } from '../model/config.ts';
+import { initParameters } from '../model/init.ts';
+import { forwardFlops } from '../model/params.ts';
+import { inferenceGraph } from '../model/vit.ts';
+import { Session } from '../runtime/session.ts';
+
+export interface BenchmarkOptions {
+  readonly batch: number;
+  readonly threads?: number;
+  /** Untimed runs first, so onnxruntime's allocations and prepacking are done. */
+  readonly warmup?: number;
+  /** Keep timing until both this many runs and this many seconds have passed. */
+  readonly minRuns?: number;
+  readonly minSeconds?: number;
+}
+
+export interface BenchmarkResult {
+  readonly batch: number;
+  readonly images_per_sec: number;
+  readonly ms_per_batch: number;
+  readonly gflops_per_sec: number;
+  readonly runs: number;
+}
+
+/** Times the logits of a randomly initialised `cfg` at `opts.batch`, with a fixed batch in the graph. */
+export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
+  const graph = inferenceGraph(cfg, initParameters(cfg, { seed: 0 }), [cfg.numClasses > 0 ? 'logits' : 'pooled'], opts.batch);
+  const session = await Session.create(toOnnx(graph), { threads: opts.threads });
+  const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
+  (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));
+  for (let i = 0; i < (opts.warmup ?? 2); i++) await session.run({ images });
+  const minRuns = opts.minRuns ?? 5;
+  const minMs = (opts.minSeconds ?? 5) * 1000;
+  const start = performance.now();
+  let runs = 0;
+  while (runs < minRuns || performance.now() - start < minMs) {
+    await session.run({ images });
+    runs++;
+  }
+  const ms = (performance.now() - start) / runs;
+  await session.release();
+  const perSec = (opts.batch * 1000) / ms;
+  return { batch: opts.batch, images_per_sec: perSec, ms_per_batch: ms, gflops_per_sec: (perSec * forwardFlops(cfg)) / 1e9, runs };
+}

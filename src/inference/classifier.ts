@@ -1,0 +1,94 @@
+// A checkpoint made ready to run: config + weights at the requested resolution, its preprocessing and labels,
+// and an onnxruntime session over the inference graph. predict, eval and serve all go through here.
+import { createRequire } from 'node:module';
+import type { PreprocessOptions } from '../data/preprocess.ts';
+import { toOnnx } from '../graph/onnx.ts';
+import type { StateDict, Tensor } from '../graph/tensor.ts';
+import type { ViTConfig } from '../model/config.ts';
+import { atResolution } from '../model/pos-embed.ts';
+import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { Session } from '../runtime/session.ts';
+import { type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
+
+/** Everything needed to run a checkpoint on images. */
+export interface LoadedModel {
+  readonly path: string;
+  readonly format: CheckpointFormat;
+  readonly config: ViTConfig;
+  readonly weights: StateDict;
+  /** One name per class (ImageNet's for 1000-class heads without names, else the index). */
+  readonly labels: readonly string[];
+  readonly preprocess: PreprocessOptions;
+}
+
+/** What flags may override; anything left out comes from the checkpoint. */
+export interface LoadOptions {
+  readonly config?: Partial<ViTConfig>;
+  /** Run at this resolution; position embeddings are resampled when it differs from the checkpoint's. */
+  readonly imgSize?: number;
+  readonly cropPct?: number;
+  readonly mean?: readonly number[];
+  readonly std?: readonly number[];
+}
+
+const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/imagenet-classes.json') as string[];
+
+/** Loads a checkpoint in any supported format and applies the caller's overrides. */
+export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
+  const ckpt = loadCheckpoint(path, opts.config);
+  const { config, weights } = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
+  const k = config.numClasses;
+  const labels = ckpt.labels?.length === k ? ckpt.labels : k === 1000 ? imagenetClasses() : Array.from({ length: k }, (_, i) => String(i));
+  const pre = ckpt.preprocess;
+  const preprocess: PreprocessOptions = {
+    imgSize: config.imgSize,
+    inChans: config.inChans === 1 ? 1 : 3,
+    mean: opts.mean ?? pre?.mean,
+    std: opts.std ?? pre?.std,
+    cropPct: opts.cropPct ?? pre?.cropPct,
+    // A crop-pct flag asks for timm's resize-and-crop even on checkpoints that squash (HF).
+    resize: opts.cropPct !== undefined ? 'shorter-crop' : pre?.resize,
+  };
+  return { path, format: ckpt.format, config, weights, labels, preprocess };
+}
+
+export interface Prediction {
+  readonly index: number;
+  readonly label: string;
+  readonly prob: number;
+}
+
+/** Softmax over one row of logits and its k most probable classes. */
+export function topK(logits: ArrayLike<number>, k: number, labels: readonly string[]): Prediction[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  const e = Array.from(logits, (x) => Math.exp(x - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e
+    .map((v, index) => ({ index, label: labels[index] ?? String(index), prob: v / sum }))
+    .sort((a, b) => b.prob - a.prob)
+    .slice(0, k);
+}
+
+/** An onnxruntime session over a loaded model's inference graph (dynamic batch). */
+export class Classifier {
+  private constructor(
+    readonly model: LoadedModel,
+    private readonly session: Session,
+  ) {}
+
+  static async create(model: LoadedModel, opts: { threads?: number; outputs?: readonly ViTOutputName[] } = {}): Promise<Classifier> {
+    const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
+    const graph = inferenceGraph(model.config, model.weights, outputs);
+    return new Classifier(model, await Session.create(toOnnx(graph), { threads: opts.threads }));
+  }
+
+  /** Runs a [B, C, S, S] batch; returns the graph's outputs by name (`logits`, `pooled`, `attn.{i}`, …). */
+  run(images: Tensor<'float32'>): Promise<Record<string, Tensor>> {
+    return this.session.run({ images });
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,150 @@
+// The public entry to weights: load any supported checkpoint as a ViTConfig + canonical (timm-named) tensors,
+// and save one in any writable format. Format detection, config inference and shape checks all happen here.
+import { existsSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import type { StateDict } from '../graph/tensor.ts';
+import type { ViTConfig } from '../model/config.ts';
+import type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
+import { type ByteSource, withFileSource } from './byte-source.ts';
+import { type WriteOptions, assertWritable, writeDirAtomic, writeFileAtomic } from './atomic-write.ts';
+import { encodeSafetensors, parseSafetensors } from './safetensors.ts';
+import { encodeNpz, parseNpz } from './npz.ts';
+import { parsePth } from './pth.ts';
+import { looksLikeZip, readZip } from './zip.ts';
+import { isHfNaming, hfToTimm } from './hf.ts';
+import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
+import { hfDirFiles, readHfDir } from './hf-dir.ts';
+import { checkWeights, expectedShapes, inferConfig } from './infer-config.ts';
+import { UserError } from '../errors.ts';
+
+export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
+
+const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, or a Hugging Face directory with config.json';
+
+/** The metadata key under which vitkit's own checkpoints store config, labels and preprocessing (as JSON). */
+const VITKIT_KEY = 'vitkit';
+
+interface VitkitMeta {
+  readonly config: ViTConfig;
+  readonly labels?: string[];
+  readonly preprocess?: Preprocess;
+}
+
+/** What one reader produced, before config inference: canonical tensors plus whatever the file records. */
+interface Loaded {
+  readonly format: CheckpointFormat;
+  readonly weights: StateDict;
+  readonly hints?: Partial<ViTConfig>;
+  readonly labels?: string[];
+  readonly preprocess?: Preprocess;
+  readonly metadata?: Record<string, string>;
+}
+
+type FileKind = 'safetensors' | 'npz' | 'pth';
+
+const byExtension: Readonly<Record<string, FileKind>> = {
+  '.safetensors': 'safetensors', '.npz': 'npz', '.pth': 'pth', '.pt': 'pth', '.bin': 'pth',
+};
+
+/** Identifies a file without a known extension from its first bytes. */
+function sniff(src: ByteSource): FileKind {
+  if (looksLikeZip(src)) return readZip(src).some((e) => e.name.endsWith('data.pkl')) ? 'pth' : 'npz';
+  if (src.size > 9) {
+    const head = Buffer.from(src.read(0, 9));
+    if (Number(head.readBigUInt64LE(0)) < src.size && head[8] === 0x7b /* { */) return 'safetensors';
+  }
+  throw new UserError(`${src.name} is not a checkpoint vitkit recognises (expected ${accepted})`);
+}
+
+function fromSafetensors(src: ByteSource): Loaded {
+  const { tensors, metadata } = parseSafetensors(src);
+  const { [VITKIT_KEY]: vitkit, ...rest } = metadata;
+  if (vitkit !== undefined) {
+    let meta: VitkitMeta;
+    try {
+      meta = JSON.parse(vitkit) as VitkitMeta;
+    } catch {
+      throw new UserError(`${src.name} has unreadable vitkit metadata (not JSON): re-export it with vitkit convert`);
+    }
+    return { format: 'vitkit', weights: tensors, hints: meta.config, labels: meta.labels, preprocess: meta.preprocess, metadata: rest };
+  }
+  // a bare model.safetensors from a Hugging Face repo carries HF names
+  if (isHfNaming(tensors)) return { format: 'hf', weights: hfToTimm(tensors), metadata };
+  return { format: 'timm', weights: tensors, metadata };
+}
+
+function fromNpz(src: ByteSource): Loaded {
+  const g = parseNpz(src);
+  const heads = googleHeads(g);
+  return { format: 'npz', weights: googleToTimm(g), hints: heads ? { numHeads: heads } : {} };
+}
+
+function fromPth(src: ByteSource): Loaded {
+  const sd = parsePth(src);
+  return { format: 'pth', weights: isHfNaming(sd) ? hfToTimm(sd) : sd };
+}
+
+function readAny(path: string): Loaded {
+  if (!existsSync(path)) throw new UserError(`${path} does not exist (expected ${accepted})`);
+  if (statSync(path).isDirectory()) {
+    if (!existsSync(join(path, 'config.json'))) throw new UserError(`${path} is a directory without config.json (expected ${accepted})`);
+    return { format: 'hf', ...readHfDir(path) };
+  }
+  return withFileSource(path, (src) => {
+    const kind = byExtension[extname(path).toLowerCase()] ?? sniff(src);
+    return kind === 'safetensors' ? fromSafetensors(src) : kind === 'npz' ? fromNpz(src) : fromPth(src);
+  });
+}
+
+/** Puts tensors in timm's state-dict order (after checkWeights has shown they are exactly the expected ones). */
+function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
+  return new Map([...expectedShapes(cfg).keys()].map((k) => [k, sd.get(k)!]));
+}
+
+/**
+ * Loads a checkpoint in any supported format: timm `.safetensors`, vitkit `.safetensors`, Google `.npz`,
+ * PyTorch `.pth/.pt/.bin`, or a Hugging Face directory. Returns the architecture (inferred from tensor shapes,
+ * with heads and LayerNorm epsilon from the checkpoint's own config where it has one; `overrides` win) and the
+ * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it.
+ */
+export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}): Checkpoint {
+  const r = readAny(path);
+  const config = inferConfig(r.weights, path, r.hints, overrides);
+  checkWeights(config, r.weights, path);
+  // Google's checkpoints are normalised to [-1, 1]; the other formats say so themselves or use timm's default
+  const preprocess = r.preprocess ?? (r.format === 'npz' ? { mean: Array(config.inChans).fill(0.5), std: Array(config.inChans).fill(0.5), resize: 'shorter-crop' as const } : undefined);
+  return {
+    format: r.format,
+    path,
+    config,
+    weights: canonicalOrder(config, r.weights),
+    ...(r.labels ? { labels: r.labels } : {}),
+    ...(preprocess ? { preprocess } : {}),
+    ...(r.metadata && Object.keys(r.metadata).length ? { metadata: r.metadata } : {}),
+  };
+}
+
+/**
+ * Saves a checkpoint atomically: 'timm' and 'vitkit' write one .safetensors file (vitkit adds config, labels and
+ * preprocessing as metadata), 'npz' a Google-layout .npz, 'hf' a directory with config.json, model.safetensors and
+ * (given preprocessing) preprocessor_config.json. Labels and preprocessing are dropped by formats that cannot hold
+ * them (timm, npz). An existing `path` is a UserError unless `opts.force`.
+ */
+export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveFormat, opts: WriteOptions = {}): void {
+  checkWeights(c.config, c.weights, `the weights to save as ${path}`);
+  assertWritable(path, opts);
+  switch (format) {
+    case 'timm':
+      return writeFileAtomic(path, encodeSafetensors(c.weights, { format: 'pt', ...c.metadata }), opts);
+    case 'vitkit': {
+      const meta: VitkitMeta = { config: c.config, ...(c.labels ? { labels: [...c.labels] } : {}), ...(c.preprocess ? { preprocess: c.preprocess } : {}) };
+      return writeFileAtomic(path, encodeSafetensors(c.weights, { ...c.metadata, [VITKIT_KEY]: JSON.stringify(meta) }), opts);
+    }
+    case 'npz':
+      return writeFileAtomic(path, encodeNpz(timmToGoogle(c.weights, c.config.numHeads)), opts);
+    case 'hf':
+      return writeDirAtomic(path, hfDirFiles(c), opts);
+    default:
+      throw new UserError(`unknown checkpoint format '${String(format)}' (expected timm|vitkit|npz|hf)`);
+  }
+}

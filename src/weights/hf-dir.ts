@@ -1,0 +1,123 @@
+// Hugging Face model directories: config.json (+ preprocessor_config.json) beside model.safetensors,
+// sharded model-0000x-of-0000y.safetensors with an index, or pytorch_model.bin.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StateDict } from '../graph/tensor.ts';
+import type { ViTConfig } from '../model/config.ts';
+import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
+import { encodeSafetensors, readSafetensors } from './safetensors.ts';
+import { readPth } from './pth.ts';
+import { hfToTimm, timmToHf } from './hf.ts';
+import { UserError } from '../errors.ts';
+
+/** A Hugging Face directory read into canonical tensors plus what its JSON files say. */
+export interface HfDir {
+  readonly weights: StateDict;
+  readonly hints: Partial<ViTConfig>;
+  readonly labels?: string[];
+  readonly preprocess?: Preprocess;
+  readonly metadata: Record<string, string>;
+}
+
+function readJson(path: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${path} is not valid JSON (${(e as Error).message}): fix or re-download it`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${path} is not a JSON object: fix or re-download it`);
+  return v as Record<string, unknown>;
+}
+
+const weightFiles = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
+
+function readShard(path: string): { tensors: StateDict; metadata: Record<string, string> } {
+  return path.endsWith('.safetensors') ? readSafetensors(path) : { tensors: readPth(path), metadata: {} };
+}
+
+function readWeights(dir: string): { tensors: StateDict; metadata: Record<string, string> } {
+  const file = weightFiles.find((f) => existsSync(join(dir, f)));
+  if (!file) throw new UserError(`${dir} has config.json but no weights (expected one of ${weightFiles.join(', ')})`);
+  if (!file.endsWith('.index.json')) return readShard(join(dir, file));
+  const map = readJson(join(dir, file)).weight_map;
+  if (typeof map !== 'object' || map === null) throw new UserError(`${join(dir, file)} has no weight_map: fix or re-download it`);
+  const tensors: StateDict = new Map();
+  for (const shard of new Set(Object.values(map as Record<string, string>))) {
+    for (const [k, v] of readShard(join(dir, shard)).tensors) tensors.set(k, v);
+  }
+  return { tensors, metadata: {} };
+}
+
+function labelsOf(id2label: unknown): string[] | undefined {
+  if (typeof id2label !== 'object' || id2label === null) return undefined;
+  const entries = Object.entries(id2label as Record<string, unknown>);
+  const labels = entries.map((_, i) => (id2label as Record<string, unknown>)[String(i)]);
+  return labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
+}
+
+/** ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise. */
+function preprocessOf(p: Record<string, unknown>): Preprocess | undefined {
+  const nums = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : typeof v === 'number' ? [v] : undefined);
+  const mean = nums(p.image_mean);
+  const std = nums(p.image_std);
+  if (!mean || !std) return undefined;
+  const size = p.size as { height?: number; shortest_edge?: number } | number | undefined;
+  const imgSize = typeof size === 'number' ? size : (size?.height ?? size?.shortest_edge);
+  return { mean, std, resize: 'squash', ...(imgSize ? { imgSize } : {}) };
+}
+
+/** Reads a Hugging Face ViT directory (the caller has checked that config.json exists). */
+export function readHfDir(dir: string): HfDir {
+  const cfg = readJson(join(dir, 'config.json'));
+  if (cfg.model_type !== undefined && cfg.model_type !== 'vit') {
+    throw new UserError(`${join(dir, 'config.json')} has model_type '${String(cfg.model_type)}' (vitkit reads 'vit'): use a ViT checkpoint`);
+  }
+  const { tensors, metadata } = readWeights(dir);
+  const hints: Partial<ViTConfig> = {
+    ...(typeof cfg.num_attention_heads === 'number' ? { numHeads: cfg.num_attention_heads } : {}),
+    ...(typeof cfg.layer_norm_eps === 'number' ? { layerNormEps: cfg.layer_norm_eps } : {}),
+  };
+  const ppPath = join(dir, 'preprocessor_config.json');
+  const preprocess = existsSync(ppPath) ? preprocessOf(readJson(ppPath)) : undefined;
+  const labels = labelsOf(cfg.id2label);
+  return { weights: hfToTimm(tensors), hints, metadata, ...(labels ? { labels } : {}), ...(preprocess ? { preprocess } : {}) };
+}
+
+/** The files of a Hugging Face directory (ViTForImageClassification) for a checkpoint. */
+export function hfDirFiles(c: CheckpointContent): Record<string, Uint8Array[]> {
+  const { config: cfg } = c;
+  const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
+  const config = {
+    architectures: [cfg.numClasses > 0 ? 'ViTForImageClassification' : 'ViTModel'],
+    model_type: 'vit',
+    hidden_size: cfg.embedDim,
+    num_hidden_layers: cfg.depth,
+    num_attention_heads: cfg.numHeads,
+    intermediate_size: cfg.mlpDim,
+    hidden_act: 'gelu',
+    layer_norm_eps: cfg.layerNormEps,
+    image_size: cfg.imgSize,
+    patch_size: cfg.patchSize,
+    num_channels: cfg.inChans,
+    qkv_bias: cfg.qkvBias,
+    hidden_dropout_prob: 0.0,
+    attention_probs_dropout_prob: 0.0,
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  };
+  const files: Record<string, Uint8Array[]> = {
+    'config.json': [Buffer.from(JSON.stringify(config, null, 2) + '\n')],
+    'model.safetensors': encodeSafetensors(timmToHf(c.weights), { format: 'pt', ...c.metadata }),
+  };
+  const p = c.preprocess;
+  if (p) {
+    const size = p.imgSize ?? cfg.imgSize;
+    const pp = {
+      do_normalize: true, do_rescale: true, do_resize: true, image_mean: p.mean, image_std: p.std,
+      resample: 2, rescale_factor: 1 / 255, size: { height: size, width: size }, image_processor_type: 'ViTImageProcessor',
+    };
+    files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
+  }
+  return files;
+}

@@ -1,0 +1,118 @@
+// TrainSession: PyTorch parity through the ping-pong buffers, exact resume from state(), gradient
+// accumulation, evaluation, and no per-step reallocation of parameter buffers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StateDict } from '../../src/graph/tensor.ts';
+import { STEP_KEY, TrainSession } from '../../src/runtime/train-session.ts';
+import { initParameters } from '../../src/model/init.ts';
+import { ErrorReport, adamw, clipCoef, clipNorm, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
+
+const skip = haveFixture ? false : 'needs ../shared/fixtures/train_step';
+const x = (i: number) => get(`x.${i}`).data as Float32Array;
+const y = (i: number) => get(`y.${i}`).data as BigInt64Array;
+const common = { batch: 8, labelSmoothing, clipNorm, threads: 2 } as const;
+
+test('TrainSession AdamW: three steps match PyTorch; state() holds params, moments and the step', { skip }, async (t) => {
+  const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
+  const r = new ErrorReport(1e-5);
+  for (let i = 0; i < 3; i++) {
+    const res = await s.step(x(i), y(i), 1e-3);
+    if (i === 0) {
+      r.check('loss', [res.loss], get('adamw.loss.0').data as Float32Array);
+      r.check('grad_norm', [res.gradNorm], get('adamw.grad_norm.0').data as Float32Array);
+    }
+    assert.ok(Number.isInteger(res.correct) && res.correct <= 8);
+    for (const [n, p] of s.parameters()) r.checkParam(`after.${i}.${n}`, p.data as Float32Array, get(`adamw.after.${i}.${n}`).data as Float32Array);
+  }
+  t.diagnostic(`TrainSession AdamW ${r}`);
+  assert.equal(s.stepCount, 3);
+  const st = s.state();
+  assert.equal(st.get(STEP_KEY)!.data[0], 3n);
+  assert.ok(st.has('m.blocks.0.attn.qkv.weight') && st.has('v.head.bias') && st.has('pos_embed'));
+  await s.release();
+});
+
+test('TrainSession SGD-momentum: one step matches PyTorch', { skip }, async () => {
+  const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd });
+  const res = await s.step(x(0), y(0), 0.01);
+  const r = new ErrorReport(1e-5);
+  r.check('loss', [res.loss], get('sgd.loss.0').data as Float32Array);
+  for (const [n, p] of s.parameters()) r.checkParam(n, p.data as Float32Array, get(`sgd.after.0.${n}`).data as Float32Array);
+  assert.ok(s.state().has('momentum.head.weight'));
+  await s.release();
+});
+
+test('TrainSession: resume from state() continues bit-for-bit; buffers are never reallocated', { skip }, async () => {
+  const a = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
+  const buffers = () => {
+    const cur = (a as unknown as { cur: { data: Map<string, Float32Array> } }).cur.data;
+    return [...cur.values()];
+  };
+  const seen = new Set<Float32Array>(buffers());
+  for (let i = 0; i < 3; i++) {
+    await a.step(x(i), y(i), 1e-3);
+    for (const b of buffers()) seen.add(b);
+  }
+  const perSet = buffers().length;
+  assert.equal(seen.size, 2 * perSet, 'two buffer sets, swapped');
+
+  const b = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
+  await b.step(x(0), y(0), 1e-3);
+  const saved: StateDict = b.state();
+  await b.release();
+  const c = await TrainSession.create(microGray, initParameters(microGray, { seed: 9 }), { ...common, optimizer: adamw });
+  c.load(saved);
+  assert.equal(c.stepCount, 1);
+  await c.step(x(1), y(1), 1e-3);
+  await c.step(x(2), y(2), 1e-3);
+  const sa = a.state();
+  for (const [n, t] of c.state()) assert.deepEqual(t.data, sa.get(n)!.data, n);
+
+  // Partial optimizer state is refused; parameters alone start a fresh optimizer.
+  const partial = new Map(saved);
+  partial.delete('m.head.bias');
+  assert.throws(() => c.load(partial), /optimizer state is incomplete: missing m\.head\.bias/);
+  c.load(params('init.'));
+  assert.equal(c.stepCount, 0);
+  assert.ok((c.state().get('v.head.weight')!.data as Float32Array).every((v) => v === 0));
+  const bad = new Map(params('init.'));
+  bad.set('head.bias', { dtype: 'float32', shape: [11], data: new Float32Array(11) });
+  assert.throws(() => c.load(bad), /'head.bias' has shape \[11\], expected \[10\]/);
+  await assert.rejects(c.step(x(0), y(0).map((v) => v + 10n), 1e-3), /at index 0 is out of range \[0, 10\)/);
+  await a.release();
+  await c.release();
+});
+
+test('TrainSession gradAccum 2 matches gradAccum 1 on the same batch', { skip }, async () => {
+  const one = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
+  const two = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw, gradAccum: 2 });
+  const r = new ErrorReport(1e-5);
+  for (let i = 0; i < 2; i++) {
+    const a = await one.step(x(i), y(i), 1e-3);
+    const b = await two.step(x(i), y(i), 1e-3);
+    r.check('loss', [b.loss], [a.loss]);
+    r.check('grad_norm', [b.gradNorm], [a.gradNorm]);
+    assert.equal(b.correct, a.correct);
+  }
+  const sa = one.state();
+  for (const [n, t] of two.state()) if (n !== STEP_KEY) r.checkParam(n, t.data as Float32Array, sa.get(n)!.data as Float32Array);
+  await one.release();
+  await two.release();
+});
+
+test('TrainSession.evaluate uses the current parameters and takes any batch size', { skip }, async () => {
+  const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd, exposeGradients: true });
+  const before = await s.evaluate(x(0), y(0));
+  assert.ok(Math.abs(before.loss - (get('sgd.loss.0').data as Float32Array)[0]!) < 1e-5);
+  assert.deepEqual(before.logits.shape, [8, 10]);
+  const res = await s.step(x(0), y(0), 0.01);
+  assert.equal(res.loss, before.loss);
+  const g = s.lastGradients();
+  const r = new ErrorReport(1e-5);
+  for (const [n, t] of g) r.check(n, scaled(t.data as Float32Array, clipCoef(res.gradNorm)), get(`sgd.grad.0.${n}`).data as Float32Array);
+  const after = await s.evaluate(x(0), y(0));
+  assert.notEqual(after.loss, before.loss);
+  const three = await s.evaluate(x(1).subarray(0, 3 * 784), y(1).subarray(0, 3));
+  assert.deepEqual(three.logits.shape, [3, 10]);
+  await s.release();
+});

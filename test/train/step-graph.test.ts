@@ -1,0 +1,153 @@
+// The training-step graph against PyTorch (../shared/fixtures/train_step): loss, unclipped gradients,
+// gradient norm, and parameters after AdamW (three steps) and SGD-momentum (one step) updates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toOnnx } from '../../src/graph/onnx.ts';
+import type { Tensor } from '../../src/graph/tensor.ts';
+import { Session } from '../../src/runtime/session.ts';
+import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
+import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/train/step-graph.ts';
+import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from './train-step-fixture.ts';
+
+const skip = haveFixture ? false : 'needs ../shared/fixtures/train_step';
+const TOL = 1e-5;
+const names = () => [...params('init.').keys()];
+const scalar = (t: Tensor | undefined): number => (t!.data as Float32Array)[0]!;
+const f32 = (t: Tensor) => t.data as Float32Array;
+
+test('step graph: inputs, outputs and shapes', () => {
+  const spec = buildStepGraph(microGray, { batch: 8, optimizer: adamw, labelSmoothing, clipNorm });
+  const inputs = spec.graph.inputs.map((v) => v.name);
+  const outputs = spec.graph.outputs.map((v) => v.name);
+  const ps = names();
+  assert.deepEqual(spec.slots, ['m', 'v']);
+  assert.deepEqual(spec.scalars, ['lr', 'bias_correction1', 'bias_correction2']);
+  assert.deepEqual(new Set(inputs), new Set(['images', 'labels', ...ps, ...ps.map((n) => `m.${n}`), ...ps.map((n) => `v.${n}`), ...spec.scalars]));
+  assert.deepEqual(new Set(outputs), new Set(['loss', 'correct', 'grad_norm', ...ps.map((n) => `new.${n}`), ...ps.map((n) => `new.m.${n}`), ...ps.map((n) => `new.v.${n}`)]));
+  for (const o of spec.graph.outputs) assert.ok(o.shape.every((d) => typeof d === 'number'), `${o} is static`);
+  const s2 = buildStepGraph(microGray, { batch: 8, optimizer: sgd, exposeGradients: true });
+  assert.deepEqual(s2.slots, ['momentum']);
+  assert.ok(s2.graph.outputs.some((v) => v.name === 'grad.head.weight'));
+  assert.ok(s2.graph.inputs.some((v) => v.name === 'momentum.blocks.1.mlp.fc2.bias'));
+  assert.throws(() => buildStepGraph(microGray, { batch: 0, optimizer: sgd }), /batch must be a positive integer/);
+});
+
+test('AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, three updates', { skip }, async (t) => {
+  const spec = buildStepGraph(microGray, { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, exposeGradients: true });
+  const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
+  const state: Record<string, Tensor> = {};
+  for (const [n, p] of params('init.')) {
+    state[n] = p;
+    state[`m.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
+    state[`v.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
+  }
+  const fwd = new ErrorReport(TOL);
+  const grads = new ErrorReport(TOL);
+  const after = new ErrorReport(TOL);
+  const upd = new ErrorReport(1e-3);
+  for (let s = 0; s < 3; s++) {
+    const out = await session.run({ ...state, images: get(`x.${s}`), labels: get(`y.${s}`), ...optimizerScalarFeeds(adamw, 1e-3, s + 1) });
+    if (s === 0) {
+      fwd.check('loss', [scalar(out['loss'])], f32(get('adamw.loss.0')));
+      fwd.check('grad_norm', [scalar(out['grad_norm'])], f32(get('adamw.grad_norm.0')));
+      const coef = clipCoef(scalar(out['grad_norm']));
+      for (const n of names()) grads.check(`grad.${n}`, scaled(f32(out[`grad.${n}`]!), coef), f32(get(`adamw.grad.0.${n}`)));
+    }
+    const c = scalar(out['correct']);
+    assert.ok(Number.isInteger(c) && c >= 0 && c <= 8);
+    for (const n of names()) {
+      const expected = f32(get(`adamw.after.${s}.${n}`));
+      after.checkParam(`after.${s}.${n}`, f32(out[`new.${n}`]!), expected);
+      // The update itself (after − before) to a looser bound: Adam normalises tiny gradients to ~lr steps.
+      upd.checkParam(`update.${s}.${n}`, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)));
+      state[n] = out[`new.${n}`]!;
+      state[`m.${n}`] = out[`new.m.${n}`]!;
+      state[`v.${n}`] = out[`new.v.${n}`]!;
+    }
+  }
+  t.diagnostic(`loss/grad_norm ${fwd}; gradients ${grads}; parameters ${after}; updates ${upd}`);
+  await session.release();
+});
+
+test('SGD-momentum step graph matches PyTorch', { skip }, async (t) => {
+  const spec = buildStepGraph(microGray, { batch: 8, optimizer: sgd, labelSmoothing, clipNorm, exposeGradients: true });
+  const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
+  const feeds: Record<string, Tensor> = { images: get('x.0'), labels: get('y.0'), ...optimizerScalarFeeds(sgd, 0.01, 1) };
+  for (const [n, p] of params('init.')) {
+    feeds[n] = p;
+    feeds[`momentum.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
+  }
+  const out = await session.run(feeds);
+  const r = new ErrorReport(TOL);
+  r.check('loss', [scalar(out['loss'])], f32(get('sgd.loss.0')));
+  r.check('grad_norm', [scalar(out['grad_norm'])], f32(get('sgd.grad_norm.0')));
+  const upd = new ErrorReport(1e-4);
+  for (const n of names()) {
+    r.check(`grad.${n}`, scaled(f32(out[`grad.${n}`]!), clipCoef(scalar(out['grad_norm']))), f32(get(`sgd.grad.0.${n}`)));
+    r.checkParam(`after.${n}`, f32(out[`new.${n}`]!), f32(get(`sgd.after.0.${n}`)));
+    upd.checkParam(`update.${n}`, delta(f32(out[`new.${n}`]!), f32(feeds[n]!)), delta(f32(get(`sgd.after.0.${n}`)), f32(feeds[n]!)));
+  }
+  t.diagnostic(`SGD: ${r}; updates ${upd}`);
+  await session.release();
+});
+
+test('gradient accumulation (grad graph ×2 + apply graph) equals one fused step on the whole batch', { skip }, async () => {
+  const opts = { optimizer: adamw, labelSmoothing, clipNorm } as const;
+  const fused = await Session.create(toOnnx(buildStepGraph(microGray, { ...opts, batch: 8 }).graph), { threads: 2 });
+  const grad = await Session.create(toOnnx(buildGradGraph(microGray, { batch: 4, labelSmoothing }).graph), { threads: 2 });
+  const apply = await Session.create(toOnnx(buildApplyGraph(microGray, { ...opts, microBatches: 2 }).graph), { threads: 2 });
+  const state: Record<string, Tensor> = {};
+  const acc: Record<string, Tensor> = {};
+  for (const [n, p] of params('init.')) {
+    state[n] = p;
+    for (const s of ['m', 'v']) state[`${s}.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
+    acc[`acc.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
+  }
+  const x = get('x.0');
+  const y = get('y.0');
+  const half = (i: number) => ({
+    images: { dtype: 'float32', shape: [4, 1, 28, 28], data: f32(x).subarray(i * 4 * 784, (i + 1) * 4 * 784) } as Tensor,
+    labels: { dtype: 'int64', shape: [4], data: (y.data as BigInt64Array).subarray(i * 4, (i + 1) * 4) } as Tensor,
+  });
+  const scalars = optimizerScalarFeeds(adamw, 1e-3, 1);
+  const ref = await fused.run({ ...state, images: x, labels: y, ...scalars });
+  let losses = 0;
+  let correct = 0;
+  let cur = acc;
+  for (let i = 0; i < 2; i++) {
+    const params: Record<string, Tensor> = {};
+    for (const n of names()) params[n] = state[n]!;
+    const out = await grad.run({ ...params, ...cur, ...half(i) });
+    losses += scalar(out['loss']);
+    correct += scalar(out['correct']);
+    cur = Object.fromEntries(names().map((n) => [`acc.${n}`, out[`new.acc.${n}`]!]));
+  }
+  const out = await apply.run({ ...state, ...cur, ...scalars });
+  const r = new ErrorReport(1e-5);
+  r.check('loss', [losses / 2], [scalar(ref['loss'])]);
+  assert.equal(correct, scalar(ref['correct']));
+  r.check('grad_norm', [scalar(out['grad_norm'])], [scalar(ref['grad_norm'])]);
+  for (const n of names()) {
+    r.checkParam(n, f32(out[`new.${n}`]!), f32(ref[`new.${n}`]!));
+    r.checkParam(n, f32(out[`new.${n}`]!), f32(get(`adamw.after.0.${n}`)));
+    for (const k of [`m.${n}`, `v.${n}`]) r.check(k, f32(out[`new.${k}`]!), f32(ref[`new.${k}`]!));
+  }
+  for (const s of [fused, grad, apply]) await s.release();
+});
+
+test('eval graph: any batch size, same loss as the step graph', { skip }, async () => {
+  const spec = buildEvalGraph(microGray, { labelSmoothing });
+  assert.deepEqual(spec.graph.outputs.map((v) => v.name), ['logits', 'loss', 'correct']);
+  const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
+  const feeds: Record<string, Tensor> = Object.fromEntries(params('init.'));
+  const out = await session.run({ ...feeds, images: get('x.0'), labels: get('y.0') });
+  assert.deepEqual(out['logits']!.shape, [8, 10]);
+  assert.ok(Math.abs(scalar(out['loss']) - scalar(get('adamw.loss.0'))) < 1e-5 * scalar(get('adamw.loss.0')));
+  // Three examples: the batch is symbolic.
+  const x3: Tensor = { dtype: 'float32', shape: [3, 1, 28, 28], data: f32(get('x.1')).subarray(0, 3 * 784) };
+  const y3: Tensor = { dtype: 'int64', shape: [3], data: (get('y.1').data as BigInt64Array).subarray(0, 3) };
+  const out3 = await session.run({ ...feeds, images: x3, labels: y3 });
+  assert.deepEqual(out3['logits']!.shape, [3, 10]);
+  assert.ok(Number.isFinite(scalar(out3['loss'])));
+  await session.release();
+});
