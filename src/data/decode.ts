@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
+import type { Metadata } from 'sharp';
 import { UserError } from '../errors.ts';
 import { tensor } from '../graph/tensor.ts';
 import type { Tensor } from '../graph/tensor.ts';
@@ -54,7 +55,7 @@ export async function decodeImage(input: string | Buffer, opts: DecodeOptions = 
   if (typeof input === 'string') await checkFile(input);
   // failOn 'warning' turns truncated or damaged pixel data into errors instead of grey fill.
   const img = sharp(input, { failOn: 'warning', limitInputPixels: false });
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await img.metadata();
   } catch (e) {

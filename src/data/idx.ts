@@ -42,7 +42,7 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
   if (b.length - start !== size) {
     throw new UserError(`${file}: header says [${dims.join(', ')}] = ${size} bytes but the file has ${b.length - start}: re-download the file`);
   }
-  return { dims, data: b.subarray(start) };
+  return { dims, data: new Uint8Array(b.buffer, b.byteOffset + start, size) }; // a plain view, even of a gunzip Buffer
 }
 
 /** Serialises bytes as an (uncompressed) IDX file; gzip the result for .gz. */

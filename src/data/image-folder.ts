@@ -115,7 +115,7 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   const { channels = 3, valSplit = 0.2, seed = 0, concurrency = defaultConcurrency(), onProgress } = opts;
   const { classes, train, test } = plan(root, valSplit, seed);
   const first = train.files[0] ?? test.files[0];
-  const size = opts.imageSize ?? (await decodeImage(first).then((im) => Math.min(im.width, im.height)));
+  const size: number = opts.imageSize ?? (await decodeImage(first).then((im) => Math.min(im.width, im.height)));
   if (!Number.isInteger(size) || size < 1) throw new UserError(`image size ${size} is invalid: pass a positive integer`);
   const per = channels * size * size;
   const total = train.files.length + test.files.length;

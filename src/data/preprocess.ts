@@ -53,15 +53,32 @@ export interface ResizePlan {
 
 export const DEFAULT_CROP_PCT = 0.875;
 
-function perChannel(name: 'mean' | 'std', values: readonly number[], inChans: Channels): number[] {
-  if (values.length === inChans) return [...values];
-  if (values.length === 1) return new Array<number>(inChans).fill(values[0]);
-  throw new UserError(`${name} has ${values.length} values but the model takes ${inChans} channel(s): pass 1 or ${inChans} values`);
+function perChannel(name: 'mean' | 'std', values: readonly number[], channels: Channels): number[] {
+  if (values.length === channels) return [...values];
+  if (values.length === 1) return new Array<number>(channels).fill(values[0]);
+  throw new UserError(`${name} has ${values.length} values but the images have ${channels} channel(s): pass 1 or ${channels} values`);
 }
 
-/** Average of the ImageNet values, the usual choice when a grayscale model was adapted from RGB statistics. */
+/** Average of the ImageNet values: the default for one channel (timm has no one-channel convention). */
 function channelAverage(values: readonly number[]): number[] {
   return [values.reduce((a, b) => a + b, 0) / values.length];
+}
+
+/**
+ * Per-channel mean and std for `channels`: given values (1 or one per channel) or ImageNet's (their average
+ * for one channel). A UserError if the counts do not fit or a std is not positive.
+ */
+export function resolveNormalization(
+  mean: readonly number[] | undefined,
+  std: readonly number[] | undefined,
+  channels: Channels,
+): { mean: number[]; std: number[] } {
+  const m = perChannel('mean', mean ?? (channels === 1 ? channelAverage(IMAGENET_MEAN) : IMAGENET_MEAN), channels);
+  const s = perChannel('std', std ?? (channels === 1 ? channelAverage(IMAGENET_STD) : IMAGENET_STD), channels);
+  if (s.some((v) => !(v > 0)) || m.some((v) => !Number.isFinite(v))) {
+    throw new UserError(`mean [${m.join(', ')}] / std [${s.join(', ')}] are invalid: std must be positive and mean finite`);
+  }
+  return { mean: m, std: s };
 }
 
 /** Fills defaults and checks every option, throwing a UserError that names the bad one. */
@@ -75,11 +92,7 @@ export function resolvePreprocessOptions(opts: PreprocessOptions): ResolvedPrepr
   if (interpolation !== 'bicubic' && interpolation !== 'bilinear') {
     throw new UserError(`unknown interpolation '${String(interpolation)}' (expected bicubic|bilinear)`);
   }
-  const mean = perChannel('mean', opts.mean ?? (inChans === 1 ? channelAverage(IMAGENET_MEAN) : IMAGENET_MEAN), inChans);
-  const std = perChannel('std', opts.std ?? (inChans === 1 ? channelAverage(IMAGENET_STD) : IMAGENET_STD), inChans);
-  if (std.some((s) => !(s > 0)) || mean.some((m) => !Number.isFinite(m))) {
-    throw new UserError(`mean [${mean.join(', ')}] / std [${std.join(', ')}] are invalid: std must be positive and mean finite`);
-  }
+  const { mean, std } = resolveNormalization(opts.mean, opts.std, inChans);
   return { imgSize, inChans, mean, std, cropPct, resize, interpolation };
 }
 
@@ -102,7 +115,7 @@ export function resizePlan(width: number, height: number, opts: ResolvedPreproce
 }
 
 /** Byte → normalised value per channel, in float32 steps as torchvision's ToTensor + Normalize compute it. */
-function lookupTables(mean: readonly number[], std: readonly number[]): Float32Array[] {
+export function normalizationTables(mean: readonly number[], std: readonly number[]): Float32Array[] {
   return mean.map((m, c) => {
     const m32 = Math.fround(m);
     const s32 = Math.fround(std[c]);
@@ -122,7 +135,7 @@ export function preprocess(image: RawImage, opts: PreprocessOptions): Tensor<'fl
   const src = o.inChans === 1 ? toChannels(image, 1) : image;
   const plan = resizePlan(src.width, src.height, o);
   const resized = resample(src, plan.width, plan.height, o.interpolation);
-  const luts = lookupTables(o.mean, o.std);
+  const luts = normalizationTables(o.mean, o.std);
   const { size, left, top } = plan;
   const c = resized.channels;
   const out = new Float32Array(o.inChans * size * size);

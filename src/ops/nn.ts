@@ -98,6 +98,6 @@ registerGrad({
       if (need(1)) dscale = sumTo(mul(g, xhat), scale.shape);
     }
     const dbias = bias && need(2) ? sumTo(g, bias.shape) : null;
-    return [dx, dscale, dbias];
+    return [dx, dscale, dbias].slice(0, node.inputs.length);
   },
 });

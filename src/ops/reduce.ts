@@ -71,6 +71,11 @@ function spread(node: Node, g: Value, axes: readonly number[]): Value {
   return expandTo(gk, node.inputs[0]!);
 }
 
+/** The data input's gradient, and null for the (optional) axes input. */
+function withNulls(node: Node, dx: Value): (Value | null)[] {
+  return [dx, ...node.inputs.slice(1).map(() => null)];
+}
+
 function keptOutput(node: Node, axes: readonly number[]): Value {
   const y = node.outputs[0]!;
   const keep = node.attrs.keepdims?.value ?? 1;
@@ -79,7 +84,7 @@ function keptOutput(node: Node, axes: readonly number[]): Value {
 
 registerGrad({
   opType: 'ReduceSum',
-  vjp: (node, dys) => [spread(node, outGrad(node, dys), reducedAxes(node)), null],
+  vjp: (node, dys) => withNulls(node, spread(node, outGrad(node, dys), reducedAxes(node))),
 });
 
 registerGrad({
@@ -87,7 +92,7 @@ registerGrad({
   vjp: (node, dys) => {
     const x = node.inputs[0]!;
     const axes = reducedAxes(node);
-    return [spread(node, div(outGrad(node, dys), reducedCount(x, node.outputs[0]!, axes)), axes), null];
+    return withNulls(node, spread(node, div(outGrad(node, dys), reducedCount(x, node.outputs[0]!, axes)), axes));
   },
 });
 
@@ -101,7 +106,7 @@ function reducedCount(x: Value, y: Value, axes: readonly number[]): Value | numb
 
 registerGrad({
   opType: 'ReduceSumSquare',
-  vjp: (node, dys) => [mul(spread(node, outGrad(node, dys), reducedAxes(node)), mul(node.inputs[0]!, 2)), null],
+  vjp: (node, dys) => withNulls(node, mul(spread(node, outGrad(node, dys), reducedAxes(node)), mul(node.inputs[0]!, 2))),
 });
 
 // ReduceMax: the gradient goes to the maximal elements, split evenly between ties (as PyTorch's amax).
@@ -115,7 +120,7 @@ registerGrad({
     const keep = node.attrs.keepdims?.value ?? 1;
     const g = outGrad(node, dys);
     const gk = keep === 0 && axes.length > 0 ? unsqueeze(g, axes) : g;
-    return [mul(mask, div(gk, count)), null];
+    return withNulls(node, mul(mask, div(gk, count)));
   },
 });
 

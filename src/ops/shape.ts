@@ -300,8 +300,9 @@ registerGrad({
 // Pad (constant mode, non-negative pads): the gradient is the slice of the output gradient that x filled.
 registerGrad({
   opType: 'Pad',
-  vjp: (node, dys) => {
+  vjp: (node, dys, needs) => {
     const x = node.inputs[0]!;
+    if (needs?.[2]) throw new Error('Pad gradient: a differentiated constant_value is not supported');
     if ((node.attrs.mode?.value ?? 'constant') !== 'constant') throw new Error('Pad gradient: only constant mode is supported');
     const pads = constInts(node, 1);
     const axes = node.inputs[3] ? constInts(node, 3).map((a) => normAxis('Pad', a, x.rank)) : x.shape.map((_, i) => i);

@@ -67,9 +67,16 @@ class BufferSet {
       this.tensors[name] = new ort.Tensor('float32', d, [...shape]);
     }
   }
-  /** The same tensors keyed by another name (e.g. `new.<name>` for fetches). */
-  renamed(f: (name: string) => string): Record<string, ort.Tensor> {
-    return Object.fromEntries(Object.entries(this.tensors).map(([k, t]) => [f(k), t]));
+  private readonly views = new Map<string, Record<string, ort.Tensor>>();
+  /** The same tensors keyed by another name (e.g. `new.<name>` for fetches); made once per key. */
+  renamed(key: 'new' | 'acc' | 'new.acc'): Record<string, ort.Tensor> {
+    let v = this.views.get(key);
+    if (!v) {
+      const f = key === 'new' ? newName : key === 'acc' ? accName : (n: string) => newName(accName(n));
+      v = Object.fromEntries(Object.entries(this.tensors).map(([k, t]) => [f(k), t]));
+      this.views.set(key, v);
+    }
+    return v;
   }
 }
 
@@ -183,11 +190,10 @@ export class TrainSession {
     for (const [k, v] of Object.entries(scalars)) this.scalarData[k]![0] = v;
     const { loss, correct, grad_norm } = this.outTensors as Record<'loss' | 'correct' | 'grad_norm', ort.Tensor>;
     const { loss: lossD, correct: correctD, grad_norm: normD } = this.outData as Record<'loss' | 'correct' | 'grad_norm', Float32Array>;
-    const rename = (n: string) => newName(n);
     let result: StepResult;
     if (!this.acc) {
       const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...this.batchTensors(x, y, 0, this.batch) };
-      const fetches: Record<string, ort.Tensor> = { ...this.next.renamed(rename), loss, correct, grad_norm };
+      const fetches: Record<string, ort.Tensor> = { ...this.next.renamed('new'), loss, correct, grad_norm };
       for (const n of this.gradNames) fetches[n] = this.outTensors[n]!;
       await this.step1.run(feeds, fetches);
       result = { loss: lossD[0]!, correct: correctD[0]!, gradNorm: normD[0]! };
@@ -199,15 +205,15 @@ export class TrainSession {
       let lossSum = 0;
       let correctSum = 0;
       for (let i = 0; i < k; i++) {
-        const feeds = { ...this.cur.tensors, ...accIn.renamed(accName), ...this.batchTensors(x, y, i * micro, micro) };
-        await this.step1.run(feeds, { ...accOut.renamed((n) => newName(accName(n))), loss, correct });
+        const feeds = { ...this.cur.tensors, ...accIn.renamed('acc'), ...this.batchTensors(x, y, i * micro, micro) };
+        await this.step1.run(feeds, { ...accOut.renamed('new.acc'), loss, correct });
         lossSum += lossD[0]!;
         correctSum += correctD[0]!;
         accIn = accOut;
         accOut = accOut === this.acc.a ? this.acc.b : this.acc.a;
       }
-      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...accIn.renamed(accName) };
-      await this.apply!.run(feeds, { ...this.next.renamed(rename), grad_norm });
+      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...accIn.renamed('acc') };
+      await this.apply!.run(feeds, { ...this.next.renamed('new'), grad_norm });
       result = { loss: lossSum / k, correct: correctSum, gradNorm: normD[0]! };
     }
     [this.cur, this.next] = [this.next, this.cur];

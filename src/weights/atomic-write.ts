@@ -62,8 +62,12 @@ export function writeFileAtomic(path: string, chunks: readonly (Uint8Array | str
       try {
         linkSync(tmp, path); // fails with EEXIST instead of replacing
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') refuseExisting(path);
-        throw e;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') refuseExisting(path);
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+        // a filesystem without hard links (FAT, some network mounts): check, then rename
+        assertWritable(path, opts);
+        renameSync(tmp, path);
       }
     }
     fsyncDir(dirname(path));

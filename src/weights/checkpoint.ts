@@ -1,5 +1,6 @@
 // The public entry to weights: load any supported checkpoint as a ViTConfig + canonical (timm-named) tensors,
 // and save one in any writable format. Format detection, config inference and shape checks all happen here.
+import { parameterShapes } from '../model/params.ts';
 import { existsSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
@@ -14,7 +15,7 @@ import { looksLikeZip, readZip } from './zip.ts';
 import { isHfNaming, hfToTimm } from './hf.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
-import { checkWeights, expectedShapes, inferConfig } from './infer-config.ts';
+import { checkWeights, inferConfig } from './infer-config.ts';
 import { UserError } from '../errors.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
@@ -98,7 +99,7 @@ function readAny(path: string): Loaded {
 
 /** Puts tensors in timm's state-dict order (after checkWeights has shown they are exactly the expected ones). */
 function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
-  return new Map([...expectedShapes(cfg).keys()].map((k) => [k, sd.get(k)!]));
+  return new Map([...parameterShapes(cfg).keys()].map((k) => [k, sd.get(k)!]));
 }
 
 /**

@@ -1,5 +1,6 @@
 // Raw little-endian element types found in checkpoint files, decoded to vitkit's host tensors.
-// Assumes a little-endian host (every platform Node ships for). Floating types all become float32 (the only float type the model runs in); integer types keep their width.
+// Floating types all become float32 (the only float type the model runs in); integer types keep their width.
+// Assumes a little-endian host, as every platform Node ships for is.
 import { type DType, type Tensor, numel, tensor } from '../graph/tensor.ts';
 
 /** Element types the readers understand (safetensors spelling, also used for .npy and torch storages). */

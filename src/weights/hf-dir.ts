@@ -112,6 +112,7 @@ export function hfDirFiles(c: CheckpointContent): Record<string, Uint8Array[]> {
   };
   const p = c.preprocess;
   if (p) {
+    // ViTImageProcessor can only resize straight to `size`: a 'shorter-crop' checkpoint's centre crop is not recorded
     const size = p.imgSize ?? cfg.imgSize;
     const pp = {
       do_normalize: true, do_rescale: true, do_resize: true, image_mean: p.mean, image_std: p.std,

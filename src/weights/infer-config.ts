@@ -1,5 +1,6 @@
 // ViTConfig from the shapes of canonical (timm-named) tensors, and the check that tensors fit a config.
 // What shapes cannot tell (heads, LayerNorm epsilon) comes from hints a format records, else from defaults.
+import { parameterShapes } from '../model/params.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultHeads } from '../model/config.ts';
@@ -9,9 +10,9 @@ import { UserError } from '../errors.ts';
 export const defaultLayerNormEps = 1e-6;
 
 /**
- * Infers the architecture from tensor shapes. `hints` are what the checkpoint records (HF config.json, the
- * npz head axis, vitkit metadata); `overrides` (CLI flags) win over both hints and shapes, and checkWeights then
- * reports any disagreement. `file` names the checkpoint in errors.
+ * Infers the architecture from tensor shapes. `hints` (what the checkpoint records: HF config.json, the npz head
+ * axis, vitkit metadata) supply what shapes cannot tell, numHeads and layerNormEps; `overrides` (CLI flags) win
+ * over hints and shapes alike, and checkWeights then reports any disagreement. `file` names the checkpoint in errors.
  */
 export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfig> = {}, overrides: Partial<ViTConfig> = {}): ViTConfig {
   const shape = (name: string) => {
@@ -45,39 +46,11 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     qkvBias: sd.has('blocks.0.attn.qkv.bias'),
     preLogitsDim: sd.get('pre_logits.fc.weight')?.shape[0] ?? 0,
   };
-  return checkConfig({ ...inferred, ...overrides });
-}
-
-/** Every canonical tensor a config implies, with its shape, in timm's state-dict order. */
-export function expectedShapes(cfg: ViTConfig): Map<string, number[]> {
-  const { embedDim: D, patchSize: P, inChans: C, mlpDim: M, numClasses: K, preLogitsDim: R } = cfg;
-  const tokens = (cfg.imgSize / P) ** 2 + (cfg.classToken ? 1 : 0);
-  const out = new Map<string, number[]>();
-  const linear = (name: string, outDim: number, inDim: number, bias = true) => {
-    out.set(`${name}.weight`, [outDim, inDim]);
-    if (bias) out.set(`${name}.bias`, [outDim]);
-  };
-  const norm = (name: string) => {
-    out.set(`${name}.weight`, [D]);
-    out.set(`${name}.bias`, [D]);
-  };
-  if (cfg.classToken) out.set('cls_token', [1, 1, D]);
-  out.set('pos_embed', [1, tokens, D]);
-  out.set('patch_embed.proj.weight', [D, C, P, P]);
-  out.set('patch_embed.proj.bias', [D]);
-  for (let i = 0; i < cfg.depth; i++) {
-    const b = `blocks.${i}.`;
-    norm(`${b}norm1`);
-    linear(`${b}attn.qkv`, 3 * D, D, cfg.qkvBias);
-    linear(`${b}attn.proj`, D, D);
-    norm(`${b}norm2`);
-    linear(`${b}mlp.fc1`, M, D);
-    linear(`${b}mlp.fc2`, D, M);
+  try {
+    return checkConfig({ ...inferred, ...overrides });
+  } catch (e) {
+    throw e instanceof UserError ? new UserError(`${file}: ${e.message}`) : e;
   }
-  norm(cfg.pool === 'avg' ? 'fc_norm' : 'norm');
-  if (R > 0) linear('pre_logits.fc', R, D);
-  if (K > 0) linear('head', K, R > 0 ? R : D);
-  return out;
 }
 
 /**
@@ -85,7 +58,7 @@ export function expectedShapes(cfg: ViTConfig): Map<string, number[]> {
  * the file, each offending tensor, its shape and the expected one (missing and unexpected tensors too).
  */
 export function checkWeights(cfg: ViTConfig, sd: StateDict, file: string): void {
-  const expected = expectedShapes(cfg);
+  const expected = parameterShapes(cfg);
   const problems: string[] = [];
   for (const [name, want] of expected) {
     const t = sd.get(name);

@@ -94,7 +94,7 @@ function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): State
     const inner = nestedKeys.map((k) => d instanceof Map && d.get(k)).find((v) => v instanceof Map);
     if (!inner) {
       const bad = [...d].find(([, v]) => !tensors.has(v as Tensor))?.[0];
-      throw new UserError(`${path} is not a plain state dict (entry '${String(bad)}' is not a tensor, and there is no 'state_dict' or 'model' entry): ${convertHint(path)}`);
+      throw new UserError(`${path} is not a plain state dict (entry '${String(bad)}' is not a tensor, and no 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`);
     }
     d = inner;
   }

@@ -85,6 +85,7 @@ export function readZip(src: ByteSource): ZipEntry[] {
     const extraLen = dir.readUInt16LE(p + 30);
     const commentLen = dir.readUInt16LE(p + 32);
     let local = dir.readUInt32LE(p + 42);
+    if (p + 46 + nameLen + extraLen + commentLen > dir.length) throw corrupt(src, `zip central directory entry ${i} is damaged`);
     const name = dir.toString('utf8', p + 46, p + 46 + nameLen);
     // zip64 extended information: the 8-byte values for whichever 32-bit fields overflowed, in this order
     for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {

@@ -1,0 +1,70 @@
+// Finite-difference checks of the layout ops' gradient rules (src/ops/shape.ts), in float64.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Graph } from '../../src/graph/graph.ts';
+import { gradients } from '../../src/autodiff/grad.ts';
+import { mul, tanh } from '../../src/ops/elementwise.ts';
+import { reduceSum } from '../../src/ops/reduce.ts';
+import * as sh from '../../src/ops/shape.ts';
+import { fdCheck } from './fd-check.ts';
+
+test('Reshape (with 0 and -1), and Reshape of a symbolic batch (Shape at run time)', async () => {
+  await fdCheck([{ shape: [2, 3, 4] }], (x) => sh.reshape(x, [0, -1]));
+  await fdCheck([{ shape: [2, 6] }], (x) => sh.reshape(x, [3, 2, 2]));
+  await fdCheck([{ shape: [2, 3, 4], graphShape: ['batch', 3, 4] }], (x) => sh.reshape(x, [0, 12]));
+});
+
+test('Transpose', async () => {
+  await fdCheck([{ shape: [2, 3, 4] }], (x) => sh.transpose(x, [2, 0, 1]));
+  await fdCheck([{ shape: [2, 3, 4, 5] }], (x) => sh.transpose(x, [0, 2, 1, 3]), { maxCoords: 30 });
+});
+
+test('Concat of three inputs along a middle axis, and along the last', async () => {
+  await fdCheck([{ shape: [2, 1, 3] }, { shape: [2, 4, 3] }, { shape: [2, 2, 3] }], (a, b, c) => sh.concat([a, b!, c!], 1));
+  await fdCheck([{ shape: [3, 2] }, { shape: [3, 1] }], (a, b) => sh.concat([a, b!], -1));
+  // The same value twice: both slices accumulate.
+  await fdCheck([{ shape: [2, 3] }], (a) => sh.concat([a, tanh(a)], 0));
+});
+
+test('Slice on several axes, with negative bounds', async () => {
+  await fdCheck([{ shape: [4, 5, 3] }], (x) => sh.slice(x, [0, 1], [1, -4], [3, -1]));
+  await fdCheck([{ shape: [3, 6] }], (x) => sh.slice(x, [1], [2], [100]));
+});
+
+test('Gather with a scalar index (take) along axes 0 and 1, and a negative index', async () => {
+  await fdCheck([{ shape: [3, 2, 4] }], (x) => sh.take(x, 1, 0));
+  await fdCheck([{ shape: [2, 5, 3] }], (x) => sh.take(x, 0, 1));
+  await fdCheck([{ shape: [2, 5] }], (x) => sh.take(x, -1, 1));
+  // The q/k/v pattern: three takes of one tensor.
+  await fdCheck([{ shape: [3, 2, 4] }], (x) => mul(mul(sh.take(x, 0), sh.take(x, 1)), sh.take(x, 2)));
+});
+
+test('Gather with index tensors: repeated (accumulating), 2-D, negative, runtime int64 indices', async () => {
+  const g = (idx: number[], shape: number[]) => (x: import('../../src/graph/graph.ts').Value) =>
+    sh.gather(x, x.graph.constant({ dtype: 'int64', shape, data: BigInt64Array.from(idx, BigInt) }, 'idx'), 1);
+  await fdCheck([{ shape: [2, 4, 3] }], g([2, 0, 2, 3], [4]));
+  await fdCheck([{ shape: [2, 4, 3] }], g([1, 3, 3, -1, 0, 0], [2, 3]));
+  await fdCheck([{ shape: [5, 3] }, { shape: [4], dtype: 'int64', data: [4, 0, 4, 2] }], (x, i) => sh.gather(x, i!, 0));
+});
+
+test('Expand to a higher rank, and of a runtime (symbolic) batch', async () => {
+  await fdCheck([{ shape: [3, 1] }], (x) => sh.expand(x, [2, 3, 4]));
+  await fdCheck([{ shape: [1, 1, 4] }, { shape: [3, 2, 4], graphShape: ['b', 2, 4], wrt: false }], (tok, like) => mul(sh.expandTo(tok, like!), like!));
+});
+
+test('Unsqueeze, Squeeze, Identity, Pad', async () => {
+  await fdCheck([{ shape: [2, 3] }], (x) => sh.unsqueeze(x, [0, 2]));
+  await fdCheck([{ shape: [2, 1, 3, 1] }], (x) => sh.squeeze(x, [1, 3]));
+  await fdCheck([{ shape: [2, 3] }], (x) => sh.identity(x));
+  await fdCheck([{ shape: [2, 3] }], (x) => sh.pad(x, [1, 0, 2, 3]));
+});
+
+test('gradients keep symbolic dims (reshaping back through Shape at run time)', () => {
+  const gr = new Graph();
+  const x = gr.input('x', 'float64', ['b', 3]);
+  const y = sh.reshapeTo(mul(x, 2), x);
+  assert.equal(y.shape[0], 'b');
+  const [dx] = gradients(reduceSum(y, 'all'), [x]);
+  assert.deepEqual(dx!.shape, ['b', 3]);
+  assert.ok(gr.nodes.some((n) => n.opType === 'Shape'));
+});
