@@ -130,3 +130,17 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   };
   return { train: await load(train, `${root}/train`), test: await load(test, `${root}/test`), skipped: NOTHING_SKIPPED };
 }
+
+/**
+ * The files to evaluate on in an ImageFolder, without decoding: root/test (or root/val) when the folder is split,
+ * else every image under root/<class>/. Evaluation preprocesses each file with the model's own transform.
+ */
+export function listEvalImages(root: string): { classes: string[]; files: string[]; labels: number[] } {
+  if (!isDir(root)) throw new UserError(`${root}: no such directory: pass a folder of class folders`);
+  const testDir = ['test', 'val'].map((d) => join(root, d)).find(isDir);
+  const dir = testDir && isDir(join(root, 'train')) ? testDir : root;
+  const classes = classFolders(dir);
+  const listing = flatten(listClasses(dir, classes));
+  if (listing.files.length === 0) throw new UserError(`${dir}: no images (${IMAGE_EXTENSIONS.join(', ')}) in its class folders`);
+  return { classes, ...listing };
+}

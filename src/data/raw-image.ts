@@ -49,3 +49,14 @@ export function writeChw(image: RawImage, out: Uint8Array, offset: number): void
     for (let p = 0, i = ch; p < plane; p++, i += c) out[o + p] = data[i];
   }
 }
+
+/** Reads one planar (CHW) image of an ImageSet back into an interleaved RawImage: the inverse of writeChw. */
+export function readChw(planar: Uint8Array, offset: number, width: number, height: number, channels: Channels): RawImage {
+  const plane = width * height;
+  const data = new Uint8Array(plane * channels);
+  for (let ch = 0; ch < channels; ch++) {
+    const o = offset + ch * plane;
+    for (let p = 0, i = ch; p < plane; p++, i += channels) data[i] = planar[o + p]!;
+  }
+  return rawImage(data, width, height, channels);
+}

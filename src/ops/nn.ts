@@ -2,7 +2,7 @@
 // Softmax, LogSoftmax and LayerNormalization (GELU and linear are composites of differentiable ops).
 import { attr, type Value } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
-import { add, erf, exp, mul, reciprocal, sqrt, sub } from './elementwise.ts';
+import { add, div, erf, exp, mul, reciprocal, sqrt, sub } from './elementwise.ts';
 import { matmul } from './matmul.ts';
 import { reduceMean, reduceSum, sumTo } from './reduce.ts';
 import { outGrad, registerGrad } from './registry.ts';
@@ -36,7 +36,8 @@ export function layerNorm(x: Value, scale: Value, bias: Value, epsilon: number):
  * so onnxruntime fuses it into its Gelu kernel for inference and autodiff differentiates the parts.
  */
 export function gelu(x: Value): Value {
-  return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
+  // Exactly the node pattern onnxruntime's GeluFusion matches: Div(√2) → Erf → Add(1) → Mul(x) → Mul(0.5).
+  return mul(mul(x, add(erf(div(x, Math.SQRT2)), 1)), 0.5);
 }
 
 /** A fully connected layer with PyTorch's [out, in] weight layout: x·Wᵀ + b. */

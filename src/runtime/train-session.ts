@@ -183,6 +183,23 @@ export class TrainSession {
    * With gradAccum k, the batch is split into k consecutive micro-batches (views, no copies).
    */
   async step(images: ImagesInput, labels: LabelsInput, lr: number): Promise<StepResult> {
+    return this.exclusive(() => this.runStep(images, labels, lr));
+  }
+
+  /** Steps and evaluations share the buffers: overlapping calls (a missing await) are refused. */
+  private busy = false;
+  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    if (this.busy) throw new Error('TrainSession is busy: await each step()/evaluate() before the next');
+    this.busy = true;
+    try {
+      return await f();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async runStep(images: ImagesInput, labels: LabelsInput, lr: number): Promise<StepResult> {
+    if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
     const x = imageData(images, this.config, this.batch);
     const y = labelData(labels, this.batch, this.config.numClasses);
     const t = this.steps + 1;
@@ -243,6 +260,10 @@ export class TrainSession {
 
   /** Loss, correct count and logits on a batch with the current parameters (any batch size unless evalBatch). */
   async evaluate(images: ImagesInput, labels: LabelsInput): Promise<EvalResult> {
+    return this.exclusive(() => this.runEval(images, labels));
+  }
+
+  private async runEval(images: ImagesInput, labels: LabelsInput): Promise<EvalResult> {
     const n = labels instanceof BigInt64Array ? labels.length : labels.data.length;
     if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
     const x = imageData(images, this.config, n);

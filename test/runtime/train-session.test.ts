@@ -116,3 +116,15 @@ test('TrainSession.evaluate uses the current parameters and takes any batch size
   assert.deepEqual(three.logits.shape, [3, 10]);
   await s.release();
 });
+
+test('TrainSession refuses overlapping calls and bad arguments', { skip }, async () => {
+  const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd });
+  const first = s.step(x(0), y(0), 0.01);
+  await assert.rejects(s.step(x(1), y(1), 0.01), /busy/);
+  await first;
+  await assert.rejects(s.step(x(1), y(1), Number.NaN), /learning rate/);
+  await assert.rejects(s.step(x(1).subarray(0, 10), y(1), 0.01), /images have 10 values, expected \[8, 1, 28, 28\]/);
+  await assert.rejects(TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd, gradAccum: 3 }), /multiple of gradAccum 3/);
+  assert.equal(s.stepCount, 1);
+  await s.release();
+});

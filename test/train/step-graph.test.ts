@@ -6,6 +6,8 @@ import { toOnnx } from '../../src/graph/onnx.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
+import { checkConfig, defaultConfig } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
 import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/train/step-graph.ts';
 import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from './train-step-fixture.ts';
 
@@ -150,4 +152,25 @@ test('eval graph: any batch size, same loss as the step graph', { skip }, async 
   assert.deepEqual(out3['logits']!.shape, [3, 10]);
   assert.ok(Number.isFinite(scalar(out3['loss'])));
   await session.release();
+});
+
+test('every parameter receives a finite, non-zero gradient (avg pooling, pre-logits head, no qkv bias)', async () => {
+  for (const over of [{ pool: 'avg', classToken: true, preLogitsDim: 6 }, { pool: 'avg', classToken: false, qkvBias: false }, { pool: 'token' }] as const) {
+    const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 2, embedDim: 8, depth: 1, numHeads: 2, mlpDim: 16, numClasses: 3, ...over });
+    const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'sgd', momentum: 0 }, exposeGradients: true });
+    const session = await Session.create(toOnnx(spec.graph), { threads: 1 });
+    const feeds: Record<string, Tensor> = Object.fromEntries(initParameters(cfg, { seed: 1 }));
+    // A larger cls_token than timm's 1e-6 so its gradient is clearly non-zero.
+    if (feeds['cls_token']) feeds['cls_token'] = { ...feeds['cls_token'], data: Float32Array.from(feeds['cls_token'].data as Float32Array, (v) => v * 1e5) };
+    feeds['images'] = { dtype: 'float32', shape: [2, 2, 8, 8], data: Float32Array.from({ length: 256 }, (_, i) => Math.sin(i)) };
+    feeds['labels'] = { dtype: 'int64', shape: [2], data: BigInt64Array.of(0n, 2n) };
+    Object.assign(feeds, optimizerScalarFeeds({ kind: 'sgd' }, 0.1, 1));
+    const out = await session.run(feeds);
+    for (const n of spec.params.keys()) {
+      const g = f32(out[`grad.${n}`]!);
+      assert.ok(g.every(Number.isFinite), `${JSON.stringify(over)} grad.${n} finite`);
+      assert.ok(g.some((v) => v !== 0), `${JSON.stringify(over)} grad.${n} non-zero`);
+    }
+    await session.release();
+  }
 });

@@ -1,0 +1,39 @@
+// vitkit eval --checkpoint PATH --data PATH: top-1/top-5 accuracy on a labelled dataset.
+import { UserError } from '../errors.ts';
+import { evalSource, evaluate } from '../eval/evaluate.ts';
+import { Classifier, loadModel } from '../inference/classifier.ts';
+import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { progressBar } from './progress.ts';
+
+const help = `
+Usage: vitkit eval --checkpoint PATH --data PATH [--batch 32] [--json] [options]
+
+Top-1 and top-5 accuracy of a checkpoint on labelled images.
+  --data PATH|NAME     an ImageFolder directory (class/xxx.jpg; its test/ or val/ part when split), a directory of
+                       MNIST-style IDX files (*-images-idx3-ubyte[.gz] + *-labels-idx1-ubyte[.gz]), CIFAR-10 .bin
+                       batches, or fashion-mnist | mnist (their test splits)
+  --batch N            images per run (default 32)
+  --json               print {"top1", "top5", "n"}
+${modelFlagsHelp}
+`;
+
+const options = { ...modelFlags, data: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } } as const;
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseCommand('eval', argv, options, help);
+  if (!args) return;
+  const v = args.values;
+  if (!v.checkpoint || !v.data) throw new UserError('eval: --checkpoint PATH and --data PATH are required (see vitkit eval --help)');
+  if (args.positionals.length) throw new UserError(`eval: unexpected argument '${args.positionals[0]}' (see vitkit eval --help)`);
+  const batch = numberFlag('batch', v.batch, 32, { integer: true, min: 1 });
+  const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
+  if (model.config.numClasses === 0) throw new UserError(`eval: ${v.checkpoint} has no classification head: fine-tune one first`);
+  const source = await evalSource(v.data, model.preprocess);
+  const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
+  const bar = progressBar('eval', source.n);
+  const r = await evaluate(classifier, source, batch, (done) => bar.update(done));
+  bar.stop();
+  await classifier.release();
+  if (v.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, n: r.n }));
+  else console.log(`top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  (${r.n} images, ${v.data})`);
+}
