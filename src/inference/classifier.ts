@@ -52,23 +52,8 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   return { path, format: ckpt.format, config, weights, labels, preprocess };
 }
 
-export interface Prediction {
-  readonly index: number;
-  readonly label: string;
-  readonly prob: number;
-}
-
-/** Softmax over one row of logits and its k most probable classes. */
-export function topK(logits: ArrayLike<number>, k: number, labels: readonly string[]): Prediction[] {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-  const e = Array.from(logits, (x) => Math.exp(x - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e
-    .map((v, index) => ({ index, label: labels[index] ?? String(index), prob: v / sum }))
-    .sort((a, b) => b.prob - a.prob)
-    .slice(0, k);
-}
+// Re-exported from a browser-safe file so the web demo ranks classes with the same code.
+export { type Prediction, topK } from './top-k.ts';
 
 /** An onnxruntime session over a loaded model's inference graph (dynamic batch). */
 export class Classifier {

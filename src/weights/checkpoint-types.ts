@@ -32,6 +32,11 @@ export interface CheckpointContent {
   readonly preprocess?: Preprocess;
   /** Free-form string metadata (safetensors `__metadata__`). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Training state kept beside the model (optimizer moments, step counter), written by the vitkit format only:
+   * a training checkpoint is also a model checkpoint every command can load.
+   */
+  readonly trainingState?: StateDict;
 }
 
 /** A loaded checkpoint: its content plus where and in which format it was found. */

@@ -24,6 +24,8 @@ const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin 
 
 /** The metadata key under which vitkit's own checkpoints store config, labels and preprocessing (as JSON). */
 const VITKIT_KEY = 'vitkit';
+/** Name prefix of the training state (optimizer moments, step) a vitkit training checkpoint stores beside the model. */
+const TRAINING_PREFIX = 'training/';
 
 interface VitkitMeta {
   readonly config: ViTConfig;
@@ -39,6 +41,7 @@ interface Loaded {
   readonly labels?: string[];
   readonly preprocess?: Preprocess;
   readonly metadata?: Record<string, string>;
+  readonly trainingState?: StateDict;
 }
 
 type FileKind = 'safetensors' | 'npz' | 'pth';
@@ -67,7 +70,14 @@ function fromSafetensors(src: ByteSource): Loaded {
     } catch {
       throw new UserError(`${src.name} has unreadable vitkit metadata (not JSON): re-export it with vitkit convert`);
     }
-    return { format: 'vitkit', weights: tensors, hints: meta.config, labels: meta.labels, preprocess: meta.preprocess, metadata: rest };
+    const weights: StateDict = new Map();
+    const trainingState: StateDict = new Map();
+    for (const [k, t] of tensors) {
+      if (k.startsWith(TRAINING_PREFIX)) trainingState.set(k.slice(TRAINING_PREFIX.length), t);
+      else weights.set(k, t);
+    }
+    const training = trainingState.size ? { trainingState } : {};
+    return { format: 'vitkit', weights, hints: meta.config, labels: meta.labels, preprocess: meta.preprocess, metadata: rest, ...training };
   }
   // a bare model.safetensors from a Hugging Face repo carries HF names
   if (isHfNaming(tensors)) return { format: 'hf', weights: hfToTimm(tensors), metadata };
@@ -122,6 +132,7 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {})
     ...(r.labels ? { labels: r.labels } : {}),
     ...(preprocess ? { preprocess } : {}),
     ...(r.metadata && Object.keys(r.metadata).length ? { metadata: r.metadata } : {}),
+    ...(r.trainingState ? { trainingState: r.trainingState } : {}),
   };
 }
 
@@ -139,7 +150,9 @@ export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveF
       return writeFileAtomic(path, encodeSafetensors(c.weights, { format: 'pt', ...c.metadata }), opts);
     case 'vitkit': {
       const meta: VitkitMeta = { config: c.config, ...(c.labels ? { labels: [...c.labels] } : {}), ...(c.preprocess ? { preprocess: c.preprocess } : {}) };
-      return writeFileAtomic(path, encodeSafetensors(c.weights, { ...c.metadata, [VITKIT_KEY]: JSON.stringify(meta) }), opts);
+      const tensors = new Map(c.weights);
+      for (const [k, t] of c.trainingState ?? []) tensors.set(TRAINING_PREFIX + k, t);
+      return writeFileAtomic(path, encodeSafetensors(tensors, { ...c.metadata, [VITKIT_KEY]: JSON.stringify(meta) }), opts);
     }
     case 'npz':
       return writeFileAtomic(path, encodeNpz(timmToGoogle(c.weights, c.config.numHeads)), opts);

@@ -1,0 +1,171 @@
+// The training loop: batches → one graph step each (forward, backward, clipping, optimizer) → metrics, evaluation
+// and checkpoints per epoch. Interruptible (an AbortSignal saves a checkpoint and stops) and exactly resumable.
+import { mkdirSync } from 'node:fs';
+import { Batches } from '../data/batches.ts';
+import type { Dataset, ImageSet } from '../data/image-set.ts';
+import { UserError } from '../errors.ts';
+import type { StateDict } from '../graph/tensor.ts';
+import { initParameters } from '../model/init.ts';
+import { countParameters } from '../model/params.ts';
+import { TrainSession } from '../runtime/train-session.ts';
+import { type TrainProgress, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
+import { MetricsLog } from './metrics.ts';
+import type { TrainRecipe } from './recipe.ts';
+import { learningRate } from './schedule.ts';
+
+export type TrainEvent =
+  | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number }
+  | { readonly kind: 'step'; readonly step: number; readonly epoch: number; readonly loss: number; readonly acc: number; readonly lr: number; readonly imagesPerSec: number }
+  | { readonly kind: 'evaluating'; readonly epoch: number }
+  | { readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly testLoss: number; readonly testAcc: number; readonly checkpoint: string };
+
+export interface TrainRun {
+  readonly recipe: TrainRecipe;
+  readonly data: Dataset;
+  /** Run directory: metrics.jsonl, checkpoints/, best.safetensors. */
+  readonly outDir: string;
+  /** Resume from this checkpoint's state and progress instead of initialising. */
+  readonly resume?: { readonly state: StateDict; readonly progress: TrainProgress };
+  /** Checkpoints kept (newest first). Default 2. */
+  readonly keep?: number;
+  /** Write a metrics line every this many steps. Default 50. */
+  readonly logEvery?: number;
+  readonly threads?: number;
+  /** Aborting saves a checkpoint after the current step and returns status 'interrupted'. */
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (e: TrainEvent) => void;
+}
+
+export interface TrainResult {
+  readonly status: 'done' | 'interrupted';
+  readonly step: number;
+  readonly testAcc: number;
+  readonly testLoss: number;
+  readonly bestTestAcc: number;
+  readonly checkpoint: string;
+  readonly best: string;
+  readonly seconds: number;
+}
+
+/** Checks that the data fit the architecture; the errors say which flag to change. */
+export function checkDataFits(recipe: TrainRecipe, set: ImageSet): void {
+  const c = recipe.config;
+  if (set.height !== set.width) throw new UserError(`${set.name}: images are ${set.width}×${set.height}; vitkit trains on square images: resize them or use an ImageFolder with --img-size`);
+  if (set.height !== c.imgSize) throw new UserError(`${set.name}: images are ${set.height}×${set.width} but the model takes ${c.imgSize}×${c.imgSize}: pass --img-size ${set.height}`);
+  if (c.imgSize % c.patchSize !== 0) throw new UserError(`${set.name}: ${c.imgSize}-pixel images do not split into ${c.patchSize}-pixel patches: pass a --patch that divides ${c.imgSize}`);
+  if (set.channels !== c.inChans) throw new UserError(`${set.name}: images have ${set.channels} channel(s) but the model takes ${c.inChans}`);
+  if (set.classes.length !== c.numClasses) throw new UserError(`${set.name}: ${set.classes.length} classes but the model's head has ${c.numClasses}`);
+}
+
+/** Mean loss and accuracy of the session's current parameters on a whole set. */
+async function evaluateSet(session: TrainSession, set: ImageSet, recipe: TrainRecipe): Promise<{ loss: number; acc: number }> {
+  const batches = new Batches(set, { batchSize: 500, shuffle: false, mean: recipe.mean, std: recipe.std });
+  let loss = 0;
+  let correct = 0;
+  for (const b of batches.restOfEpoch()) {
+    const r = await session.evaluate(b.x, b.y);
+    loss += r.loss * b.indices.length;
+    correct += r.correct;
+  }
+  return { loss: loss / set.n, acc: correct / set.n };
+}
+
+/** Trains (or resumes) a run to the end of its recipe, or until `signal` aborts. */
+export async function train(run: TrainRun): Promise<TrainResult> {
+  const { recipe, data, outDir } = run;
+  checkDataFits(recipe, data.train);
+  checkDataFits(recipe, data.test);
+  mkdirSync(outDir, { recursive: true });
+  const labels = data.train.classes;
+  const session = await TrainSession.create(recipe.config, run.resume?.state ?? initParameters(recipe.config, { seed: recipe.seed }), {
+    batch: recipe.batch,
+    gradAccum: recipe.gradAccum,
+    optimizer: recipe.optimizer,
+    labelSmoothing: recipe.labelSmoothing,
+    clipNorm: recipe.clipNorm,
+    threads: run.threads,
+  });
+  const paramNames = new Set(session.paramNames);
+  const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
+  let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
+  const batches = new Batches(data.train, { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment }, progress.position);
+  const stepsPerEpoch = batches.batchesPerEpoch;
+  const totalSteps = stepsPerEpoch * recipe.epochs;
+  const schedule = { kind: recipe.schedule, lr: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps };
+  const metrics = new MetricsLog(outDir);
+  const logEvery = run.logEvery ?? 50;
+  const keep = run.keep ?? 2;
+  const started = performance.now();
+  let checkpoint = '';
+  let last = { loss: NaN, acc: NaN };
+  const save = () => (checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep));
+  run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config) });
+
+  try {
+    let windowStart = performance.now();
+    let windowImages = 0;
+    while (progress.step < totalSteps) {
+      if (run.signal?.aborted) {
+        save();
+        return result('interrupted');
+      }
+      const b = batches.next();
+      const lr = learningRate(schedule, progress.step);
+      const r = await session.step(b.x, b.y, lr);
+      if (!Number.isFinite(r.loss)) {
+        throw new UserError(
+          `training diverged: loss is ${r.loss} at step ${progress.step + 1} (lr ${lr.toExponential(2)}): lower --lr or keep --clip on; the last good checkpoint is ${checkpoint || 'not written yet'}`,
+        );
+      }
+      const s = progress.epochSums;
+      progress = {
+        ...progress,
+        step: progress.step + 1,
+        position: batches.position(),
+        epochSums: { loss: s.loss + r.loss, correct: s.correct + r.correct, images: s.images + recipe.batch, steps: s.steps + 1 },
+      };
+      windowImages += recipe.batch;
+      const now = performance.now();
+      const imagesPerSec = (windowImages * 1000) / (now - windowStart);
+      const event = { kind: 'step' as const, step: progress.step, epoch: b.epoch, loss: r.loss, acc: r.correct / recipe.batch, lr, imagesPerSec };
+      run.onEvent?.(event);
+      if (progress.step % logEvery === 0) {
+        metrics.write({ ...event, images_per_sec: imagesPerSec, grad_norm: r.gradNorm, time: (now - started) / 1000 });
+        windowStart = now;
+        windowImages = 0;
+      }
+      if (progress.step % stepsPerEpoch === 0) {
+        run.onEvent?.({ kind: 'evaluating', epoch: b.epoch });
+        last = await evaluateSet(session, data.test, recipe);
+        const sums = progress.epochSums;
+        const train = { loss: sums.loss / sums.steps, acc: sums.correct / sums.images };
+        if (last.acc > progress.bestTestAcc) saveBest(outDir, recipe, labels, session.parameters());
+        progress = { ...progress, bestTestAcc: Math.max(progress.bestTestAcc, last.acc), epochSums: emptySums };
+        save();
+        const time = (performance.now() - started) / 1000;
+        metrics.write({ kind: 'epoch', epoch: b.epoch, step: progress.step, train_loss: train.loss, train_acc: train.acc, test_loss: last.loss, test_acc: last.acc, lr, time });
+        run.onEvent?.({ kind: 'epoch', epoch: b.epoch, step: progress.step, trainLoss: train.loss, trainAcc: train.acc, testLoss: last.loss, testAcc: last.acc, checkpoint });
+        windowStart = performance.now();
+        windowImages = 0;
+      }
+    }
+    if (!checkpoint) save();
+    return result('done');
+  } finally {
+    metrics.close();
+    await session.release();
+  }
+
+  function result(status: TrainResult['status']): TrainResult {
+    return {
+      status,
+      step: progress.step,
+      testAcc: last.acc,
+      testLoss: last.loss,
+      bestTestAcc: progress.bestTestAcc,
+      checkpoint,
+      best: `${outDir}/best.safetensors`,
+      seconds: (performance.now() - started) / 1000,
+    };
+  }
+}
