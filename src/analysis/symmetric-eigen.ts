@@ -155,8 +155,7 @@ export function symmetricEigen(a: Float64Array, n: number): SymmetricEigen {
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   tred2(v, d, e, n);
-  const w = v;
-  tql2(w, d, e, n);
+  tql2(v, d, e, n); // v now holds one eigenvector per row
   const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => d[y]! - d[x]!);
-  return { values: Float64Array.from(order, (i) => d[i]!), vectors: order.map((i) => w.slice(i * n, (i + 1) * n)) };
+  return { values: Float64Array.from(order, (i) => d[i]!), vectors: order.map((i) => v.slice(i * n, (i + 1) * n)) };
 }

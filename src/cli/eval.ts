@@ -1,23 +1,33 @@
 // vitkit eval --checkpoint PATH --data PATH: top-1/top-5 accuracy on a labelled dataset.
+import { chartToPng, confusionSpec } from '../analysis/charts.ts';
 import { UserError } from '../errors.ts';
 import { evalSource, evaluate } from '../eval/evaluate.ts';
 import { Classifier, loadModel } from '../inference/classifier.ts';
+import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { progressBar } from './progress.ts';
 
 const help = `
-Usage: vitkit eval --checkpoint PATH --data PATH [--batch 32] [--json] [options]
+Usage: vitkit eval --checkpoint PATH --data PATH [--batch 32] [--confusion out.png] [--json] [options]
 
 Top-1 and top-5 accuracy of a checkpoint on labelled images.
   --data PATH|NAME     an ImageFolder directory (class/xxx.jpg; its test/ or val/ part when split), a directory of
                        MNIST-style IDX files (*-images-idx3-ubyte[.gz] + *-labels-idx1-ubyte[.gz]), CIFAR-10 .bin
                        batches, or fashion-mnist | mnist (their test splits)
   --batch N            images per run (default 32)
+  --confusion PATH     also draw the confusion matrix with class names as a PNG (--force to overwrite)
   --json               print {"top1", "top5", "n"}
 ${modelFlagsHelp}
 `;
 
-const options = { ...modelFlags, data: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } } as const;
+const options = {
+  ...modelFlags,
+  data: { type: 'string' },
+  batch: { type: 'string' },
+  confusion: { type: 'string' },
+  force: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('eval', argv, options, help);
@@ -26,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.checkpoint || !v.data) throw new UserError('eval: --checkpoint PATH and --data PATH are required (see vitkit eval --help)');
   if (args.positionals.length) throw new UserError(`eval: unexpected argument '${args.positionals[0]}' (see vitkit eval --help)`);
   const batch = numberFlag('batch', v.batch, 32, { integer: true, min: 1 });
+  if (v.confusion) assertWritable(v.confusion, { force: v.force });
   const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
   if (model.config.numClasses === 0) throw new UserError(`eval: ${v.checkpoint} has no classification head: fine-tune one first`);
   const source = await evalSource(v.data, model.preprocess);
@@ -34,6 +45,10 @@ export async function main(argv: string[]): Promise<void> {
   const r = await evaluate(classifier, source, batch, (done) => bar.update(done));
   bar.stop();
   await classifier.release();
+  if (v.confusion) {
+    const labels = model.labels.map((l, i) => r.classes[i] ?? l);
+    writeFileAtomic(v.confusion, [await chartToPng(confusionSpec(r.confusion, labels))], { force: v.force });
+  }
   if (v.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, n: r.n }));
   else console.log(`top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  (${r.n} images, ${v.data})`);
 }

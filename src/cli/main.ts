@@ -14,6 +14,15 @@ const commands: Record<string, Command> = {
   convert: { summary: 'convert a checkpoint between timm, hf, npz and vitkit formats', load: () => import('./convert.ts') },
   'export-onnx': { summary: 'export a checkpoint as an ONNX model with a dynamic batch', load: () => import('./export-onnx.ts') },
   bench: { summary: 'measure inference throughput of an architecture', load: () => import('./bench.ts') },
+  embed: { summary: 'write pooled features (and labels) of a dataset split as .npy or JSON lines', load: () => import('./embed.ts') },
+  fewshot: { summary: "few-shot linear accuracy on frozen features (the paper's closed-form ridge)", load: () => import('./fewshot.ts') },
+  'linear-probe': { summary: 'logistic-regression probe trained on frozen features', load: () => import('./linear-probe.ts') },
+  knn: { summary: 'k-nearest-neighbour (cosine) accuracy on frozen features', load: () => import('./knn.ts') },
+  attention: { summary: 'attention rollout (or one layer/head) overlaid on an image', load: () => import('./attention.ts') },
+  analyze: { summary: 'attention distance, position-embedding similarity, filters: PNGs and index.html', load: () => import('./analyze.ts') },
+  plot: { summary: 'training curves from a run directory\'s metrics.jsonl', load: () => import('./plot.ts') },
+  serve: { summary: 'HTTP inference server with dynamic batching', load: () => import('./serve.ts') },
+  web: { summary: 'serve the in-browser demo (onnxruntime-web) for a checkpoint', load: () => import('./web.ts') },
 };
 
 function usage(): string {

@@ -28,8 +28,9 @@ export interface DecodeOptions {
 
 const FORMATS_HINT = 'pass a JPEG, PNG, WebP, GIF or TIFF file';
 
+/** libvips' first complaint, on one line (it repeats each warning on lines of its own). */
 function reason(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0]!.trim();
 }
 
 async function checkFile(path: string): Promise<void> {

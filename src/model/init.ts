@@ -12,8 +12,9 @@ export interface InitOptions {
   /** Zero the classifier head (weight and bias), as for fine-tuning on a new label set. */
   readonly zeroHead?: boolean;
   /**
-   * The patch projection's weight: 'trunc-normal' (std .02, like every Linear) or 'pytorch', the
-   * Conv2d default timm itself leaves in place (kaiming-uniform a=√5: U(±1/√fan_in), bias U(±1/√fan_in)).
+   * The patch projection: 'pytorch' (default), the Conv2d initialisation timm leaves in place (kaiming-uniform
+   * a=√5: weight and bias U(±1/√fan_in)), or 'trunc-normal' (std .02, like every Linear). With few input
+   * channels (fan_in 16 for 4×4 grayscale patches) PyTorch's is 7× larger, and small ViTs learn faster from it.
    */
   readonly patchEmbed?: 'trunc-normal' | 'pytorch';
 }
@@ -45,7 +46,7 @@ function ruleFor(name: string, cfg: ViTConfig, opts: InitOptions): Rule {
   if (name === 'cls_token') return fill((rng) => rng.normal(0, 1e-6));
   if (name === 'pos_embed') return truncStd02;
   if (name.startsWith('head.') && opts.zeroHead) return constant(0);
-  if (name.startsWith('patch_embed.proj.') && opts.patchEmbed === 'pytorch') {
+  if (name.startsWith('patch_embed.proj.') && (opts.patchEmbed ?? 'pytorch') === 'pytorch') {
     const bound = 1 / Math.sqrt(cfg.inChans * cfg.patchSize * cfg.patchSize);
     return fill((rng) => (2 * rng.uniform() - 1) * bound);
   }
@@ -58,8 +59,8 @@ function ruleFor(name: string, cfg: ViTConfig, opts: InitOptions): Rule {
 
 /**
  * Fresh parameters for a config, in `parameterShapes` order, drawn from one seeded stream in that order:
- * trunc-normal(.02) for Linear and patch weights and `pos_embed`, normal(1e-6) for `cls_token`,
- * zero biases, LayerNorm ones/zeros, head trunc-normal(.02) or zero (`zeroHead`).
+ * trunc-normal(.02) for Linear weights and `pos_embed`, PyTorch's Conv2d default for the patch projection,
+ * normal(1e-6) for `cls_token`, zero biases, LayerNorm ones/zeros, head trunc-normal(.02) or zero (`zeroHead`).
  */
 export function initParameters(cfg: ViTConfig, opts: InitOptions = {}): StateDict {
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);

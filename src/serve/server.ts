@@ -70,29 +70,39 @@ function modelName(path: string): string {
   return basename(path, extname(path));
 }
 
-/** The image bytes of a request: a raw body (image/*, octet-stream) or the first file of a multipart form. */
-async function imageBytes(req: FastifyRequest): Promise<Buffer> {
-  let bytes: unknown = req.body;
-  if (req.isMultipart()) {
+function unsupportedType(contentType: string | undefined): HttpError {
+  return new HttpError(415, `unsupported content type '${contentType ?? '(none)'}': send the image as ${RAW_TYPES}, or as multipart/form-data`);
+}
+
+/** The first file of a multipart form; busboy's parse errors (which carry no status) are the client's. */
+async function multipartFile(req: FastifyRequest): Promise<Buffer> {
+  try {
     const file = await req.file();
     if (!file) throw new UserError('the multipart form has no file part: send the image as a file field');
-    bytes = await file.toBuffer();
-  } else if (!Buffer.isBuffer(bytes)) {
-    throw new HttpError(415, `unsupported content type '${req.headers['content-type'] ?? '(none)'}': send the image as ${RAW_TYPES}, or as multipart/form-data`);
+    return await file.toBuffer();
+  } catch (e) {
+    if (e instanceof UserError || typeof (e as { statusCode?: unknown }).statusCode === 'number') throw e;
+    throw new UserError(`malformed multipart body (${(e as Error).message}): send multipart/form-data with one file field`);
   }
-  const buf = bytes as Buffer;
-  if (buf.length === 0) throw new UserError('the request body is empty: send an image');
-  return buf;
+}
+
+/** The image bytes of a request: a raw body (image/*, octet-stream) or the first file of a multipart form. */
+async function imageBytes(req: FastifyRequest): Promise<Buffer> {
+  const bytes = req.isMultipart() ? await multipartFile(req) : req.body;
+  if (!Buffer.isBuffer(bytes)) throw unsupportedType(req.headers['content-type']);
+  if (bytes.length === 0) throw new UserError('the request body is empty: send an image');
+  return bytes;
 }
 
 /** Status and body of any error thrown while handling a request. */
-function errorReply(err: unknown): { status: number; message: string; headers: Record<string, string> } {
+function errorReply(err: unknown, contentType: string | undefined): { status: number; message: string; headers: Record<string, string> } {
   if (err instanceof UserError) return { status: 400, message: err.message, headers: {} };
   if (err instanceof HttpError) return { status: err.statusCode, message: err.message, headers: err.headers };
   if (err instanceof BatcherError) {
     return { status: 503, message: `server busy: ${err.message}`, headers: { 'retry-after': RETRY_AFTER_S } };
   }
   // fastify's and @fastify/multipart's own errors (body too large, bad media type, malformed form) carry a 4xx
+  if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return errorReply(unsupportedType(contentType), contentType);
   const status = (err as { statusCode?: number }).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return { status, message: (err as Error).message, headers: {} };
   return { status: 500, message: 'internal error', headers: {} };
@@ -127,7 +137,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, keepBytes);
 
   app.setErrorHandler((err, req, reply) => {
-    const { status, message, headers } = errorReply(err);
+    const { status, message, headers } = errorReply(err, req.headers['content-type']);
     if (status >= 500) console.error(`vitkit serve: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     void reply.code(status).headers(headers).send({ error: message });
   });

@@ -130,7 +130,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       const event = { kind: 'step' as const, step: progress.step, epoch: b.epoch, loss: r.loss, acc: r.correct / recipe.batch, lr, imagesPerSec };
       run.onEvent?.(event);
       if (progress.step % logEvery === 0) {
-        metrics.write({ ...event, images_per_sec: imagesPerSec, grad_norm: r.gradNorm, time: (now - started) / 1000 });
+        metrics.write({ kind: 'step', step: progress.step, epoch: b.epoch, loss: r.loss, acc: event.acc, lr, images_per_sec: imagesPerSec, grad_norm: r.gradNorm, time: (now - started) / 1000 });
         windowStart = now;
         windowImages = 0;
       }

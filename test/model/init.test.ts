@@ -32,7 +32,7 @@ test('initParameters: every parameter, in parameterShapes order, with its shape'
 });
 
 test('initParameters: timm defaults (trunc-normal .02, cls 1e-6, zero biases, LayerNorm ones/zeros)', () => {
-  const p = initParameters(cfg, { seed: 2 });
+  const p = initParameters(cfg, { seed: 2, patchEmbed: 'trunc-normal' });
   const data = (n: string) => p.get(n)!.data as Float32Array;
   for (const n of ['blocks.0.attn.qkv.weight', 'blocks.1.mlp.fc1.weight', 'pos_embed', 'patch_embed.proj.weight', 'head.weight']) {
     const s = stats(data(n));
@@ -56,7 +56,7 @@ test('initParameters: seeded and deterministic; zeroHead; PyTorch conv default f
   const z = initParameters(cfg, { seed: 5, zeroHead: true });
   assert.ok((z.get('head.weight')!.data as Float32Array).every((x) => x === 0));
   assert.deepEqual(z.get('pos_embed')!.data, a.get('pos_embed')!.data);
-  const t = initParameters(cfg, { seed: 5, patchEmbed: 'pytorch' });
+  const t = initParameters(cfg, { seed: 5 }); // 'pytorch' is the default, as timm leaves it
   const bound = 1 / Math.sqrt(3 * 4 * 4);
   for (const n of ['patch_embed.proj.weight', 'patch_embed.proj.bias']) {
     const s = stats(t.get(n)!.data as Float32Array);
