@@ -76,6 +76,27 @@ export class Rng {
     return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
+  /** A Gamma(shape, 1) sample (Marsaglia–Tsang; shape < 1 by boosting: Gamma(a) = Gamma(a + 1)·U^(1/a)). */
+  gamma(shape: number): number {
+    if (!(shape > 0)) throw new Error(`Rng.gamma: shape must be > 0, got ${shape}`);
+    if (shape < 1) return this.gamma(shape + 1) * (1 - this.uniform()) ** (1 / shape);
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      const x = this.normal();
+      const v = (1 + c * x) ** 3;
+      if (v <= 0) continue;
+      const u = 1 - this.uniform(); // (0, 1]: log is finite
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v;
+    }
+  }
+
+  /** A Beta(a, b) sample, as the ratio of two Gamma draws (mixup's λ ~ Beta(α, α)). */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a);
+    return x / (x + this.gamma(b));
+  }
+
   /** In-place Fisher–Yates shuffle. */
   shuffle<T>(a: T[]): T[] {
     for (let i = a.length - 1; i > 0; i--) {

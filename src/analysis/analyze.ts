@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { preprocess } from '../data/preprocess.ts';
-import { tensor } from '../graph/tensor.ts';
+import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
 import { countParameters } from '../model/params.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
@@ -80,8 +80,23 @@ async function filterFigure(model: LoadedModel, k: number): Promise<{ png: Buffe
   return { png: await chartToPng(spec), pca };
 }
 
+/** Stacks [C, S, S] inputs into one [B, C, S, S] batch. */
+function stack(inputs: readonly Tensor<'float32'>[]): Tensor<'float32'> {
+  const per = inputs[0]!.data.length;
+  const data = new Float32Array(inputs.length * per);
+  inputs.forEach((t, i) => data.set(t.data, i * per));
+  return tensor('float32', [inputs.length, ...inputs[0]!.shape], data);
+}
+
+interface AttentionFigures {
+  readonly distance: number[][];
+  readonly images: number;
+  readonly distancePng: Buffer;
+  readonly rolloutPng: Buffer;
+}
+
 /** Runs the model over sample images: attention distance over all, rollout overlays for the first few. */
-async function attentionFigures(model: LoadedModel, spec: string, opts: AnalyzeOptions): Promise<{ distance: number[][]; images: number; distancePng: Buffer; rolloutPng: Buffer }> {
+async function attentionFigures(model: LoadedModel, spec: string, opts: AnalyzeOptions): Promise<AttentionFigures> {
   const cfg = model.config;
   const samples = await sampleImages(spec, opts.maxImages ?? 32);
   const classifier = await Classifier.create(model, { threads: opts.threads, outputs: ['attention'] });
@@ -97,11 +112,7 @@ async function attentionFigures(model: LoadedModel, spec: string, opts: AnalyzeO
       const raws = await Promise.all(batch.map((s) => s.load()));
       // Dataset images are stored at their native size: no crop margin unless asked for (as eval does).
       const pre = batch.map((s) => (s.native ? { ...model.preprocess, cropPct: model.preprocess.cropPct ?? 1 } : model.preprocess));
-      const inputs = raws.map((r, i) => preprocess(r, pre[i]!));
-      const per = inputs[0]!.data.length;
-      const data = new Float32Array(inputs.length * per);
-      inputs.forEach((t, i) => data.set(t.data, i * per));
-      const layers = attentionLayers(await classifier.run(tensor('float32', [inputs.length, ...inputs[0]!.shape], data)), cfg.depth);
+      const layers = attentionLayers(await classifier.run(stack(raws.map((r, i) => preprocess(r, pre[i]!)))), cfg.depth);
       meter.add(layers);
       for (let b = 0; b < batch.length && tiles.length < examples; b++) {
         const map = attentionMap(layers, b, { kind: 'rollout' }, cfg);
@@ -139,7 +150,7 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
   const files: string[] = [];
   const figures: ReportFigure[] = [];
   const notes: string[] = [];
-  let attention: Awaited<ReturnType<typeof attentionFigures>> | undefined;
+  let attention: AttentionFigures | undefined;
   if (opts.images) {
     attention = await attentionFigures(model, opts.images, opts);
     files.push(write(FILES.distance, attention.distancePng), write(FILES.rollout, attention.rolloutPng));

@@ -45,5 +45,8 @@ export async function main(argv: string[]): Promise<void> {
   const r = await linearProbe(train!, test!, { ...probe, onEpoch: (epoch, _, loss) => bar.update(epoch, { loss: loss.toFixed(4) }) });
   bar.stop();
   if (v.json) console.log(JSON.stringify({ accuracy: r.accuracy, n: r.n, trainLoss: r.trainLoss, epochs, train: train!.n, dim: train!.dim }));
-  else console.log(`linear probe top-1 ${(100 * r.accuracy).toFixed(2)}% on ${v.data} (${describeFeatures([train!, test!])}; final train loss ${r.trainLoss.toFixed(4)})`);
+  else {
+    const what = `${describeFeatures([train!, test!])}; final train loss ${r.trainLoss.toFixed(4)}`;
+    console.log(`linear probe top-1 ${(100 * r.accuracy).toFixed(2)}% on ${v.data} (${what})`);
+  }
 }

@@ -100,10 +100,7 @@ export async function extractFeatures(model: LoadedModel, data: string, splits: 
       const indices = selectPerClass(source.labels, source.classes.length, opts.perClass);
       if (indices.length === 0) throw new UserError(`${data}: the ${split} split holds no images`);
       classifier ??= await Classifier.create(model, { threads: opts.threads, outputs: ['pooled'] });
-      const run = classifier;
-      const { features, dim } = await pooledFeatures((images) => run.run(images), source, indices, batch, (done) =>
-        opts.onProgress?.(split, done, indices.length),
-      );
+      const { features, dim } = await pooledFeatures(classifier, source, indices, batch, (done) => opts.onProgress?.(split, done, indices.length));
       const result: LabelledFeatures = { features, labels: Int32Array.from(indices, (i) => source.labels[i]), n: indices.length, dim, classes: source.classes };
       if (entry) writeEntry(entry, result, { checkpoint: model.path, data, split, perClass: opts.perClass ?? null });
       out.push({ ...result, split, cached: false });
@@ -197,9 +194,9 @@ function selectPerClass(labels: Int32Array, classes: number, perClass: number | 
   return out;
 }
 
-/** Runs `indices` through `run` in batches, collecting the `pooled` rows in order. */
+/** Runs the images at `indices` through the classifier in batches, collecting the `pooled` rows in order. */
 async function pooledFeatures(
-  run: (images: Tensor<'float32'>) => Promise<Record<string, Tensor>>,
+  classifier: Classifier,
   source: SplitSource,
   indices: readonly number[],
   batch: number,
@@ -209,7 +206,7 @@ async function pooledFeatures(
   let dim = 0;
   for (let start = 0; start < indices.length; start += batch) {
     const part = indices.slice(start, start + batch);
-    const pooled = (await run(await source.load(part))).pooled;
+    const pooled = (await classifier.run(await source.load(part))).pooled;
     if (!pooled) throw new Error('the inference graph has no pooled output');
     if (start === 0) {
       dim = pooled.shape[1]!;

@@ -147,8 +147,17 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime);
   });
-  // Stop waiting for fuller batches as soon as shutdown starts; onClose runs after the last reply is sent.
-  app.addHook('preClose', async () => void batcher.drain());
+  // On shutdown: stop waiting for fuller batches, and close each connection after its reply (a keep-alive
+  // connection left open would hold the server up until its idle timeout). onClose runs after the last reply.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    void batcher.drain();
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onClose', async () => {
     await batcher.drain();
     await opts.onClose?.();

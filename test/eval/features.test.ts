@@ -37,7 +37,8 @@ test('the cache lives under VITKIT_CACHE_DIR, else XDG_CACHE_HOME, else ~/.cache
 test('features of mnist through the micro ViT: computed once, then read from the cache, equal to a direct run', async () => {
   const model = loadModel(CHECKPOINT);
   const progress: string[] = [];
-  const first = await extractFeatures(model, 'mnist', ['train', 'test'], { perClass: PER_CLASS, batch: 8, onProgress: (s, done, total) => progress.push(`${s} ${done}/${total}`) });
+  const onProgress = (s: string, done: number, total: number) => progress.push(`${s} ${done}/${total}`);
+  const first = await extractFeatures(model, 'mnist', ['train', 'test'], { perClass: PER_CLASS, batch: 8, onProgress });
   assert.deepEqual(first.map((f) => [f.split, f.cached, f.n, f.dim]), [['train', false, 30, 32], ['test', false, 30, 32]]);
   assert.deepEqual(progress.slice(0, 4), ['train 8/30', 'train 16/30', 'train 24/30', 'train 30/30']);
   assert.equal(readdirSync(featureCacheDir()).length, 2);

@@ -93,7 +93,10 @@ test('few-shot on separable clusters: accurate, with mean, spread and chosen λ 
 
 test('few-shot names the class that has too few train images', () => {
   const train = clusters({ classes: 3, dim: 4, perClass: 12 });
-  assert.throws(() => fewShot(train, train, { shots: [1, 5], holdout: 10 }), /class 'c0' has 12 train images, fewer than 5 shots \+ 10 held out to choose λ = 15 \(and 2 more classes\)/);
+  assert.throws(
+    () => fewShot(train, train, { shots: [1, 5], holdout: 10 }),
+    /class 'c0' has 12 train images, fewer than 5 shots \+ 10 held out to choose λ = 15 \(and 2 more classes\)/,
+  );
 });
 
 test('few-shot refuses train and test features of different dimensions', () => {

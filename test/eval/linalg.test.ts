@@ -10,7 +10,9 @@ function random(rows: number, cols: number, seed: number) {
 
 function naiveAtB(a: ReturnType<typeof random>, b: ReturnType<typeof random>): Float64Array {
   const out = new Float64Array(a.cols * b.cols);
-  for (let i = 0; i < a.cols; i++) for (let j = 0; j < b.cols; j++) for (let r = 0; r < a.rows; r++) out[i * b.cols + j] += a.data[r * a.cols + i] * b.data[r * b.cols + j];
+  for (let i = 0; i < a.cols; i++) {
+    for (let j = 0; j < b.cols; j++) for (let r = 0; r < a.rows; r++) out[i * b.cols + j] += a.data[r * a.cols + i] * b.data[r * b.cols + j];
+  }
   return out;
 }
 

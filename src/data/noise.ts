@@ -1,0 +1,39 @@
+// Random keep-masks for dropout and stochastic depth, drawn with the batch they go with. Why here and not in the
+// trainer: the masks are random data like an augmentation, a pure function of the batch's position, so the worker
+// that builds batch k+1 draws its masks too while the graph runs step k (onnxruntime's run blocks the main
+// thread). The data side stays model-agnostic: a mask is a name, a per-example shape and a drop rate; the model
+// decides where it multiplies (see src/model/vit.ts, `noise`).
+import { UserError } from '../errors.ts';
+import type { Rng } from '../rng.ts';
+
+/** One mask input: uint8 [B, ...shape], each element 0 (drop) with probability `rate`, else 1 (keep). */
+export interface NoiseSpec {
+  readonly name: string;
+  /** Per-example shape (e.g. [T, D] for dropout on tokens, [1, 1] for a per-sample drop path). */
+  readonly shape: readonly number[];
+  /** Drop probability in [0, 1). */
+  readonly rate: number;
+}
+
+/** Throws a UserError for a rate outside [0, 1) or a malformed shape. */
+export function checkNoise(specs: readonly NoiseSpec[]): void {
+  for (const s of specs) {
+    if (!(s.rate >= 0 && s.rate < 1)) throw new UserError(`${s.name}: drop rate ${s.rate} is invalid: pass a number in [0, 1)`);
+    if (s.shape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`${s.name}: bad mask shape [${s.shape.join(', ')}]`);
+  }
+}
+
+/**
+ * Draws every mask for a batch of `batch` examples from `rng`, in `specs` order (so the stream is reproducible).
+ * One 32-bit draw per element, compared with rate·2³²: exact to 2⁻³², and half the cost of a float draw.
+ */
+export function keepMasks(specs: readonly NoiseSpec[], batch: number, rng: Rng): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const s of specs) {
+    const m = new Uint8Array(batch * s.shape.reduce((a, b) => a * b, 1));
+    const threshold = s.rate * 2 ** 32;
+    for (let i = 0; i < m.length; i++) m[i] = rng.nextU32() >= threshold ? 1 : 0;
+    out.set(s.name, m);
+  }
+  return out;
+}
