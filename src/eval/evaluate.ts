@@ -11,54 +11,53 @@ import type { Tensor } from '../graph/tensor.ts';
 import type { Classifier } from '../inference/classifier.ts';
 import { AccuracyMeter, type AccuracyResult } from './accuracy.ts';
 
-/** Labelled images to evaluate on, produced batch by batch. */
-export interface EvalSource {
+/** Labelled images, preprocessed on demand with a model's own transform. */
+export interface ImageSource {
   readonly classes: readonly string[];
-  readonly n: number;
-  /** Preprocessed images [B, C, S, S] and labels of images [start, start + count). */
-  batch(start: number, count: number): Promise<{ images: Tensor<'float32'>; labels: Int32Array }>;
+  /** One label per image; its length is the number of images. */
+  readonly labels: Int32Array;
+  /** Preprocessed images [B, C, S, S] at these indices. */
+  load(indices: readonly number[]): Promise<Tensor<'float32'>>;
 }
 
 type Preprocess = Classifier['model']['preprocess'];
 
-/** The test split of an in-memory set (IDX, CIFAR binary, npm datasets), resized if the model's size differs. */
-function imageSetSource(set: ImageSet, opts: Preprocess): EvalSource {
+/** Image files read and preprocessed as they are needed (an ImageFolder). */
+export function filesSource(classes: readonly string[], files: readonly string[], labels: Int32Array, pre: Preprocess): ImageSource {
+  return { classes, labels, load: (indices) => preprocessBatch(indices.map((i) => files[i]!), pre) };
+}
+
+/** An in-memory set (IDX, CIFAR binary, npm datasets), resized if the model's size differs. */
+export function imageSetSource(set: ImageSet, pre: Preprocess): ImageSource {
   const per = set.channels * set.height * set.width;
+  // Small datasets are stored at their native size: no crop margin unless asked for.
+  const opts = { ...pre, cropPct: pre.cropPct ?? 1 };
   return {
     classes: set.classes,
-    n: set.n,
-    async batch(start, count) {
-      // Small datasets are stored at their native size: no crop margin unless asked for.
-      const items = Array.from({ length: count }, (_, i) =>
-        preprocess(readChw(set.images, (start + i) * per, set.width, set.height, set.channels), { ...opts, cropPct: opts.cropPct ?? 1 }),
-      );
+    labels: set.labels,
+    async load(indices) {
+      const items = indices.map((i) => preprocess(readChw(set.images, i * per, set.width, set.height, set.channels), opts));
       const size = items[0]!.data.length;
-      const images = new Float32Array(count * size);
+      const images = new Float32Array(items.length * size);
       items.forEach((t, i) => images.set(t.data, i * size));
-      return { images: { dtype: 'float32', shape: [count, ...items[0]!.shape], data: images }, labels: set.labels.subarray(start, start + count) };
+      return { dtype: 'float32', shape: [items.length, ...items[0]!.shape], data: images };
     },
   };
 }
 
-/** Where evaluation images come from: an ImageFolder is read file by file, other datasets from memory. */
-export async function evalSource(spec: string, opts: Preprocess): Promise<EvalSource> {
+/** The images to evaluate on: an ImageFolder (its test/ part when split) file by file, else a dataset's test split. */
+export async function evalSource(spec: string, pre: Preprocess): Promise<ImageSource> {
   if (existsSync(spec) && statSync(spec).isDirectory() && detectFormat(spec) === 'image-folder') {
     const { classes, files, labels } = listEvalImages(spec);
-    return {
-      classes,
-      n: files.length,
-      async batch(start, count) {
-        return { images: await preprocessBatch(files.slice(start, start + count), opts), labels: Int32Array.from(labels.slice(start, start + count)) };
-      },
-    };
+    return filesSource(classes, files, Int32Array.from(labels), pre);
   }
-  return imageSetSource((await loadDataset(spec)).test, opts);
+  return imageSetSource((await loadDataset(spec)).test, pre);
 }
 
 /** Runs the classifier over the source; `onProgress(done, total)` after each batch. */
 export async function evaluate(
   classifier: Classifier,
-  source: EvalSource,
+  source: ImageSource,
   batchSize: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<AccuracyResult & { confusion: Int32Array; classes: readonly string[] }> {
@@ -67,12 +66,13 @@ export async function evaluate(
     throw new UserError(`the dataset has ${source.classes.length} classes but the model's head has ${k}: evaluate a checkpoint trained on these classes`);
   }
   const meter = new AccuracyMeter(k);
-  for (let start = 0; start < source.n; start += batchSize) {
-    const count = Math.min(batchSize, source.n - start);
-    const { images, labels } = await source.batch(start, count);
-    const { logits } = await classifier.run(images);
-    meter.add(logits!.data as Float32Array, labels);
-    onProgress?.(start + count, source.n);
+  const n = source.labels.length;
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(start + batchSize, n);
+    const indices = Array.from({ length: end - start }, (_, i) => start + i);
+    const { logits } = await classifier.run(await source.load(indices));
+    meter.add(logits!.data as Float32Array, source.labels.subarray(start, end));
+    onProgress?.(end, n);
   }
   return { ...meter.result(), confusion: meter.confusion, classes: source.classes };
 }

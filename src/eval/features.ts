@@ -16,15 +16,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { preprocessBatch } from '../data/decode.ts';
 import { listEvalImages } from '../data/image-folder.ts';
-import { type Dataset, type ImageSet, imageBytes } from '../data/image-set.ts';
+import type { Dataset } from '../data/image-set.ts';
+import { tensor } from '../graph/tensor.ts';
 import { detectFormat, loadDataset } from '../data/load-dataset.ts';
-import { type PreprocessOptions, preprocess, resolvePreprocessOptions } from '../data/preprocess.ts';
-import { readChw } from '../data/raw-image.ts';
+import { type PreprocessOptions, resolvePreprocessOptions } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
-import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
+import { type ImageSource, filesSource, imageSetSource } from './evaluate.ts';
 import { writeDirAtomic } from '../weights/atomic-write.ts';
 import { decodeNpy, encodeNpy } from '../weights/npz.ts';
 
@@ -130,13 +129,6 @@ export function checkFeaturePair(train: LabelledFeatures, test: LabelledFeatures
   if (bad !== undefined) throw new UserError(`label ${bad} is outside the ${k} train classes: test classes must be a subset of train classes`);
 }
 
-/** Labelled images of one split, preprocessed on demand. */
-interface SplitSource {
-  readonly classes: readonly string[];
-  readonly labels: Int32Array;
-  /** Preprocessed images [B, C, S, S] at these indices. */
-  load(indices: readonly number[]): Promise<Tensor<'float32'>>;
-}
 
 function isDir(path: string): boolean {
   try {
@@ -151,7 +143,7 @@ function isSplitFolder(root: string): boolean {
   return isDir(root) && detectFormat(root) === 'image-folder' && isDir(join(root, 'train')) && (isDir(join(root, 'test')) || isDir(join(root, 'val')));
 }
 
-async function splitSource(data: string, split: Split, pre: PreprocessOptions, dataset: () => Promise<Dataset>): Promise<SplitSource> {
+async function splitSource(data: string, split: Split, pre: PreprocessOptions, dataset: () => Promise<Dataset>): Promise<ImageSource> {
   if (!isSplitFolder(data)) return imageSetSource((await dataset())[split], pre);
   const train = listEvalImages(join(data, 'train'));
   if (split === 'train') return filesSource(train.classes, train.files, Int32Array.from(train.labels), pre);
@@ -165,27 +157,6 @@ async function splitSource(data: string, split: Split, pre: PreprocessOptions, d
   return filesSource(train.classes, test.files, labels, pre);
 }
 
-function filesSource(classes: readonly string[], files: readonly string[], labels: Int32Array, pre: PreprocessOptions): SplitSource {
-  return { classes, labels, load: (indices) => preprocessBatch(indices.map((i) => files[i]!), pre) };
-}
-
-function imageSetSource(set: ImageSet, pre: PreprocessOptions): SplitSource {
-  const per = imageBytes(set);
-  // As in evaluate.ts: in-memory sets are stored at their native size, so no crop margin unless asked for.
-  const opts = { ...pre, cropPct: pre.cropPct ?? 1 };
-  return {
-    classes: set.classes,
-    labels: set.labels,
-    async load(indices) {
-      const items = indices.map((i) => preprocess(readChw(set.images, i * per, set.width, set.height, set.channels), opts));
-      const size = items[0]!.data.length;
-      const images = new Float32Array(items.length * size);
-      items.forEach((t, i) => images.set(t.data, i * size));
-      return tensor('float32', [items.length, ...items[0]!.shape], images);
-    },
-  };
-}
-
 /** Indices of at most `perClass` images per class, the first in stored order (all when no limit). */
 function selectPerClass(labels: Int32Array, classes: number, perClass: number | undefined): number[] {
   const counts = new Int32Array(classes);
@@ -197,7 +168,7 @@ function selectPerClass(labels: Int32Array, classes: number, perClass: number | 
 /** Runs the images at `indices` through the classifier in batches, collecting the `pooled` rows in order. */
 async function pooledFeatures(
   classifier: Classifier,
-  source: SplitSource,
+  source: ImageSource,
   indices: readonly number[],
   batch: number,
   onProgress: (done: number) => void,

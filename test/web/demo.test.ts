@@ -10,6 +10,7 @@ import { decodeImage } from '../../src/data/decode.ts';
 import { preprocess } from '../../src/data/preprocess.ts';
 import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { topK } from '../../src/inference/top-k.ts';
+import { stackImages } from '../../src/serve/model-runner.ts';
 import { MICRO, spawnVitkit } from '../serve/helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,14 +22,9 @@ const SCREENSHOT = process.env.VITKIT_SCREENSHOT ?? join(mkdtempSync(join(tmpdir
 async function nodeTop5(): Promise<{ index: number; prob: number }[]> {
   const model = loadModel(MICRO);
   const classifier = await Classifier.create(model, { threads: 1, outputs: ['logits'] });
-  const { logits } = await classifier.run({ ...preprocessed(model.preprocess, await decodeImage(IMAGE)) });
+  const { logits } = await classifier.run(stackImages([preprocess(await decodeImage(IMAGE), model.preprocess)]));
   await classifier.release();
   return topK(logits!.data as Float32Array, 5, model.labels);
-}
-
-function preprocessed(pre: Parameters<typeof preprocess>[1], image: Awaited<ReturnType<typeof decodeImage>>) {
-  const x = preprocess(image, pre);
-  return { dtype: 'float32' as const, shape: [1, ...x.shape], data: x.data };
 }
 
 test('the demo classifies an uploaded image as Node does, with threads, the overlay and a timing', {

@@ -1,0 +1,96 @@
+// Load test of `vitkit serve`: throughput and p50/p99 latency with dynamic batching on (--max-batch 16) and off
+// (--max-batch 1, the reference, measured in the same run), under the same closed-loop loopback load from
+// autocannon (N concurrent clients, each sending its next image as soon as the last reply arrives).
+// Run: node --import tsx bench/serve.ts [--arch vit_small_patch16_224] [--connections 16] [--seconds 20]
+//      [--max-batch 16] [--threads N]. Prints one JSON line.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { preset } from '../src/model/config.ts';
+import { initParameters } from '../src/model/init.ts';
+import { saveCheckpoint } from '../src/weights/checkpoint.ts';
+
+const { values } = parseArgs({
+  options: { arch: { type: 'string' }, connections: { type: 'string' }, seconds: { type: 'string' }, 'max-batch': { type: 'string' }, threads: { type: 'string' } },
+});
+const arch = values.arch ?? 'vit_small_patch16_224';
+const connections = Number(values.connections ?? 16);
+const seconds = Number(values.seconds ?? 20);
+const maxBatch = Number(values['max-batch'] ?? 16);
+
+const BIN = new URL('../bin/vitkit.js', import.meta.url).pathname;
+const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+interface Run {
+  readonly max_batch: number;
+  readonly requests_per_sec: number;
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly mean_batch: number;
+  readonly non_2xx: number;
+}
+
+/** Starts `vitkit serve` on a free port and resolves with its address. */
+function serve(checkpoint: string, batch: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const threads = values.threads ? ['--threads', values.threads] : [];
+  const child = spawn(process.execPath, [BIN, 'serve', '--checkpoint', checkpoint, '--port', '0', '--max-batch', String(batch), ...threads], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /listening on (\S+)/.exec(String(d));
+      if (m) resolve({ url: m[1]!, stop: () => new Promise((r) => (child.once('exit', () => r()), child.kill('SIGTERM'))) });
+    });
+    child.once('exit', (code) => reject(new Error(`vitkit serve exited with ${code}`)));
+  });
+}
+
+/** autocannon in its own process, so the load generator does not share an event loop with anything measured. */
+function load(url: string, body: string, duration: number): { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number } {
+  const args = [AUTOCANNON, '-c', String(connections), '-d', String(duration), '-m', 'POST', '-H', 'content-type=image/jpeg', '-i', body, '-j', `${url}/v1/classify`];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`autocannon failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Mean images per inference run, from the server's own metrics. */
+async function meanBatch(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)![1]);
+  return read('vitkit_batch_size_sum') / read('vitkit_batch_size_count');
+}
+
+async function measure(checkpoint: string, body: string, batch: number): Promise<Run> {
+  const server = await serve(checkpoint, batch);
+  try {
+    load(server.url, body, 3); // warm-up: onnxruntime's allocations and prepacking, sharp's caches
+    const r = load(server.url, body, seconds);
+    return { max_batch: batch, requests_per_sec: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, mean_batch: await meanBatch(server.url), non_2xx: r.non2xx };
+  } finally {
+    await server.stop();
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vitkit-bench-serve-'));
+try {
+  const cfg = preset(arch);
+  const checkpoint = join(dir, `${arch}.safetensors`);
+  saveCheckpoint(checkpoint, { config: cfg, weights: initParameters(cfg, { seed: 0 }) }, 'vitkit');
+  // a typical upload: a 320x240 JPEG (smooth colours, so it compresses like a photo)
+  const body = join(dir, 'image.jpg');
+  const w = 320;
+  const h = 240;
+  const px = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < w * h; i++) px.set([(i % w) * 0.8, (i / w) | 0, 128], 3 * i);
+  writeFileSync(body, await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+
+  const unbatched = await measure(checkpoint, body, 1);
+  const batched = await measure(checkpoint, body, maxBatch);
+  console.log(JSON.stringify({ arch, connections, seconds, batched, unbatched, throughput_ratio: batched.requests_per_sec / unbatched.requests_per_sec }));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
