@@ -3,8 +3,8 @@
 // autocannon (N concurrent clients, each sending its next image as soon as the last reply arrives).
 // Run: node --import tsx bench/serve.ts [--arch vit_small_patch16_224] [--connections 16] [--seconds 20]
 //      [--max-batch 16] [--threads N]. Prints one JSON line.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,16 @@ const seconds = Number(values.seconds ?? 20);
 const maxBatch = Number(values['max-batch'] ?? 16);
 
 const BIN = new URL('../bin/vitkit.js', import.meta.url).pathname;
-const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+
+/** The part of autocannon's programmatic API used here (the package ships no types). */
+interface LoadResult {
+  readonly requests: { readonly average: number };
+  readonly latency: { readonly p50: number; readonly p99: number };
+  readonly non2xx: number;
+}
+type Autocannon = (opts: { url: string; connections: number; duration: number; method: 'POST'; headers: Record<string, string>; body: Buffer }) => Promise<LoadResult>;
+// Its CLI reads a body file as UTF-8, which mangles images: the API takes the bytes as they are.
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 interface Run {
   readonly max_batch: number;
@@ -49,12 +58,9 @@ function serve(checkpoint: string, batch: number): Promise<{ url: string; stop: 
   });
 }
 
-/** autocannon in its own process, so the load generator does not share an event loop with anything measured. */
-function load(url: string, body: string, duration: number): { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number } {
-  const args = [AUTOCANNON, '-c', String(connections), '-d', String(duration), '-m', 'POST', '-H', 'content-type=image/jpeg', '-i', body, '-j', `${url}/v1/classify`];
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`autocannon failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+/** A closed loop of `connections` clients POSTing the image for `duration` seconds (the server is another process). */
+function load(url: string, body: Buffer, duration: number): Promise<LoadResult> {
+  return autocannon({ url: `${url}/v1/classify`, connections, duration, method: 'POST', headers: { 'content-type': 'image/jpeg' }, body });
 }
 
 /** Mean images per inference run, from the server's own metrics. */
@@ -64,11 +70,11 @@ async function meanBatch(url: string): Promise<number> {
   return read('vitkit_batch_size_sum') / read('vitkit_batch_size_count');
 }
 
-async function measure(checkpoint: string, body: string, batch: number): Promise<Run> {
+async function measure(checkpoint: string, body: Buffer, batch: number): Promise<Run> {
   const server = await serve(checkpoint, batch);
   try {
-    load(server.url, body, 3); // warm-up: onnxruntime's allocations and prepacking, sharp's caches
-    const r = load(server.url, body, seconds);
+    await load(server.url, body, 3); // warm-up: onnxruntime's allocations and prepacking, sharp's caches
+    const r = await load(server.url, body, seconds);
     return { max_batch: batch, requests_per_sec: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, mean_batch: await meanBatch(server.url), non_2xx: r.non2xx };
   } finally {
     await server.stop();
@@ -81,12 +87,11 @@ try {
   const checkpoint = join(dir, `${arch}.safetensors`);
   saveCheckpoint(checkpoint, { config: cfg, weights: initParameters(cfg, { seed: 0 }) }, 'vitkit');
   // a typical upload: a 320x240 JPEG (smooth colours, so it compresses like a photo)
-  const body = join(dir, 'image.jpg');
   const w = 320;
   const h = 240;
   const px = Buffer.alloc(w * h * 3);
   for (let i = 0; i < w * h; i++) px.set([(i % w) * 0.8, (i / w) | 0, 128], 3 * i);
-  writeFileSync(body, await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer());
+  const body = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 
   const unbatched = await measure(checkpoint, body, 1);
   const batched = await measure(checkpoint, body, maxBatch);

@@ -40,3 +40,20 @@ export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';
 
 export { UserError } from './errors.ts';
+
+// Frozen-feature evaluation (the paper's few-shot linear evaluation, kNN, linear probe)
+export { extractFeatures } from './eval/features.ts';
+export { fewShot } from './eval/fewshot.ts';
+export { knnClassify } from './eval/knn.ts';
+export { linearProbe } from './eval/linear-probe.ts';
+
+// Training
+export { train, type TrainRun, type TrainResult, type TrainEvent } from './train/trainer.ts';
+export { type TrainRecipe, fashionMnistRecipe } from './train/recipe.ts';
+export { learningRate, type Schedule } from './train/schedule.ts';
+
+// Inspection (the paper's Figures 6–7)
+export { analyzeModel } from './analysis/analyze.ts';
+export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';
+export { posEmbedSimilarity } from './analysis/pos-embed-similarity.ts';
+export { filterPCA } from './analysis/filter-pca.ts';

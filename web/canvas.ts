@@ -35,7 +35,7 @@ export async function decodeFile(file: Blob): Promise<Decoded> {
 function heat(t: number): [number, number, number, number] {
   const lerp = (a: number, b: number, u: number): number => Math.round(a + (b - a) * u);
   const [from, to, u] = t < 0.5 ? [[20, 10, 110], [225, 45, 40], 2 * t] : [[225, 45, 40], [255, 230, 90], 2 * t - 1];
-  return [lerp(from[0]!, to[0]!, u), lerp(from[1]!, to[1]!, u), lerp(from[2]!, to[2]!, u), Math.round(255 * (0.25 + 0.5 * t))];
+  return [lerp(from[0]!, to[0]!, u), lerp(from[1]!, to[1]!, u), lerp(from[2]!, to[2]!, u), Math.round(255 * (0.1 + 0.55 * t))];
 }
 
 /** The map min-max scaled and coloured, one pixel per patch (the caller's scaling smooths it). */

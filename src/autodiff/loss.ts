@@ -1,5 +1,6 @@
 // Loss functions as graph ops: softmax cross-entropy with label smoothing (fine-tuning and training from
-// scratch) and sigmoid cross-entropy (multi-label targets, as the paper's JFT pre-training head).
+// scratch), its soft-target form (Mixup/CutMix targets) and sigmoid cross-entropy (multi-label targets, as the
+// paper's JFT pre-training head).
 import type { Value } from '../graph/graph.ts';
 import { formatShape } from '../graph/tensor.ts';
 import { add, cast, equal, mul, neg, softplus, sub } from '../ops/elementwise.ts';
@@ -51,6 +52,24 @@ export function softmaxCrossEntropy(logits: Value, labels: Value, opts: SoftmaxC
   const loss = reduceMean(perExample, [0]); // []
   const correct = cast(equal(argMax(logits, 1), labels64), logits.dtype); // [B]
   return { loss, perExample, correct };
+}
+
+/**
+ * Softmax cross-entropy against soft `targets` [B, K] (rows of class probabilities, e.g. Mixup/CutMix blends of
+ * smoothed one-hot vectors), as timm's SoftTargetCrossEntropy: per example −Σ_k t_k·log softmax(x)_k, averaged over
+ * the batch; gradient (softmax(x)·Σt − t)/B. `correct` compares the argmax of the logits with the targets' argmax
+ * (the dominant label of a mixed pair).
+ */
+export function softTargetCrossEntropy(logits: Value, targets: Value): SoftmaxCrossEntropy {
+  if (logits.rank !== 2 || (logits.dtype !== 'float32' && logits.dtype !== 'float64')) {
+    throw new Error(`softTargetCrossEntropy: logits must be float [B, K], got ${logits}`);
+  }
+  if (targets.dtype !== logits.dtype || targets.rank !== 2 || targets.shape.some((d, i) => d !== logits.shape[i])) {
+    throw new Error(`softTargetCrossEntropy: targets ${targets} must be ${logits.dtype}${formatShape(logits.shape)} like the logits`);
+  }
+  const perExample = neg(reduceSum(mul(targets, logSoftmax(logits, 1)), [1])); // [B]
+  const correct = cast(equal(argMax(logits, 1), argMax(targets, 1)), logits.dtype);
+  return { loss: reduceMean(perExample, [0]), perExample, correct };
 }
 
 export interface SigmoidCrossEntropy {

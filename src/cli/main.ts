@@ -8,6 +8,7 @@ interface Command {
 
 const commands: Record<string, Command> = {
   train: { summary: 'train a ViT from scratch (default: a small ViT on Fashion-MNIST)', load: () => import('./train.ts') },
+  finetune: { summary: 'fine-tune a pretrained checkpoint on a dataset (new head, any resolution)', load: () => import('./finetune.ts') },
   predict: { summary: 'classify images with a checkpoint', load: () => import('./predict.ts') },
   eval: { summary: 'top-1/top-5 accuracy of a checkpoint on a labelled dataset', load: () => import('./eval.ts') },
   info: { summary: 'format, config, parameter count and GFLOPs of a checkpoint', load: () => import('./info.ts') },

@@ -29,14 +29,13 @@ const port = parentPort!;
 const { set, opts } = workerData as WorkerInit;
 const batches = new Batches(set, opts);
 port.on('message', (req: BatchRequest) => {
-  let reply: BatchReply;
+  let batch: Batch;
   try {
-    const batch = batches.at(req);
-    port.postMessage({ id: req.id, batch } satisfies BatchReply, buffers(batch));
-    return;
+    batch = batches.at(req);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    reply = { id: req.id, error: { name: err.name, message: err.message } };
+    port.postMessage({ id: req.id, error: { name: err.name, message: err.message } } satisfies BatchReply);
+    return;
   }
-  port.postMessage(reply);
+  port.postMessage({ id: req.id, batch } satisfies BatchReply, buffers(batch));
 });

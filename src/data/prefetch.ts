@@ -90,11 +90,6 @@ class PrefetchedBatches implements BatchStream {
     });
   }
 
-  /** Requests in flight or built but not yet consumed. */
-  get inFlight(): number {
-    return this.queue.length;
-  }
-
   position(): BatchPosition {
     return this.pos;
   }

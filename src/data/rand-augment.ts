@@ -103,6 +103,9 @@ function affine(image: Uint8Array, dims: ImageDims, [a, b, c, d, e, f]: readonly
   return out;
 }
 
+/** A translation of `level` × the maximum fraction of `size`, in whole pixels, the same both ways. */
+const pixels = (level: number, size: number): number => Math.sign(level) * Math.round(Math.abs(level) * MAX.translate * size);
+
 /**
  * One op at magnitude fraction `level` in [-1, 1] (the sign matters for signed ops only): returns a new image, or
  * the input itself for the identity.
@@ -140,9 +143,9 @@ export function applyRandAugmentOp(op: RandAugmentOp, image: Uint8Array, dims: I
     case 'shear-y':
       return affine(image, dims, [1, 0, 0, level * MAX.shear, 1, 0]);
     case 'translate-x':
-      return affine(image, dims, [1, 0, -Math.round(level * MAX.translate * dims.width), 0, 1, 0]);
+      return affine(image, dims, [1, 0, -pixels(level, dims.width), 0, 1, 0]);
     case 'translate-y':
-      return affine(image, dims, [1, 0, 0, 0, 1, -Math.round(level * MAX.translate * dims.height)]);
+      return affine(image, dims, [1, 0, 0, 0, 1, -pixels(level, dims.height)]);
   }
 }
 

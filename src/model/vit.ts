@@ -26,8 +26,22 @@ export interface ViTValues {
   readonly tokens: readonly Value[];
 }
 
+/** Where training noise may apply: dropout on a value, or stochastic depth on block `block`'s residual branch. */
+export interface NoiseSite {
+  readonly kind: 'dropout' | 'drop-path';
+  /** Unique per site, e.g. `pos`, `blocks.0.mlp.fc1`, `blocks.0.drop_path1`. */
+  readonly name: string;
+  readonly block?: number;
+}
+
 export interface ViTBuildOptions {
   readonly params: ParamSource;
+  /**
+   * Training noise (see src/train/noise-masks.ts): called with each site's value, returns it masked. Sites follow the
+   * paper and timm: dropout after the position embeddings, after the attention projection and after both MLP
+   * layers; drop path on both residual branches of every block. Absent: no noise (inference graphs).
+   */
+  readonly noise?: (x: Value, site: NoiseSite) => Value;
 }
 
 /** Parameters as initializers from a state dict, checked against the config's shapes. */
@@ -54,6 +68,9 @@ export function inputParams(g: Graph): ParamSource {
 export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): ViTValues {
   const shapes = parameterShapes(cfg);
   const p = (name: string): Value => opts.params(name, shapes.get(name)!);
+  const noise = opts.noise ?? ((v: Value) => v);
+  const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
+  const dropPath = (v: Value, block: number, name: string): Value => noise(v, { kind: 'drop-path', name: `blocks.${block}.${name}`, block });
   const { embedDim: d, patchSize: ps, inChans: c, numHeads: heads } = cfg;
   const grid = cfg.imgSize / ps;
   const [batch] = images.shape as [Dim];
@@ -73,16 +90,17 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     const cls = typeof batch === 'number' ? expand(p('cls_token'), [batch, 1, d]) : broadcastBatch(p('cls_token'), x);
     x = concat([cls, x], 1); // [B, T, D], T = 1 + N
   }
-  x = add(x, p('pos_embed'));
+  x = drop(add(x, p('pos_embed')), 'pos');
 
   const attention: Value[] = [];
   const tokens: Value[] = [];
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}`;
     const [out, attn] = selfAttention(layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps), b, heads, p, cfg.qkvBias);
-    x = add(x, out);
+    x = add(x, dropPath(drop(out, `${b}.attn`), i, 'drop_path1'));
     const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
-    x = add(x, linear(gelu(linear(h, p(`${b}.mlp.fc1.weight`), p(`${b}.mlp.fc1.bias`))), p(`${b}.mlp.fc2.weight`), p(`${b}.mlp.fc2.bias`)));
+    const hidden = drop(gelu(linear(h, p(`${b}.mlp.fc1.weight`), p(`${b}.mlp.fc1.bias`))), `${b}.mlp.fc1`);
+    x = add(x, dropPath(drop(linear(hidden, p(`${b}.mlp.fc2.weight`), p(`${b}.mlp.fc2.bias`)), `${b}.mlp.fc2`), i, 'drop_path2'));
     attention.push(attn);
     tokens.push(x);
   }

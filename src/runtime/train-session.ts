@@ -1,19 +1,20 @@
 // A training session: onnxruntime sessions for the step graph (or the grad + apply graphs when accumulating
 // gradients) and the eval graph, with parameters and optimizer state held in preallocated host buffers.
 //
-// Ping-pong: two buffer sets A and B hold every parameter and state tensor. A step feeds set A and has
-// onnxruntime write the updated values straight into set B (preallocated output tensors passed as
-// `fetches`: onnxruntime-node fills them in place, no copy and no allocation), then the sets swap.
-// The ort.Tensor wrappers are made once; nothing parameter-sized is allocated per step.
-import { availableParallelism } from 'node:os';
+// Ping-pong: two buffer sets A and B hold every trainable parameter and its state (optimizer slots, EMA). A step
+// feeds set A and has onnxruntime write the updated values straight into set B (preallocated output tensors passed
+// as `fetches`: onnxruntime-node fills them in place, no copy and no allocation), then the sets swap. Frozen
+// parameters (fine-tuning a head on a frozen backbone) live in a third set that is fed every step and never
+// written or swapped. The ort.Tensor wrappers are made once; nothing parameter-sized is allocated per step.
 import * as ort from 'onnxruntime-node';
 import { toOnnx } from '../graph/onnx.ts';
-import { type StateDict, type Tensor, formatShape, numel } from '../graph/tensor.ts';
+import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
 import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autodiff/optim.ts';
+import type { NoiseSpec } from '../data/noise.ts';
 import type { ViTConfig } from '../model/config.ts';
-import { parameterShapes } from '../model/params.ts';
 import {
   type StepGraphOptions,
+  type StepGraphSpec,
   accName,
   buildApplyGraph,
   buildEvalGraph,
@@ -21,8 +22,23 @@ import {
   buildStepGraph,
   newName,
   stateName,
+  stateSlots,
 } from '../train/step-graph.ts';
 import type { SessionOptions } from './session.ts';
+import {
+  BufferSet,
+  type ImagesInput,
+  type LabelsInput,
+  type TargetsInput,
+  createSession,
+  imageData,
+  labelData,
+  maskData,
+  scalarTensor,
+  targetData,
+} from './train-buffers.ts';
+
+export type { ImagesInput, LabelsInput, TargetsInput } from './train-buffers.ts';
 
 export interface TrainSessionOptions extends Omit<StepGraphOptions, 'batch'>, SessionOptions {
   /** Images per optimizer step (= microBatch × gradAccum). */
@@ -36,7 +52,7 @@ export interface TrainSessionOptions extends Omit<StepGraphOptions, 'batch'>, Se
 export interface StepResult {
   /** Mean loss over the step's batch (the mean of the micro-batch means when accumulating). */
   readonly loss: number;
-  /** Examples whose argmax matches the label. */
+  /** Examples whose argmax matches the label (the targets' argmax with soft targets). */
   readonly correct: number;
   /** Global gradient norm before clipping. */
   readonly gradNorm: number;
@@ -49,98 +65,63 @@ export interface EvalResult {
   readonly logits: Tensor<'float32'>;
 }
 
-/** Images as a float32 tensor or raw data laid out [B, C, S, S]; labels as int64 [B]. */
-export type ImagesInput = Tensor<'float32'> | Float32Array;
-export type LabelsInput = Tensor<'int64'> | BigInt64Array;
+/** Which weights a read or an evaluation uses: the trained ones, or their EMA (sessions made with `ema`). */
+export interface WeightsChoice {
+  readonly ema?: boolean;
+}
 
 /** The state-dict key of the optimizer step counter (int64 scalar: updates done so far). */
 export const STEP_KEY = 'optimizer.step';
 
-/** One named set of float32 buffers with their ort.Tensor wrappers. */
-class BufferSet {
-  readonly data = new Map<string, Float32Array>();
-  readonly tensors: Record<string, ort.Tensor> = {};
-  constructor(shapes: ReadonlyMap<string, readonly number[]>) {
-    for (const [name, shape] of shapes) {
-      const d = new Float32Array(numel(shape));
-      this.data.set(name, d);
-      this.tensors[name] = new ort.Tensor('float32', d, [...shape]);
-    }
-  }
-  private readonly views = new Map<string, Record<string, ort.Tensor>>();
-  /** The same tensors keyed by another name (e.g. `new.<name>` for fetches); made once per key. */
-  renamed(key: 'new' | 'acc' | 'new.acc'): Record<string, ort.Tensor> {
-    let v = this.views.get(key);
-    if (!v) {
-      const f = key === 'new' ? newName : key === 'acc' ? accName : (n: string) => newName(accName(n));
-      v = Object.fromEntries(Object.entries(this.tensors).map(([k, t]) => [f(k), t]));
-      this.views.set(key, v);
-    }
-    return v;
-  }
-}
-
-function scalarTensor(): [Float32Array, ort.Tensor] {
-  const d = new Float32Array(1);
-  return [d, new ort.Tensor('float32', d, [])];
-}
-
-async function createSession(model: Uint8Array, opts: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, {
-    intraOpNumThreads: opts.threads ?? availableParallelism(),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: opts.optimization ?? 'all',
-    executionMode: 'sequential',
-  });
-}
+const OUTPUTS = ['loss', 'correct', 'grad_norm'] as const;
+type OutputName = (typeof OUTPUTS)[number];
 
 export class TrainSession {
   private cur: BufferSet;
   private next: BufferSet;
+  /** Frozen parameters: fed every step, never written. */
+  private readonly frozen: BufferSet;
   private steps = 0;
   private readonly scalarData: Record<string, Float32Array> = {};
   private readonly scalarTensors: Record<string, ort.Tensor> = {};
-  private readonly outData: Record<string, Float32Array> = {};
-  private readonly outTensors: Record<string, ort.Tensor> = {};
+  private readonly outData = {} as Record<OutputName, Float32Array>;
+  private readonly outTensors = {} as Record<OutputName, ort.Tensor>;
+  private readonly gradData: Record<string, Float32Array> = {};
+  private readonly gradTensors: Record<string, ort.Tensor> = {};
   /** Accumulation buffers: a zero set (never written) and two sets that ping-pong across micro-batches. */
   private readonly acc: { zero: BufferSet; a: BufferSet; b: BufferSet } | null;
   private evalSession: ort.InferenceSession | null = null;
+  /** Every parameter, in parameterShapes order. */
+  readonly paramNames: readonly string[];
 
   private constructor(
     readonly config: ViTConfig,
     readonly options: TrainSessionOptions,
-    /** name → shape of every parameter and state tensor (state as `<slot>.<param>`). */
-    private readonly shapes: ReadonlyMap<string, readonly number[]>,
-    readonly paramNames: readonly string[],
-    readonly slots: readonly string[],
+    private readonly spec: StepGraphSpec,
     private readonly step1: ort.InferenceSession,
     private readonly apply: ort.InferenceSession | null,
-    private readonly gradNames: readonly string[],
   ) {
-    this.cur = new BufferSet(shapes);
-    this.next = new BufferSet(shapes);
-    for (const n of [...optimizerScalarNames(options.optimizer), 'loss', 'correct', 'grad_norm']) {
-      const [d, t] = scalarTensor();
-      if (n === 'loss' || n === 'correct' || n === 'grad_norm') {
-        this.outData[n] = d;
-        this.outTensors[n] = t;
-      } else {
-        this.scalarData[n] = d;
-        this.scalarTensors[n] = t;
+    const swapped = new Map<string, readonly number[]>();
+    for (const n of spec.trainable) swapped.set(n, spec.params.get(n)!);
+    for (const s of spec.slots) for (const n of spec.trainable) swapped.set(stateName(s, n), spec.params.get(n)!);
+    this.paramNames = [...spec.params.keys()];
+    this.cur = new BufferSet(swapped);
+    this.next = new BufferSet(swapped);
+    this.frozen = new BufferSet(new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n))));
+    for (const n of optimizerScalarNames(options.optimizer)) [this.scalarData[n], this.scalarTensors[n]] = scalarTensor();
+    for (const n of OUTPUTS) [this.outData[n], this.outTensors[n]] = scalarTensor();
+    if (options.exposeGradients) {
+      const grads = new BufferSet(new Map(spec.trainable.map((n) => [n, spec.params.get(n)!])));
+      for (const n of spec.trainable) {
+        this.gradData[n] = grads.data.get(n)!;
+        this.gradTensors[`grad.${n}`] = grads.tensors[n]!;
       }
     }
-    for (const n of gradNames) {
-      const d = new Float32Array(numel(shapes.get(n.slice('grad.'.length))!));
-      this.outData[n] = d;
-      this.outTensors[n] = new ort.Tensor('float32', d, [...shapes.get(n.slice('grad.'.length))!]);
-    }
-    if (apply) {
-      const ps = new Map(paramNames.map((n) => [n, shapes.get(n)!]));
-      this.acc = { zero: new BufferSet(ps), a: new BufferSet(ps), b: new BufferSet(ps) };
-    } else this.acc = null;
+    const ps = new Map(spec.trainable.map((n) => [n, spec.params.get(n)!]));
+    this.acc = apply ? { zero: new BufferSet(ps), a: new BufferSet(ps), b: new BufferSet(ps) } : null;
   }
 
-  /** Builds the graphs, creates the sessions and loads the parameters (optimizer state zero, step 0). */
+  /** Builds the graphs, creates the sessions and loads the parameters (optimizer state zero, EMA = parameters, step 0). */
   static async create(cfg: ViTConfig, params: StateDict, opts: TrainSessionOptions): Promise<TrainSession> {
     const accum = opts.gradAccum ?? 1;
     if (!Number.isInteger(accum) || accum < 1) throw new Error(`gradAccum must be a positive integer, got ${accum}`);
@@ -148,24 +129,28 @@ export class TrainSession {
       throw new Error(`batch ${opts.batch} must be a positive multiple of gradAccum ${accum}`);
     }
     const micro = opts.batch / accum;
-    const slots = optimizerSlots(opts.optimizer);
-    const pshapes = parameterShapes(cfg);
-    const shapes = new Map<string, readonly number[]>(pshapes);
-    for (const s of slots) for (const [n, shape] of pshapes) shapes.set(stateName(s, n), shape);
-    let step1: ort.InferenceSession;
+    let spec: StepGraphSpec;
     let apply: ort.InferenceSession | null = null;
-    let gradNames: string[] = [];
-    if (accum === 1) {
-      step1 = await createSession(toOnnx(buildStepGraph(cfg, { ...opts, batch: micro }).graph), opts);
-      if (opts.exposeGradients) gradNames = [...pshapes.keys()].map((n) => `grad.${n}`);
-    } else {
+    if (accum === 1) spec = buildStepGraph(cfg, { ...opts, batch: micro });
+    else {
       if (opts.exposeGradients) throw new Error('exposeGradients is only supported without gradient accumulation');
-      step1 = await createSession(toOnnx(buildGradGraph(cfg, { batch: micro, labelSmoothing: opts.labelSmoothing }).graph), opts);
+      spec = { ...buildGradGraph(cfg, { ...opts, batch: micro }), slots: stateSlots(opts) };
       apply = await createSession(toOnnx(buildApplyGraph(cfg, { ...opts, microBatches: accum }).graph), opts);
     }
-    const s = new TrainSession(cfg, opts, shapes, [...pshapes.keys()], slots, step1, apply, gradNames);
+    const step1 = await createSession(toOnnx(spec.graph), opts);
+    const s = new TrainSession(cfg, opts, spec, step1, apply);
     s.load(params);
     return s;
+  }
+
+  /** Names of the parameters the optimizer updates (all but the frozen ones). */
+  get trainable(): readonly string[] {
+    return this.spec.trainable;
+  }
+
+  /** Keep-masks each step needs (per-example shapes): draw them with the batch (Batches' `noise` option). */
+  get masks(): readonly NoiseSpec[] {
+    return this.spec.masks;
   }
 
   /** Optimizer updates done so far. */
@@ -179,11 +164,12 @@ export class TrainSession {
   }
 
   /**
-   * One optimizer step on a batch: images [batch, C, S, S], labels [batch], at learning rate `lr`.
-   * With gradAccum k, the batch is split into k consecutive micro-batches (views, no copies).
+   * One optimizer step on a batch: images [batch, C, S, S], labels [batch] (or soft targets [batch, K] for a
+   * session made with `softTargets`), at learning rate `lr`, with the keep-masks of `masks` when the graph has
+   * dropout or drop path. With gradAccum k, the batch is split into k consecutive micro-batches (views, no copies).
    */
-  async step(images: ImagesInput, labels: LabelsInput, lr: number): Promise<StepResult> {
-    return this.exclusive(() => this.runStep(images, labels, lr));
+  async step(images: ImagesInput, labels: LabelsInput | TargetsInput, lr: number, masks?: ReadonlyMap<string, Uint8Array>): Promise<StepResult> {
+    return this.exclusive(() => this.runStep(images, labels, lr, masks));
   }
 
   /** Steps and evaluations share the buffers: overlapping calls (a missing await) are refused. */
@@ -198,83 +184,87 @@ export class TrainSession {
     }
   }
 
-  private async runStep(images: ImagesInput, labels: LabelsInput, lr: number): Promise<StepResult> {
+  private async runStep(images: ImagesInput, labels: LabelsInput | TargetsInput, lr: number, masks?: ReadonlyMap<string, Uint8Array>): Promise<StepResult> {
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
-    const x = imageData(images, this.config, this.batch);
-    const y = labelData(labels, this.batch, this.config.numClasses);
+    const { numClasses: k } = this.config;
+    const batch: BatchData = {
+      x: imageData(images, this.config, this.batch),
+      y: this.options.softTargets ? targetData(labels, this.batch, k) : labelData(labels, this.batch, k),
+      masks: maskData(masks, this.spec.masks, this.batch),
+    };
     const t = this.steps + 1;
-    const scalars = optimizerScalars(this.options.optimizer, lr, t);
-    for (const [k, v] of Object.entries(scalars)) this.scalarData[k]![0] = v;
-    const { loss, correct, grad_norm } = this.outTensors as Record<'loss' | 'correct' | 'grad_norm', ort.Tensor>;
-    const { loss: lossD, correct: correctD, grad_norm: normD } = this.outData as Record<'loss' | 'correct' | 'grad_norm', Float32Array>;
+    for (const [name, v] of Object.entries(optimizerScalars(this.options.optimizer, lr, t))) this.scalarData[name]![0] = v;
+    const { loss, correct, grad_norm } = this.outTensors;
+    const out = this.outData;
     let result: StepResult;
     if (!this.acc) {
-      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...this.batchTensors(x, y, 0, this.batch) };
-      const fetches: Record<string, ort.Tensor> = { ...this.next.renamed('new'), loss, correct, grad_norm };
-      for (const n of this.gradNames) fetches[n] = this.outTensors[n]!;
-      await this.step1.run(feeds, fetches);
-      result = { loss: lossD[0]!, correct: correctD[0]!, gradNorm: normD[0]! };
+      const feeds = { ...this.cur.tensors, ...this.frozen.tensors, ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
+      await this.step1.run(feeds, { ...this.next.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
+      result = { loss: out.loss[0]!, correct: out.correct[0]!, gradNorm: out.grad_norm[0]! };
     } else {
-      const k = this.options.gradAccum!;
-      const micro = this.batch / k;
+      const accum = this.options.gradAccum!;
+      const micro = this.batch / accum;
+      const params = Object.fromEntries(this.spec.trainable.map((n) => [n, this.cur.tensors[n]!]));
       let accIn = this.acc.zero;
       let accOut = this.acc.a;
       let lossSum = 0;
       let correctSum = 0;
-      for (let i = 0; i < k; i++) {
-        const feeds = { ...this.cur.tensors, ...accIn.renamed('acc'), ...this.batchTensors(x, y, i * micro, micro) };
-        await this.step1.run(feeds, { ...accOut.renamed('new.acc'), loss, correct });
-        lossSum += lossD[0]!;
-        correctSum += correctD[0]!;
+      for (let i = 0; i < accum; i++) {
+        const feeds = { ...params, ...this.frozen.tensors, ...accIn.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
+        await this.step1.run(feeds, { ...accOut.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
+        lossSum += out.loss[0]!;
+        correctSum += out.correct[0]!;
         accIn = accOut;
         accOut = accOut === this.acc.a ? this.acc.b : this.acc.a;
       }
-      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...accIn.renamed('acc') };
-      await this.apply!.run(feeds, { ...this.next.renamed('new'), grad_norm });
-      result = { loss: lossSum / k, correct: correctSum, gradNorm: normD[0]! };
+      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...accIn.renamed('acc', accName) };
+      await this.apply!.run(feeds, { ...this.next.renamed('new', newName), grad_norm });
+      result = { loss: lossSum / accum, correct: correctSum, gradNorm: out.grad_norm[0]! };
     }
     [this.cur, this.next] = [this.next, this.cur];
     this.steps = t;
     return result;
   }
 
-  private batchTensors(x: Float32Array, y: BigInt64Array, start: number, n: number): Record<string, ort.Tensor> {
-    const per = this.config.inChans * this.config.imgSize * this.config.imgSize;
-    const s = this.config.imgSize;
-    return {
-      images: new ort.Tensor('float32', x.subarray(start * per, (start + n) * per), [n, this.config.inChans, s, s]),
-      labels: new ort.Tensor('int64', y.subarray(start, start + n), [n]),
+  /** Examples [start, start + n) of a batch as ort.Tensors (views, no copies). */
+  private batchTensors(b: BatchData, start: number, n: number): Record<string, ort.Tensor> {
+    const { inChans: c, imgSize: s, numClasses: k } = this.config;
+    const per = c * s * s;
+    const out: Record<string, ort.Tensor> = {
+      images: new ort.Tensor('float32', b.x.subarray(start * per, (start + n) * per), [n, c, s, s]),
+      ...(b.y instanceof BigInt64Array
+        ? { labels: new ort.Tensor('int64', b.y.subarray(start, start + n), [n]) }
+        : { targets: new ort.Tensor('float32', b.y.subarray(start * k, (start + n) * k), [n, k]) }),
     };
-  }
-
-  /** Unclipped gradients of the last step (only with `exposeGradients`); views into reused buffers. */
-  lastGradients(): StateDict {
-    if (this.gradNames.length === 0) throw new Error('gradients are only kept with exposeGradients: true (and gradAccum 1)');
-    const out: StateDict = new Map();
-    for (const n of this.gradNames) {
-      const p = n.slice('grad.'.length);
-      out.set(p, { dtype: 'float32', shape: this.shapes.get(p)!, data: this.outData[n]! });
+    for (const m of b.masks.size ? this.spec.masks : []) {
+      const size = m.shape.reduce((a, d) => a * d, 1);
+      out[m.name] = new ort.Tensor('uint8', b.masks.get(m.name)!.subarray(start * size, (start + n) * size), [n, ...m.shape]);
     }
     return out;
   }
 
-  /** Loss, correct count and logits on a batch with the current parameters (any batch size unless evalBatch). */
-  async evaluate(images: ImagesInput, labels: LabelsInput): Promise<EvalResult> {
-    return this.exclusive(() => this.runEval(images, labels));
+  /** Unclipped gradients of the trainable parameters at the last step (only with `exposeGradients`); views into reused buffers. */
+  lastGradients(): StateDict {
+    if (!this.options.exposeGradients) throw new Error('gradients are only kept with exposeGradients: true (and gradAccum 1)');
+    return new Map(this.spec.trainable.map((n) => [n, { dtype: 'float32', shape: this.spec.params.get(n)!, data: this.gradData[n]! }]));
   }
 
-  private async runEval(images: ImagesInput, labels: LabelsInput): Promise<EvalResult> {
+  /** Loss, correct count and logits on a batch (any batch size unless evalBatch), with the current weights or their EMA. */
+  async evaluate(images: ImagesInput, labels: LabelsInput, which: WeightsChoice = {}): Promise<EvalResult> {
+    return this.exclusive(() => this.runEval(images, labels, which));
+  }
+
+  private async runEval(images: ImagesInput, labels: LabelsInput, which: WeightsChoice): Promise<EvalResult> {
     const n = labels instanceof BigInt64Array ? labels.length : labels.data.length;
     if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
-    const x = imageData(images, this.config, n);
-    const y = labelData(labels, n, this.config.numClasses);
+    const batch: BatchData = { x: imageData(images, this.config, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
     if (!this.evalSession) {
       const spec = buildEvalGraph(this.config, { batch: this.options.evalBatch ?? 'batch', labelSmoothing: this.options.labelSmoothing });
       this.evalSession = await createSession(toOnnx(spec.graph), this.options);
     }
-    const params: Record<string, ort.Tensor> = {};
-    for (const p of this.paramNames) params[p] = this.cur.tensors[p]!;
-    const r = await this.evalSession.run({ ...params, ...this.batchTensors(x, y, 0, n) });
+    const params: Record<string, ort.Tensor> = { ...this.frozen.tensors };
+    for (const p of this.spec.trainable) params[p] = this.cur.tensors[this.weightName(p, which)]!;
+    const r = await this.evalSession.run({ ...params, ...this.batchTensors(batch, 0, n) });
     const logits = r['logits']!;
     return {
       loss: (r['loss']!.data as Float32Array)[0]!,
@@ -283,57 +273,76 @@ export class TrainSession {
     };
   }
 
-  /** Current parameters (copies), in parameterShapes order. */
-  parameters(): StateDict {
+  /** The buffer holding a trainable parameter's weights: itself, or its EMA. */
+  private weightName(param: string, which: WeightsChoice): string {
+    if (!which.ema) return param;
+    if (!this.spec.slots.includes('ema')) throw new Error('this session keeps no EMA of the weights (create it with ema: decay)');
+    return stateName('ema', param);
+  }
+
+  /** Current parameters (copies), in parameterShapes order; `{ ema: true }` gives the EMA weights. */
+  parameters(which: WeightsChoice = {}): StateDict {
     const out: StateDict = new Map();
-    for (const n of this.paramNames) out.set(n, { dtype: 'float32', shape: this.shapes.get(n)!, data: this.cur.data.get(n)!.slice() });
+    for (const n of this.paramNames) {
+      const data = this.frozen.data.get(n) ?? this.cur.data.get(this.weightName(n, which))!;
+      out.set(n, { dtype: 'float32', shape: this.spec.params.get(n)!, data: data.slice() });
+    }
     return out;
   }
 
   /**
-   * Parameters, optimizer state (`<slot>.<param>`) and the step counter (`optimizer.step`, int64 []),
+   * Parameters, state (`<slot>.<param>`: optimizer moments, EMA) and the step counter (`optimizer.step`, int64 []),
    * as copies: everything a checkpoint needs to resume exactly.
    */
   state(): StateDict {
-    const out: StateDict = new Map();
-    for (const [n, shape] of this.shapes) out.set(n, { dtype: 'float32', shape, data: this.cur.data.get(n)!.slice() });
+    const out = this.parameters();
+    for (const [n, d] of this.cur.data) if (!out.has(n)) out.set(n, { dtype: 'float32', shape: this.cur.tensors[n]!.dims, data: d.slice() });
     out.set(STEP_KEY, { dtype: 'int64', shape: [], data: BigInt64Array.of(BigInt(this.steps)) });
     return out;
   }
 
   /**
-   * Loads parameters (required) and optimizer state (optional: missing state means a fresh optimizer,
-   * zero state and step 0; partial state is an error). Copies into the current buffer set.
+   * Loads parameters (required), optimizer state and EMA (optional: missing optimizer state means a fresh
+   * optimizer, zero state and step 0; a missing EMA starts at the parameters; partial state is an error). Copies
+   * into the current buffer set.
    */
   load(state: StateDict): void {
-    const check = (n: string, t: Tensor) => {
-      const shape = this.shapes.get(n)!;
+    const check = (n: string, shape: readonly number[]) => {
+      const t = state.get(n)!;
       if (t.dtype !== 'float32') throw new Error(`'${n}' is ${t.dtype}, expected float32`);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         throw new Error(`'${n}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
       }
     };
-    for (const n of this.paramNames) {
-      const t = state.get(n);
-      if (!t) throw new Error(`missing parameter '${n}' (expected shape ${formatShape(this.shapes.get(n)!)})`);
-      check(n, t);
+    for (const [n, shape] of this.spec.params) {
+      if (!state.has(n)) throw new Error(`missing parameter '${n}' (expected shape ${formatShape(shape)})`);
+      check(n, shape);
     }
-    const stateNames = [...this.shapes.keys()].filter((n) => !this.paramNames.includes(n));
-    const present = stateNames.filter((n) => state.has(n));
-    if (present.length > 0 && present.length < stateNames.length) {
-      const missing = stateNames.filter((n) => !state.has(n));
-      throw new Error(`optimizer state is incomplete: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
-    }
-    for (const n of present) check(n, state.get(n)!);
+    const trainable = this.spec.trainable;
+    const optimizerState = optimizerSlots(this.options.optimizer).flatMap((s) => trainable.map((n) => stateName(s, n)));
+    const ema = this.spec.slots.includes('ema') ? trainable.map((n) => stateName('ema', n)) : [];
+    const present = (names: readonly string[], what: string): boolean => {
+      const have = names.filter((n) => state.has(n));
+      if (have.length > 0 && have.length < names.length) {
+        const missing = names.filter((n) => !state.has(n));
+        throw new Error(`${what} is incomplete: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+      }
+      for (const n of have) check(n, this.cur.tensors[n]!.dims);
+      return have.length > 0;
+    };
+    const haveOptimizer = present(optimizerState, 'optimizer state');
+    const haveEma = present(ema, 'EMA state');
     const step = state.get(STEP_KEY);
-    if (present.length > 0 && stateNames.length > 0 && !step) throw new Error(`optimizer state without '${STEP_KEY}' (needed for AdamW's bias corrections)`);
-    for (const n of this.paramNames) this.cur.data.get(n)!.set(state.get(n)!.data as Float32Array);
-    for (const n of stateNames) {
-      const t = state.get(n);
-      if (t) this.cur.data.get(n)!.set(t.data as Float32Array);
+    if (haveOptimizer && !step) throw new Error(`optimizer state without '${STEP_KEY}' (needed for AdamW's bias corrections)`);
+    for (const n of this.paramNames) (this.frozen.data.get(n) ?? this.cur.data.get(n)!).set(state.get(n)!.data as Float32Array);
+    for (const n of optimizerState) {
+      if (haveOptimizer) this.cur.data.get(n)!.set(state.get(n)!.data as Float32Array);
       else this.cur.data.get(n)!.fill(0);
     }
-    this.steps = step && (present.length > 0 || stateNames.length === 0) ? Number(step.data[0]) : 0;
+    trainable.forEach((p, i) => {
+      if (ema.length) this.cur.data.get(ema[i]!)!.set((haveEma ? state.get(ema[i]!)! : state.get(p)!).data as Float32Array);
+    });
+    this.steps = step && (haveOptimizer || optimizerState.length === 0) ? Number(step.data[0]) : 0;
   }
 
   async release(): Promise<void> {
@@ -343,27 +352,9 @@ export class TrainSession {
   }
 }
 
-function imageData(images: ImagesInput, cfg: ViTConfig, batch: number): Float32Array {
-  const expected = [batch, cfg.inChans, cfg.imgSize, cfg.imgSize];
-  if (images instanceof Float32Array) {
-    if (images.length !== numel(expected)) throw new Error(`images have ${images.length} values, expected ${formatShape(expected)} = ${numel(expected)}`);
-    return images;
-  }
-  if (images.dtype !== 'float32' || images.shape.length !== 4 || images.shape.some((d, i) => d !== expected[i])) {
-    throw new Error(`images are ${images.dtype}${formatShape(images.shape)}, expected float32${formatShape(expected)}`);
-  }
-  return images.data;
-}
-
-function labelData(labels: LabelsInput, batch: number, classes: number): BigInt64Array {
-  const data = labels instanceof BigInt64Array ? labels : labels.data;
-  if (!(labels instanceof BigInt64Array) && (labels.dtype !== 'int64' || labels.shape.length !== 1)) {
-    throw new Error(`labels are ${labels.dtype}${formatShape(labels.shape)}, expected int64[${batch}]`);
-  }
-  if (data.length !== batch) throw new Error(`got ${data.length} labels, expected ${batch}`);
-  const k = BigInt(classes);
-  for (let i = 0; i < data.length; i++) {
-    if (data[i]! < 0n || data[i]! >= k) throw new Error(`label ${data[i]} at index ${i} is out of range [0, ${classes})`);
-  }
-  return data;
+/** One step's validated batch: images, labels or soft targets, keep-masks by input name. */
+interface BatchData {
+  readonly x: Float32Array;
+  readonly y: BigInt64Array | Float32Array;
+  readonly masks: ReadonlyMap<string, Uint8Array>;
 }

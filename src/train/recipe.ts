@@ -1,15 +1,40 @@
 // A training recipe: everything that determines a run's numbers. It is stored in every checkpoint, so that
-// `--resume` continues with exactly the same settings.
+// `--resume` continues with exactly the same settings. Fields added after the first release are optional, and
+// their absence means what the first release did (from scratch, by epochs, no freezing, no dropout, no EMA), so
+// older checkpoints resume unchanged; the CLI writes every field.
 import type { AugmentOptions } from '../data/batches.ts';
 import type { OptimizerConfig } from '../autodiff/optim.ts';
 import type { ViTConfig } from '../model/config.ts';
+import type { CheckpointFormat } from '../weights/checkpoint.ts';
 import type { ScheduleKind } from './schedule.ts';
+
+/** What a pretrained checkpoint needed to become the fine-tuning model (see finetune.ts). */
+export interface Adaptation {
+  /** Classes of the checkpoint's own head (0: it had none); the fine-tuning head is new and zero-initialised. */
+  readonly headClasses: number;
+  /** Width of the pre-training pre-logits layer that was dropped (0: there was none). */
+  readonly droppedPreLogits: number;
+  /** The checkpoint's resolution; the position embeddings were resampled in 2D when config.imgSize differs. */
+  readonly imgSize: number;
+}
+
+/** Where the initial weights came from. */
+export type InitSpec =
+  | { readonly kind: 'scratch' }
+  | { readonly kind: 'pretrained'; readonly checkpoint: string; readonly format: CheckpointFormat; readonly adapted: Adaptation };
+
+/** Which parameters train: all, or only the classifier head on a frozen backbone. */
+export type Freeze = 'none' | 'backbone';
 
 export interface TrainRecipe {
   readonly config: ViTConfig;
-  /** Dataset spec as given to loadDataset ('fashion-mnist', a directory, …). */
+  /** Dataset spec as given to loadDataset ('fashion-mnist', a directory, …); images are loaded at config.imgSize. */
   readonly data: string;
+  /** Initial weights (default scratch: initParameters from `seed`). */
+  readonly init?: InitSpec;
   readonly epochs: number;
+  /** Optimizer steps to train for; when set it replaces `epochs` (the last epoch may end part-way). */
+  readonly steps?: number;
   /** Images per optimizer step. */
   readonly batch: number;
   /** Micro-batches per step (gradient accumulation); batch must be a multiple. */
@@ -22,9 +47,17 @@ export interface TrainRecipe {
   /** Global gradient-norm clip; 0 disables. */
   readonly clipNorm: number;
   readonly labelSmoothing: number;
-  /** Seeds the initial weights and every shuffle and augmentation. */
+  /** Seeds the initial weights and every shuffle, augmentation and dropout mask. */
   readonly seed: number;
   readonly augment: AugmentOptions;
+  /** Default 'none'. */
+  readonly freeze?: Freeze;
+  /** Dropout probability (default 0). */
+  readonly dropout?: number;
+  /** Stochastic depth rate of the last block (default 0; earlier blocks linearly less). */
+  readonly dropPath?: number;
+  /** Decay of an EMA of the weights used for evaluation and best.safetensors (default 0 = none). */
+  readonly ema?: number;
   /** Input normalisation, also recorded in the checkpoint for predict/eval. */
   readonly mean: readonly number[];
   readonly std: readonly number[];
@@ -51,3 +84,20 @@ export const fashionMnistRecipe: Omit<TrainRecipe, 'config'> & { readonly config
   mean: [0.5],
   std: [0.5],
 };
+
+/** Optimizer steps a recipe trains for, given its data's batches per epoch. */
+export function totalSteps(recipe: Pick<TrainRecipe, 'epochs' | 'steps'>, stepsPerEpoch: number): number {
+  return recipe.steps ?? recipe.epochs * stepsPerEpoch;
+}
+
+/** Whether batches carry soft targets (Mixup or CutMix on), so the step graph takes targets instead of labels. */
+export function usesSoftTargets(recipe: Pick<TrainRecipe, 'augment'>): boolean {
+  return (recipe.augment.mixup ?? 0) > 0 || (recipe.augment.cutmix ?? 0) > 0;
+}
+
+/** The trainable-parameter rule of a freeze setting: undefined trains everything. */
+export function trainableRule(freeze: Freeze = 'none'): ((name: string) => boolean) | undefined {
+  if (freeze === 'none') return undefined;
+  if (freeze === 'backbone') return (name) => name.startsWith('head.');
+  throw new Error(`unknown freeze '${String(freeze)}' (expected none|backbone)`);
+}

@@ -2,11 +2,19 @@
 // update, with parameters and optimizer state as graph inputs and their updated values as outputs.
 //
 // Graph interface (every float tensor float32):
-//   inputs   images [B, C, S, S], labels [B] int64, every parameter `<param>` (timm names),
-//            every state tensor `<slot>.<param>` (slots: m, v for AdamW; momentum for SGD),
-//            scalars `lr` (+ `bias_correction1`, `bias_correction2` for AdamW; see autodiff/optim.ts)
+//   inputs   images [B, C, S, S], labels [B] int64 (or `targets` [B, K] soft targets with `softTargets`),
+//            every parameter `<param>` (timm names), every state tensor `<slot>.<param>` of a trainable parameter
+//            (slots: m, v for AdamW; momentum for SGD; ema with an EMA decay), `mask.<site>` uint8 keep-masks
+//            when dropout / drop path are on (see noise-masks.ts), scalars `lr` (+ `bias_correction1`,
+//            `bias_correction2` for AdamW; see autodiff/optim.ts)
 //   outputs  loss [] (mean over the batch), correct [] (count of argmax hits), grad_norm [] (before clipping),
-//            `new.<param>`, `new.<slot>.<param>`, and optionally `grad.<param>` (unclipped gradients)
+//            `new.<param>`, `new.<slot>.<param>` for trainable parameters, and optionally `grad.<param>`
+//            (unclipped gradients)
+//
+// Frozen parameters (`trainable` false, e.g. the backbone when fine-tuning a head) are inputs only: not
+// differentiated (autodiff prunes their backward), not clipped, not updated, with no optimizer state.
+// The EMA of the weights is kept in the graph as one more state slot: after the update,
+// ema ← decay·ema + (1 − decay)·new (timm's ModelEmaV2), so it rides the same ping-pong buffers at no host cost.
 //
 // Gradient accumulation over k micro-batches uses two graphs instead of the fused one:
 //   grad graph   images, labels, params, `acc.<param>` → loss, correct, `new.acc.<param>` = acc + ∇loss
@@ -17,7 +25,7 @@
 // The batch is static: gradient rules need concrete shapes, and a fixed shape lets onnxruntime plan memory.
 import { type Dim, Graph, type Value } from '../graph/graph.ts';
 import { gradients } from '../autodiff/grad.ts';
-import { softmaxCrossEntropy } from '../autodiff/loss.ts';
+import { softTargetCrossEntropy, softmaxCrossEntropy } from '../autodiff/loss.ts';
 import {
   type OptimizerConfig,
   applyOptimizer,
@@ -26,20 +34,30 @@ import {
   optimizerScalarInputs,
   optimizerSlots,
 } from '../autodiff/optim.ts';
+import type { NoiseSpec } from '../data/noise.ts';
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { parameterShapes } from '../model/params.ts';
 import { buildViT } from '../model/vit.ts';
+import { type NoiseRates, maskHook } from './noise-masks.ts';
 
 export interface LossOptions {
   /** Label smoothing ε of the cross-entropy (0 = none; PyTorch's `label_smoothing`). */
   readonly labelSmoothing?: number;
 }
 
-export interface StepGraphOptions extends LossOptions {
+/** What the forward pass of a training graph takes beyond the images and parameters. */
+export interface ForwardOptions extends LossOptions, NoiseRates {
   /** Micro-batch size B (static). */
   readonly batch: number;
+  /** Take `targets` [B, K] float32 (Mixup/CutMix) instead of `labels`; smoothing is then the targets' business. */
+  readonly softTargets?: boolean;
+  /** Which parameters train (default all); the others are frozen inputs. */
+  readonly trainable?: (name: string) => boolean;
+}
+
+export interface StepGraphOptions extends ForwardOptions {
   readonly optimizer: OptimizerConfig;
   /** Global L2 norm to clip gradients to; 0 (default) = no clipping (`grad_norm` is still output). */
   readonly clipNorm?: number;
@@ -47,6 +65,8 @@ export interface StepGraphOptions extends LossOptions {
   readonly decay?: (name: string) => boolean;
   /** Also output the unclipped gradients as `grad.<param>` (fused graph; for checks and debugging). */
   readonly exposeGradients?: boolean;
+  /** Decay of the weights' exponential moving average, kept as state slot `ema` (0 or absent = none). */
+  readonly ema?: number;
 }
 
 /** What a built graph reads and writes, so a session can allocate its buffers. */
@@ -54,10 +74,14 @@ export interface StepGraphSpec {
   readonly graph: Graph;
   /** Parameter names and shapes, in parameterShapes order. */
   readonly params: ReadonlyMap<string, readonly number[]>;
-  /** Optimizer state slot names (state tensor `${slot}.${param}`). */
+  /** The trainable subset of `params`, in the same order. */
+  readonly trainable: readonly string[];
+  /** State slot names (state tensor `${slot}.${param}`, trainable parameters only). */
   readonly slots: readonly string[];
   /** Scalar float32 inputs (lr, bias corrections). */
   readonly scalars: readonly string[];
+  /** Keep-mask inputs, with per-example shapes, for the data side to draw. */
+  readonly masks: readonly NoiseSpec[];
 }
 
 /** Graph input name of a state tensor. */
@@ -67,39 +91,57 @@ export const newName = (name: string): string => `new.${name}`;
 
 interface Forward {
   readonly params: Map<string, Value>;
+  readonly trainable: string[];
   readonly loss: Value;
   readonly correct: Value;
   readonly logits: Value;
+  readonly masks: NoiseSpec[];
 }
 
-/** Parameters as inputs (declared up front in parameterShapes order), images, labels, forward and loss. */
-function forward(g: Graph, cfg: ViTConfig, batch: Dim, loss: LossOptions): Forward {
+/** Parameters as inputs (declared up front in parameterShapes order), images, labels or targets, forward and loss. */
+function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions, 'batch'>): Forward {
   const shapes = parameterShapes(cfg);
   if (cfg.numClasses <= 0) throw new Error('training needs a classifier head (numClasses > 0)');
   const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
-  const labels = g.input('labels', 'int64', [batch]);
+  const targets = opts.softTargets ? g.input('targets', 'float32', [batch, cfg.numClasses]) : g.input('labels', 'int64', [batch]);
   const params = new Map<string, Value>();
   for (const [name, shape] of shapes) params.set(name, g.input(name, 'float32', shape));
+  const noise = maskHook(g, cfg.depth, opts);
   const v = buildViT(cfg, images, {
     params: (name) => {
       const p = params.get(name);
       if (!p) throw new Error(`ViT asked for unknown parameter '${name}'`);
       return p;
     },
+    noise: noise.hook,
   });
   const logits = v.logits!;
-  const ce = softmaxCrossEntropy(logits, labels, { labelSmoothing: loss.labelSmoothing ?? 0 });
+  const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
   const correct = reduceSum(cast(ce.correct, 'float32'), 'all');
-  return { params, loss: ce.loss, correct, logits };
+  const trainable = [...params.keys()].filter(opts.trainable ?? (() => true));
+  if (trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
+  return { params, trainable, loss: ce.loss, correct, logits, masks: noise.specs };
 }
 
 function paramGrads(f: Forward): Value[] {
-  return gradients(f.loss, [...f.params.values()]);
+  return gradients(f.loss, f.trainable.map((n) => f.params.get(n)!));
 }
 
-/** Clipping + optimizer update on (param, grad) pairs; declares state and scalar inputs, marks outputs. */
+/** The options the update part reads. */
+type UpdateOptions = Pick<StepGraphOptions, 'optimizer' | 'clipNorm' | 'decay' | 'ema'>;
+
+/** State slots of the trainable parameters: the optimizer's, then `ema` when averaging. */
+export function stateSlots(opts: Pick<StepGraphOptions, 'optimizer' | 'ema'>): string[] {
+  if (opts.ema !== undefined && !(opts.ema >= 0 && opts.ema < 1)) throw new Error(`EMA decay must be in [0, 1), got ${opts.ema}`);
+  return [...optimizerSlots(opts.optimizer), ...(opts.ema ? ['ema'] : [])];
+}
+
+/**
+ * Clipping + optimizer update (+ EMA) on (param, grad) pairs of the trainable parameters; declares state and scalar
+ * inputs, marks outputs.
+ */
 function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Value[], opts: UpdateOptions): { slots: readonly string[]; scalars: readonly string[] } {
-  const slots = optimizerSlots(opts.optimizer);
+  const slots = stateSlots(opts);
   const scalars = optimizerScalarInputs(g, opts.optimizer);
   const names = [...params.keys()];
   const state = names.map((n) => Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)])));
@@ -112,15 +154,19 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
     names.map((n, i) => ({ name: n, param: params.get(n)!, grad: clipped.grads[i]!, state: state[i]!, decay: decay(n) })),
     { param: newName, state: (s, n) => newName(stateName(s, n)) },
   );
-  for (const r of results) {
+  results.forEach((r, i) => {
     g.output(r.param);
-    for (const s of slots) g.output(r.state[s]!);
-  }
+    for (const s of optimizerSlots(opts.optimizer)) g.output(r.state[s]!);
+    if (opts.ema) {
+      const ema = state[i]!['ema']!;
+      const shape = ema.shape;
+      g.output(g.node('Add', [mul(ema, opts.ema), mul(r.param, 1 - opts.ema)], [{ dtype: 'float32', shape, name: newName(stateName('ema', r.name)) }])[0]!);
+    }
+  });
   return { slots, scalars: Object.keys(scalars) };
 }
 
-/** The options the update part reads. */
-type UpdateOptions = Pick<StepGraphOptions, 'optimizer' | 'clipNorm' | 'decay'>;
+const subset = (params: ReadonlyMap<string, Value>, names: readonly string[]): Map<string, Value> => new Map(names.map((n) => [n, params.get(n)!]));
 
 /** The fused training step (see the file header for its inputs and outputs). */
 export function buildStepGraph(cfg: ViTConfig, opts: StepGraphOptions): StepGraphSpec {
@@ -129,41 +175,49 @@ export function buildStepGraph(cfg: ViTConfig, opts: StepGraphOptions): StepGrap
   g.output(f.loss, 'loss');
   g.output(f.correct, 'correct');
   const grads = paramGrads(f);
-  if (opts.exposeGradients) [...f.params.keys()].forEach((n, i) => g.output(grads[i]!, `grad.${n}`));
-  const { slots, scalars } = update(g, f.params, grads, opts);
-  return { graph: g, params: parameterShapes(cfg), slots, scalars };
+  if (opts.exposeGradients) f.trainable.forEach((n, i) => g.output(grads[i]!, `grad.${n}`));
+  const { slots, scalars } = update(g, subset(f.params, f.trainable), grads, opts);
+  return { graph: g, params: parameterShapes(cfg), trainable: f.trainable, slots, scalars, masks: f.masks };
 }
 
 /** Graph input name of an accumulated gradient. */
 export const accName = (param: string): string => `acc.${param}`;
 
 /** Gradient accumulation, part 1: forward + backward on one micro-batch, adding ∇loss into `acc.<param>`. */
-export function buildGradGraph(cfg: ViTConfig, opts: Pick<StepGraphOptions, 'batch' | 'labelSmoothing'>): StepGraphSpec {
+export function buildGradGraph(cfg: ViTConfig, opts: ForwardOptions): StepGraphSpec {
   const g = new Graph('vit_train_grad');
   const f = forward(g, cfg, checkBatch(opts.batch), opts);
   g.output(f.loss, 'loss');
   g.output(f.correct, 'correct');
   const grads = paramGrads(f);
-  [...f.params.entries()].forEach(([n, p], i) => {
+  f.trainable.forEach((n, i) => {
+    const p = f.params.get(n)!;
     const acc = g.input(accName(n), 'float32', p.shape);
     g.output(g.node('Add', [acc, grads[i]!], [{ dtype: 'float32', shape: p.shape, name: newName(accName(n)) }])[0]!);
   });
-  return { graph: g, params: parameterShapes(cfg), slots: [], scalars: [] };
+  return { graph: g, params: parameterShapes(cfg), trainable: f.trainable, slots: [], scalars: [], masks: f.masks };
 }
 
-/** Gradient accumulation, part 2: mean of `microBatches` summed gradients → clip → optimizer update. */
-export function buildApplyGraph(cfg: ViTConfig, opts: UpdateOptions & { readonly microBatches: number }): StepGraphSpec {
+/**
+ * Gradient accumulation, part 2: mean of `microBatches` summed gradients → clip → optimizer update (+ EMA), on the
+ * trainable parameters only (frozen ones are not inputs here).
+ */
+export function buildApplyGraph(
+  cfg: ViTConfig,
+  opts: UpdateOptions & Pick<ForwardOptions, 'trainable'> & { readonly microBatches: number },
+): StepGraphSpec {
   if (!Number.isInteger(opts.microBatches) || opts.microBatches < 1) throw new Error(`microBatches must be a positive integer, got ${opts.microBatches}`);
   const g = new Graph('vit_train_apply');
   const params = new Map<string, Value>();
   const shapes = parameterShapes(cfg);
-  for (const [name, shape] of shapes) params.set(name, g.input(name, 'float32', shape));
-  const grads = [...shapes].map(([n, shape]) => {
-    const acc = g.input(accName(n), 'float32', shape);
+  const trainable = [...shapes.keys()].filter(opts.trainable ?? (() => true));
+  for (const name of trainable) params.set(name, g.input(name, 'float32', shapes.get(name)!));
+  const grads = trainable.map((n) => {
+    const acc = g.input(accName(n), 'float32', shapes.get(n)!);
     return opts.microBatches === 1 ? acc : mul(acc, 1 / opts.microBatches);
   });
   const { slots, scalars } = update(g, params, grads, opts);
-  return { graph: g, params: shapes, slots, scalars };
+  return { graph: g, params: shapes, trainable, slots, scalars, masks: [] };
 }
 
 export interface EvalGraphOptions extends LossOptions {
@@ -181,7 +235,7 @@ export function buildEvalGraph(cfg: ViTConfig, opts: EvalGraphOptions = {}): Ste
   g.output(f.logits, 'logits');
   g.output(f.loss, 'loss');
   g.output(f.correct, 'correct');
-  return { graph: g, params: parameterShapes(cfg), slots: [], scalars: [] };
+  return { graph: g, params: parameterShapes(cfg), trainable: [], slots: [], scalars: [], masks: [] };
 }
 
 function checkBatch(b: number): number {

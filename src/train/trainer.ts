@@ -1,20 +1,22 @@
-// The training loop: batches → one graph step each (forward, backward, clipping, optimizer) → metrics, evaluation
-// and checkpoints per epoch. Interruptible (an AbortSignal saves a checkpoint and stops) and exactly resumable.
+// The training loop: batches (built ahead in worker threads) → one graph step each (forward, backward, clipping,
+// optimizer, EMA) → metrics, evaluation and checkpoints per epoch. Interruptible (an AbortSignal saves a checkpoint
+// and stops) and exactly resumable: every random draw is a function of the recipe's seed and the batch position.
 import { mkdirSync } from 'node:fs';
 import { Batches } from '../data/batches.ts';
+import { openBatchStream } from '../data/prefetch.ts';
 import type { Dataset, ImageSet } from '../data/image-set.ts';
 import { UserError } from '../errors.ts';
-import type { StateDict } from '../graph/tensor.ts';
+import { type StateDict, numel } from '../graph/tensor.ts';
 import { initParameters } from '../model/init.ts';
-import { countParameters } from '../model/params.ts';
+import { countParameters, parameterShapes } from '../model/params.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import { type TrainProgress, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
 import { MetricsLog } from './metrics.ts';
-import type { TrainRecipe } from './recipe.ts';
+import { type TrainRecipe, totalSteps as stepsOf, trainableRule, usesSoftTargets } from './recipe.ts';
 import { learningRate } from './schedule.ts';
 
 export type TrainEvent =
-  | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number }
+  | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number; readonly trainable: number }
   | { readonly kind: 'step'; readonly step: number; readonly epoch: number; readonly loss: number; readonly acc: number; readonly lr: number; readonly imagesPerSec: number }
   | { readonly kind: 'evaluating'; readonly epoch: number }
   | { readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly testLoss: number; readonly testAcc: number; readonly checkpoint: string };
@@ -26,6 +28,10 @@ export interface TrainRun {
   readonly outDir: string;
   /** Resume from this checkpoint's state and progress instead of initialising. */
   readonly resume?: { readonly state: StateDict; readonly progress: TrainProgress };
+  /** Initial weights when not resuming (e.g. an adapted pretrained model); default initParameters(config, seed). */
+  readonly init?: StateDict;
+  /** Worker threads building batches ahead of the step (default 1; 0 builds them in this thread). */
+  readonly workers?: number;
   /** Checkpoints kept (newest first). Default 2. */
   readonly keep?: number;
   /** Write a metrics line every this many steps. Default 50. */
@@ -57,13 +63,13 @@ export function checkDataFits(recipe: TrainRecipe, set: ImageSet): void {
   if (set.classes.length !== c.numClasses) throw new UserError(`${set.name}: ${set.classes.length} classes but the model's head has ${c.numClasses}`);
 }
 
-/** Mean loss and accuracy of the session's current parameters on a whole set. */
+/** Mean loss and accuracy on a whole set of the session's current weights, or of their EMA when the recipe keeps one. */
 async function evaluateSet(session: TrainSession, set: ImageSet, recipe: TrainRecipe): Promise<{ loss: number; acc: number }> {
   const batches = new Batches(set, { batchSize: 500, shuffle: false, mean: recipe.mean, std: recipe.std });
   let loss = 0;
   let correct = 0;
   for (const b of batches.restOfEpoch()) {
-    const r = await session.evaluate(b.x, b.y);
+    const r = await session.evaluate(b.x, b.y, { ema: !!recipe.ema });
     loss += r.loss * b.indices.length;
     correct += r.correct;
   }
@@ -77,20 +83,27 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   checkDataFits(recipe, data.test);
   mkdirSync(outDir, { recursive: true });
   const labels = data.train.classes;
-  const session = await TrainSession.create(recipe.config, run.resume?.state ?? initParameters(recipe.config, { seed: recipe.seed }), {
+  if (recipe.init?.kind === 'pretrained' && !run.resume && !run.init) throw new Error('a fine-tuning recipe needs its adapted weights as run.init');
+  const session = await TrainSession.create(recipe.config, run.resume?.state ?? run.init ?? initParameters(recipe.config, { seed: recipe.seed }), {
     batch: recipe.batch,
     gradAccum: recipe.gradAccum,
     optimizer: recipe.optimizer,
     labelSmoothing: recipe.labelSmoothing,
     clipNorm: recipe.clipNorm,
+    softTargets: usesSoftTargets(recipe),
+    trainable: trainableRule(recipe.freeze),
+    dropout: recipe.dropout,
+    dropPath: recipe.dropPath,
+    ema: recipe.ema,
     threads: run.threads,
   });
   const paramNames = new Set(session.paramNames);
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
   let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
-  const batches = new Batches(data.train, { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment }, progress.position);
+  const batchOptions = { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment, labelSmoothing: recipe.labelSmoothing, noise: session.masks };
+  const batches = openBatchStream(data.train, batchOptions, progress.position, { workers: run.workers });
   const stepsPerEpoch = batches.batchesPerEpoch;
-  const totalSteps = stepsPerEpoch * recipe.epochs;
+  const totalSteps = stepsOf(recipe, stepsPerEpoch);
   const schedule = { kind: recipe.schedule, lr: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps };
   const metrics = new MetricsLog(outDir);
   const logEvery = run.logEvery ?? 50;
@@ -99,7 +112,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let checkpoint = '';
   let last = { loss: NaN, acc: NaN };
   const save = () => (checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep));
-  run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config) });
+  const shapes = parameterShapes(recipe.config);
+  const trainable = session.trainable.reduce((n, p) => n + numel(shapes.get(p)!), 0);
+  run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config), trainable });
 
   try {
     let windowStart = performance.now();
@@ -109,9 +124,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         save();
         return result('interrupted');
       }
-      const b = batches.next();
+      const b = await batches.next();
       const lr = learningRate(schedule, progress.step);
-      const r = await session.step(b.x, b.y, lr);
+      const r = await session.step(b.x, b.targets ?? b.y, lr, b.masks);
       if (!Number.isFinite(r.loss)) {
         throw new UserError(
           `training diverged: loss is ${r.loss} at step ${progress.step + 1} (lr ${lr.toExponential(2)}): lower --lr or keep --clip on; the last good checkpoint is ${checkpoint || 'not written yet'}`,
@@ -134,12 +149,12 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         windowStart = now;
         windowImages = 0;
       }
-      if (progress.step % stepsPerEpoch === 0) {
+      if (progress.step % stepsPerEpoch === 0 || progress.step === totalSteps) {
         run.onEvent?.({ kind: 'evaluating', epoch: b.epoch });
         last = await evaluateSet(session, data.test, recipe);
         const sums = progress.epochSums;
         const train = { loss: sums.loss / sums.steps, acc: sums.correct / sums.images };
-        if (last.acc > progress.bestTestAcc) saveBest(outDir, recipe, labels, session.parameters());
+        if (last.acc > progress.bestTestAcc) saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }));
         progress = { ...progress, bestTestAcc: Math.max(progress.bestTestAcc, last.acc), epochSums: emptySums };
         save();
         const time = (performance.now() - started) / 1000;
@@ -153,6 +168,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     return result('done');
   } finally {
     metrics.close();
+    await batches.close();
     await session.release();
   }
 

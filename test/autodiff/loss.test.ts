@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Graph } from '../../src/graph/graph.ts';
 import { gradients } from '../../src/autodiff/grad.ts';
-import { sigmoidCrossEntropy, softmaxCrossEntropy } from '../../src/autodiff/loss.ts';
+import { sigmoidCrossEntropy, softTargetCrossEntropy, softmaxCrossEntropy } from '../../src/autodiff/loss.ts';
 import { fdCheck, randn, session } from '../ops/fd-check.ts';
 
 const logits = [2.0, -1.0, 0.5, 0.3, 0.1, 0.2, -0.3, 3.0, 1.5, 1.4, -2.0, 0.0];
@@ -95,4 +95,38 @@ test('sigmoid cross-entropy: value (sum over classes, mean over batch), gradient
   const zero = await s.run({ x: { dtype: 'float64', shape: [B, K], data: new Float64Array(B * K) }, t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) } });
   (zero.grad!.data as Float64Array).forEach((v, i) => assert.ok(Math.abs(v - (0.5 - t[i]!) / B) < 1e-15));
   await fdCheck([{ shape: [B, K], data: Array.from(randn([B, K], 3), (v) => 4 * v) }, { shape: [B, K], data: t, wrt: false }], (a, b) => sigmoidCrossEntropy(a, b!).loss);
+});
+
+/** Soft targets: a Mixup-style blend of smoothed one-hot rows (each row sums to 1). */
+const soft = [0.7, 0.1, 0.1, 0.1, 0.05, 0.05, 0.3, 0.6, 0.25, 0.25, 0.25, 0.25];
+
+test('soft-target cross-entropy: value against a float64 reference, equals label smoothing on smoothed one-hot targets', async () => {
+  const g = new Graph();
+  const x = g.input('logits', 'float64', [B, K]);
+  const ce = softTargetCrossEntropy(x, g.input('t', 'float64', [B, K]));
+  g.output(ce.loss, 'loss');
+  g.output(ce.correct, 'correct');
+  const s = await session(g);
+  const run = async (t: number[]) =>
+    s.run({ logits: { dtype: 'float64', shape: [B, K], data: Float64Array.from(logits) }, t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) } });
+  const ref = labels.map((_, b) => {
+    const row = logits.slice(b * K, b * K + K);
+    const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+    return -row.reduce((a, v, k) => a + soft[b * K + k]! * (v - lse), 0);
+  });
+  const out = await run(soft);
+  assert.ok(Math.abs((out.loss!.data as Float64Array)[0]! - ref.reduce((a, b) => a + b, 0) / B) < 1e-14);
+  // argmax of logits 0, 3, 0 against the targets' argmax 0, 3, 0 (the first of the tied row 2).
+  assert.deepEqual(Array.from(out.correct!.data as Float64Array), [1, 1, 1]);
+  const eps = 0.1;
+  const smoothed = labels.flatMap((y) => Array.from({ length: K }, (_, k) => (k === y ? 1 - eps : 0) + eps / K));
+  const viaTargets = (await run(smoothed)).loss!.data as Float64Array;
+  const viaLabels = (await runCE(eps)).loss!.data as Float64Array;
+  assert.ok(Math.abs(viaTargets[0]! - viaLabels[0]!) < 1e-14);
+});
+
+test('soft-target cross-entropy gradient (finite differences) with respect to logits and targets', async () => {
+  await fdCheck([{ shape: [B, K], data: logits }, { shape: [B, K], data: soft }], (x, t) => softTargetCrossEntropy(x, t!).loss);
+  const g = new Graph();
+  assert.throws(() => softTargetCrossEntropy(g.input('x', 'float32', [2, 3]), g.input('t', 'float32', [2, 4])), /targets t: float32\[2, 4\] must be float32\[2, 3\]/);
 });

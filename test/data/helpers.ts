@@ -1,5 +1,5 @@
 // Shared by the data tests: fixture paths, temporary folders, and small synthetic images.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -19,4 +19,16 @@ export function fingerprint(...arrays: ArrayLike<number>[]): string {
   let h = 0x811c9dc5;
   for (const a of arrays) for (let i = 0; i < a.length; i++) h = Math.imul(h ^ (a[i] & 0xff), 0x01000193);
   return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** A minimal MNIST-style IDX directory of size×size gray images with two classes (labels alternate 0, 1). */
+export function writeTinyIdx(dir: string, o: { train: number; test: number; size: number }): void {
+  mkdirSync(dir, { recursive: true });
+  const images = (n: number) =>
+    Buffer.concat([Buffer.from([0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, o.size, 0, 0, 0, o.size]), Buffer.from(Array.from({ length: n * o.size * o.size }, (_, i) => (i * 11) % 256))]);
+  const labels = (n: number) => Buffer.concat([Buffer.from([0, 0, 8, 1, 0, 0, 0, n]), Buffer.from(Array.from({ length: n }, (_, i) => i % 2))]);
+  writeFileSync(join(dir, 'train-images-idx3-ubyte'), images(o.train));
+  writeFileSync(join(dir, 'train-labels-idx1-ubyte'), labels(o.train));
+  writeFileSync(join(dir, 't10k-images-idx3-ubyte'), images(o.test));
+  writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), labels(o.test));
 }

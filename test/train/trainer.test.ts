@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { RRC_DEFAULTS } from '../../src/data/augment.ts';
 import { type ImageSet, imageSet } from '../../src/data/image-set.ts';
 import { UserError } from '../../src/errors.ts';
 import { defaultConfig } from '../../src/model/config.ts';
@@ -88,6 +89,31 @@ test('an interrupted and resumed run ends bit-for-bit where an uninterrupted one
   const a = loadTrainCheckpoint(full.checkpoint).state;
   const b = loadTrainCheckpoint(resumed.checkpoint).state;
   assert.deepEqual([...a.keys()], [...b.keys()]);
+  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  assert.equal(resumed.testAcc, full.testAcc);
+});
+
+test('with every augmentation and regulariser on, a resumed run is bit-for-bit the uninterrupted one, in or out of worker threads', async () => {
+  const all: TrainRecipe = {
+    ...recipe,
+    steps: 9, // 6 steps per epoch: evaluations at steps 6 and 9
+    augment: { flip: true, padCrop: 1, randomResizedCrop: RRC_DEFAULTS, randAugment: { n: 2, m: 5 }, mixup: 0.8, cutmix: 1, erasing: 0.25 },
+    dropout: 0.1,
+    dropPath: 0.1,
+    ema: 0.9,
+  };
+  const full = await train({ recipe: all, data, outDir: tmp(), workers: 0 });
+  assert.equal(full.step, 9);
+  const out = tmp();
+  const controller = new AbortController();
+  const first = await train({ recipe: all, data, outDir: out, workers: 2, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 4 && controller.abort() });
+  assert.equal(first.step, 4);
+  const ckpt = loadTrainCheckpoint(out);
+  assert.deepEqual(ckpt.recipe, all);
+  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
+  const a = loadTrainCheckpoint(full.checkpoint).state;
+  const b = loadTrainCheckpoint(resumed.checkpoint).state;
+  assert.ok(a.has('ema.head.weight'));
   for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
   assert.equal(resumed.testAcc, full.testAcc);
 });

@@ -1,0 +1,83 @@
+// vitkit finetune: fine-tune a pretrained ViT (timm, Hugging Face, Google .npz or vitkit checkpoint) on a labelled
+// dataset with the paper's protocol: new zero-initialised head, position embeddings resampled for a new resolution,
+// SGD momentum 0.9 without weight decay, clipping at norm 1, cosine decay after warm-up, batch by accumulation.
+import { loadDataset } from '../data/load-dataset.ts';
+import type { Channels } from '../data/raw-image.ts';
+import { UserError } from '../errors.ts';
+import { loadTrainCheckpoint } from '../train/checkpoints.ts';
+import { adaptPretrained, defaultAccumulation, describeAdaptation, finetuneDefaults as f, MAX_MICRO_BATCH } from '../train/finetune.ts';
+import type { TrainRecipe } from '../train/recipe.ts';
+import { loadCheckpoint } from '../weights/checkpoint.ts';
+import { configOverrides, numberList, parseCommand } from './args.ts';
+import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp } from './training-flags.ts';
+import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
+
+const help = `
+Usage: vitkit finetune --checkpoint PRETRAINED --data SPEC [options]
+       vitkit finetune --resume RUN_DIR
+
+Fine-tunes a pretrained ViT as the paper does: the pre-training head (and pre-logits layer) is replaced by a
+zero-initialised linear head for the dataset's classes; at another --img-size the patch size is kept and the
+position embeddings are resampled in 2D. Normalisation follows the checkpoint.
+
+Model and data:
+  --checkpoint PATH      timm .safetensors/.pth, Hugging Face directory, Google .npz, or vitkit checkpoint
+  --heads N --ln-eps E --pool token|avg   what a bare timm/PyTorch state dict does not say
+  --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
+  --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
+  --mean a,b,c --std a,b,c   normalisation (default: the checkpoint's, else ImageNet's)
+  --freeze-backbone      train the new head only
+Optimisation (defaults: the paper's protocol):
+  --steps N (${f.steps}) | --epochs N  --batch B (${f.batch})  --accum K (micro-batches of at most ${MAX_MICRO_BATCH})  --lr F (${f.lr})
+  --optimizer sgd|adamw (sgd)  --momentum F (0.9)  --weight-decay F (0)  --warmup-steps N (${f.warmupSteps}) | --warmup-epochs F
+  --schedule cosine|linear|constant (cosine)  --clip F (${f.clipNorm})  --label-smoothing F (0)  --seed N (0)
+${regularizationHelp}
+${runHelp('runs/finetune-<data>')}
+`;
+
+const options = {
+  checkpoint: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
+  heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
+  mean: { type: 'string' }, std: { type: 'string' }, 'freeze-backbone': { type: 'boolean' },
+  ...optimizationFlags, ...regularizationFlags, ...runFlags,
+} as const;
+
+export async function main(argv: string[]): Promise<void> {
+  const args = parseCommand('finetune', argv, options, help);
+  if (!args) return;
+  const v = args.values;
+  if (args.positionals.length) throw new UserError(`finetune: unexpected argument '${args.positionals[0]}' (see vitkit finetune --help)`);
+  const say = (line: string) => v.json || console.error(line);
+
+  if (v.resume) {
+    const resumed = loadTrainCheckpoint(v.resume);
+    const { config } = resumed.recipe;
+    say(`loading ${resumed.recipe.data} …`);
+    const data = await loadDataset(resumed.recipe.data, { imageSize: config.imgSize, channels: config.inChans as Channels });
+    const resume = { state: resumed.state, progress: resumed.progress };
+    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, threads: v.threads, workers: v.workers, json: v.json, command: 'vitkit finetune' });
+    return;
+  }
+
+  if (!v.checkpoint) throw new UserError('finetune: pass --checkpoint PRETRAINED (a timm, Hugging Face, .npz or vitkit checkpoint), or --resume RUN_DIR');
+  if (!v.data) throw new UserError('finetune: pass --data SPEC (fashion-mnist, mnist, or an IDX, CIFAR-10 or ImageFolder directory)');
+  const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
+  prepareRunDir(outDir, { resuming: false, force: v.force });
+  const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v));
+  const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
+  say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
+  const data = await loadDataset(v.data, { imageSize: imgSize, channels: ckpt.config.inChans as Channels });
+  const model = adaptPretrained(ckpt, { numClasses: data.train.classes.length, imgSize });
+  for (const line of describeAdaptation(model.adapted, model.config)) say(`${v.checkpoint}: ${line}`);
+  const recipe: TrainRecipe = {
+    config: model.config,
+    data: v.data,
+    init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
+    ...optimizationFromFlags(v, { ...f, epochs: 1, accum: defaultAccumulation }, (batch) => Math.floor(data.train.n / batch)),
+    freeze: v['freeze-backbone'] ? 'backbone' : 'none',
+    ...regularizationFromFlags(v),
+    mean: numberList('mean', v.mean) ?? model.mean,
+    std: numberList('std', v.std) ?? model.std,
+  };
+  await runTraining({ recipe, data, outDir, init: model.weights, threads: v.threads, workers: v.workers, json: v.json, command: 'vitkit finetune' });
+}
