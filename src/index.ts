@@ -7,7 +7,7 @@ export { toOnnx, IR_VERSION, OPSET } from './graph/onnx.ts';
 
 // Autodiff
 export { gradients } from './autodiff/grad.ts';
-export { softmaxCrossEntropy, sigmoidCrossEntropy } from './autodiff/loss.ts';
+export { softmaxCrossEntropy, softTargetCrossEntropy, sigmoidCrossEntropy } from './autodiff/loss.ts';
 export { type OptimizerConfig, type AdamWConfig, type SGDConfig } from './autodiff/optim.ts';
 
 // Model
@@ -30,7 +30,9 @@ export { decodeImage, preprocessFile, preprocessBatch } from './data/decode.ts';
 export { preprocess, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
 export { loadDataset } from './data/load-dataset.ts';
 export { type ImageSet, type Dataset } from './data/image-set.ts';
-export { Batches } from './data/batches.ts';
+export { Batches, type Batch, type BatchOptions, type AugmentOptions } from './data/batches.ts';
+export { openBatchStream, type BatchStream } from './data/prefetch.ts';
+export { resizeImageSet } from './data/resize-set.ts';
 export { Rng } from './rng.ts';
 
 // Inference and evaluation
@@ -50,6 +52,7 @@ export { linearProbe } from './eval/linear-probe.ts';
 // Training
 export { train, type TrainRun, type TrainResult, type TrainEvent } from './train/trainer.ts';
 export { type TrainRecipe, fashionMnistRecipe } from './train/recipe.ts';
+export { adaptPretrained, loadPretrained, finetuneDefaults, type PretrainedModel } from './train/finetune.ts';
 export { learningRate, type Schedule } from './train/schedule.ts';
 
 // Inspection (the paper's Figures 6–7)

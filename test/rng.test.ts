@@ -31,3 +31,13 @@ test('Rng: seeded, state round-trips, uniform in [0, 1), normal moments', () => 
   assert.ok(counts.every((k) => k > 900 && k < 1100), `${counts}`);
   assert.deepEqual(r.shuffle([1, 2, 3, 4]).sort(), [1, 2, 3, 4]);
 });
+
+test('Rng.fillBernoulli: the same draws as nextU32 thresholded at p·2³², leaving the same state', () => {
+  const a = new Rng(5);
+  const b = new Rng(5);
+  const out = new Uint8Array(1000);
+  a.fillBernoulli(out, 0.3);
+  assert.deepEqual(out, Uint8Array.from({ length: 1000 }, () => (b.nextU32() < 0.3 * 2 ** 32 ? 1 : 0)));
+  assert.deepEqual(a.state(), b.state());
+  assert.ok(Math.abs(out.reduce((s, v) => s + v, 0) / 1000 - 0.3) < 0.05);
+});

@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.data) throw new UserError('finetune: pass --data SPEC (fashion-mnist, mnist, or an IDX, CIFAR-10 or ImageFolder directory)');
   const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
   prepareRunDir(outDir, { resuming: false, force: v.force });
+  const reg = regularizationFromFlags(v); // checked before the (possibly slow) loading
   const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v));
   const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
   say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<void> {
     init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
     ...optimizationFromFlags(v, { ...f, epochs: 1, accum: defaultAccumulation }, (batch) => Math.floor(data.train.n / batch)),
     freeze: v['freeze-backbone'] ? 'backbone' : 'none',
-    ...regularizationFromFlags(v),
+    ...reg,
     mean: numberList('mean', v.mean) ?? model.mean,
     std: numberList('std', v.std) ?? model.std,
   };

@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.checkpoint) throw new UserError('serve: --checkpoint PATH is required (see vitkit serve --help)');
   if (positionals.length) throw new UserError(`serve: unexpected argument '${positionals[0]}' (see vitkit serve --help)`);
   const port = numberFlag('port', v.port, 8080, { integer: true, min: 0 });
-  if (port > 65535) throw new UserError(`--port must be at most 65535, got '${v.port}'`);
+  const host = v.host ?? '127.0.0.1';
   const limits = {
     maxBatch: numberFlag('max-batch', v['max-batch'], d.maxBatch, { integer: true, min: 1 }),
     maxWaitMs: numberFlag('max-wait-ms', v['max-wait-ms'], d.maxWaitMs, { min: 0 }),
@@ -66,8 +66,8 @@ export async function main(argv: string[]): Promise<void> {
   const outputs = model.config.numClasses > 0 ? (['logits', 'pooled'] as const) : (['pooled'] as const);
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs });
   const app = await createServer({ model, runner: classifierRunner(classifier), limits, onClose: () => classifier.release() });
-  const url = await app.listen({ host: v.host ?? '127.0.0.1', port }).catch((e: NodeJS.ErrnoException) => {
-    throw new UserError(`serve: cannot listen on ${v.host ?? '127.0.0.1'}:${port} (${e.code ?? e.message}): pick another --port`);
+  const url = await app.listen({ host, port }).catch((e: NodeJS.ErrnoException) => {
+    throw new UserError(`serve: cannot listen on ${host}:${port} (${e.code ?? e.message}): pick another --port`);
   });
   // Tests and scripts read the address from this line (with --port 0 it is the only place it appears).
   console.log(`vitkit serve: listening on ${url} (max batch ${limits.maxBatch}, max wait ${limits.maxWaitMs} ms)`);

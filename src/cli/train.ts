@@ -7,7 +7,7 @@ import { type ViTConfig, checkConfig, defaultConfig, defaultHeads, preset } from
 import { loadTrainCheckpoint } from '../train/checkpoints.ts';
 import { type TrainRecipe, fashionMnistRecipe } from '../train/recipe.ts';
 import { numberList, parseCommand } from './args.ts';
-import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp } from './training-flags.ts';
+import { type RegularizationFields, int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp } from './training-flags.ts';
 import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
 
 const d = fashionMnistRecipe;
@@ -68,7 +68,7 @@ function architecture(v: Values): Partial<ViTConfig> {
   return o;
 }
 
-function recipeFromFlags(v: Values, stepsPerEpoch: (batch: number) => number, data: { size: number; channels: number; classes: number }): TrainRecipe {
+function recipeFromFlags(v: Values, reg: RegularizationFields, stepsPerEpoch: (batch: number) => number, data: { size: number; channels: number; classes: number }): TrainRecipe {
   const arch = architecture(v);
   const config = checkConfig({ ...defaultConfig, ...arch, imgSize: data.size, inChans: data.channels, numClasses: data.classes });
   return {
@@ -77,7 +77,7 @@ function recipeFromFlags(v: Values, stepsPerEpoch: (batch: number) => number, da
     init: { kind: 'scratch' },
     ...optimizationFromFlags(v, { ...d, accum: () => 1 }, stepsPerEpoch),
     freeze: 'none',
-    ...regularizationFromFlags(v),
+    ...reg,
     mean: numberList('mean', v.mean) ?? Array(data.channels).fill(0.5),
     std: numberList('std', v.std) ?? Array(data.channels).fill(0.5),
   };
@@ -92,12 +92,13 @@ export async function main(argv: string[]): Promise<void> {
   const spec = resumed?.recipe.data ?? v.data ?? d.data;
   const outDir = v.resume ?? v.out ?? defaultRunDir(spec);
   prepareRunDir(outDir, { resuming: !!resumed, force: v.force });
+  const reg = regularizationFromFlags(v); // checked before the (possibly slow) data loading
   if (!v.json) console.error(`loading ${spec} …`);
   const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };
   const data = await loadDataset(spec, size);
   const recipe =
     resumed?.recipe ??
-    recipeFromFlags(v, (batch) => Math.floor(data.train.n / batch), { size: data.train.height, channels: data.train.channels, classes: data.train.classes.length });
+    recipeFromFlags(v, reg, (batch) => Math.floor(data.train.n / batch), { size: data.train.height, channels: data.train.channels, classes: data.train.classes.length });
   await runTraining({
     recipe,
     data,

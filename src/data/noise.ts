@@ -24,15 +24,14 @@ export function checkNoise(specs: readonly NoiseSpec[]): void {
 }
 
 /**
- * Draws every mask for a batch of `batch` examples from `rng`, in `specs` order (so the stream is reproducible).
- * One 32-bit draw per element, compared with rate·2³²: exact to 2⁻³², and half the cost of a float draw.
+ * Draws every mask for a batch of `batch` examples from `rng`, in `specs` order (so the stream is reproducible):
+ * one 32-bit draw per element, kept when below (1 − rate)·2³², exact to 2⁻³².
  */
 export function keepMasks(specs: readonly NoiseSpec[], batch: number, rng: Rng): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   for (const s of specs) {
     const m = new Uint8Array(batch * s.shape.reduce((a, b) => a * b, 1));
-    const threshold = s.rate * 2 ** 32;
-    for (let i = 0; i < m.length; i++) m[i] = rng.nextU32() >= threshold ? 1 : 0;
+    rng.fillBernoulli(m, 1 - s.rate);
     out.set(s.name, m);
   }
   return out;

@@ -76,6 +76,16 @@ async function evaluateSet(session: TrainSession, set: ImageSet, recipe: TrainRe
   return { loss: loss / set.n, acc: correct / set.n };
 }
 
+/** Runs `open`, releasing the session if it throws (bad batch options are refused before the loop's cleanup exists). */
+async function orRelease<T>(session: TrainSession, open: () => T): Promise<T> {
+  try {
+    return open();
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+}
+
 /** Trains (or resumes) a run to the end of its recipe, or until `signal` aborts. */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { recipe, data, outDir } = run;
@@ -101,7 +111,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
   let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
   const batchOptions = { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment, labelSmoothing: recipe.labelSmoothing, noise: session.masks };
-  const batches = openBatchStream(data.train, batchOptions, progress.position, { workers: run.workers });
+  const batches = await orRelease(session, () => openBatchStream(data.train, batchOptions, progress.position, { workers: run.workers }));
   const stepsPerEpoch = batches.batchesPerEpoch;
   const totalSteps = stepsOf(recipe, stepsPerEpoch);
   const schedule = { kind: recipe.schedule, lr: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps };

@@ -18,11 +18,11 @@ const pretrained = join(dir, 'pre.safetensors');
 const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5 });
 saveCheckpoint(pretrained, { config, weights: initParameters(config) }, 'vitkit');
 
-test('finetune at 12 px: says what it adapted, trains by steps with the paper defaults and regularisers, resumable', () => {
+test('finetune at 12 px: says what it adapted, trains by steps with the paper defaults and regularisers', () => {
   const out = join(dir, 'run');
   const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--img-size', '12', '--steps', '3', '--batch', '8', '--mixup', '0.2', '--dropout', '0.1', '--ema', '0.9', '--out', out, '--threads', '1']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /replaced the 5-class head with a zero-initialised 2-class head/);
+  assert.match(r.stderr, /replaced the 5-class head with a zero-initialised 10-class head/); // IDX sets name the digits 0–9
   assert.match(r.stderr, /resampled the position embeddings from 2×2 to 3×3 patches \(8 → 12 px, patch 4 kept\)/);
   assert.match(r.stdout, /test accuracy \(EMA weights\) [\d.]+% .* after 3 steps/);
   assert.ok(existsSync(join(out, 'best.safetensors')));
