@@ -5,7 +5,7 @@ import { add, mul, tanh } from '../ops/elementwise.ts';
 import { matmul } from '../ops/matmul.ts';
 import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
-import { concat, expand, reshape, slice, take, transpose } from '../ops/shape.ts';
+import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import type { ViTConfig } from './config.ts';
 import { parameterShapes } from './params.ts';
 
@@ -124,13 +124,15 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
 function selfAttention(x: Value, b: string, heads: number, p: (name: string) => Value, qkvBias: boolean): [Value, Value] {
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
-  let qkv = linear(x, p(`${b}.attn.qkv.weight`), qkvBias ? p(`${b}.attn.qkv.bias`) : null); // [B, T, 3D]
-  qkv = reshape(qkv, [0, t, 3, heads, hd]); // [B, T, 3, H, hd]
-  qkv = transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, H, T, hd]
-  const q = mul(take(qkv, 0), 1 / Math.sqrt(hd));
-  const k = take(qkv, 1);
-  const v = take(qkv, 2);
-  const attn = softmax(matmul(q, transpose(k, [0, 1, 3, 2]))); // [B, H, T, T]
+  const qkv = linear(x, p(`${b}.attn.qkv.weight`), qkvBias ? p(`${b}.attn.qkv.bias`) : null); // [B, T, 3D]
+  // Split, then one transpose per operand (k straight to [B, H, hd, T]): cheaper forward and backward than
+  // transposing a [3, B, H, T, hd] block and gathering from it.
+  const [q0, k0, v0] = split(qkv, 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
+  const perHead = (y: Value, perm: number[]) => transpose(reshape(y, [0, t, heads, hd]), perm);
+  const q = perHead(mul(q0, 1 / Math.sqrt(hd)), [0, 2, 1, 3]); // [B, H, T, hd]
+  const kT = perHead(k0, [0, 2, 3, 1]); // [B, H, hd, T]
+  const v = perHead(v0, [0, 2, 1, 3]); // [B, H, T, hd]
+  const attn = softmax(matmul(q, kT)); // [B, H, T, T]
   let out = matmul(attn, v); // [B, H, T, hd]
   out = transpose(out, [0, 2, 1, 3]); // [B, T, H, hd]
   out = reshape(out, [0, t, d]); // [B, T, D]

@@ -55,6 +55,18 @@ export function concat(xs: readonly Value[], axis: number): Value {
   return first.graph.node('Concat', xs, [{ dtype: first.dtype, shape }], { axis: attr.int(a) })[0]!;
 }
 
+/** Splits along an axis into consecutive parts of the given sizes (one pass, where several Slices would read x each). */
+export function split(x: Value, axis: number, sizes: readonly number[]): Value[] {
+  const a = normAxis('Split', axis, x.rank);
+  const total = sizes.reduce((p, n) => p + n, 0);
+  if (x.shape[a] !== total || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`Split: sizes [${sizes.join(', ')}] do not add up to axis ${axis} of ${x}`);
+  }
+  const outs = sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)) }));
+  const splitT = x.graph.constant({ dtype: 'int64', shape: [sizes.length], data: BigInt64Array.from(sizes, BigInt) }, 'split');
+  return x.graph.node('Split', [x, splitT], outs, { axis: attr.int(a) });
+}
+
 /** Slices [start, end) along each given axis (step 1; negative indices count from the end). */
 export function slice(x: Value, axes: readonly number[], starts: readonly number[], ends: readonly number[]): Value {
   const shape = [...x.shape];
@@ -221,6 +233,15 @@ registerGrad({
 });
 
 // Slice (step 1): the gradient is the output gradient zero-padded back to the input's extent.
+// Split's gradient is the Concat of its outputs' gradients, zeros for outputs the loss does not reach.
+registerGrad({
+  opType: 'Split',
+  vjp: (node, dys) => {
+    const axis = node.attrs.axis!.value as number;
+    return [concat(node.outputs.map((y, i) => dys[i] ?? fillLike(y, 0)), axis), null];
+  },
+});
+
 registerGrad({
   opType: 'Slice',
   vjp: (node, dys) => {

@@ -1,7 +1,7 @@
 // Finite-difference checks of the layout ops' gradient rules (src/ops/shape.ts), in float64.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Graph } from '../../src/graph/graph.ts';
+import { Graph, type Value } from '../../src/graph/graph.ts';
 import { gradients } from '../../src/autodiff/grad.ts';
 import { mul, tanh } from '../../src/ops/elementwise.ts';
 import { reduceSum } from '../../src/ops/reduce.ts';
@@ -24,6 +24,15 @@ test('Concat of three inputs along a middle axis, and along the last', async () 
   await fdCheck([{ shape: [3, 2] }, { shape: [3, 1] }], (a, b) => sh.concat([a, b!], -1));
   // The same value twice: both slices accumulate.
   await fdCheck([{ shape: [2, 3] }], (a) => sh.concat([a, tanh(a)], 0));
+});
+
+test('Split into unequal parts, each used differently, and with a part the loss does not reach', async () => {
+  await fdCheck([{ shape: [2, 6, 3] }], (x) => {
+    const [a, b, c] = sh.split(x, 1, [1, 3, 2]) as [Value, Value, Value];
+    return sh.concat([mul(tanh(a), 2), sh.slice(b, [1], [0], [2]), c], 1);
+  });
+  await fdCheck([{ shape: [4, 5] }], (x) => tanh(sh.split(x, -1, [2, 3])[1]!));
+  assert.throws(() => sh.split(new Graph().input('x', 'float32', [4, 5]), 1, [2, 2]), /Split: sizes \[2, 2\] do not add up to axis 1/);
 });
 
 test('Slice on several axes, with negative bounds', async () => {
