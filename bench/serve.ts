@@ -1,8 +1,10 @@
 // Load test of `vitkit serve`: throughput and p50/p99 latency with dynamic batching on (--max-batch 16) and off
 // (--max-batch 1, the reference, measured in the same run), under the same closed-loop loopback load from
 // autocannon (N concurrent clients, each sending its next image as soon as the last reply arrives).
-// Run: node --import tsx bench/serve.ts [--arch vit_small_patch16_224] [--connections 16] [--seconds 20]
-//      [--max-batch 16] [--threads N]. Prints one JSON line.
+// The two modes alternate for --rounds rounds, so a load from elsewhere that comes and goes shows up as rounds
+// that disagree rather than as a skewed ratio.
+// Run: node --import tsx bench/serve.ts [--arch vit_small_patch16_224] [--connections 16] [--seconds 15]
+//      [--rounds 2] [--max-batch 16] [--threads N]. Prints one JSON line.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,11 +17,19 @@ import { initParameters } from '../src/model/init.ts';
 import { saveCheckpoint } from '../src/weights/checkpoint.ts';
 
 const { values } = parseArgs({
-  options: { arch: { type: 'string' }, connections: { type: 'string' }, seconds: { type: 'string' }, 'max-batch': { type: 'string' }, threads: { type: 'string' } },
+  options: {
+    arch: { type: 'string' },
+    connections: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    'max-batch': { type: 'string' },
+    threads: { type: 'string' },
+  },
 });
 const arch = values.arch ?? 'vit_small_patch16_224';
 const connections = Number(values.connections ?? 16);
-const seconds = Number(values.seconds ?? 20);
+const seconds = Number(values.seconds ?? 15);
+const rounds = Number(values.rounds ?? 2);
 const maxBatch = Number(values['max-batch'] ?? 16);
 
 const BIN = new URL('../bin/vitkit.js', import.meta.url).pathname;
@@ -93,9 +103,14 @@ try {
   for (let i = 0; i < w * h; i++) px.set([(i % w) * 0.8, (i / w) | 0, 128], 3 * i);
   const body = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
 
-  const unbatched = await measure(checkpoint, body, 1);
-  const batched = await measure(checkpoint, body, maxBatch);
-  console.log(JSON.stringify({ arch, connections, seconds, batched, unbatched, throughput_ratio: batched.requests_per_sec / unbatched.requests_per_sec }));
+  const unbatched: Run[] = [];
+  const batched: Run[] = [];
+  for (let r = 0; r < rounds; r++) {
+    unbatched.push(await measure(checkpoint, body, 1));
+    batched.push(await measure(checkpoint, body, maxBatch));
+  }
+  const total = (runs: Run[]): number => runs.reduce((a, x) => a + x.requests_per_sec, 0);
+  console.log(JSON.stringify({ arch, connections, seconds, rounds, batched, unbatched, throughput_ratio: total(batched) / total(unbatched) }));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

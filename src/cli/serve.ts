@@ -1,8 +1,7 @@
 // vitkit serve --checkpoint PATH: an HTTP inference server with dynamic batching.
 import { UserError } from '../errors.ts';
-import { Classifier, loadModel } from '../inference/classifier.ts';
-import { classifierRunner } from '../serve/model-runner.ts';
 import { DEFAULT_LIMITS, createServer } from '../serve/server.ts';
+import { startInferenceWorker } from '../serve/worker-runner.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 
 const d = DEFAULT_LIMITS;
@@ -62,10 +61,13 @@ export async function main(argv: string[]): Promise<void> {
     timeoutMs: numberFlag('timeout-ms', v['timeout-ms'], d.timeoutMs, { min: 1 }),
   };
 
-  const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
-  const outputs = model.config.numClasses > 0 ? (['logits', 'pooled'] as const) : (['pooled'] as const);
-  const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs });
-  const app = await createServer({ model, runner: classifierRunner(classifier), limits, onClose: () => classifier.release() });
+  const worker = await startInferenceWorker(v.checkpoint, { load: loadOptionsFromFlags(v), threads: threadsFlag(v.threads) });
+  const app = await createServer({ model: worker.model, runner: worker.runner, limits, onClose: () => worker.close() });
+  void worker.failure.then((e) => {
+    // without its model the server can only fail requests: exit so a supervisor restarts it
+    console.error(`vitkit serve: ${e.message}`);
+    process.exit(1);
+  });
   const url = await app.listen({ host, port }).catch((e: NodeJS.ErrnoException) => {
     throw new UserError(`serve: cannot listen on ${host}:${port} (${e.code ?? e.message}): pick another --port`);
   });

@@ -16,7 +16,7 @@ Usage: vitkit train [--arch NAME] [--data SPEC] [options]
        vitkit train --resume RUN_DIR
 
 Trains a ViT from scratch. With no flags: the main job, a ${d.config.embedDim}-wide, ${d.config.depth}-deep ViT (patch ${d.config.patchSize})
-on Fashion-MNIST for ${d.epochs} epochs, then shows a few test predictions.
+on Fashion-MNIST for ${d.steps} steps of ${d.batch} (4.5 epochs), then shows a few test predictions.
 
 Model:
   --arch NAME            a preset (e.g. vit_tiny_patch16_224) adapted to the data's size, channels and classes
@@ -27,7 +27,7 @@ Data:
                          with --img-size, every format is loaded at that size (in-memory sets resized bicubic)
   --mean a,b,c --std a,b,c   normalisation (default 0.5 per channel)
 Optimisation:
-  --epochs N (${d.epochs}) | --steps N  --batch B (${d.batch})  --accum K (1)  --lr F (${d.lr})  --optimizer adamw|sgd (adamw)
+  --epochs N | --steps N (${d.steps})  --batch B (${d.batch})  --accum K (1)  --lr F (${d.lr})  --optimizer adamw|sgd (adamw)
   --momentum F (0.9)  --weight-decay F (${d.optimizer.weightDecay})  --warmup-steps N (${d.warmupSteps}) | --warmup-epochs F
   --schedule cosine|linear|constant (cosine)  --clip F (1; 0 = off)  --label-smoothing F (${d.labelSmoothing})  --seed N (0)
 ${regularizationHelp}

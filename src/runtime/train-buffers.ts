@@ -1,11 +1,10 @@
 // The host side of TrainSession: named float32 buffer sets wrapped once as ort.Tensors, session creation, and the
 // checks that turn a wrongly shaped batch into an error naming it (before onnxruntime sees it).
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { type Tensor, formatShape, numel } from '../graph/tensor.ts';
 import type { NoiseSpec } from '../data/noise.ts';
 import type { ViTConfig } from '../model/config.ts';
-import type { SessionOptions } from './session.ts';
+import { type SessionOptions, ortSessionOptions } from './session.ts';
 
 /** One named set of float32 buffers with their ort.Tensor wrappers. */
 export class BufferSet {
@@ -38,12 +37,7 @@ export function scalarTensor(): [Float32Array, ort.Tensor] {
 }
 
 export async function createSession(model: Uint8Array, opts: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, {
-    intraOpNumThreads: opts.threads ?? availableParallelism(),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: opts.optimization ?? 'all',
-    executionMode: 'sequential',
-  });
+  return ort.InferenceSession.create(model, ortSessionOptions(opts));
 }
 
 /** Images as a float32 tensor or raw data laid out [B, C, S, S]; labels as int64 [B]; soft targets as float32 [B, K]. */

@@ -14,12 +14,6 @@ export interface ImageOutputs {
 /** Runs preprocessed [C, S, S] images as one batch; one output per image, in order. */
 export type BatchRunner = (images: readonly Tensor<'float32'>[]) => Promise<ImageOutputs[]>;
 
-/** Row `i` of a [B, …] float32 output, as a copy (the batch's buffer is not kept alive by one reply). */
-function row(t: Tensor, i: number): Float32Array {
-  const width = t.data.length / t.shape[0]!;
-  return (t.data as Float32Array).slice(i * width, (i + 1) * width);
-}
-
 /** Stacks same-shaped [C, S, S] images into [B, C, S, S]. */
 export function stackImages(images: readonly Tensor<'float32'>[]): Tensor<'float32'> {
   const per = images[0]!.data.length;
@@ -28,12 +22,24 @@ export function stackImages(images: readonly Tensor<'float32'>[]): Tensor<'float
   return tensor('float32', [images.length, ...images[0]!.shape], out);
 }
 
-/** A BatchRunner over a classifier created with outputs ['logits', 'pooled'] (or ['pooled'] without a head). */
+/** Splits a batch's [B, D] pooled features and [B, K] logits into one ImageOutputs per image (copies, so one
+ * reply does not keep the whole batch's buffers alive). */
+export function splitOutputs(batch: number, pooled: Float32Array, logits?: Float32Array): ImageOutputs[] {
+  const rows = (a: Float32Array, i: number): Float32Array => {
+    const width = a.length / batch;
+    return a.slice(i * width, (i + 1) * width);
+  };
+  return Array.from({ length: batch }, (_, i) => ({ pooled: rows(pooled, i), ...(logits ? { logits: rows(logits, i) } : {}) }));
+}
+
+/**
+ * A BatchRunner over a classifier created with outputs ['logits', 'pooled'] (or ['pooled'] without a head), run
+ * on the calling thread (which onnxruntime-node blocks while it runs; `vitkit serve` uses startInferenceWorker).
+ */
 export function classifierRunner(classifier: Classifier): BatchRunner {
   return async (images) => {
-    const out = await classifier.run(stackImages(images));
-    const { logits, pooled } = out;
+    const { logits, pooled } = await classifier.run(stackImages(images));
     if (!pooled) throw new Error('the classifier was created without the pooled output');
-    return images.map((_, i) => ({ pooled: row(pooled, i), ...(logits ? { logits: row(logits, i) } : {}) }));
+    return splitOutputs(images.length, pooled.data as Float32Array, logits?.data as Float32Array | undefined);
   };
 }

@@ -5,7 +5,8 @@ import { decodeImage } from '../../src/data/decode.ts';
 import { preprocess } from '../../src/data/preprocess.ts';
 import { topK } from '../../src/inference/top-k.ts';
 import type { BatchRunner } from '../../src/serve/model-runner.ts';
-import { listen, metricValue, microClassifier, noiseImage, post } from './helpers.ts';
+import { startInferenceWorker } from '../../src/serve/worker-runner.ts';
+import { MICRO, listen, metricValue, microClassifier, noiseImage, post } from './helpers.ts';
 
 const { model, runner } = await microClassifier();
 
@@ -149,4 +150,26 @@ async function waitForRuns(sizes: number[], n: number): Promise<void> {
 
 async function waitForDepth(url: string, n: number): Promise<void> {
   while (metricValue(await (await fetch(`${url}/metrics`)).text(), 'vitkit_queue_depth') < n) await new Promise((r) => setTimeout(r, 5));
+}
+
+test('the worker-thread runner (what vitkit serve uses) gives the in-thread outputs and model description', async () => {
+  const worker = await startInferenceWorker(MICRO, { threads: 1 });
+  try {
+    const { path, format, config, labels, preprocess: pre } = model;
+    assert.deepEqual(worker.model, { path, format, config, labels, preprocess: pre });
+    const images = await Promise.all([0, 1, 2].map(async (i) => preprocess(await decodeImage(await noiseImage(i, 30, 20)), model.preprocess)));
+    const [inWorker, inThread] = await Promise.all([worker.runner(images), runner(images)]);
+    inWorker.forEach((o, i) => {
+      assert.ok(maxDiff(o.logits!, inThread[i]!.logits!) < 1e-5);
+      assert.ok(maxDiff(o.pooled, inThread[i]!.pooled) < 1e-5);
+    });
+  } finally {
+    await worker.close();
+  }
+  await assert.rejects(startInferenceWorker('/nonexistent.safetensors'), (e: Error) => e.name === 'UserError' && /does not exist/.test(e.message));
+});
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 }
