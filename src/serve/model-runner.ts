@@ -1,5 +1,5 @@
-// The batch function the server's batcher calls: stacks preprocessed images into one [B, C, S, S] tensor,
-// runs the classifier once, and splits its outputs back into one row per image.
+// The batch function the server's batcher calls: preprocessed images stacked into one [B, C, S, S] tensor, one
+// classifier run, its outputs split back into one row per image (in this thread here, in a worker in worker-runner.ts).
 import { type Tensor, tensor } from '../graph/tensor.ts';
 import type { Classifier } from '../inference/classifier.ts';
 
@@ -22,8 +22,10 @@ export function stackImages(images: readonly Tensor<'float32'>[]): Tensor<'float
   return tensor('float32', [images.length, ...images[0]!.shape], out);
 }
 
-/** Splits a batch's [B, D] pooled features and [B, K] logits into one ImageOutputs per image (copies, so one
- * reply does not keep the whole batch's buffers alive). */
+/**
+ * Splits a batch's [B, D] pooled features and [B, K] logits into one ImageOutputs per image (copies, so one reply
+ * does not keep the whole batch's buffers alive).
+ */
 export function splitOutputs(batch: number, pooled: Float32Array, logits?: Float32Array): ImageOutputs[] {
   const rows = (a: Float32Array, i: number): Float32Array => {
     const width = a.length / batch;
