@@ -60,3 +60,7 @@ export { analyzeModel } from './analysis/analyze.ts';
 export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';
 export { posEmbedSimilarity } from './analysis/pos-embed-similarity.ts';
 export { filterPCA } from './analysis/filter-pca.ts';
+
+// Serving
+export { createServer, DEFAULT_LIMITS } from './serve/server.ts';
+export { Batcher } from './serve/batcher.ts';

@@ -6,8 +6,9 @@
 // as the in-thread Batches makes them. The images are shared, not copied: the ImageSet's bytes move into
 // SharedArrayBuffers once, and every worker reads them; built batches are transferred back (no copy either).
 // Lookahead is bounded (at most `lookahead` batches requested or waiting), so memory stays flat.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.ts';
+import { spawnTsWorker } from '../ts-worker.ts';
 import { type Batch, type BatchOptions, type BatchPosition, Batches, nextPosition } from './batches.ts';
 import type { BatchReply, BatchRequest, WorkerInit } from './batch-worker.ts';
 import type { ImageSet } from './image-set.ts';
@@ -52,13 +53,6 @@ export function shareImageSet(set: ImageSet): ImageSet {
  * has its own module loader, so the worker registers tsx before importing its module (and inherits no loader
  * flags, which would register it twice).
  */
-function spawnWorker(init: WorkerInit): Worker {
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./batch-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, execArgv: [], workerData: init });
-}
-
 interface Pending {
   readonly resolve: (b: Batch) => void;
   readonly reject: (e: Error) => void;
@@ -82,7 +76,7 @@ class PrefetchedBatches implements BatchStream {
     this.pos = local.position();
     const init: WorkerInit = { set: shareImageSet(set), opts };
     this.workers = Array.from({ length: workers }, () => {
-      const w = spawnWorker(init);
+      const w = spawnTsWorker(new URL('./batch-worker.ts', import.meta.url), init);
       w.on('message', (m: BatchReply) => this.settle(m));
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => this.fail(new Error(`a batch worker exited unexpectedly (code ${code})`)));

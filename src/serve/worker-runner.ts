@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { UserError } from '../errors.ts';
 import type { LoadOptions } from '../inference/classifier.ts';
-import { spawnTsWorker } from '../runtime/ts-worker.ts';
+import { spawnTsWorker } from '../ts-worker.ts';
 import type { InferenceWorkerInit, WorkerError, WorkerReply, WorkerRequest } from './inference-worker.ts';
 import { type BatchRunner, type ImageOutputs, splitOutputs, stackImages } from './model-runner.ts';
 import type { ServedModel } from './server.ts';
