@@ -1,6 +1,6 @@
 """PyTorch + timm reference for vitkit's time-to-accuracy bench: trains the same ViT with the same recipe on the same
 Fashion-MNIST split (exported by bench/time-to-accuracy.ts as .npy), evaluating after every epoch. Prints one JSON line
-per epoch: {"epoch", "test_acc", "seconds"} (seconds of training and evaluation since the start).
+per epoch (and at the end of a partial one): {"epoch", "test_acc", "seconds"} (seconds of training and evaluation since the start).
 
 usage: python3 bench/reference_fmnist.py DATA_DIR RECIPE_JSON THREADS
 """
@@ -36,9 +36,9 @@ def main():
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': recipe['optimizer'].get('weightDecay', 0.01)},
                              {'params': no_decay, 'weight_decay': 0}], lr=recipe['lr'])
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe['labelSmoothing'])
-    batch, epochs, warmup = recipe['batch'], recipe['epochs'], recipe['warmupSteps']
+    batch, warmup = recipe['batch'], recipe['warmupSteps']
     per_epoch = len(x_train) // batch
-    total = per_epoch * epochs
+    total = recipe.get('steps') or per_epoch * recipe['epochs']  # as vitkit: steps, when set, win over epochs
 
     def lr_at(step):
         if step < warmup:
@@ -46,11 +46,11 @@ def main():
         progress = min(1, (step - warmup) / max(1, total - warmup))
         return 0.5 * recipe['lr'] * (1 + math.cos(math.pi * progress))
 
-    start, step = time.perf_counter(), 0
-    for epoch in range(epochs):
+    start, step, epoch = time.perf_counter(), 0, 0
+    while step < total:
         model.train()
         order = torch.randperm(len(x_train))
-        for b in range(per_epoch):
+        for b in range(min(per_epoch, total - step)):
             idx = order[b * batch:(b + 1) * batch]
             for g in opt.param_groups:
                 g['lr'] = lr_at(step)
@@ -63,6 +63,7 @@ def main():
         with torch.inference_mode():
             correct = sum((model(x_test[i:i + 500]).argmax(1) == y_test[i:i + 500]).sum().item() for i in range(0, len(x_test), 500))
         print(json.dumps({'epoch': epoch, 'test_acc': correct / len(x_test), 'seconds': time.perf_counter() - start}), flush=True)
+        epoch += 1
 
 
 if __name__ == '__main__':
