@@ -16,7 +16,7 @@ Usage: vitkit train [--arch NAME] [--data SPEC] [options]
        vitkit train --resume RUN_DIR
 
 Trains a ViT from scratch. With no flags: the main job, a ${d.config.embedDim}-wide, ${d.config.depth}-deep ViT (patch ${d.config.patchSize})
-on Fashion-MNIST for ${d.steps} steps of ${d.batch} (4.5 epochs), then shows a few test predictions.
+on Fashion-MNIST for ${d.steps} steps of ${d.batch} (4.2 epochs), then shows a few test predictions.
 
 Model:
   --arch NAME            a preset (e.g. vit_tiny_patch16_224) adapted to the data's size, channels and classes
