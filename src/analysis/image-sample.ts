@@ -1,9 +1,9 @@
 // The images an analysis runs over: a few, evenly spread, from a folder of image files, an ImageFolder, or any
 // dataset vitkit reads (its test split), each decoded only when needed.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { decodeImage } from '../data/decode.ts';
-import { IMAGE_EXTENSIONS, listEvalImages } from '../data/image-folder.ts';
+import { IMAGE_EXTENSIONS, isDirectory, listEvalImages } from '../data/image-folder.ts';
 import { imageBytes } from '../data/image-set.ts';
 import { detectFormat, loadDataset } from '../data/load-dataset.ts';
 import { type RawImage, readChw } from '../data/raw-image.ts';
@@ -22,14 +22,6 @@ export interface SampleImage {
 function spread(n: number, count: number): number[] {
   const k = Math.min(n, count);
   return Array.from({ length: k }, (_, i) => Math.floor((i * n) / k));
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /** Image files directly inside `dir` (not in subfolders), sorted. */

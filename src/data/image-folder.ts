@@ -34,12 +34,20 @@ interface Listing {
   readonly labels: number[];
 }
 
-function isDir(path: string): boolean {
+/** Whether `path` is an existing directory. */
+export function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
   } catch {
     return false;
   }
+}
+
+/** The train and test (or val) folders of an already split ImageFolder, or undefined for an unsplit one. */
+export function splitFolders(root: string): { train: string; test: string } | undefined {
+  const test = ['test', 'val'].map((d) => join(root, d)).find(isDirectory);
+  const train = join(root, 'train');
+  return test && isDirectory(train) ? { train, test } : undefined;
 }
 
 function subdirs(dir: string): string[] {
@@ -63,8 +71,8 @@ function imagesUnder(dir: string): string[] {
 /** Files per class of one split folder; every class folder must hold at least one image. */
 function listClasses(dir: string, classes: readonly string[]): string[][] {
   return classes.map((c) => {
-    const files = isDir(join(dir, c)) ? imagesUnder(join(dir, c)) : [];
-    if (files.length === 0 && isDir(join(dir, c))) {
+    const files = isDirectory(join(dir, c)) ? imagesUnder(join(dir, c)) : [];
+    if (files.length === 0 && isDirectory(join(dir, c))) {
       throw new UserError(`${join(dir, c)}: no images (${IMAGE_EXTENSIONS.join(', ')}) in this class folder: add images or remove the folder`);
     }
     return files;
@@ -85,12 +93,12 @@ function flatten(perClass: readonly string[][]): Listing {
 
 /** The train/test file lists and class names of `root`, without decoding anything. */
 function plan(root: string, valSplit: number, seed: number): { classes: string[]; train: Listing; test: Listing } {
-  const testDir = ['test', 'val'].map((d) => join(root, d)).find(isDir);
-  if (isDir(join(root, 'train')) && testDir) {
-    const classes = classFolders(join(root, 'train'));
-    const extra = subdirs(testDir).find((c) => !classes.includes(c));
-    if (extra) throw new UserError(`${join(testDir, extra)}: class '${extra}' has no folder in ${join(root, 'train')}: add it there or remove it`);
-    return { classes, train: flatten(listClasses(join(root, 'train'), classes)), test: flatten(listClasses(testDir, classes)) };
+  const split = splitFolders(root);
+  if (split) {
+    const classes = classFolders(split.train);
+    const extra = subdirs(split.test).find((c) => !classes.includes(c));
+    if (extra) throw new UserError(`${join(split.test, extra)}: class '${extra}' has no folder in ${split.train}: add it there or remove it`);
+    return { classes, train: flatten(listClasses(split.train, classes)), test: flatten(listClasses(split.test, classes)) };
   }
   if (!(valSplit >= 0 && valSplit < 1)) throw new UserError(`valSplit ${valSplit} is out of range: pass a fraction in [0, 1)`);
   const classes = classFolders(root);
@@ -111,7 +119,7 @@ function plan(root: string, valSplit: number, seed: number): { classes: string[]
  * unreadable images are UserErrors naming the path.
  */
 export async function loadImageFolder(root: string, opts: ImageFolderOptions = {}): Promise<Dataset> {
-  if (!isDir(root)) throw new UserError(`${root}: no such directory: pass a folder of class folders`);
+  if (!isDirectory(root)) throw new UserError(`${root}: no such directory: pass a folder of class folders`);
   const { channels = 3, valSplit = 0.2, seed = 0, concurrency = defaultConcurrency(), onProgress } = opts;
   const { classes, train, test } = plan(root, valSplit, seed);
   const first = train.files[0] ?? test.files[0];
@@ -136,9 +144,8 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
  * else every image under root/<class>/. Evaluation preprocesses each file with the model's own transform.
  */
 export function listEvalImages(root: string): { classes: string[]; files: string[]; labels: number[] } {
-  if (!isDir(root)) throw new UserError(`${root}: no such directory: pass a folder of class folders`);
-  const testDir = ['test', 'val'].map((d) => join(root, d)).find(isDir);
-  const dir = testDir && isDir(join(root, 'train')) ? testDir : root;
+  if (!isDirectory(root)) throw new UserError(`${root}: no such directory: pass a folder of class folders`);
+  const dir = splitFolders(root)?.test ?? root;
   const classes = classFolders(dir);
   const listing = flatten(listClasses(dir, classes));
   if (listing.files.length === 0) throw new UserError(`${dir}: no images (${IMAGE_EXTENSIONS.join(', ')}) in its class folders`);

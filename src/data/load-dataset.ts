@@ -1,9 +1,8 @@
 // One entry point from a dataset spec (a name or a directory) to its train/test ImageSets.
-import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import { findCifarDir, loadCifarBinary } from './cifar-binary.ts';
 import { loadFashionMnist } from './fashion-mnist.ts';
-import { loadImageFolder } from './image-folder.ts';
+import { isDirectory, loadImageFolder } from './image-folder.ts';
 import type { ImageFolderOptions } from './image-folder.ts';
 import type { Dataset } from './image-set.ts';
 import { isIdxDir, loadIdxDir } from './idx.ts';
@@ -47,7 +46,7 @@ export async function loadDataset(spec: string, opts: LoadDatasetOptions = {}): 
   };
   if (spec === 'fashion-mnist') return sized(loadFashionMnist());
   if (spec === 'mnist') return sized(loadMnistPackage());
-  if (existsSync(spec) && statSync(spec).isDirectory()) {
+  if (isDirectory(spec)) {
     const format = detectFormat(spec);
     if (format === 'idx') return sized(loadIdxDir(spec, opts.classes));
     if (format === 'cifar-binary') return sized(loadCifarBinary(spec));

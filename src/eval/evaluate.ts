@@ -1,7 +1,6 @@
 // Accuracy of a classifier on a labelled dataset, preprocessing every image with the model's own transform.
-import { existsSync, statSync } from 'node:fs';
 import { preprocessBatch } from '../data/decode.ts';
-import { listEvalImages } from '../data/image-folder.ts';
+import { isDirectory, listEvalImages } from '../data/image-folder.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { detectFormat, loadDataset } from '../data/load-dataset.ts';
 import { preprocess } from '../data/preprocess.ts';
@@ -47,7 +46,7 @@ export function imageSetSource(set: ImageSet, pre: Preprocess): ImageSource {
 
 /** The images to evaluate on: an ImageFolder (its test/ part when split) file by file, else a dataset's test split. */
 export async function evalSource(spec: string, pre: Preprocess): Promise<ImageSource> {
-  if (existsSync(spec) && statSync(spec).isDirectory() && detectFormat(spec) === 'image-folder') {
+  if (isDirectory(spec) && detectFormat(spec) === 'image-folder') {
     const { classes, files, labels } = listEvalImages(spec);
     return filesSource(classes, files, Int32Array.from(labels), pre);
   }

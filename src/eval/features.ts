@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { listEvalImages } from '../data/image-folder.ts';
+import { isDirectory, listEvalImages, splitFolders } from '../data/image-folder.ts';
 import type { Dataset } from '../data/image-set.ts';
 import { tensor } from '../graph/tensor.ts';
 import { detectFormat, loadDataset } from '../data/load-dataset.ts';
@@ -130,17 +130,9 @@ export function checkFeaturePair(train: LabelledFeatures, test: LabelledFeatures
 }
 
 
-function isDir(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /** An ImageFolder split on disk (train/ + test/ or val/) is read file by file with the model's own transform. */
 function isSplitFolder(root: string): boolean {
-  return isDir(root) && detectFormat(root) === 'image-folder' && isDir(join(root, 'train')) && (isDir(join(root, 'test')) || isDir(join(root, 'val')));
+  return isDirectory(root) && detectFormat(root) === 'image-folder' && splitFolders(root) !== undefined;
 }
 
 async function splitSource(data: string, split: Split, pre: PreprocessOptions, dataset: () => Promise<Dataset>): Promise<ImageSource> {
@@ -203,7 +195,7 @@ function modelDigest(model: LoadedModel): string {
 
 /** The cache key's data part: a dataset name, or a directory's files (relative path, size, mtime). */
 function dataDigest(data: string): string {
-  if (!isDir(data)) return `name:${data}`;
+  if (!isDirectory(data)) return `name:${data}`;
   const root = resolve(data);
   const h = createHash('sha256').update(`dir:${root}\n`);
   const walk = (dir: string): void => {
