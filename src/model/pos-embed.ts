@@ -1,30 +1,15 @@
 // Position-embedding resampling for running a model at another resolution (the paper's fine-tuning at
 // higher resolution, §3.2): the patch grid's embeddings are interpolated in 2D, prefix tokens kept as they are.
 import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
+import { resampleTaps } from '../resample-taps.ts';
 import { type ViTConfig, checkConfig, gridSize } from './config.ts';
 
-/** The antialiased bicubic filter (a = −0.5), as PyTorch's interpolate(antialias=True) and PIL use. */
-function bicubic(x: number): number {
-  const a = -0.5;
-  const t = Math.abs(x);
-  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-  return 0;
-}
-
-/** Interpolation weights mapping `inSize` samples to `outSize`: a row of `inSize` weights per output. */
+/** Interpolation weights mapping `inSize` samples to `outSize`: a dense row of `inSize` weights per output. */
 function resampleWeights(inSize: number, outSize: number): Float64Array[] {
-  const scale = inSize / outSize;
-  const support = scale >= 1 ? 2 * scale : 2;
-  const invScale = scale >= 1 ? 1 / scale : 1;
-  return Array.from({ length: outSize }, (_, i) => {
-    const center = scale * (i + 0.5);
-    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
-    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
+  const t = resampleTaps(inSize, outSize, 'bicubic');
+  return Array.from({ length: outSize }, (_, o) => {
     const row = new Float64Array(inSize);
-    let total = 0;
-    for (let j = lo; j < hi; j++) total += row[j] = bicubic((j - center + 0.5) * invScale);
-    for (let j = lo; j < hi; j++) row[j]! /= total;
+    for (let k = 0; k < t.count[o]!; k++) row[t.first[o]! + k] = t.weights[o * t.ksize + k]!;
     return row;
   });
 }
