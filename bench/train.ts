@@ -1,6 +1,6 @@
 // Training throughput: vitkit's whole step (forward, backward, clipping, AdamW in one graph) vs PyTorch + timm
 // eager with the same model, loss and optimizer, measured in the same run. One JSON line per case.
-// Run: npm run bench:train [-- --cases fmnist,ti16 --seconds S --threads N]
+// Run: npm run bench:train [-- --cases fmnist,fmnist-main-job,ti16 --seconds S --threads N]
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -14,7 +14,8 @@ const threads = Number(values.threads ?? availableParallelism());
 const seconds = Number(values.seconds ?? 15);
 
 const cases: Record<string, { config: ViTConfig; batch: number }> = {
-  fmnist: { config: { ...defaultConfig, ...fashionMnistRecipe.config }, batch: fashionMnistRecipe.batch },
+  fmnist: { config: { ...defaultConfig, ...fashionMnistRecipe.config }, batch: 128 },
+  'fmnist-main-job': { config: { ...defaultConfig, ...fashionMnistRecipe.config }, batch: fashionMnistRecipe.batch },
   ti16: { config: preset('vit_tiny_patch16_224'), batch: 32 },
 };
 
@@ -49,7 +50,7 @@ function pytorch(c: ViTConfig, batch: number): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-for (const name of (values.cases ?? 'fmnist,ti16').split(',')) {
+for (const name of (values.cases ?? 'fmnist,fmnist-main-job,ti16').split(',')) {
   const c = cases[name];
   if (!c) throw new Error(`unknown case '${name}' (expected ${Object.keys(cases).join('|')})`);
   const ours = await vitkit(c.config, c.batch);
