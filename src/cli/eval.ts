@@ -38,9 +38,8 @@ export async function main(argv: string[]): Promise<void> {
   const batch = numberFlag('batch', v.batch, 32, { integer: true, min: 1 });
   if (v.confusion) assertWritable(v.confusion, { force: v.force });
   const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
-  if (model.config.numClasses === 0) throw new UserError(`eval: ${v.checkpoint} has no classification head: fine-tune one first`);
-  const source = await evalSource(v.data, model.preprocess);
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
+  const source = await evalSource(v.data, model.preprocess);
   const bar = progressBar('eval', source.labels.length);
   const r = await evaluate(classifier, source, batch, (done) => bar.update(done));
   bar.stop();

@@ -7,6 +7,7 @@ import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { atResolution } from '../model/pos-embed.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { UserError } from '../errors.ts';
 import { Session } from '../runtime/session.ts';
 import { type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
 
@@ -64,6 +65,9 @@ export class Classifier {
 
   static async create(model: LoadedModel, opts: { threads?: number; outputs?: readonly ViTOutputName[] } = {}): Promise<Classifier> {
     const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
+    if (outputs.includes('logits') && model.config.numClasses === 0) {
+      throw new UserError(`${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`);
+    }
     const graph = inferenceGraph(model.config, model.weights, outputs);
     return new Classifier(model, await Session.create(toOnnx(graph), { threads: opts.threads }));
   }

@@ -4,6 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { checkConfig, defaultConfig } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
+import { saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES } from '../fixtures.ts';
 import { vitkit } from './run.ts';
 
@@ -44,6 +47,15 @@ test('wrong channel count, unknown arch, unknown command and flags', () => {
   expectOneLineError(['bench', '--arch', 'vit_gigantic'], /unknown arch 'vit_gigantic'/);
   expectOneLineError(['frobnicate'], /unknown command 'frobnicate'/);
   expectOneLineError(['predict', '--frob'], /Unknown option '--frob'.*vitkit predict --help/);
+});
+
+test('a checkpoint without a head: predict and eval say to embed or fine-tune', () => {
+  const features = checkConfig({ ...defaultConfig, imgSize: 16, patchSize: 8, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 0 });
+  const headless = join(tmp, 'headless.safetensors');
+  saveCheckpoint(headless, { config: features, weights: initParameters(features) }, 'vitkit');
+  const fix = /headless\.safetensors has no classification head .*vitkit embed.*vitkit finetune/;
+  expectOneLineError(['predict', image, '--checkpoint', headless], fix);
+  expectOneLineError(['eval', '--checkpoint', headless, '--data', 'mnist'], fix);
 });
 
 test('--verbose shows the stack trace', () => {
