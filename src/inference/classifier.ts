@@ -2,12 +2,12 @@
 // and an onnxruntime session over the inference graph. predict, eval and serve all go through here.
 import { createRequire } from 'node:module';
 import type { PreprocessOptions } from '../data/preprocess.ts';
+import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { atResolution } from '../model/pos-embed.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
-import { UserError } from '../errors.ts';
 import { Session } from '../runtime/session.ts';
 import { type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
 
