@@ -74,7 +74,7 @@ function extract(): string {
   return cifar;
 }
 
-const result = (s: Step) => s.json.find((j) => j.kind === 'result') as { testAcc: number; bestTestAcc: number; step: number; best: string };
+const result = (s: Step) => s.json.find((j) => j.kind === 'result') as { testAcc: number; best: string };
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const time = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
