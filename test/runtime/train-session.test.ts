@@ -22,7 +22,7 @@ test('TrainSession AdamW: three steps match PyTorch; state() holds params, momen
       r.check('grad_norm', [res.gradNorm], get('adamw.grad_norm.0').data as Float32Array);
     }
     assert.ok(Number.isInteger(res.correct) && res.correct <= 8);
-    for (const [n, p] of s.parameters()) r.checkParam(`after.${i}.${n}`, p.data as Float32Array, get(`adamw.after.${i}.${n}`).data as Float32Array);
+    for (const [n, p] of s.parameters()) r.checkAdam(`after.${i}.${n}`, n, p.data as Float32Array, get(`adamw.after.${i}.${n}`).data as Float32Array, { lr: 1e-3, steps: i + 1 });
   }
   t.diagnostic(`TrainSession AdamW ${r}`);
   assert.equal(s.stepCount, 3);
@@ -37,7 +37,7 @@ test('TrainSession SGD-momentum: one step matches PyTorch', { skip }, async () =
   const res = await s.step(x(0), y(0), 0.01);
   const r = new ErrorReport(1e-5);
   r.check('loss', [res.loss], get('sgd.loss.0').data as Float32Array);
-  for (const [n, p] of s.parameters()) r.checkParam(n, p.data as Float32Array, get(`sgd.after.0.${n}`).data as Float32Array);
+  for (const [n, p] of s.parameters()) r.check(n, p.data as Float32Array, get(`sgd.after.0.${n}`).data as Float32Array);
   assert.ok(s.state().has('momentum.head.weight'));
   await s.release();
 });
@@ -95,7 +95,7 @@ test('TrainSession gradAccum 2 matches gradAccum 1 on the same batch', { skip },
     assert.equal(b.correct, a.correct);
   }
   const sa = one.state();
-  for (const [n, t] of two.state()) if (n !== STEP_KEY) r.checkParam(n, t.data as Float32Array, sa.get(n)!.data as Float32Array);
+  for (const [n, t] of two.state()) if (n !== STEP_KEY) r.checkAdam(n, n.replace(/^[mv]\./, ''), t.data as Float32Array, sa.get(n)!.data as Float32Array, { lr: 1e-3, steps: 2 });
   await one.release();
   await two.release();
 });

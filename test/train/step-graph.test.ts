@@ -59,9 +59,9 @@ test('AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, th
     assert.ok(Number.isInteger(c) && c >= 0 && c <= 8);
     for (const n of names()) {
       const expected = f32(get(`adamw.after.${s}.${n}`));
-      after.checkParam(`after.${s}.${n}`, f32(out[`new.${n}`]!), expected);
+      after.checkAdam(`after.${s}.${n}`, n, f32(out[`new.${n}`]!), expected, { lr: 1e-3, steps: s + 1 });
       // The update itself (after − before) to a looser bound: Adam normalises tiny gradients to ~lr steps.
-      upd.checkParam(`update.${s}.${n}`, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)));
+      upd.checkAdam(`update.${s}.${n}`, n, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)), { lr: 1e-3, steps: s + 1 });
       state[n] = out[`new.${n}`]!;
       state[`m.${n}`] = out[`new.m.${n}`]!;
       state[`v.${n}`] = out[`new.v.${n}`]!;
@@ -86,8 +86,8 @@ test('SGD-momentum step graph matches PyTorch', { skip }, async (t) => {
   const upd = new ErrorReport(1e-4);
   for (const n of names()) {
     r.check(`grad.${n}`, scaled(f32(out[`grad.${n}`]!), clipCoef(scalar(out['grad_norm']))), f32(get(`sgd.grad.0.${n}`)));
-    r.checkParam(`after.${n}`, f32(out[`new.${n}`]!), f32(get(`sgd.after.0.${n}`)));
-    upd.checkParam(`update.${n}`, delta(f32(out[`new.${n}`]!), f32(feeds[n]!)), delta(f32(get(`sgd.after.0.${n}`)), f32(feeds[n]!)));
+    r.check(`after.${n}`, f32(out[`new.${n}`]!), f32(get(`sgd.after.0.${n}`)));
+    upd.check(`update.${n}`, delta(f32(out[`new.${n}`]!), f32(feeds[n]!)), delta(f32(get(`sgd.after.0.${n}`)), f32(feeds[n]!)));
   }
   t.diagnostic(`SGD: ${r}; updates ${upd}`);
   await session.release();
@@ -130,8 +130,8 @@ test('gradient accumulation (grad graph ×2 + apply graph) equals one fused step
   assert.equal(correct, scalar(ref['correct']));
   r.check('grad_norm', [scalar(out['grad_norm'])], [scalar(ref['grad_norm'])]);
   for (const n of names()) {
-    r.checkParam(n, f32(out[`new.${n}`]!), f32(ref[`new.${n}`]!));
-    r.checkParam(n, f32(out[`new.${n}`]!), f32(get(`adamw.after.0.${n}`)));
+    r.checkAdam(n, n, f32(out[`new.${n}`]!), f32(ref[`new.${n}`]!), { lr: 1e-3, steps: 1 });
+    r.checkAdam(n, n, f32(out[`new.${n}`]!), f32(get(`adamw.after.0.${n}`)), { lr: 1e-3, steps: 1 });
     for (const k of [`m.${n}`, `v.${n}`]) r.check(k, f32(out[`new.${k}`]!), f32(ref[`new.${k}`]!));
   }
   for (const s of [fused, grad, apply]) await s.release();

@@ -76,24 +76,56 @@ export class ErrorReport {
     assert.ok(e <= this.tol, `${name}: relative error ${e.toExponential(2)} > ${this.tol}`);
   }
   /**
-   * A parameter after an update. The key third of `attn.qkv.bias` is special: its gradient is exactly zero in
-   * exact arithmetic (a bias on the keys adds the same q·b to every score of a query row, which softmax
-   * ignores), so both frameworks see only float32 rounding noise (~1e-12) there, which AdamW turns into
-   * arbitrary ±lr·g/(|g|+eps) steps of up to ~1e-6. That slice is held to an absolute bound instead.
+   * A parameter (or its update) after `steps` AdamW updates at learning rate `lr`, against a reference run from the same
+   * initial weights and batches. Where the reference gradient of the first step is below `NOISE_GRAD`, both
+   * runs see mostly float32 rounding noise: the key third of each `attn.qkv.bias` has an exactly zero gradient
+   * (a key bias adds the same q·b to every score of a query row, which softmax ignores) and a few dozen other
+   * elements have |g| < 1e-6. AdamW normalises such gradients to steps of up to ±lr whatever their size, so
+   * those elements (under 1% of the model, counted and capped here) are held to |Δ| ≤ lr per step, as the
+   * fixtures README prescribes. Every other element must match to the report's relative tolerance; elements
+   * with a real gradient have v̂ ≥ (1 − β2)·g₀² from then on, so later noise cannot be amplified there.
    */
-  checkParam(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, keyAtol = 5e-6): void {
-    if (!name.endsWith('attn.qkv.bias')) return this.check(name, actual, expected);
-    const d = expected.length / 3;
-    const pick = (a: ArrayLike<number>, from: number, to: number) => Array.from({ length: to - from }, (_, i) => a[from + i]!);
-    this.check(name, [...pick(actual, 0, d), ...pick(actual, 2 * d, 3 * d)], [...pick(expected, 0, d), ...pick(expected, 2 * d, 3 * d)]);
-    const k = pick(actual, d, 2 * d);
-    const ke = pick(expected, d, 2 * d);
-    for (let i = 0; i < d; i++) assert.ok(Math.abs(k[i]! - ke[i]!) <= keyAtol, `${name} (key bias)[${i}]: ${k[i]} vs ${ke[i]}`);
+  checkAdam(name: string, param: string, actual: ArrayLike<number>, expected: ArrayLike<number>, adam: { lr: number; steps: number }): void {
+    const noisy = noiseMask(param);
+    const kept: [number[], number[]] = [[], []];
+    for (let i = 0; i < expected.length; i++) {
+      if (!noisy[i]) {
+        kept[0].push(actual[i]!);
+        kept[1].push(expected[i]!);
+      } else {
+        const d = Math.abs(actual[i]! - expected[i]!);
+        assert.ok(d <= adam.lr * adam.steps, `${name}[${i}] (|g| < ${NOISE_GRAD}): ${actual[i]} vs ${expected[i]}, beyond lr × ${adam.steps}`);
+      }
+    }
+    this.check(name, kept[0], kept[1]);
   }
 
   toString(): string {
     return `max rel err ${this.worst.toExponential(2)} (${this.worstName})`;
   }
+}
+
+/** Gradients below this (absolute) are float32 noise for AdamW: see ErrorReport.checkAdam. */
+export const NOISE_GRAD = 1e-6;
+
+const masks = new Map<string, Uint8Array>();
+/** Elements of a parameter whose first-step reference gradient is noise; fails if they are not a small minority. */
+export function noiseMask(param: string): Uint8Array {
+  let mask = masks.get(param);
+  if (!mask) {
+    const g = get(`adamw.grad.0.${param}`).data as Float32Array;
+    mask = Uint8Array.from(g, (v) => (Math.abs(v) < NOISE_GRAD ? 1 : 0));
+    masks.set(param, mask);
+    let all = 0;
+    let n = 0;
+    for (const p of parameterShapes(microGray).keys()) {
+      const gp = get(`adamw.grad.0.${p}`).data as Float32Array;
+      all += gp.length;
+      for (const v of gp) if (Math.abs(v) < NOISE_GRAD) n++;
+    }
+    assert.ok(n < 0.01 * all, `${n} of ${all} gradient elements are below ${NOISE_GRAD}: the noise bound would hide real errors`);
+  }
+  return mask;
 }
 
 /** Element-wise difference of two float tensors (for comparing updates rather than values). */
