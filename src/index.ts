@@ -16,6 +16,7 @@ export { parameterShapes, countParameters, forwardFlops } from './model/params.t
 export { buildViT, inferenceGraph, initializerParams, inputParams, type ViTValues, type ViTOutputName } from './model/vit.ts';
 export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
 export { initParameters } from './model/init.ts';
+export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
 
 // Runtime
 export { Session, type SessionOptions } from './runtime/session.ts';
@@ -36,7 +37,7 @@ export { resizeImageSet } from './data/resize-set.ts';
 export { Rng } from './rng.ts';
 
 // Inference and evaluation
-export { loadModel, Classifier, topK, type LoadedModel, type Prediction } from './inference/classifier.ts';
+export { loadModel, Classifier, topK, type LoadedModel, type LoadOptions, type Prediction } from './inference/classifier.ts';
 export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';

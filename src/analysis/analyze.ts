@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { preprocess } from '../data/preprocess.ts';
 import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
+import { dequantizeWeights } from '../model/int8.ts';
 import { countParameters } from '../model/params.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { AttentionDistanceMeter } from './attention-distance.ts';
@@ -64,7 +65,7 @@ async function componentPng(v: Float64Array, [c, p]: FilterComponents['shape'], 
 }
 
 async function filterFigure(model: LoadedModel, k: number): Promise<{ png: Buffer; pca: FilterComponents }> {
-  const pca = filterPCA(model.weights.get('patch_embed.proj.weight')!, k);
+  const pca = filterPCA(dequantizeWeights(model.config, model.weights).get('patch_embed.proj.weight')!, k);
   const p = pca.shape[1];
   const tiles: Tile[] = await Promise.all(
     pca.components.map(async (v, i) => ({ title: `PC ${i + 1}`, png: await componentPng(v, pca.shape, p * Math.ceil(96 / p)) })),

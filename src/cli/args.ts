@@ -58,6 +58,7 @@ export const modelFlags = {
   heads: { type: 'string' },
   'ln-eps': { type: 'string' },
   threads: { type: 'string' },
+  int8: { type: 'boolean' },
 } as const;
 
 export const modelFlagsHelp = `
@@ -70,12 +71,14 @@ Model and preprocessing (override what the checkpoint says):
   --pool token|avg     classify from the class token or the mean of patch tokens
   --heads N            attention heads (default: from the checkpoint's config, else D/64)
   --ln-eps E           LayerNorm epsilon (default: checkpoint config, else 1e-6)
-  --threads N          onnxruntime intra-op threads (default: all cores)`;
+  --threads N          onnxruntime intra-op threads (default: all cores)
+  --int8               run the linear layers in int8 (weights quantized per output channel on load; an int8
+                       checkpoint from vitkit quantize runs in int8 without it)`;
 
-type ModelFlagValues = { [K in keyof typeof modelFlags]?: string };
+type ModelFlagValues = { [K in keyof typeof modelFlags]?: (typeof modelFlags)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** Config overrides from the model flags. */
-export function configOverrides(v: ModelFlagValues): Partial<ViTConfig> {
+export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-eps'>): Partial<ViTConfig> {
   const o: { -readonly [K in keyof ViTConfig]?: ViTConfig[K] } = {};
   if (v.pool !== undefined) {
     if (v.pool !== 'token' && v.pool !== 'avg') throw new UserError(`unknown pool '${v.pool}' (expected token|avg)`);
@@ -87,8 +90,9 @@ export function configOverrides(v: ModelFlagValues): Partial<ViTConfig> {
 }
 
 /** Model loading options from the shared model flags. */
-export function loadOptionsFromFlags(v: { [K in keyof typeof modelFlags]?: string }): LoadOptions {
+export function loadOptionsFromFlags(v: ModelFlagValues): LoadOptions {
   return {
+    ...(v.int8 ? { precision: 'int8' as const } : {}),
     config: configOverrides(v),
     imgSize: v['img-size'] === undefined ? undefined : numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }),
     cropPct: v['crop-pct'] === undefined ? undefined : numberFlag('crop-pct', v['crop-pct'], 0, { min: 0.01 }),

@@ -5,7 +5,7 @@ import { preset } from '../model/config.ts';
 import { numberFlag, parseCommand, threadsFlag } from './args.ts';
 
 const help = `
-Usage: vitkit bench --arch NAME [--batch 8] [--img-size N] [--threads N] [--seconds 5] [--json]
+Usage: vitkit bench --arch NAME [--batch 8] [--img-size N] [--threads N] [--seconds 5] [--int8] [--json]
 
 Measures steady-state inference throughput of a randomly initialised model (warm-up, then timed runs).
   --arch NAME       a preset such as vit_small_patch16_224 (vitkit info --help lists how to inspect one)
@@ -13,7 +13,8 @@ Measures steady-state inference throughput of a randomly initialised model (warm
   --img-size N      input resolution (default: the preset's)
   --threads N       onnxruntime intra-op threads (default: all cores)
   --seconds S       minimum timed duration (default 5)
-  --json            print {"arch", "batch", "images_per_sec", "ms_per_batch", "gflops_per_sec"}
+  --int8            int8 linear layers (weights quantized per output channel)
+  --json            print {"arch", "precision", "batch", "images_per_sec", "ms_per_batch", "gflops_per_sec"}
 `;
 
 const options = {
@@ -22,6 +23,7 @@ const options = {
   'img-size': { type: 'string' },
   threads: { type: 'string' },
   seconds: { type: 'string' },
+  int8: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -32,8 +34,9 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.arch) throw new UserError('bench: --arch NAME is required, e.g. --arch vit_small_patch16_224');
   const cfg = preset(v.arch, v['img-size'] ? { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) } : {});
   const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
-  const r = await benchmarkInference(cfg, { batch, threads: threadsFlag(v.threads), minSeconds: numberFlag('seconds', v.seconds, 5, { min: 0 }) });
-  const out = { arch: v.arch, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
+  const precision = v.int8 ? 'int8' : 'fp32';
+  const r = await benchmarkInference(cfg, { batch, precision, threads: threadsFlag(v.threads), minSeconds: numberFlag('seconds', v.seconds, 5, { min: 0 }) });
+  const out = { arch: v.arch, precision, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
   if (v.json) console.log(JSON.stringify(out));
-  else console.log(`${v.arch} batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
+  else console.log(`${v.arch} ${precision} batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
 }

@@ -1,7 +1,8 @@
 // vitkit info CHECKPOINT: what a checkpoint holds.
 import { UserError } from '../errors.ts';
+import { isQuantized } from '../model/int8.ts';
 import { countParameters, forwardFlops } from '../model/params.ts';
-import { loadCheckpoint } from '../weights/checkpoint.ts';
+import { checkpointBytes, loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
 
 const help = `
@@ -9,7 +10,7 @@ Usage: vitkit info CHECKPOINT [--json] [--heads N] [--ln-eps E] [--pool token|av
 
 Prints a checkpoint's format, inferred architecture, parameter count and GFLOPs per image.
 CHECKPOINT: timm .safetensors/.pth, Hugging Face directory, Google .npz, or vitkit checkpoint.
-  --json     print {"path", "format", "config", "parameters", "gflops", "labels"}
+  --json     print {"path", "format", "config", "precision", "bytes", "parameters", "gflops", "labels"}
 `;
 
 const options = { json: { type: 'boolean' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' } } as const;
@@ -24,6 +25,8 @@ export async function main(argv: string[]): Promise<void> {
     path,
     format: ckpt.format,
     config: ckpt.config,
+    precision: isQuantized(ckpt.weights) ? 'int8' : 'fp32',
+    bytes: checkpointBytes(path),
     parameters: countParameters(ckpt.config),
     gflops: forwardFlops(ckpt.config) / 1e9,
     labels: ckpt.labels?.length ?? 0,
@@ -38,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
   console.log(`  layer norm    eps ${c.layerNormEps}`);
   console.log(`  parameters    ${info.parameters.toLocaleString('en-US')}`);
+  console.log(`  precision     ${info.precision === 'int8' ? 'int8 linear layers (per-channel scales), the rest float32' : 'float32'}; ${(info.bytes / 2 ** 20).toFixed(2)} MiB on disk`);
   console.log(`  compute       ${info.gflops.toFixed(2)} GFLOPs per image`);
   if (info.labels) console.log(`  labels        ${info.labels} (${ckpt.labels!.slice(0, 3).join(', ')}, …)`);
 }

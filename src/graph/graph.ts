@@ -160,6 +160,8 @@ function scalarTensor(value: number, dtype: DType): Tensor {
       return { dtype, shape: [], data: BigInt64Array.of(BigInt(value)) };
     case 'int32':
       return { dtype, shape: [], data: Int32Array.of(value) };
+    case 'int8':
+      return { dtype, shape: [], data: Int8Array.of(value) };
     case 'uint8':
     case 'bool':
       return { dtype, shape: [], data: Uint8Array.of(value) };

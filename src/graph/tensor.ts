@@ -2,7 +2,7 @@
 // No maths here: compute happens in onnxruntime.
 
 /** Element types vitkit handles; names match onnxruntime-common's tensor types. */
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
 /** The typed array that backs each dtype (bool is stored one byte per element, as ONNX does). */
 export interface DataFor {
@@ -10,6 +10,7 @@ export interface DataFor {
   float64: Float64Array;
   int64: BigInt64Array;
   int32: Int32Array;
+  int8: Int8Array;
   uint8: Uint8Array;
   bool: Uint8Array;
 }
@@ -35,6 +36,7 @@ const ctors = {
   float64: Float64Array,
   int64: BigInt64Array,
   int32: Int32Array,
+  int8: Int8Array,
   uint8: Uint8Array,
   bool: Uint8Array,
 } as const;

@@ -3,6 +3,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import { zeros } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { initParameters } from '../model/init.ts';
+import { type Precision, quantizeWeights } from '../model/int8.ts';
 import { forwardFlops } from '../model/params.ts';
 import { inferenceGraph } from '../model/vit.ts';
 import { Session } from '../runtime/session.ts';
@@ -15,6 +16,8 @@ export interface BenchmarkOptions {
   /** Keep timing until both this many runs and this many seconds have passed. */
   readonly minRuns?: number;
   readonly minSeconds?: number;
+  /** int8 linear layers (weights quantized per output channel) or float32 throughout. */
+  readonly precision?: Precision;
 }
 
 export interface BenchmarkResult {
@@ -27,7 +30,9 @@ export interface BenchmarkResult {
 
 /** Times the logits of a randomly initialised `cfg` at `opts.batch`, with a fixed batch in the graph. */
 export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
-  const graph = inferenceGraph(cfg, initParameters(cfg, { seed: 0 }), [cfg.numClasses > 0 ? 'logits' : 'pooled'], opts.batch);
+  const init = initParameters(cfg, { seed: 0 });
+  const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : init;
+  const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], opts.batch);
   const session = await Session.create(toOnnx(graph), { threads: opts.threads });
   const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));

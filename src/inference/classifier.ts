@@ -6,6 +6,7 @@ import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
+import { type Precision, dequantizeWeights, isQuantized, quantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
 import { Session } from '../runtime/session.ts';
@@ -16,7 +17,9 @@ export interface LoadedModel {
   readonly path: string;
   readonly format: CheckpointFormat;
   readonly config: ViTConfig;
+  /** Canonical weights; int8 linear weights with their scales when `precision` is 'int8'. */
   readonly weights: StateDict;
+  readonly precision: Precision;
   /** One name per class (ImageNet's for 1000-class heads without names, else the index). */
   readonly labels: readonly string[];
   readonly preprocess: PreprocessOptions;
@@ -30,6 +33,11 @@ export interface LoadOptions {
   readonly cropPct?: number;
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
+  /**
+   * 'int8' quantizes the linear layers on load (per output channel) unless the checkpoint already is int8;
+   * 'fp32' dequantizes an int8 checkpoint. Default: the checkpoint's own precision.
+   */
+  readonly precision?: Precision;
 }
 
 const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/imagenet-classes.json') as string[];
@@ -37,7 +45,10 @@ const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/
 /** Loads a checkpoint in any supported format and applies the caller's overrides. */
 export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   const ckpt = loadCheckpoint(path, opts.config);
-  const { config, weights } = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
+  const resized = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
+  const config = resized.config;
+  const precision = opts.precision ?? (isQuantized(ckpt.weights) ? 'int8' : 'fp32');
+  const weights = precision === 'int8' ? quantizeWeights(config, resized.weights) : dequantizeWeights(config, resized.weights);
   const k = config.numClasses;
   const labels = ckpt.labels?.length === k ? ckpt.labels : k === 1000 ? imagenetClasses() : Array.from({ length: k }, (_, i) => String(i));
   const pre = ckpt.preprocess;
@@ -50,7 +61,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     // A crop-pct flag asks for timm's resize-and-crop even on checkpoints that squash (HF).
     resize: opts.cropPct !== undefined ? 'shorter-crop' : pre?.resize,
   };
-  return { path, format: ckpt.format, config, weights, labels, preprocess };
+  return { path, format: ckpt.format, config, weights, precision, labels, preprocess };
 }
 
 // Re-exported from a browser-safe file so the web demo ranks classes with the same code.

@@ -1,12 +1,13 @@
 // The Vision Transformer as an ONNX graph (Dosovitskiy et al. 2021, eqs. 1–4), with timm's parameter names.
 import { type Dim, Graph, type Value } from '../graph/graph.ts';
-import { type StateDict, formatShape } from '../graph/tensor.ts';
+import { type StateDict, formatShape, numel } from '../graph/tensor.ts';
 import { add, mul, tanh } from '../ops/elementwise.ts';
 import { matmul } from '../ops/matmul.ts';
 import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import type { ViTConfig } from './config.ts';
+import { int8Linear, isQuantized } from './int8.ts';
 import { parameterShapes } from './params.ts';
 
 /** Supplies the graph value for a parameter: an initializer (inference) or a graph input (training). */
@@ -42,7 +43,15 @@ export interface ViTBuildOptions {
    * layers; drop path on both residual branches of every block. Absent: no noise (inference graphs).
    */
   readonly noise?: (x: Value, site: NoiseSite) => Value;
+  /**
+   * Builds linear layer `layer` (a name prefix such as `blocks.0.mlp.fc1`) on `x` [..., in] in another numeric
+   * form (int8, see int8.ts). Absent: x·Wᵀ + b on the float32 parameters from `params`.
+   */
+  readonly linear?: LinearSource;
 }
+
+/** A linear layer's implementation, given its input, its parameter-name prefix and whether it has a bias. */
+export type LinearSource = (x: Value, layer: string, bias: boolean) => Value;
 
 /** Parameters as initializers from a state dict, checked against the config's shapes. */
 export function initializerParams(g: Graph, weights: StateDict): ParamSource {
@@ -69,6 +78,12 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const shapes = parameterShapes(cfg);
   const p = (name: string): Value => opts.params(name, shapes.get(name)!);
   const noise = opts.noise ?? ((v: Value) => v);
+  // The patch projection is a P×P conv kernel [D, C, P, P] used as a linear map on flattened patches.
+  const dense: LinearSource = opts.linear ?? ((x, layer, bias) => {
+    const w = p(`${layer}.weight`);
+    const [out, ...rest] = w.dims;
+    return linear(x, rest.length === 1 ? w : reshape(w, [out!, numel(rest)]), bias ? p(`${layer}.bias`) : null);
+  });
   const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
   const dropPath = (v: Value, block: number, name: string): Value => noise(v, { kind: 'drop-path', name: `blocks.${block}.${name}`, block });
   const { embedDim: d, patchSize: ps, inChans: c, numHeads: heads } = cfg;
@@ -83,8 +98,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   let x = reshape(images, [0, c, grid, ps, grid, ps]);
   x = transpose(x, [0, 2, 4, 1, 3, 5]);
   x = reshape(x, [0, grid * grid, c * ps * ps]);
-  const projW = reshape(p('patch_embed.proj.weight'), [d, c * ps * ps]); // conv kernel as a linear map
-  x = linear(x, projW, p('patch_embed.proj.bias')); // [B, N, D]
+  x = dense(x, 'patch_embed.proj', true); // [B, N, D]
 
   if (cfg.classToken) {
     const cls = typeof batch === 'number' ? expand(p('cls_token'), [batch, 1, d]) : broadcastBatch(p('cls_token'), x);
@@ -96,11 +110,11 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const tokens: Value[] = [];
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}`;
-    const [out, attn] = selfAttention(layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps), b, heads, p, cfg.qkvBias);
+    const [out, attn] = selfAttention(layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps), b, heads, dense, cfg.qkvBias);
     x = add(x, dropPath(drop(out, `${b}.attn`), i, 'drop_path1'));
     const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
-    const hidden = drop(gelu(linear(h, p(`${b}.mlp.fc1.weight`), p(`${b}.mlp.fc1.bias`))), `${b}.mlp.fc1`);
-    x = add(x, dropPath(drop(linear(hidden, p(`${b}.mlp.fc2.weight`), p(`${b}.mlp.fc2.bias`)), `${b}.mlp.fc2`), i, 'drop_path2'));
+    const hidden = drop(gelu(dense(h, `${b}.mlp.fc1`, true)), `${b}.mlp.fc1`);
+    x = add(x, dropPath(drop(dense(hidden, `${b}.mlp.fc2`, true), `${b}.mlp.fc2`), i, 'drop_path2'));
     attention.push(attn);
     tokens.push(x);
   }
@@ -115,16 +129,16 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     const patches = cfg.classToken ? slice(x, [1], [1], [grid * grid + 1]) : x;
     pooled = layerNorm(reduceMean(patches, [1]), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
   }
-  if (cfg.preLogitsDim > 0) pooled = tanh(linear(pooled, p('pre_logits.fc.weight'), p('pre_logits.fc.bias')));
-  const logits = cfg.numClasses > 0 ? linear(pooled, p('head.weight'), p('head.bias')) : undefined;
+  if (cfg.preLogitsDim > 0) pooled = tanh(dense(pooled, 'pre_logits.fc', true));
+  const logits = cfg.numClasses > 0 ? dense(pooled, 'head', true) : undefined;
   return { logits, pooled, encoded, attention, tokens };
 }
 
 /** Multi-head self-attention on [B, T, D]; returns the projected output and the [B, H, T, T] probabilities. */
-function selfAttention(x: Value, b: string, heads: number, p: (name: string) => Value, qkvBias: boolean): [Value, Value] {
+function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, qkvBias: boolean): [Value, Value] {
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
-  const qkv = linear(x, p(`${b}.attn.qkv.weight`), qkvBias ? p(`${b}.attn.qkv.bias`) : null); // [B, T, 3D]
+  const qkv = dense(x, `${b}.attn.qkv`, qkvBias); // [B, T, 3D]
   // Split, then one transpose per operand (k straight to [B, H, hd, T]): cheaper forward and backward than
   // transposing a [3, B, H, T, hd] block and gathering from it.
   const [q0, k0, v0] = split(qkv, 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
@@ -136,7 +150,7 @@ function selfAttention(x: Value, b: string, heads: number, p: (name: string) => 
   let out = matmul(attn, v); // [B, H, T, hd]
   out = transpose(out, [0, 2, 1, 3]); // [B, T, H, hd]
   out = reshape(out, [0, t, d]); // [B, T, D]
-  return [linear(out, p(`${b}.attn.proj.weight`), p(`${b}.attn.proj.bias`)), attn];
+  return [dense(out, `${b}.attn.proj`, true), attn];
 }
 
 /** Repeats a [1, 1, D] token along a symbolic batch taken from `like` [B, …] at run time. */
@@ -153,11 +167,13 @@ export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tok
 /**
  * A complete inference graph: input `images` [batch, C, S, S] (batch symbolic unless given) with weights as
  * initializers, and the requested outputs (`attention` and `tokens` expand to `attn.{i}` / `tokens.{i}`).
+ * Quantized weights (see int8.ts) give a graph whose linear layers run in int8.
  */
 export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], batch: Dim = 'batch'): Graph {
   const g = new Graph('vit');
   const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
-  const v = buildViT(cfg, images, { params: initializerParams(g, weights) });
+  const linear = isQuantized(weights) ? int8Linear(g, weights) : undefined;
+  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear });
   for (const o of outputs) {
     if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));
     else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));

@@ -60,7 +60,7 @@ export function where(cond: Value, a: Operand, b: Operand): Value {
   return x.graph.node('Where', [cond, x, y], [{ dtype: x.dtype, shape }])[0]!;
 }
 
-const onnxType: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 };
+const onnxType: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };
 
 export function cast(x: Value, to: DType): Value {
   if (x.dtype === to) return x;

@@ -19,7 +19,7 @@ export interface SessionOptions {
 
 export type Feeds = Record<string, Tensor>;
 
-const fromOrt: Record<string, DType> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', uint8: 'uint8', bool: 'bool' };
+const fromOrt: Record<string, DType> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', int8: 'int8', uint8: 'uint8', bool: 'bool' };
 
 export function toOrt(t: Tensor): ort.Tensor {
   return new ort.Tensor(t.dtype, t.data as ort.Tensor.DataType, [...t.shape]);

@@ -8,6 +8,7 @@ import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig } from '../model/config.ts';
+import { dequantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
 import { type Checkpoint, type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
 import type { Adaptation } from './recipe.ts';
@@ -43,7 +44,8 @@ export function adaptPretrained(ckpt: Pick<Checkpoint, 'config' | 'weights' | 'f
     throw new UserError(`${ckpt.path} has ${src.patchSize}-pixel patches: fine-tune at an --img-size that is a multiple of ${src.patchSize} (got ${imgSize})`);
   }
   if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0)) throw new UserError(`fine-tuning needs at least one class, got ${opts.numClasses}`);
-  const resized = atResolution(src, ckpt.weights, imgSize);
+  // Training runs in float32: an int8 checkpoint starts from its dequantized weights.
+  const resized = atResolution(src, dequantizeWeights(src, ckpt.weights), imgSize);
   const adapted: Adaptation = { headClasses: src.numClasses, droppedPreLogits: opts.keepHead ? 0 : src.preLogitsDim, imgSize: src.imgSize };
   const gray = src.inChans === 1;
   const mean = ckpt.preprocess?.mean ?? (gray ? [0.5] : IMAGENET_MEAN);

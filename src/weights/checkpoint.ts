@@ -1,9 +1,10 @@
 // The public entry to weights: load any supported checkpoint as a ViTConfig + canonical (timm-named) tensors,
 // and save one in any writable format. Format detection, config inference and shape checks all happen here.
 import { parameterShapes } from '../model/params.ts';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import type { StateDict } from '../graph/tensor.ts';
+import type { StateDict, Tensor } from '../graph/tensor.ts';
+import { SCALE_SUFFIX, dequantizeWeights } from '../model/int8.ts';
 import type { ViTConfig } from '../model/config.ts';
 import type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 import { type ByteSource, withFileSource } from './byte-source.ts';
@@ -107,9 +108,14 @@ function readAny(path: string): Loaded {
   });
 }
 
-/** Puts tensors in timm's state-dict order (after checkWeights has shown they are exactly the expected ones). */
+/**
+ * Puts tensors in timm's state-dict order (after checkWeights has shown they are exactly the expected ones),
+ * each int8 weight followed by its scale.
+ */
 function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
-  return new Map([...parameterShapes(cfg).keys()].map((k) => [k, sd.get(k)!]));
+  return new Map(
+    [...parameterShapes(cfg).keys()].flatMap((k) => [k, k + SCALE_SUFFIX].filter((n) => sd.has(n)).map((n): [string, Tensor] => [n, sd.get(n)!])),
+  );
 }
 
 /**
@@ -140,10 +146,12 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {})
  * Saves a checkpoint atomically: 'timm' and 'vitkit' write one .safetensors file (vitkit adds config, labels and
  * preprocessing as metadata), 'npz' a Google-layout .npz, 'hf' a directory with config.json, model.safetensors and
  * (given preprocessing) preprocessor_config.json. Labels and preprocessing are dropped by formats that cannot hold
- * them (timm, npz). An existing `path` is a UserError unless `opts.force`.
+ * them (timm, npz). Only 'vitkit' holds int8 weights; the other formats get them dequantized to float32.
+ * An existing `path` is a UserError unless `opts.force`.
  */
-export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveFormat, opts: WriteOptions = {}): void {
-  checkWeights(c.config, c.weights, `the weights to save as ${path}`);
+export function saveCheckpoint(path: string, content: CheckpointContent, format: SaveFormat, opts: WriteOptions = {}): void {
+  checkWeights(content.config, content.weights, `the weights to save as ${path}`);
+  const c = format === 'vitkit' ? content : { ...content, weights: dequantizeWeights(content.config, content.weights) };
   assertWritable(path, opts);
   switch (format) {
     case 'timm':
@@ -161,4 +169,10 @@ export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveF
     default:
       throw new UserError(`unknown checkpoint format '${String(format)}' (expected timm|vitkit|npz|hf)`);
   }
+}
+
+/** Size on disk of a checkpoint file, or of the files in a checkpoint directory. */
+export function checkpointBytes(path: string): number {
+  const s = statSync(path);
+  return s.isDirectory() ? readdirSync(path).reduce((n, f) => n + checkpointBytes(join(path, f)), 0) : s.size;
 }

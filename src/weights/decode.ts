@@ -4,12 +4,12 @@
 import { type DType, type Tensor, numel, tensor } from '../graph/tensor.ts';
 
 /** Element types the readers understand (safetensors spelling, also used for .npy and torch storages). */
-export type RawType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'U8' | 'BOOL';
+export type RawType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I8' | 'U8' | 'BOOL';
 
-export const rawBytes: Readonly<Record<RawType, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1 };
+export const rawBytes: Readonly<Record<RawType, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I8: 1, U8: 1, BOOL: 1 };
 
 const rawOf: Readonly<Record<DType, RawType>> = {
-  float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', int8: 'I8', uint8: 'U8', bool: 'BOOL',
 };
 
 export function isRawType(s: string): s is RawType {
@@ -54,6 +54,8 @@ export function decodeTensor(raw: RawType, shape: readonly number[], bytes: Uint
       return tensor('int64', shape, new BigInt64Array(buf));
     case 'I32':
       return tensor('int32', shape, new Int32Array(buf));
+    case 'I8':
+      return tensor('int8', shape, new Int8Array(buf));
     case 'U8':
       return tensor('uint8', shape, new Uint8Array(buf));
     case 'BOOL':

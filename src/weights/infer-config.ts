@@ -5,6 +5,7 @@ import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultHeads } from '../model/config.ts';
 import { UserError } from '../errors.ts';
+import { SCALE_SUFFIX, isQuantized, quantizationProblems } from '../model/int8.ts';
 
 /** LayerNorm epsilon when nothing says otherwise: timm's and JAX's ViTs use 1e-6. */
 export const defaultLayerNormEps = 1e-6;
@@ -56,17 +57,20 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
 /**
  * Checks that `sd` holds exactly the tensors `cfg` implies, each with its expected shape. The UserError names
  * the file, each offending tensor, its shape and the expected one (missing and unexpected tensors too).
+ * A quantized state dict (int8 linear weights, see model/int8.ts) must hold every linear weight in int8 with
+ * its scale.
  */
 export function checkWeights(cfg: ViTConfig, sd: StateDict, file: string): void {
   const expected = parameterShapes(cfg);
-  const problems: string[] = [];
+  const quantized = isQuantized(sd);
+  const problems: string[] = quantized ? quantizationProblems(cfg, sd) : [];
   for (const [name, want] of expected) {
     const t = sd.get(name);
     if (!t) problems.push(`'${name}' is missing (expected ${formatShape(want)})`);
     else if (formatShape(t.shape) !== formatShape(want)) problems.push(`'${name}' has shape ${formatShape(t.shape)}, expected ${formatShape(want)}`);
-    else if (t.dtype !== 'float32') problems.push(`'${name}' is ${t.dtype}, expected float32`);
+    else if (t.dtype !== 'float32' && !(quantized && t.dtype === 'int8')) problems.push(`'${name}' is ${t.dtype}, expected float32`);
   }
-  const extra = [...sd.keys()].filter((k) => !expected.has(k));
+  const extra = [...sd.keys()].filter((k) => !expected.has(k) && !(quantized && k.endsWith(SCALE_SUFFIX)));
   if (extra.length) problems.push(`unexpected tensors ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
   if (problems.length === 0) return;
   const shown = problems.slice(0, 4).join('; ') + (problems.length > 4 ? `; and ${problems.length - 4} more problems` : '');
