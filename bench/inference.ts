@@ -1,44 +1,63 @@
-// Inference throughput: vitkit vs PyTorch + timm eager and onnxruntime on timm's own ONNX export, measured in
-// the same run (batch 8, 224 px, fp32). Prints one JSON line per architecture. Run: npm run bench
-// Options: --archs a,b --batch N --threads N --seconds S. The reference needs python3 with torch, timm, onnx and
-// onnxruntime; without them only vitkit's figures are printed.
+// Inference throughput: vitkit fp32 and int8 vs PyTorch + timm eager (fp32, and int8 by
+// torch.ao.quantization.quantize_dynamic) and onnxruntime on timm's own ONNX export (fp32, and int8 by
+// onnxruntime's quantize_dynamic), all measured in the same run on this machine. One JSON line per
+// architecture × batch, with the CPU. Run: npm run bench  (VITKIT_PYTHON=path/to/python picks the reference's Python)
+// Options: --archs a,b --batches 8,1 --threads N --seconds S. The reference needs torch, timm, onnx and
+// onnxruntime; without them only vitkit's figures are printed, with the reason.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchmarkInference } from '../src/inference/benchmark.ts';
 import { preset } from '../src/model/config.ts';
+import { machine, python } from './machine.ts';
 
 const { values } = parseArgs({
-  options: { archs: { type: 'string' }, batch: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' } },
+  options: { archs: { type: 'string' }, batches: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' } },
 });
 const archs = (values.archs ?? 'vit_small_patch16_224,vit_base_patch16_224').split(',');
-const batch = Number(values.batch ?? 8);
+const batches = (values.batches ?? '8,1').split(',').map(Number);
 const threads = Number(values.threads ?? availableParallelism());
-const seconds = Number(values.seconds ?? 10);
+const seconds = Number(values.seconds ?? 8);
 
-function reference(arch: string): Record<string, unknown> {
-  const r = spawnSync('python3', [new URL('./reference.py', import.meta.url).pathname, arch, String(batch), String(threads), String(seconds)], {
-    encoding: 'utf8',
-  });
+function reference(arch: string, batch: number): Record<string, unknown> {
+  const script = new URL('./reference.py', import.meta.url).pathname;
+  const r = spawnSync(python, [script, arch, String(batch), String(threads), String(seconds)], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || !line) return { reference_error: (r.stderr || String(r.error)).trim().split('\n').pop() };
   return JSON.parse(line) as Record<string, unknown>;
 }
 
+const host = machine();
 for (const arch of archs) {
-  const ours = await benchmarkInference(preset(arch), { batch, threads, minSeconds: seconds });
-  const ref = reference(arch);
-  const ratio = (key: string) => (typeof ref[key] === 'number' ? ours.images_per_sec / (ref[key] as number) : null);
-  console.log(
-    JSON.stringify({
-      arch,
-      batch,
-      threads,
-      vitkit_images_per_sec: ours.images_per_sec,
-      vitkit_gflops_per_sec: ours.gflops_per_sec,
-      ...ref,
-      ratio_vs_pytorch: ratio('pytorch_images_per_sec'),
-      ratio_vs_ort_timm_export: ratio('ort_timm_export_images_per_sec'),
-    }),
-  );
+  for (const batch of batches) {
+    const cfg = preset(arch);
+    const fp32 = await benchmarkInference(cfg, { batch, threads, minSeconds: seconds });
+    const int8 = await benchmarkInference(cfg, { batch, threads, minSeconds: seconds, precision: 'int8' });
+    const ref = reference(arch, batch);
+    const num = (key: string) => (typeof ref[key] === 'number' ? (ref[key] as number) : null);
+    const ratio = (ours: number, key: string) => (num(key) ? ours / num(key)! : null);
+    const fastest = (keys: string[]) => Math.max(...keys.map((k) => num(k) ?? 0)) || null;
+    const bestFp32 = fastest(['pytorch_images_per_sec', 'ort_timm_export_images_per_sec']);
+    const bestInt8 = fastest(['pytorch_int8_images_per_sec', 'ort_timm_export_int8_images_per_sec']);
+    console.log(
+      JSON.stringify({
+        arch,
+        batch,
+        threads,
+        machine: host,
+        vitkit_images_per_sec: fp32.images_per_sec,
+        vitkit_ms_per_batch: fp32.ms_per_batch,
+        vitkit_int8_images_per_sec: int8.images_per_sec,
+        vitkit_int8_ms_per_batch: int8.ms_per_batch,
+        ...ref,
+        int8_speedup: int8.images_per_sec / fp32.images_per_sec,
+        ratio_vs_pytorch: ratio(fp32.images_per_sec, 'pytorch_images_per_sec'),
+        ratio_vs_ort_timm_export: ratio(fp32.images_per_sec, 'ort_timm_export_images_per_sec'),
+        ratio_vs_fastest_fp32_peer: bestFp32 ? fp32.images_per_sec / bestFp32 : null,
+        int8_ratio_vs_pytorch_int8: ratio(int8.images_per_sec, 'pytorch_int8_images_per_sec'),
+        int8_ratio_vs_ort_int8: ratio(int8.images_per_sec, 'ort_timm_export_int8_images_per_sec'),
+        int8_ratio_vs_fastest_int8_peer: bestInt8 ? int8.images_per_sec / bestInt8 : null,
+      }),
+    );
+  }
 }

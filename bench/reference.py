@@ -1,5 +1,7 @@
-"""Reference inference throughput for vitkit's bench: PyTorch + timm eager, and onnxruntime running timm's own
-ONNX export of the same model, measured on this machine in the same run. Prints one JSON object.
+"""Reference inference throughput for vitkit's bench: PyTorch + timm eager (fp32, and int8 linear layers by
+torch.ao.quantization.quantize_dynamic), and onnxruntime running timm's own ONNX export of the same model (fp32,
+and int8 by onnxruntime.quantization.quantize_dynamic), measured on this machine in the same run. Prints one JSON
+object; a reference that cannot run reports why under `<name>_error`.
 
 usage: python3 bench/reference.py ARCH BATCH THREADS SECONDS
 """
@@ -39,6 +41,13 @@ def main():
     out = {'arch': arch, 'batch': batch, 'torch_version': torch.__version__, 'timm_version': timm.__version__,
            'pytorch_images_per_sec': batch / torch_s}
     try:
+        qmodel = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        with torch.inference_mode():
+            out['pytorch_int8_images_per_sec'] = batch / timed(lambda: qmodel(x), seconds)
+        out['torch_quantized_engine'] = torch.backends.quantized.engine
+    except Exception as e:
+        out['pytorch_int8_error'] = str(e).splitlines()[0]
+    try:
         import onnxruntime as ort
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, 'model.onnx')
@@ -51,6 +60,11 @@ def main():
             ort_s = timed(lambda: sess.run(None, {'x': xn}), seconds)
             out['ort_timm_export_images_per_sec'] = batch / ort_s
             out['onnxruntime_version'] = ort.__version__
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            qpath = os.path.join(d, 'model_int8.onnx')
+            quantize_dynamic(path, qpath, weight_type=QuantType.QInt8, per_channel=True)
+            qsess = ort.InferenceSession(qpath, so, providers=['CPUExecutionProvider'])
+            out['ort_timm_export_int8_images_per_sec'] = batch / timed(lambda: qsess.run(None, {'x': xn}), seconds)
     except Exception as e:  # the export needs the onnx package; report what is missing rather than fail
         out['ort_timm_export_error'] = str(e).splitlines()[0]
     print(json.dumps(out))

@@ -12,6 +12,7 @@ import { defaultConfig } from '../src/model/config.ts';
 import { type TrainRecipe, fashionMnistRecipe } from '../src/train/recipe.ts';
 import { train } from '../src/train/trainer.ts';
 import { encodeNpy } from '../src/weights/npz.ts';
+import { machine, python } from './machine.ts';
 
 const TARGET = 0.88;
 const { values } = parseArgs({ options: { threads: { type: 'string' } } });
@@ -36,7 +37,7 @@ const save = (set: ImageSet, split: string) => {
 };
 save(data.train, 'train');
 save(data.test, 'test');
-const r = spawnSync('python3', [new URL('./reference_fmnist.py', import.meta.url).pathname, dir, JSON.stringify(recipe), String(threads)], { encoding: 'utf8' });
+const r = spawnSync(python, [new URL('./reference_fmnist.py', import.meta.url).pathname, dir, JSON.stringify(recipe), String(threads)], { encoding: 'utf8' });
 const reference = r.status === 0 ? r.stdout.trim().split('\n').map((l) => JSON.parse(l) as (typeof curve)[number]) : null;
 
 const timeTo = (c: typeof curve | null) => c?.find((p) => p.test_acc >= TARGET)?.seconds ?? null;
@@ -44,6 +45,7 @@ console.log(
   JSON.stringify({
     target: TARGET,
     threads,
+    machine: machine(),
     vitkit_seconds_to_target: timeTo(curve),
     pytorch_seconds_to_target: timeTo(reference),
     vitkit_curve: curve,

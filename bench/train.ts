@@ -8,6 +8,7 @@ import { type ViTConfig, defaultConfig, preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
+import { machine, python } from './machine.ts';
 
 const { values } = parseArgs({ options: { cases: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' } } });
 const threads = Number(values.threads ?? availableParallelism());
@@ -45,7 +46,7 @@ async function vitkit(config: ViTConfig, batch: number): Promise<number> {
 function pytorch(c: ViTConfig, batch: number): Record<string, unknown> {
   const kw = { img_size: c.imgSize, patch_size: c.patchSize, in_chans: c.inChans, embed_dim: c.embedDim, depth: c.depth, num_heads: c.numHeads, mlp_ratio: c.mlpDim / c.embedDim, num_classes: c.numClasses };
   const script = new URL('./reference_train.py', import.meta.url).pathname;
-  const r = spawnSync('python3', [script, JSON.stringify(kw), String(batch), String(threads), String(seconds)], { encoding: 'utf8' });
+  const r = spawnSync(python, [script, JSON.stringify(kw), String(batch), String(threads), String(seconds)], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || !line) return { reference_error: (r.stderr || String(r.error)).trim().split('\n').pop() };
   return JSON.parse(line) as Record<string, unknown>;
@@ -57,5 +58,5 @@ for (const name of (values.cases ?? 'fmnist,fmnist-main-job,ti16').split(',')) {
   const ours = await vitkit(c.config, c.batch);
   const ref = pytorch(c.config, c.batch);
   const ratio = typeof ref.pytorch_images_per_sec === 'number' ? ours / ref.pytorch_images_per_sec : null;
-  console.log(JSON.stringify({ case: name, batch: c.batch, threads, vitkit_images_per_sec: ours, ...ref, ratio_vs_pytorch: ratio }));
+  console.log(JSON.stringify({ case: name, batch: c.batch, threads, machine: machine(), vitkit_images_per_sec: ours, ...ref, ratio_vs_pytorch: ratio }));
 }
