@@ -1,7 +1,8 @@
 // Load test of `vitkit serve`: throughput and p50/p99 latency with dynamic batching on (--max-batch 16) and off
 // (--max-batch 1, the reference, measured in the same run), under the same closed-loop loopback load from
 // autocannon (N concurrent clients, each sending its next image as soon as the last reply arrives).
-// The two modes alternate for --rounds rounds, so a load from elsewhere that comes and goes shows up as rounds
+// A third mode serves the same checkpoint with --int8 (batching on), for int8's latency and throughput.
+// The modes alternate for --rounds rounds, so a load from elsewhere that comes and goes shows up as rounds
 // that disagree rather than as a skewed ratio.
 // Run: node --import tsx bench/serve.ts [--arch vit_small_patch16_224] [--connections 16] [--seconds 15]
 //      [--rounds 2] [--max-batch 16] [--threads N]. Prints one JSON line.
@@ -15,6 +16,7 @@ import sharp from 'sharp';
 import { preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { saveCheckpoint } from '../src/weights/checkpoint.ts';
+import { machine } from './machine.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +48,7 @@ const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 interface Run {
   readonly max_batch: number;
+  readonly int8: boolean;
   readonly requests_per_sec: number;
   readonly p50_ms: number;
   readonly p99_ms: number;
@@ -54,9 +57,9 @@ interface Run {
 }
 
 /** Starts `vitkit serve` on a free port and resolves with its address. */
-function serve(checkpoint: string, batch: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  const threads = values.threads ? ['--threads', values.threads] : [];
-  const child = spawn(process.execPath, [BIN, 'serve', '--checkpoint', checkpoint, '--port', '0', '--max-batch', String(batch), ...threads], {
+function serve(checkpoint: string, batch: number, int8: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
+  const flags = [...(values.threads ? ['--threads', values.threads] : []), ...(int8 ? ['--int8'] : [])];
+  const child = spawn(process.execPath, [BIN, 'serve', '--checkpoint', checkpoint, '--port', '0', '--max-batch', String(batch), ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -80,12 +83,12 @@ async function meanBatch(url: string): Promise<number> {
   return read('vitkit_batch_size_sum') / read('vitkit_batch_size_count');
 }
 
-async function measure(checkpoint: string, body: Buffer, batch: number): Promise<Run> {
-  const server = await serve(checkpoint, batch);
+async function measure(checkpoint: string, body: Buffer, batch: number, int8 = false): Promise<Run> {
+  const server = await serve(checkpoint, batch, int8);
   try {
     await load(server.url, body, 3); // warm-up: onnxruntime's allocations and prepacking, sharp's caches
     const r = await load(server.url, body, seconds);
-    return { max_batch: batch, requests_per_sec: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, mean_batch: await meanBatch(server.url), non_2xx: r.non2xx };
+    return { max_batch: batch, int8, requests_per_sec: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, mean_batch: await meanBatch(server.url), non_2xx: r.non2xx };
   } finally {
     await server.stop();
   }
@@ -105,12 +108,20 @@ try {
 
   const unbatched: Run[] = [];
   const batched: Run[] = [];
+  const int8: Run[] = [];
   for (let r = 0; r < rounds; r++) {
     unbatched.push(await measure(checkpoint, body, 1));
     batched.push(await measure(checkpoint, body, maxBatch));
+    int8.push(await measure(checkpoint, body, maxBatch, true));
   }
   const total = (runs: Run[]): number => runs.reduce((a, x) => a + x.requests_per_sec, 0);
-  console.log(JSON.stringify({ arch, connections, seconds, rounds, batched, unbatched, throughput_ratio: total(batched) / total(unbatched) }));
+  console.log(
+    JSON.stringify({
+      arch, connections, seconds, rounds, machine: machine(), batched, unbatched, int8,
+      throughput_ratio: total(batched) / total(unbatched),
+      int8_throughput_ratio: total(int8) / total(batched),
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

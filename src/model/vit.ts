@@ -7,6 +7,7 @@ import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import type { ViTConfig } from './config.ts';
+import { type AttentionSource, fusedAttention } from './fused-attention.ts';
 import { int8Linear, isQuantized } from './int8.ts';
 import { parameterShapes } from './params.ts';
 
@@ -48,6 +49,11 @@ export interface ViTBuildOptions {
    * form (int8, see int8.ts). Absent: x·Wᵀ + b on the float32 parameters from `params`.
    */
   readonly linear?: LinearSource;
+  /**
+   * Builds each block's attention (q/k/v projection to the weighted sum, before the output projection) as one
+   * fused kernel (see fused-attention.ts). The attention probabilities are then not available: `attention` is empty.
+   */
+  readonly attention?: AttentionSource;
 }
 
 /** A linear layer's implementation, given its input, its parameter-name prefix and whether it has a bias. */
@@ -110,12 +116,18 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const tokens: Value[] = [];
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}`;
-    const [out, attn] = selfAttention(layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps), b, heads, dense, cfg.qkvBias);
-    x = add(x, dropPath(drop(out, `${b}.attn`), i, 'drop_path1'));
+    const normed = layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps);
+    let out: Value;
+    if (opts.attention) out = opts.attention(normed, b);
+    else {
+      const [weighted, attn] = selfAttention(normed, b, heads, dense, cfg.qkvBias);
+      attention.push(attn);
+      out = weighted;
+    }
+    x = add(x, dropPath(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), i, 'drop_path1'));
     const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
     const hidden = drop(gelu(dense(h, `${b}.mlp.fc1`, true)), `${b}.mlp.fc1`);
     x = add(x, dropPath(drop(dense(hidden, `${b}.mlp.fc2`, true), `${b}.mlp.fc2`), i, 'drop_path2'));
-    attention.push(attn);
     tokens.push(x);
   }
 
@@ -134,7 +146,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   return { logits, pooled, encoded, attention, tokens };
 }
 
-/** Multi-head self-attention on [B, T, D]; returns the projected output and the [B, H, T, T] probabilities. */
+/** Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection) and the [B, H, T, T] probabilities. */
 function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, qkvBias: boolean): [Value, Value] {
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
@@ -150,7 +162,7 @@ function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, 
   let out = matmul(attn, v); // [B, H, T, hd]
   out = transpose(out, [0, 2, 1, 3]); // [B, T, H, hd]
   out = reshape(out, [0, t, d]); // [B, T, D]
-  return [dense(out, `${b}.attn.proj`, true), attn];
+  return [out, attn];
 }
 
 /** Repeats a [1, 1, D] token along a symbolic batch taken from `like` [B, …] at run time. */
@@ -172,8 +184,11 @@ export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tok
 export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], batch: Dim = 'batch'): Graph {
   const g = new Graph('vit');
   const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
-  const linear = isQuantized(weights) ? int8Linear(g, weights) : undefined;
-  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear });
+  const int8 = isQuantized(weights);
+  const linear = int8 ? int8Linear(g, weights) : undefined;
+  // The fused kernel is float32 and cannot output the probabilities; int8 keeps its int8 q/k/v projection.
+  const attention = int8 || outputs.includes('attention') ? undefined : fusedAttention(g, weights, cfg.numHeads);
+  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });
   for (const o of outputs) {
     if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));
     else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));
