@@ -43,8 +43,8 @@ try {
   const loaded = loadModel(init.checkpoint, init.load);
   const outputs = loaded.config.numClasses > 0 ? (['logits', 'pooled'] as const) : (['pooled'] as const);
   const classifier = await Classifier.create(loaded, { threads: init.threads, outputs });
-  const { path, format, config, labels, preprocess } = loaded;
-  port.postMessage({ kind: 'ready', model: { path, format, config, labels, preprocess } } satisfies WorkerReply);
+  const { path, format, config, precision, labels, preprocess } = loaded;
+  port.postMessage({ kind: 'ready', model: { path, format, config, precision, labels, preprocess } } satisfies WorkerReply);
   port.on('message', async (req: WorkerRequest) => {
     if (req.kind === 'stop') {
       await classifier.release();

@@ -14,7 +14,7 @@ import type { BatchRunner, ImageOutputs } from './model-runner.ts';
 import { ServerMetrics } from './metrics.ts';
 
 /** What the server needs to know of the model (the weights themselves live in the runner). */
-export type ServedModel = Pick<LoadedModel, 'path' | 'format' | 'config' | 'labels' | 'preprocess'>;
+export type ServedModel = Pick<LoadedModel, 'path' | 'format' | 'config' | 'precision' | 'labels' | 'preprocess'>;
 
 /** Limits and batching settings; every field has a default (see DEFAULT_LIMITS). */
 export interface ServeLimits {
@@ -186,6 +186,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
   app.get('/v1/model', async () => ({
     model: name,
     format: model.format,
+    precision: model.precision,
     config: model.config,
     labels: model.labels,
     preprocess: model.preprocess,

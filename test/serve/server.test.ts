@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { decodeImage } from '../../src/data/decode.ts';
 import { preprocess } from '../../src/data/preprocess.ts';
+import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { topK } from '../../src/inference/top-k.ts';
+import { classifierRunner } from '../../src/serve/model-runner.ts';
 import type { BatchRunner } from '../../src/serve/model-runner.ts';
 import { startInferenceWorker } from '../../src/serve/worker-runner.ts';
 import { MICRO, listen, metricValue, microClassifier, noiseImage, post } from './helpers.ts';
@@ -155,8 +157,8 @@ async function waitForDepth(url: string, n: number): Promise<void> {
 test('the worker-thread runner (what vitkit serve uses) gives the in-thread outputs and model description', async () => {
   const worker = await startInferenceWorker(MICRO, { threads: 1 });
   try {
-    const { path, format, config, labels, preprocess: pre } = model;
-    assert.deepEqual(worker.model, { path, format, config, labels, preprocess: pre });
+    const { path, format, config, precision, labels, preprocess: pre } = model;
+    assert.deepEqual(worker.model, { path, format, config, precision, labels, preprocess: pre });
     const images = await Promise.all([0, 1, 2].map(async (i) => preprocess(await decodeImage(await noiseImage(i, 30, 20)), model.preprocess)));
     const [inWorker, inThread] = await Promise.all([worker.runner(images), runner(images)]);
     inWorker.forEach((o, i) => {
@@ -167,6 +169,24 @@ test('the worker-thread runner (what vitkit serve uses) gives the in-thread outp
     await worker.close();
   }
   await assert.rejects(startInferenceWorker('/nonexistent.safetensors'), (e: Error) => e.name === 'UserError' && /does not exist/.test(e.message));
+});
+
+test('an int8 worker (vitkit serve --int8) answers with the int8 model\'s outputs', async () => {
+  const int8 = loadModel(MICRO, { precision: 'int8' });
+  const classifier = await Classifier.create(int8, { threads: 1, outputs: ['logits', 'pooled'] });
+  const worker = await startInferenceWorker(MICRO, { threads: 1, load: { precision: 'int8' } });
+  try {
+    assert.equal(worker.model.precision, 'int8');
+    const images = await Promise.all([0, 1].map(async (i) => preprocess(await decodeImage(await noiseImage(i, 30, 20)), model.preprocess)));
+    const [inWorker, inThread, fp32] = await Promise.all([worker.runner(images), classifierRunner(classifier)(images), runner(images)]);
+    inWorker.forEach((o, i) => {
+      assert.ok(maxDiff(o.logits!, inThread[i]!.logits!) < 1e-5);
+      assert.ok(maxDiff(o.logits!, fp32[i]!.logits!) > 0, 'int8 differs from float32');
+    });
+  } finally {
+    await worker.close();
+    await classifier.release();
+  }
 });
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
