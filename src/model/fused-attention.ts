@@ -1,14 +1,22 @@
-// Multi-head self-attention as one onnxruntime kernel (com.microsoft Attention): the q/k/v projection, scaled
-// scores, softmax and the weighted sum in one node, with no per-head transposes or [B, H, T, T] tensor written
-// out between ops. Inference only (it has no gradient rule) and only where the attention probabilities are not
-// asked for: the kernel does not output them.
+// Multi-head self-attention as onnxruntime kernels (com.microsoft contrib ops): scaled scores, softmax and the
+// weighted sum in one node, with no per-head transposes and no [B, H, T, T] tensor written out between ops.
+// Inference only (they have no gradient rules) and only where the attention probabilities are not asked for:
+// the kernels do not output them.
 import type { Graph, Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, tensor } from '../graph/tensor.ts';
+import { split } from '../ops/shape.ts';
+import type { LinearSource } from './vit.ts';
 
-/** Builds block `block`'s attention (before the output projection) on normalised tokens `x` [B, T, D]. */
-export type AttentionSource = (x: Value, block: string) => Value;
+/**
+ * Builds block `block`'s attention on normalised tokens `x` [B, T, D], from the q/k/v projection to the heads'
+ * weighted values [B, T, D] (before the output projection); `dense` builds the model's linear layers.
+ */
+export type AttentionSource = (x: Value, block: string, dense: LinearSource) => Value;
 
-/** Attention nodes over the float32 q/k/v weights in `weights`, which become initializers of `g`. */
+/**
+ * com.microsoft Attention: the q/k/v projection (float32) and the attention in one node, over the q/k/v weights
+ * in `weights`, which become initializers of `g`.
+ */
 export function fusedAttention(g: Graph, weights: StateDict, heads: number): AttentionSource {
   return (x, block) => {
     const w = weights.get(`${block}.attn.qkv.weight`)!;
@@ -24,5 +32,18 @@ export function fusedAttention(g: Graph, weights: StateDict, heads: number): Att
     const bias = g.initializer(`${block}.attn.qkv.bias`, b);
     const attrs = { num_heads: { type: 'int', value: heads } } as const;
     return g.node('Attention', [x, wt, bias], [{ dtype: 'float32', shape: x.shape }], attrs, 'com.microsoft')[0]!;
+  };
+}
+
+/**
+ * com.microsoft MultiHeadAttention on q, k and v from the model's own q/k/v projection (so an int8 projection
+ * stays int8): one Split, then the attention in one node.
+ */
+export function multiHeadAttention(heads: number, qkvBias: boolean): AttentionSource {
+  return (x, block, dense) => {
+    const d = x.shape[2] as number;
+    const qkv = split(dense(x, `${block}.attn.qkv`, qkvBias), 2, [d, d, d]); // 3 × [B, T, D]
+    const attrs = { num_heads: { type: 'int', value: heads } } as const;
+    return x.graph.node('MultiHeadAttention', qkv, [{ dtype: 'float32', shape: x.shape }], attrs, 'com.microsoft')[0]!;
   };
 }

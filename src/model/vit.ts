@@ -7,7 +7,7 @@ import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import type { ViTConfig } from './config.ts';
-import { type AttentionSource, fusedAttention } from './fused-attention.ts';
+import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { int8Linear, isQuantized } from './int8.ts';
 import { parameterShapes } from './params.ts';
 
@@ -118,7 +118,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     const b = `blocks.${i}`;
     const normed = layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps);
     let out: Value;
-    if (opts.attention) out = opts.attention(normed, b);
+    if (opts.attention) out = opts.attention(normed, b, dense);
     else {
       const [weighted, attn] = selfAttention(normed, b, heads, dense, cfg.qkvBias);
       attention.push(attn);
@@ -177,17 +177,35 @@ function broadcastBatch(token: Value, like: Value): Value {
 export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tokens';
 
 /**
+ * How an inference graph computes attention: 'plain' as in training (standard ops; the only one that can output
+ * the probabilities), 'fused' as one com.microsoft Attention node (float32 q/k/v projection inside), 'mha' as
+ * com.microsoft MultiHeadAttention after the model's own q/k/v projection (int8 when the weights are).
+ */
+export type AttentionKernel = 'plain' | 'fused' | 'mha';
+
+/** The kernel that measured fastest for each precision (bench/attention-kernels.ts). */
+export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionKernel>> = { fp32: 'fused', int8: 'mha' };
+
+/**
  * A complete inference graph: input `images` [batch, C, S, S] (batch symbolic unless given) with weights as
  * initializers, and the requested outputs (`attention` and `tokens` expand to `attn.{i}` / `tokens.{i}`).
- * Quantized weights (see int8.ts) give a graph whose linear layers run in int8.
+ * Quantized weights (see int8.ts) give a graph whose linear layers run in int8. Attention uses `kernel` (default:
+ * the fastest for the precision) unless the probabilities are asked for.
  */
-export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], batch: Dim = 'batch'): Graph {
+export function inferenceGraph(
+  cfg: ViTConfig,
+  weights: StateDict,
+  outputs: readonly ViTOutputName[] = ['logits'],
+  batch: Dim = 'batch',
+  kernel?: AttentionKernel,
+): Graph {
   const g = new Graph('vit');
   const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
   const linear = int8 ? int8Linear(g, weights) : undefined;
-  // The fused kernel is float32 and cannot output the probabilities; int8 keeps its int8 q/k/v projection.
-  const attention = int8 || outputs.includes('attention') ? undefined : fusedAttention(g, weights, cfg.numHeads);
+  const chosen = outputs.includes('attention') ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
+  if (chosen === 'fused' && int8) throw new Error("the 'fused' attention kernel has a float32 q/k/v projection: use 'mha' for int8 weights");
+  const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
   const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });
   for (const o of outputs) {
     if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));

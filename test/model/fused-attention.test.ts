@@ -1,10 +1,11 @@
-// The fused attention kernel (com.microsoft Attention) gives timm's logits, on onnxruntime-node and -web, and is
-// used only where the attention probabilities are not asked for.
+// The fused attention kernels (com.microsoft Attention, MultiHeadAttention) give timm's logits, on onnxruntime-node
+// and -web, and are used only where the attention probabilities are not asked for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import { type Tensor, tensor } from '../../src/graph/tensor.ts';
+import { quantizeWeights } from '../../src/model/int8.ts';
 import { inferenceGraph } from '../../src/model/vit.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
@@ -12,12 +13,12 @@ import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
 
 const micro = { micro_p16_224: { numHeads: 2 }, micro_gray_p4_28: { numHeads: 4, layerNormEps: 1e-5 }, micro_p8_64_avg: { numHeads: 3 } } as const;
 
-for (const [model, overrides] of Object.entries(micro)) {
-  test(`${model}: fused attention gives timm's logits and pooled features`, async () => {
+for (const [model, overrides] of Object.entries(micro)) for (const [kernel, op] of [['fused', 'Attention'], ['mha', 'MultiHeadAttention']] as const) {
+  test(`${model}: the ${kernel} attention kernel gives timm's logits and pooled features`, async () => {
     const golden = expected(model);
     const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/timm.safetensors`, overrides);
-    const graph = inferenceGraph(config, weights, ['logits', 'pooled']);
-    assert.equal(graph.nodes.filter((n) => n.opType === 'Attention').length, config.depth);
+    const graph = inferenceGraph(config, weights, ['logits', 'pooled'], 'batch', kernel);
+    assert.equal(graph.nodes.filter((n) => n.opType === op).length, config.depth);
     assert.ok(!graph.nodes.some((n) => n.opType === 'Softmax'));
     const session = await Session.create(toOnnx(graph), { threads: 2 });
     const out = await session.run({ images: golden.get('input')! });
@@ -34,13 +35,23 @@ test('asking for attention probabilities keeps the plain attention graph', () =>
   assert.equal(graph.nodes.filter((n) => n.opType === 'Softmax').length, config.depth);
 });
 
-test('onnxruntime-web runs the fused graph with the same logits', async () => {
-  const golden = expected('micro_p16_224');
+test('int8 weights take the mha kernel, not the fused one (whose q/k/v projection is float32)', () => {
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
-  ortWeb.env.wasm.numThreads = 1;
-  const web = await ortWeb.InferenceSession.create(toOnnx(inferenceGraph(config, weights)), { executionProviders: ['wasm'] });
-  const input = golden.get('input')! as Tensor<'float32'>;
-  const out = await web.run({ images: new ortWeb.Tensor('float32', input.data, [...input.shape]) });
-  await web.release();
-  assert.ok(maxAbsDiff(tensor('float32', [2, 10], out.logits!.data as Float32Array), golden.get('logits')!) < 1e-4);
+  const q = quantizeWeights(config, weights);
+  assert.throws(() => inferenceGraph(config, q, ['logits'], 'batch', 'fused'), /use 'mha' for int8/);
+  const graph = inferenceGraph(config, q, ['logits'], 'batch', 'mha');
+  assert.equal(graph.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, 2 + 4 * config.depth);
 });
+
+for (const kernel of ['fused', 'mha'] as const) {
+  test(`onnxruntime-web runs the ${kernel} graph with the same logits`, async () => {
+    const golden = expected('micro_p16_224');
+    const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
+    ortWeb.env.wasm.numThreads = 1;
+    const web = await ortWeb.InferenceSession.create(toOnnx(inferenceGraph(config, weights, ['logits'], 'batch', kernel)), { executionProviders: ['wasm'] });
+    const input = golden.get('input')! as Tensor<'float32'>;
+    const out = await web.run({ images: new ortWeb.Tensor('float32', input.data, [...input.shape]) });
+    await web.release();
+    assert.ok(maxAbsDiff(tensor('float32', [2, 10], out.logits!.data as Float32Array), golden.get('logits')!) < 1e-4);
+  });
+}
