@@ -5,4 +5,9 @@
  */
 export class UserError extends Error {
   override name = 'UserError';
+
+  constructor(message: string) {
+    // messages quote names and header text from untrusted files: control characters would break the one line
+    super(message.replace(/[\u0000-\u001f\u007f]+/g, ' '));
+  }
 }
