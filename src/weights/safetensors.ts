@@ -59,16 +59,26 @@ export function parseSafetensors(src: ByteSource): SafetensorsContent {
   const { header, dataStart } = readHeader(src);
   const dataSize = src.size - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors: StateDict = new Map();
+  const entries: [string, Entry][] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt(src, '__metadata__ is not an object');
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') throw corrupt(src, `__metadata__ value '${k}' is not a string`);
         metadata[k] = v;
       }
       continue;
     }
-    const e = checkEntry(src, name, value, dataSize);
+    entries.push([name, checkEntry(src, name, value, dataSize)]);
+  }
+  // as the format requires, tensors may not share bytes: the total read stays within the file
+  const byOffset = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (let i = 1; i < byOffset.length; i++) {
+    const [prev, next] = [byOffset[i - 1]!, byOffset[i]!];
+    if (next[1].data_offsets[0] < prev[1].data_offsets[1]) throw corrupt(src, `tensors '${prev[0]}' and '${next[0]}' overlap`);
+  }
+  const tensors: StateDict = new Map();
+  for (const [name, e] of entries) {
     const [begin, end] = e.data_offsets;
     tensors.set(name, decodeTensor(e.dtype, e.shape, src.read(dataStart + begin, end - begin)));
   }
