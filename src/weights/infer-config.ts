@@ -15,6 +15,8 @@ export const defaultLayerNormEps = 1e-6;
  * over hints and shapes alike, and checkWeights then reports any disagreement. `file` names the checkpoint in errors.
  */
 export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfig> = {}, overrides: Partial<ViTConfig> = {}): ViTConfig {
+  const eps = hints.layerNormEps;
+  if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) throw new UserError(`${file} records LayerNorm epsilon ${String(eps)} (expected a small positive number such as 1e-6): fix or re-export it`);
   const shape = (name: string) => {
     const t = sd.get(name);
     if (!t) throw new UserError(`${file} is not a ViT checkpoint: tensor '${name}' is missing (found ${[...sd.keys()].slice(0, 5).join(', ')}${sd.size > 5 ? ', …' : ''})`);
