@@ -11,3 +11,15 @@ export class UserError extends Error {
     super(message.replace(/[\u0000-\u001f\u007f]+/g, ' '));
   }
 }
+
+/**
+ * A short description of an untrusted value (from a file's header or pickle) for a UserError message: strings
+ * quoted and cut, numbers as they are, anything else by kind. Never String(v): a 100k-deep nested array from a
+ * hostile file would overflow the stack, and a long one would flood the one-line message.
+ */
+export function shown(v: unknown): string {
+  if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 60)}…` : v}'`;
+  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return `a list of ${v.length}`;
+  return v instanceof Map ? 'a dict' : `an ${typeof v}`;
+}

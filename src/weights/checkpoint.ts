@@ -133,7 +133,14 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it.
  */
 export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}): Checkpoint {
-  const r = readAny(path);
+  let r: Loaded;
+  try {
+    r = readAny(path);
+  } catch (e) {
+    // name converters (Google, HF) raise errors deep inside, where the path is unknown: every error names the file
+    if (e instanceof UserError && !e.message.includes(path)) throw new UserError(`${path}: ${e.message}`);
+    throw e;
+  }
   const config = inferConfig(r.weights, path, r.hints, overrides);
   checkWeights(config, r.weights, path);
   // Google's checkpoints are normalised to [-1, 1]; the other formats say so themselves or use timm's default

@@ -9,7 +9,7 @@ import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm, timmToHf } from './hf.ts';
 import { inferConfig } from './infer-config.ts';
-import { UserError } from '../errors.ts';
+import { UserError, shown } from '../errors.ts';
 
 /** A Hugging Face directory read into canonical tensors plus what its JSON files say. */
 export interface HfDir {
@@ -95,7 +95,7 @@ function preprocessOf(path: string, p: Record<string, unknown>, channels: number
   const size = p.size as { height?: unknown; shortest_edge?: unknown } | number | undefined;
   const imgSize = typeof size === 'number' ? size : (size?.height ?? size?.shortest_edge);
   if (imgSize !== undefined && !(Number.isInteger(imgSize) && (imgSize as number) > 0 && (imgSize as number) <= MAX_SIDE)) {
-    throw new UserError(`${path} has size ${String(imgSize)} (expected an integer from 1 to ${MAX_SIDE}): fix it or re-download the folder`);
+    throw new UserError(`${path} has size ${shown(imgSize)} (expected an integer from 1 to ${MAX_SIDE}): fix it or re-download the folder`);
   }
   return { mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}) };
 }
@@ -109,11 +109,11 @@ const declaredFields = [
 function checkDeclared(path: string, cfg: Record<string, unknown>, shapes: ViTConfig): void {
   for (const [key, field] of declaredFields) {
     const v = cfg[key];
-    if (v !== undefined && v !== shapes[field]) throw new UserError(`${path} says ${key} ${String(v)} but the weights have ${shapes[field]}: fix config.json or re-download the folder`);
+    if (v !== undefined && v !== shapes[field]) throw new UserError(`${path} says ${key} ${shown(v)} but the weights have ${shapes[field]}: fix config.json or re-download the folder`);
   }
   const eps = cfg.layer_norm_eps;
   if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) {
-    throw new UserError(`${path} has layer_norm_eps ${String(eps)} (expected a small positive number such as 1e-12): fix config.json`);
+    throw new UserError(`${path} has layer_norm_eps ${shown(eps)} (expected a small positive number such as 1e-12): fix config.json`);
   }
 }
 
@@ -122,7 +122,7 @@ export function readHfDir(dir: string): HfDir {
   const cfgPath = inside(dir, 'config.json');
   const cfg = readJson(cfgPath);
   if (cfg.model_type !== undefined && cfg.model_type !== 'vit') {
-    throw new UserError(`${cfgPath} has model_type '${String(cfg.model_type)}' (vitkit reads 'vit'): use a ViT checkpoint`);
+    throw new UserError(`${cfgPath} has model_type ${shown(cfg.model_type)} (vitkit reads 'vit'): use a ViT checkpoint`);
   }
   const { tensors, metadata } = readWeights(dir);
   const weights = hfToTimm(tensors);

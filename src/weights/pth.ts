@@ -6,7 +6,7 @@ import { type ByteSource, corrupt, withFileSource } from './byte-source.ts';
 import { type RawType, decodeTensor, rawBytes } from './decode.ts';
 import { type UnpickleOptions, UnpickleError, unpickle } from './pickle.ts';
 import { type ZipEntry, looksLikeZip, readZip } from './zip.ts';
-import { UserError } from '../errors.ts';
+import { UserError, shown } from '../errors.ts';
 
 const storageTypes: Readonly<Record<string, RawType>> = {
   'torch.FloatStorage': 'F32', 'torch.HalfStorage': 'F16', 'torch.BFloat16Storage': 'BF16', 'torch.DoubleStorage': 'F64',
@@ -35,13 +35,6 @@ const MAX_RANK = 64;
 /** The one-line fix offered whenever a .pth cannot be read safely. */
 function convertHint(path: string): string {
   return `convert it to safetensors with python -c "import torch, safetensors.torch as s; s.save_file(torch.load('${path}'), 'model.safetensors')"`;
-}
-
-/** A short, one-line description of an untrusted pickled value for error messages. */
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 60)}…` : v}'`;
-  if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  return Array.isArray(v) ? `a tuple of ${v.length}` : v instanceof Map ? 'a dict' : 'an object';
 }
 
 const isNat = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -74,29 +67,29 @@ function unpickleArchive(src: ByteSource, entries: ZipEntry[], tensors: Set<Tens
     let st = storages.get(ref.key);
     if (!st) {
       const e = byName.get(`${root}data/${ref.key}`);
-      if (!e) throw new UnpickleError(`storage ${describe(ref.key)} is missing from the archive`);
+      if (!e) throw new UnpickleError(`storage ${shown(ref.key)} is missing from the archive`);
       const bytes = e.read();
       const item = rawBytes[ref.raw];
-      if (bytes.length % item !== 0) throw new UnpickleError(`storage ${describe(ref.key)} has ${bytes.length} bytes, not a whole number of ${item}-byte ${ref.raw} elements`);
+      if (bytes.length % item !== 0) throw new UnpickleError(`storage ${shown(ref.key)} has ${bytes.length} bytes, not a whole number of ${item}-byte ${ref.raw} elements`);
       st = decodeTensor(ref.raw, [bytes.length / item], bytes);
       storages.set(ref.key, st);
     }
     return st;
   };
   const rebuildTensor = ([ref, offset, shape, stride]: unknown[]): Tensor => {
-    if (!(ref instanceof StorageRef)) throw new UnpickleError(`a tensor's storage is ${describe(ref)}, not a storage reference`);
+    if (!(ref instanceof StorageRef)) throw new UnpickleError(`a tensor's storage is ${shown(ref)}, not a storage reference`);
     if (!isNat(offset) || !isDims(shape) || !isDims(stride) || stride.length !== shape.length) {
-      throw new UnpickleError(`a tensor over storage ${describe(ref.key)} has an invalid offset, size or stride`);
+      throw new UnpickleError(`a tensor over storage ${shown(ref.key)} has an invalid offset, size or stride`);
     }
     if (!isContiguous(shape, stride)) {
       throw new UserError(`${src.name} holds a non-contiguous tensor ${formatShape(shape)} (strides ${formatShape(stride)}): save {k: v.contiguous() for k, v in sd.items()}, or ${convertHint(src.name)}`);
     }
     const st = storage(ref);
     const n = numel(shape);
-    if (offset + n > st.data.length) throw new UnpickleError(`storage ${describe(ref.key)} has ${st.data.length} elements, a tensor needs ${offset + n}`);
+    if (offset + n > st.data.length) throw new UnpickleError(`storage ${shown(ref.key)} has ${st.data.length} elements, a tensor needs ${offset + n}`);
     referenced += n * rawBytes[ref.raw];
     if (referenced > MAX_STORAGE_REUSE * storageBytes) {
-      throw new UnpickleError(`tensors over storage ${describe(ref.key)} add up to more than ${MAX_STORAGE_REUSE}× the archive's ${storageBytes} storage bytes`);
+      throw new UnpickleError(`tensors over storage ${shown(ref.key)} add up to more than ${MAX_STORAGE_REUSE}× the archive's ${storageBytes} storage bytes`);
     }
     const t = tensor(st.dtype, shape, st.data.subarray(offset, offset + n));
     tensors.add(t);
@@ -111,7 +104,7 @@ function unpickleArchive(src: ByteSource, entries: ZipEntry[], tensors: Set<Tens
     persistentLoad(pid) {
       const [tag, type, key] = Array.isArray(pid) ? pid : [];
       const raw = storageTypes[(type as { global?: string } | undefined)?.global ?? ''];
-      if (tag !== 'storage' || !raw || typeof key !== 'string') throw new UnpickleError(`unsupported storage reference ${describe(pid)}`);
+      if (tag !== 'storage' || !raw || typeof key !== 'string') throw new UnpickleError(`unsupported storage reference ${shown(pid)}`);
       return new StorageRef(raw, key);
     },
   };
@@ -130,7 +123,7 @@ function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): State
     const key = nestedKeys.find((k) => d instanceof Map && d.get(k) instanceof Map);
     if (!key) {
       const bad = [...d].find(([, v]) => !tensors.has(v as Tensor))?.[0];
-      throw new UserError(`${path} is not a plain state dict (entry ${describe(bad)} is not a tensor, and no 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`);
+      throw new UserError(`${path} is not a plain state dict (entry ${shown(bad)} is not a tensor, and no 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`);
     }
     const inner: unknown = d.get(key);
     if (seen.has(inner)) throw corrupt({ name: path }, `its '${key}' entry refers to itself`);
@@ -138,7 +131,7 @@ function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): State
   }
   if (!(d instanceof Map)) throw new UserError(`${path} does not hold a dict of tensors: ${convertHint(path)}`);
   const badKey = [...d.keys()].find((k) => typeof k !== 'string');
-  if (badKey !== undefined) throw corrupt({ name: path }, `a tensor's name is ${describe(badKey)}, not a string`);
+  if (badKey !== undefined) throw corrupt({ name: path }, `a tensor's name is ${shown(badKey)}, not a string`);
   const sd: StateDict = new Map(d as Map<string, Tensor>);
   // nn.DataParallel prefixes every name with 'module.'
   const keys = [...sd.keys()];

@@ -5,7 +5,7 @@ import { formatShape, numel } from '../graph/tensor.ts';
 import { type ByteSource, bufferSource, corrupt, withFileSource } from './byte-source.ts';
 import { type RawType, decodeTensor, encodeTensor, isRawType, rawBytes } from './decode.ts';
 import { type WriteOptions, writeFileAtomic } from './atomic-write.ts';
-import { UserError } from '../errors.ts';
+import { UserError, shown } from '../errors.ts';
 
 /** Tensors (floats decoded to float32) and the string metadata of a safetensors file. */
 export interface SafetensorsContent {
@@ -42,7 +42,7 @@ function checkEntry(src: ByteSource, name: string, e: unknown, dataSize: number)
   if (typeof e !== 'object' || e === null) throw bad('has no header entry');
   const { dtype, shape, data_offsets: off } = e as Partial<Entry>;
   if (typeof dtype !== 'string' || !isRawType(dtype)) {
-    throw new UserError(`${src.name}: tensor '${name}' has dtype ${String(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|U8|BOOL): convert it to float32`);
+    throw new UserError(`${src.name}: tensor '${name}' has dtype ${shown(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|U8|BOOL): convert it to float32`);
   }
   if (!Array.isArray(shape) || !shape.every(isNat)) throw bad('has an invalid shape');
   if (!Array.isArray(off) || off.length !== 2 || !isNat(off[0]) || !isNat(off[1]) || off[1] < off[0]) throw bad('has invalid data_offsets');
