@@ -19,6 +19,8 @@ export class UserError extends Error {
  */
 export function shown(v: unknown): string {
   if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 60)}…` : v}'`;
+  // a decimal string of a huge bigint takes quadratic time; hex is linear
+  if (typeof v === 'bigint' && (v > 2n ** 64n || v < -(2n ** 64n))) return `an integer of about ${v.toString(16).length * 4} bits`;
   if (typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return `a list of ${v.length}`;
   return v instanceof Map ? 'a dict' : `an ${typeof v}`;
