@@ -7,7 +7,7 @@ import { deflateRawSync } from 'node:zlib';
 import { Rng } from '../../src/rng.ts';
 import { bufferSource } from '../../src/weights/byte-source.ts';
 import { encodeZip, readZip } from '../../src/weights/zip.ts';
-import { type FuzzCase, bitFlips, fieldCases, fileCase, truncations } from '../fuzz-corpus.ts';
+import { type FuzzCase, type FuzzFile, bitFlips, fieldCases, fileCase, truncations } from '../fuzz-corpus.ts';
 import { LOCAL, SHARED } from './helpers.ts';
 import { type Py, pickle, pthBytes, torchTensor } from './pickle-writer.ts';
 import { buildZip } from './zip-builder.ts';
@@ -207,7 +207,7 @@ export function hfCases(rng: Rng): FuzzCase[] {
   const model = readFileSync(join(dir, 'model.safetensors'));
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const pre = JSON.parse(readFileSync(join(dir, 'preprocessor_config.json'), 'utf8')) as Record<string, unknown>;
-  const folder = (label: string, files: Record<string, Uint8Array | string | { link: string }>): FuzzCase => ({
+  const folder = (label: string, files: Record<string, FuzzFile>): FuzzCase => ({
     label: `hf ${label}`,
     files: { 'hf/config.json': JSON.stringify(config), 'hf/model.safetensors': model, 'hf/preprocessor_config.json': JSON.stringify(pre), ...files },
     target: 'hf',
@@ -220,7 +220,7 @@ export function hfCases(rng: Rng): FuzzCase[] {
     for (const v of [...HOSTILE_JSON, '[0.5, 0.5, 0.5, 0.5]', '{"height": 2147483648}', '{"shortest_edge": -1}']) cases.push(folder(`preprocessor ${key}=${v.slice(0, 20)}`, { 'hf/preprocessor_config.json': splice({ ...pre, [key]: hole }, v) }));
   }
   for (const v of HOSTILE_JSON) cases.push(folder(`config.json is ${v.slice(0, 20)}`, { 'hf/config.json': v }));
-  const index = (shard: unknown, extra: Record<string, Uint8Array | string | { link: string }> = {}) => ({
+  const index = (shard: unknown, extra: Record<string, FuzzFile> = {}) => ({
     'hf/model.safetensors': '',
     'hf/model.safetensors.index.json': JSON.stringify({ weight_map: { 'vit.embeddings.cls_token': shard } }),
     ...extra,
