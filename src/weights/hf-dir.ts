@@ -32,8 +32,7 @@ function inside(dir: string, name: string): string {
 /** A weight file named by the folder's index: a plain file name (no directories, no '..') that exists in `dir`. */
 function shardPath(dir: string, index: string, name: unknown): string {
   if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
-    const shown = typeof name === 'string' ? `'${name.slice(0, 100)}'` : `a ${typeof name}`;
-    throw new UserError(`${index} names weight file ${shown}, which is not a plain file name in ${dir}: fix or re-download the index`);
+    throw new UserError(`${index} names weight file ${shown(name)}, which is not a plain file name in ${dir}: fix or re-download the index`);
   }
   if (!existsSync(join(dir, name))) throw new UserError(`${join(dir, name)} (listed in ${index}) does not exist: download every shard of the model`);
   return inside(dir, name);

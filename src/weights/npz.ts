@@ -14,10 +14,9 @@ const MAGIC = '\x93NUMPY';
 const descrs: Readonly<Record<string, RawType>> = {
   '<f4': 'F32', '<f8': 'F64', '<f2': 'F16', '<i8': 'I64', '<i4': 'I32', '|u1': 'U8', '|b1': 'BOOL',
 };
+const descrOf: Readonly<Record<RawType, string>> = Object.fromEntries(Object.entries(descrs).map(([d, r]) => [r, d])) as Record<RawType, string>;
 /** numpy's own limit on header length when reading (np.load's max_header_size); real headers are ~100 bytes. */
 const MAX_HEADER = 10_000;
-
-const descrOf: Readonly<Record<RawType, string>> = Object.fromEntries(Object.entries(descrs).map(([d, r]) => [r, d])) as Record<RawType, string>;
 
 /** Parses one .npy file (format versions 1–3, little-endian, C or Fortran order). `name` is used in errors. */
 export function decodeNpy(bytes: Uint8Array, name: string): Tensor {

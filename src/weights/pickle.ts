@@ -82,7 +82,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     if (buf[at + n - 1]! & 0x80) v -= 1n << BigInt(8 * n); // two's complement
     return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   };
-  const name = (v: unknown) => {
+  const globalPart = (v: unknown) => {
     if (typeof v !== 'string') throw new UnpickleError('pickle STACK_GLOBAL names are not strings');
     return v;
   };
@@ -139,7 +139,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
       case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
       case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
       case 0x63: { const mod = line(); push({ global: `${mod}.${line()}` } satisfies PyGlobal); break; } // GLOBAL
-      case 0x93: { const q = name(pop()); push({ global: `${name(pop())}.${q}` } satisfies PyGlobal); break; } // STACK_GLOBAL
+      case 0x93: { const q = globalPart(pop()); push({ global: `${globalPart(pop())}.${q}` } satisfies PyGlobal); break; } // STACK_GLOBAL
       case 0x51: push(opts.persistentLoad(pop())); break; // BINPERSID
       case 0x52: { const args = pop(); push(call(pop(), args)); break; } // REDUCE
       case 0x81: { pop(); const cls = pop(); push({ opaque: isGlobal(cls) ? cls.global : '?' } satisfies Opaque); break; } // NEWOBJ

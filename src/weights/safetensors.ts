@@ -42,7 +42,7 @@ function checkEntry(src: ByteSource, name: string, e: unknown, dataSize: number)
   if (typeof e !== 'object' || e === null) throw bad('has no header entry');
   const { dtype, shape, data_offsets: off } = e as Partial<Entry>;
   if (typeof dtype !== 'string' || !isRawType(dtype)) {
-    throw new UserError(`${src.name}: tensor '${name}' has dtype ${typeof dtype === 'string' ? dtype.slice(0, 40) : shown(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|U8|BOOL): convert it to float32`);
+    throw new UserError(`${src.name}: tensor '${name}' has dtype ${typeof dtype === 'string' ? (dtype as string).slice(0, 40) : shown(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|U8|BOOL): convert it to float32`);
   }
   if (!Array.isArray(shape) || !shape.every(isNat)) throw bad('has an invalid shape');
   if (!Array.isArray(off) || off.length !== 2 || !isNat(off[0]) || !isNat(off[1]) || off[1] < off[0]) throw bad('has invalid data_offsets');
