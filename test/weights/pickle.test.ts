@@ -43,7 +43,7 @@ test('huge LONG4 integers decode in linear time', () => {
   bytes[n - 1] = 0x7f;
   const t0 = performance.now();
   const v = unpickle(pickle({ raw: Buffer.concat([Buffer.from([0x8b, 0, 0, 0x10, 0]), bytes]) }), opts) as bigint;
-  assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
+  assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
   assert.equal(v, (0x7fn << BigInt(8 * (n - 1))) + 1n);
   assert.equal(unpickle(pickle(-(2n ** 70n) - 5n), opts), -(2n ** 70n) - 5n);
   assert.equal(unpickle(pickle(-300n), opts), -300);
