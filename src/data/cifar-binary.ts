@@ -57,6 +57,8 @@ export function loadCifarBinary(dir: string): Dataset {
   }
   const meta = join(root, 'batches.meta.txt');
   const named = existsSync(meta) ? readFileSync(meta, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean) : [];
+  // labels are single bytes: a longer list names classes no record can have (and would size the model's head)
+  if (named.length > 256) throw new UserError(`${meta}: ${named.length} class names, but CIFAR labels are bytes (at most 256 classes): fix the file`);
   const classes = named.length ? named : CIFAR10_CLASSES;
   return {
     train: readBatches(root, train, classes, `${dir}/train`),

@@ -22,7 +22,8 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
   let b = bytes;
   if (b[0] === 0x1f && b[1] === 0x8b) {
     try {
-      b = gunzipSync(b);
+      // deflate expands at most ~1032:1, so a larger output is not honest gzip: stop there rather than fill memory
+      b = gunzipSync(b, { maxOutputLength: b.length * 1032 + 1024 });
     } catch (e) {
       throw new UserError(`${file}: corrupt gzip data (${(e as Error).message}): re-download the file`);
     }

@@ -61,16 +61,30 @@ function sniff(src: ByteSource): FileKind {
   throw new UserError(`${src.name} is not a checkpoint vitkit recognises (expected ${accepted})`);
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFiniteList = (v: unknown): boolean => Array.isArray(v) && v.every(Number.isFinite);
+
+/** vitkit's own metadata, checked field by field: a file from elsewhere may carry anything under the key. */
+function vitkitMeta(src: ByteSource, json: string): VitkitMeta {
+  let meta: unknown;
+  try {
+    meta = JSON.parse(json);
+  } catch {
+    throw new UserError(`${src.name} has unreadable vitkit metadata (not JSON): re-export it with vitkit convert`);
+  }
+  const bad = (what: string) => new UserError(`${src.name} has invalid vitkit metadata (${what}): re-export it with vitkit convert`);
+  if (!isObject(meta) || !isObject(meta.config)) throw bad('no config object');
+  const { labels, preprocess: p } = meta;
+  if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) throw bad('labels are not a list of strings');
+  if (p !== undefined && !(isObject(p) && isFiniteList(p.mean) && isFiniteList(p.std) && (p.std as number[]).every((x) => x > 0))) throw bad('preprocess needs finite mean and positive std lists');
+  return meta as unknown as VitkitMeta;
+}
+
 function fromSafetensors(src: ByteSource): Loaded {
   const { tensors, metadata } = parseSafetensors(src);
   const { [VITKIT_KEY]: vitkit, ...rest } = metadata;
   if (vitkit !== undefined) {
-    let meta: VitkitMeta;
-    try {
-      meta = JSON.parse(vitkit) as VitkitMeta;
-    } catch {
-      throw new UserError(`${src.name} has unreadable vitkit metadata (not JSON): re-export it with vitkit convert`);
-    }
+    const meta = vitkitMeta(src, vitkit);
     const weights: StateDict = new Map();
     const trainingState: StateDict = new Map();
     for (const [k, t] of tensors) {
@@ -125,7 +139,14 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it.
  */
 export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}): Checkpoint {
-  const r = readAny(path);
+  let r: Loaded;
+  try {
+    r = readAny(path);
+  } catch (e) {
+    // name converters (Google, HF) raise errors deep inside, where the path is unknown: every error names the file
+    if (e instanceof UserError && !e.message.includes(path)) throw new UserError(`${path}: ${e.message}`);
+    throw e;
+  }
   const config = inferConfig(r.weights, path, r.hints, overrides);
   checkWeights(config, r.weights, path);
   // Google's checkpoints are normalised to [-1, 1]; the other formats say so themselves or use timm's default

@@ -1,14 +1,15 @@
 // Hugging Face model directories: config.json (+ preprocessor_config.json) beside model.safetensors,
 // sharded model-0000x-of-0000y.safetensors with an index, or pytorch_model.bin.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
 import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm, timmToHf } from './hf.ts';
-import { UserError } from '../errors.ts';
+import { inferConfig } from './infer-config.ts';
+import { UserError, shown } from '../errors.ts';
 
 /** A Hugging Face directory read into canonical tensors plus what its JSON files say. */
 export interface HfDir {
@@ -17,6 +18,24 @@ export interface HfDir {
   readonly labels?: string[];
   readonly preprocess?: Preprocess;
   readonly metadata: Record<string, string>;
+}
+
+/** `dir/name`, refused when it resolves (through symlinks) outside `dir`: a folder may only read its own files. */
+function inside(dir: string, name: string): string {
+  const path = join(dir, name);
+  const real = realpathSync(path);
+  const rel = relative(realpathSync(dir), real);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new UserError(`${path} is a link to ${real}, outside ${dir}: copy the file into the folder`);
+  return path;
+}
+
+/** A weight file named by the folder's index: a plain file name (no directories, no '..') that exists in `dir`. */
+function shardPath(dir: string, index: string, name: unknown): string {
+  if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name)) {
+    throw new UserError(`${index} names weight file ${shown(name)}, which is not a plain file name in ${dir}: fix or re-download the index`);
+  }
+  if (!existsSync(join(dir, name))) throw new UserError(`${join(dir, name)} (listed in ${index}) does not exist: download every shard of the model`);
+  return inside(dir, name);
 }
 
 function readJson(path: string): Record<string, unknown> {
@@ -39,12 +58,14 @@ function readShard(path: string): { tensors: StateDict; metadata: Record<string,
 function readWeights(dir: string): { tensors: StateDict; metadata: Record<string, string> } {
   const file = weightFiles.find((f) => existsSync(join(dir, f)));
   if (!file) throw new UserError(`${dir} has config.json but no weights (expected one of ${weightFiles.join(', ')})`);
-  if (!file.endsWith('.index.json')) return readShard(join(dir, file));
-  const map = readJson(join(dir, file)).weight_map;
-  if (typeof map !== 'object' || map === null) throw new UserError(`${join(dir, file)} has no weight_map: fix or re-download it`);
+  if (!file.endsWith('.index.json')) return readShard(inside(dir, file));
+  const index = inside(dir, file);
+  const map = readJson(index).weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new UserError(`${index} has no weight_map: fix or re-download it`);
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))].map((name) => shardPath(dir, index, name));
   const tensors: StateDict = new Map();
-  for (const shard of new Set(Object.values(map as Record<string, string>))) {
-    for (const [k, v] of readShard(join(dir, shard)).tensors) tensors.set(k, v);
+  for (const shard of shards) {
+    for (const [k, v] of readShard(shard).tensors) tensors.set(k, v);
   }
   return { tensors, metadata: {} };
 }
@@ -56,32 +77,65 @@ function labelsOf(id2label: unknown): string[] | undefined {
   return labels.every((l) => typeof l === 'string') ? (labels as string[]) : undefined;
 }
 
-/** ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise. */
-function preprocessOf(p: Record<string, unknown>): Preprocess | undefined {
+/** Largest image side a preprocessor config may ask for (decodeImage's default limit is 0x3fff² pixels). */
+const MAX_SIDE = 0x3fff;
+
+/** ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise; checked against `channels`. */
+function preprocessOf(path: string, p: Record<string, unknown>, channels: number): Preprocess | undefined {
   const nums = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : typeof v === 'number' ? [v] : undefined);
   const mean = nums(p.image_mean);
   const std = nums(p.image_std);
   if (!mean || !std) return undefined;
-  const size = p.size as { height?: number; shortest_edge?: number } | number | undefined;
+  for (const [key, v] of [['image_mean', mean], ['image_std', std]] as const) {
+    if (v.length !== 1 && v.length !== channels) throw new UserError(`${path} has ${v.length} ${key} values for ${channels} channel(s) in the weights: fix it or re-download the folder`);
+    const bad = v.find((x) => !Number.isFinite(x) || (key === 'image_std' && x <= 0));
+    if (bad !== undefined) throw new UserError(`${path} has ${key} ${bad} (expected finite numbers${key === 'image_std' ? ' above 0' : ''}): fix it or re-download the folder`);
+  }
+  const size = p.size as { height?: unknown; shortest_edge?: unknown } | number | undefined;
   const imgSize = typeof size === 'number' ? size : (size?.height ?? size?.shortest_edge);
-  return { mean, std, resize: 'squash', ...(imgSize ? { imgSize } : {}) };
+  if (imgSize !== undefined && !(Number.isInteger(imgSize) && (imgSize as number) > 0 && (imgSize as number) <= MAX_SIDE)) {
+    throw new UserError(`${path} has size ${shown(imgSize)} (expected an integer from 1 to ${MAX_SIDE}): fix it or re-download the folder`);
+  }
+  return { mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}) };
+}
+
+/** config.json fields that the weights' shapes also determine: they must agree before anything is built. */
+const declaredFields = [
+  ['hidden_size', 'embedDim'], ['num_hidden_layers', 'depth'], ['intermediate_size', 'mlpDim'],
+  ['image_size', 'imgSize'], ['patch_size', 'patchSize'], ['num_channels', 'inChans'],
+] as const;
+
+function checkDeclared(path: string, cfg: Record<string, unknown>, shapes: ViTConfig): void {
+  for (const [key, field] of declaredFields) {
+    const v = cfg[key];
+    if (v !== undefined && v !== shapes[field]) throw new UserError(`${path} says ${key} ${shown(v)} but the weights have ${shapes[field]}: fix config.json or re-download the folder`);
+  }
+  const eps = cfg.layer_norm_eps;
+  if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) {
+    throw new UserError(`${path} has layer_norm_eps ${shown(eps)} (expected a small positive number such as 1e-12): fix config.json`);
+  }
 }
 
 /** Reads a Hugging Face ViT directory (the caller has checked that config.json exists). */
 export function readHfDir(dir: string): HfDir {
-  const cfg = readJson(join(dir, 'config.json'));
+  const cfgPath = inside(dir, 'config.json');
+  const cfg = readJson(cfgPath);
   if (cfg.model_type !== undefined && cfg.model_type !== 'vit') {
-    throw new UserError(`${join(dir, 'config.json')} has model_type '${String(cfg.model_type)}' (vitkit reads 'vit'): use a ViT checkpoint`);
+    throw new UserError(`${cfgPath} has model_type ${shown(cfg.model_type)} (vitkit reads 'vit'): use a ViT checkpoint`);
   }
   const { tensors, metadata } = readWeights(dir);
+  const weights = hfToTimm(tensors);
+  const shapes = inferConfig(weights, dir); // what the weights say, before config.json's hints
+  checkDeclared(cfgPath, cfg, shapes);
   const hints: Partial<ViTConfig> = {
     ...(typeof cfg.num_attention_heads === 'number' ? { numHeads: cfg.num_attention_heads } : {}),
     ...(typeof cfg.layer_norm_eps === 'number' ? { layerNormEps: cfg.layer_norm_eps } : {}),
   };
-  const ppPath = join(dir, 'preprocessor_config.json');
-  const preprocess = existsSync(ppPath) ? preprocessOf(readJson(ppPath)) : undefined;
+  const preprocess = existsSync(join(dir, 'preprocessor_config.json'))
+    ? preprocessOf(join(dir, 'preprocessor_config.json'), readJson(inside(dir, 'preprocessor_config.json')), shapes.inChans)
+    : undefined;
   const labels = labelsOf(cfg.id2label);
-  return { weights: hfToTimm(tensors), hints, metadata, ...(labels ? { labels } : {}), ...(preprocess ? { preprocess } : {}) };
+  return { weights, hints, metadata, ...(labels ? { labels } : {}), ...(preprocess ? { preprocess } : {}) };
 }
 
 /** The files of a Hugging Face directory (ViTForImageClassification) for a checkpoint. */

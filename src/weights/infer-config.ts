@@ -4,7 +4,7 @@ import { parameterShapes } from '../model/params.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultHeads } from '../model/config.ts';
-import { UserError } from '../errors.ts';
+import { UserError, shown } from '../errors.ts';
 import { SCALE_SUFFIX, isQuantized, quantizationProblems } from '../model/int8.ts';
 
 /** LayerNorm epsilon when nothing says otherwise: timm's and JAX's ViTs use 1e-6. */
@@ -16,6 +16,8 @@ export const defaultLayerNormEps = 1e-6;
  * over hints and shapes alike, and checkWeights then reports any disagreement. `file` names the checkpoint in errors.
  */
 export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfig> = {}, overrides: Partial<ViTConfig> = {}): ViTConfig {
+  const eps = hints.layerNormEps;
+  if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) throw new UserError(`${file} records LayerNorm epsilon ${shown(eps)} (expected a small positive number such as 1e-6): fix or re-export it`);
   const shape = (name: string) => {
     const t = sd.get(name);
     if (!t) throw new UserError(`${file} is not a ViT checkpoint: tensor '${name}' is missing (found ${[...sd.keys()].slice(0, 5).join(', ')}${sd.size > 5 ? ', …' : ''})`);

@@ -1,16 +1,22 @@
 // The few data-layout moves the name mappings need (axis permutes, reshapes, row concat/split), on host tensors.
+// They run on tensors straight from checkpoint files, whose shapes need not be what their names imply: a mismatch
+// is the file's fault, a UserError (the loader adds the file's name).
 import type { Tensor } from '../graph/tensor.ts';
 import { formatShape, numel } from '../graph/tensor.ts';
+import { UserError } from '../errors.ts';
+
+const misfit = (what: string) => new UserError(`${what}: the tensors do not have the shapes their names imply (not a ViT checkpoint, or a damaged one)`);
 
 /** Same data, new shape (element count must match). */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
-  if (numel(shape) !== t.data.length) throw new Error(`cannot reshape ${formatShape(t.shape)} to ${formatShape(shape)}`);
+  if (numel(shape) !== t.data.length) throw misfit(`cannot reshape ${formatShape(t.shape)} to ${formatShape(shape)}`);
   return { ...t, shape: [...shape] };
 }
 
 /** Reorders axes: output axis i is input axis perm[i] (numpy's transpose). Works for any dtype. */
 export function permute(t: Tensor, perm: readonly number[]): Tensor {
   const { shape } = t;
+  if (perm.length !== shape.length) throw misfit(`cannot permute ${formatShape(shape)} by ${formatShape(perm)}`);
   const outShape = perm.map((p) => shape[p]!);
   const inStride = shape.map((_, i) => numel(shape.slice(i + 1)));
   const stride = perm.map((p) => inStride[p]!); // input stride of each output axis
@@ -40,10 +46,12 @@ export function transpose(t: Tensor): Tensor {
 /** Stacks float32 tensors along axis 0 (their other axes must agree). */
 export function concatRows(parts: readonly Tensor[]): Tensor {
   const rest = parts[0]!.shape.slice(1);
+  const odd = parts.find((p) => p.dtype !== 'float32');
+  if (odd) throw misfit(`cannot concatenate a ${odd.dtype} tensor with float32 weights`);
   const data = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
   let at = 0;
   for (const p of parts) {
-    if (formatShape(p.shape.slice(1)) !== formatShape(rest)) throw new Error(`cannot concat ${formatShape(p.shape)} with ${formatShape(parts[0]!.shape)}`);
+    if (formatShape(p.shape.slice(1)) !== formatShape(rest)) throw misfit(`cannot concat ${formatShape(p.shape)} with ${formatShape(parts[0]!.shape)}`);
     data.set(p.data as Float32Array, at);
     at += p.data.length;
   }

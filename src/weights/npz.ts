@@ -15,6 +15,8 @@ const descrs: Readonly<Record<string, RawType>> = {
   '<f4': 'F32', '<f8': 'F64', '<f2': 'F16', '<i8': 'I64', '<i4': 'I32', '|u1': 'U8', '|b1': 'BOOL',
 };
 const descrOf: Readonly<Record<RawType, string>> = Object.fromEntries(Object.entries(descrs).map(([d, r]) => [r, d])) as Record<RawType, string>;
+/** numpy's own limit on header length when reading (np.load's max_header_size); real headers are ~100 bytes. */
+const MAX_HEADER = 10_000;
 
 /** Parses one .npy file (format versions 1–3, little-endian, C or Fortran order). `name` is used in errors. */
 export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
@@ -24,6 +26,7 @@ export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
   if (major < 1 || major > 3) throw new UserError(`${name} uses .npy format version ${major} (vitkit reads 1–3): re-save it with a current numpy`);
   const lenBytes = major === 1 ? 2 : 4;
   const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  if (hlen > MAX_HEADER) throw new UserError(`${name} has a .npy header of ${hlen} bytes (numpy writes under ${MAX_HEADER}): re-export it with numpy.save`);
   const start = 8 + lenBytes + hlen;
   if (start > buf.length) throw new UserError(`${name} is truncated (.npy header says ${hlen} bytes, only ${buf.length - 8 - lenBytes} present): re-download or re-export it`);
   const header = buf.toString(major === 3 ? 'utf8' : 'latin1', 8 + lenBytes, start);
@@ -31,9 +34,13 @@ export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new UserError(`${name} has an unreadable .npy header: re-export it with numpy.save`);
-  const raw = descrs[descr];
+  if (descr.includes('O')) throw new UserError(`${name} holds Python objects (dtype '${descr}'), which only unpickling could read and vitkit never does (numpy's allow_pickle=False): save numeric arrays`);
+  const raw = Object.hasOwn(descrs, descr) ? descrs[descr] : undefined;
   if (!raw) throw new UserError(`${name} has dtype '${descr}' (vitkit reads ${Object.keys(descrs).join(', ')}): convert it with numpy's astype('<f4')`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const dims = shapeText.split(',').map((s) => s.trim());
+  if (dims.at(-1) === '') dims.pop(); // '(3,)' and '()'
+  const shape = dims.map((d) => (/^\d{1,15}$/.test(d) ? Number(d) : NaN));
+  if (!shape.every(Number.isSafeInteger)) throw new UserError(`${name} has an invalid .npy shape (${shapeText}) (expected non-negative integers): re-export it with numpy.save`);
   const size = numel(shape) * rawBytes[raw];
   if (start + size > buf.length) throw new UserError(`${name} is truncated (needs ${size} data bytes, has ${buf.length - start}): re-download or re-export it`);
   const t = decodeTensor(raw, shape, bytes.subarray(start, start + size));

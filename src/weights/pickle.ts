@@ -72,15 +72,19 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
   };
   const appendItems = (l: unknown, items: unknown[]) => {
     if (!Array.isArray(l)) throw new UnpickleError('pickle APPEND(S) on a non-list');
-    l.push(...items);
+    for (const x of items) l.push(x); // not push(...items): spreading 100k+ arguments overflows the stack
   };
   const long = (n: number) => {
     if (n === 0) return 0;
-    let v = 0n;
     const at = need(n);
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[at + i]!);
+    // one hex parse, linear in n (a shift-and-or per byte copies the growing bigint each time: quadratic)
+    let v = BigInt(`0x${Buffer.from(buf.subarray(at, at + n)).reverse().toString('hex')}`);
     if (buf[at + n - 1]! & 0x80) v -= 1n << BigInt(8 * n); // two's complement
     return Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  };
+  const globalPart = (v: unknown) => {
+    if (typeof v !== 'string') throw new UnpickleError('pickle STACK_GLOBAL names are not strings');
+    return v;
   };
   const call = (fn: unknown, args: unknown): unknown => {
     const name = isGlobal(fn) ? fn.global : 'a non-global callable';
@@ -135,7 +139,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
       case 0x61: { const v = pop(); appendItems(top(), [v]); break; } // APPEND
       case 0x65: { const items = popMark(); appendItems(top(), items); break; } // APPENDS
       case 0x63: { const mod = line(); push({ global: `${mod}.${line()}` } satisfies PyGlobal); break; } // GLOBAL
-      case 0x93: { const q = pop(); push({ global: `${String(pop())}.${String(q)}` } satisfies PyGlobal); break; } // STACK_GLOBAL
+      case 0x93: { const q = globalPart(pop()); push({ global: `${globalPart(pop())}.${q}` } satisfies PyGlobal); break; } // STACK_GLOBAL
       case 0x51: push(opts.persistentLoad(pop())); break; // BINPERSID
       case 0x52: { const args = pop(); push(call(pop(), args)); break; } // REDUCE
       case 0x81: { pop(); const cls = pop(); push({ opaque: isGlobal(cls) ? cls.global : '?' } satisfies Opaque); break; } // NEWOBJ

@@ -5,7 +5,7 @@ import { formatShape, numel } from '../graph/tensor.ts';
 import { type ByteSource, bufferSource, corrupt, withFileSource } from './byte-source.ts';
 import { type RawType, decodeTensor, encodeTensor, isRawType, rawBytes } from './decode.ts';
 import { type WriteOptions, writeFileAtomic } from './atomic-write.ts';
-import { UserError } from '../errors.ts';
+import { UserError, shown } from '../errors.ts';
 
 /** Tensors (floats decoded to float32) and the string metadata of a safetensors file. */
 export interface SafetensorsContent {
@@ -42,7 +42,7 @@ function checkEntry(src: ByteSource, name: string, e: unknown, dataSize: number)
   if (typeof e !== 'object' || e === null) throw bad('has no header entry');
   const { dtype, shape, data_offsets: off } = e as Partial<Entry>;
   if (typeof dtype !== 'string' || !isRawType(dtype)) {
-    throw new UserError(`${src.name}: tensor '${name}' has dtype ${String(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|I8|U8|BOOL): convert it to float32`);
+    throw new UserError(`${src.name}: tensor '${name}' has dtype ${typeof dtype === 'string' ? (dtype as string).slice(0, 40) : shown(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|I8|U8|BOOL): convert it to float32`);
   }
   if (!Array.isArray(shape) || !shape.every(isNat)) throw bad('has an invalid shape');
   if (!Array.isArray(off) || off.length !== 2 || !isNat(off[0]) || !isNat(off[1]) || off[1] < off[0]) throw bad('has invalid data_offsets');
@@ -59,16 +59,26 @@ export function parseSafetensors(src: ByteSource): SafetensorsContent {
   const { header, dataStart } = readHeader(src);
   const dataSize = src.size - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors: StateDict = new Map();
+  const entries: [string, Entry][] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries((value ?? {}) as Record<string, unknown>)) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt(src, '__metadata__ is not an object');
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') throw corrupt(src, `__metadata__ value '${k}' is not a string`);
         metadata[k] = v;
       }
       continue;
     }
-    const e = checkEntry(src, name, value, dataSize);
+    entries.push([name, checkEntry(src, name, value, dataSize)]);
+  }
+  // as the format requires, tensors may not share bytes: the total read stays within the file
+  const byOffset = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
+  for (let i = 1; i < byOffset.length; i++) {
+    const [prev, next] = [byOffset[i - 1]!, byOffset[i]!];
+    if (next[1].data_offsets[0] < prev[1].data_offsets[1]) throw corrupt(src, `tensors '${prev[0]}' and '${next[0]}' overlap`);
+  }
+  const tensors: StateDict = new Map();
+  for (const [name, e] of entries) {
     const [begin, end] = e.data_offsets;
     tensors.set(name, decodeTensor(e.dtype, e.shape, src.read(dataStart + begin, end - begin)));
   }

@@ -18,6 +18,12 @@ const SIG_CENTRAL = 0x02014b50;
 const SIG_LOCAL = 0x04034b50;
 const U32_MAX = 0xffffffff;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01, the earliest date zip can store
+/** Deflate's best compression is about 1032:1 (258-byte matches in 2 bits); a larger declared size is a lie. */
+const MAX_DEFLATE_RATIO = 1032;
+/** Room for deflate's block headers when tiny members are compared against the ratio. */
+const DEFLATE_SLACK = 64;
+/** Size of a local file header before its name and extra field. */
+const LOCAL_HEADER = 30;
 
 let crcTable: Uint32Array | undefined;
 
@@ -74,6 +80,7 @@ export function readZip(src: ByteSource): ZipEntry[] {
   const cd = centralDirectory(src);
   const dir = view(src.read(cd.offset, cd.size));
   const entries: ZipEntry[] = [];
+  const spans: { name: string; start: number; end: number }[] = [];
   let p = 0;
   for (let i = 0; i < cd.count; i++) {
     if (p + 46 > dir.length || dir.readUInt32LE(p) !== SIG_CENTRAL) throw corrupt(src, `zip central directory entry ${i} is damaged`);
@@ -93,7 +100,10 @@ export function readZip(src: ByteSource): ZipEntry[] {
       const len = dir.readUInt16LE(e + 2);
       if (id === 0x0001) {
         let q = e + 4;
-        const next = () => Number(dir.readBigUInt64LE((q += 8) - 8));
+        const next = () => {
+          if (q + 8 > e + 4 + len) throw corrupt(src, `zip member ${name} has a zip64 extra field too short for its sizes`);
+          return Number(dir.readBigUInt64LE((q += 8) - 8));
+        };
         if (usize === U32_MAX) usize = next();
         if (csize === U32_MAX) csize = next();
         if (local === U32_MAX) local = next();
@@ -102,24 +112,35 @@ export function readZip(src: ByteSource): ZipEntry[] {
     }
     p += 46 + nameLen + extraLen + commentLen;
     if (method !== 0 && method !== 8) throw corrupt(src, `zip member ${name} uses compression method ${method} (only stored and deflate are supported)`);
+    // sizes are checked before anything is inflated: the output never exceeds what the compressed bytes can hold
+    if (method === 0 && usize !== csize) throw corrupt(src, `zip member ${name} is stored with ${csize} bytes but declares ${usize}`);
+    if (usize > csize * MAX_DEFLATE_RATIO + DEFLATE_SLACK) throw corrupt(src, `zip member ${name} declares ${usize} bytes from ${csize} compressed, more than deflate can produce`);
+    spans.push({ name, start: local, end: local + LOCAL_HEADER + csize });
     entries.push({
       name,
       size: usize,
       read() {
-        const hdr = view(src.read(local, 30));
+        const hdr = view(src.read(local, LOCAL_HEADER));
         if (hdr.readUInt32LE(0) !== SIG_LOCAL) throw corrupt(src, `zip member ${name} has no local header`);
-        const start = local + 30 + hdr.readUInt16LE(26) + hdr.readUInt16LE(28); // PyTorch pads data via the extra field
+        const start = local + LOCAL_HEADER + hdr.readUInt16LE(26) + hdr.readUInt16LE(28); // PyTorch pads data via the extra field
         const raw = src.read(start, csize);
         let data: Uint8Array;
         try {
-          data = method === 0 ? raw : inflateRawSync(raw);
-        } catch {
-          throw corrupt(src, `zip member ${name} does not inflate`);
+          // one byte past the declared size is enough to know the member lies
+          data = method === 0 ? raw : inflateRawSync(raw, { maxOutputLength: usize + 1 });
+        } catch (e) {
+          const over = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
+          throw corrupt(src, over ? `zip member ${name} inflates to more than its declared ${usize} bytes` : `zip member ${name} does not inflate`);
         }
         if (data.length !== usize || crc32(data) !== crc) throw corrupt(src, `zip member ${name} fails its size/CRC check`);
         return data;
       },
     });
+  }
+  // members may not share bytes: N central entries over one member's data would inflate it N times
+  spans.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < spans.length; i++) {
+    if (spans[i]!.start < spans[i - 1]!.end) throw corrupt(src, `zip members ${spans[i - 1]!.name} and ${spans[i]!.name} overlap`);
   }
   return entries;
 }

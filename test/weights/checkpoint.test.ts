@@ -148,3 +148,19 @@ test('bad paths and files are UserErrors naming the path and what is accepted', 
   assertUserError(() => loadCheckpoint(rnd), /random\.npz is corrupt/);
   assertUserError(() => loadCheckpoint(join(SHARED, 'micro_gray_p4_28', 'timm.safetensors'), { embedDim: 64, numHeads: 4 }), /timm\.safetensors does not fit/, /'cls_token' has shape \[1, 1, 32\], expected \[1, 1, 64\]/);
 });
+
+test('vitkit metadata from elsewhere is checked field by field', () => {
+  const weights = readSafetensors(join(SHARED, 'micro_gray_p4_28', 'timm.safetensors')).tensors;
+  const cases: [unknown, RegExp][] = [
+    [null, /no config object/],
+    [{ config: null }, /no config object/],
+    [{ config: {}, labels: 'abc' }, /labels are not a list of strings/],
+    [{ config: {}, preprocess: { mean: [0.5], std: [0] } }, /positive std/],
+    [{ config: { layerNormEps: -1 } }, /LayerNorm epsilon -1/],
+  ];
+  cases.forEach(([meta, pattern], i) => {
+    const path = join(dir, `meta${i}.safetensors`);
+    writeSafetensors(path, weights, { vitkit: JSON.stringify(meta) });
+    assertUserError(() => loadCheckpoint(path), new RegExp(`meta${i}\\.safetensors`), pattern);
+  });
+});

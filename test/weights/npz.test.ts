@@ -63,3 +63,24 @@ test('unsupported or damaged arrays are UserErrors naming the array', () => {
   const npz = readFileSync(join(LOCAL, 'compressed.npz'));
   assertUserError(() => decodeNpz(npz.subarray(0, 500), 'short.npz'), /short\.npz is corrupt/);
 });
+
+/** A version-1 .npy with the given header dict text and data bytes. */
+function npyWith(header: string, data: Uint8Array = new Uint8Array(64)): Buffer {
+  const h = Buffer.from(`${header}\n`, 'latin1');
+  const pre = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, 0, 0]);
+  pre.writeUInt16LE(h.length, 8);
+  return Buffer.concat([pre, h, data]);
+}
+
+test('.npy shapes must be tuples of non-negative integers', () => {
+  for (const shape of ['(-2, -3)', '(1.5, 2)', '(abc,)', '(2 3)', '(1e3,)', '(99999999999999999999,)']) {
+    assertUserError(() => decodeNpy(npyWith(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`), 'g.npz:w'), /g\.npz:w has an invalid \.npy shape/);
+  }
+  assert.deepEqual(decodeNpy(npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0, 3), }"), 'z').shape, [2, 0, 3]);
+});
+
+test('.npy object arrays (pickled Python objects) and oversized headers are refused', () => {
+  assertUserError(() => decodeNpy(npyWith("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), 'g.npz:o'), /g\.npz:o holds Python objects/, /allow_pickle/);
+  const long = `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ${' '.repeat(20_000)}}`;
+  assertUserError(() => decodeNpy(npyWith(long), 'g.npz:h'), /g\.npz:h has a \.npy header of \d+ bytes/);
+});

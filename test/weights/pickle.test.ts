@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UnpickleError, unpickle } from '../../src/weights/pickle.ts';
+import { pickle } from './pickle-writer.ts';
 
 // pickle.dumps({'a': [1, -1, 2**70, -300, 1.5, True, None, 'xé', b'yz', (1, 2, 3), (), 70000],
 //               'b': collections.OrderedDict(k=300)}, protocol=P)
@@ -32,4 +33,32 @@ test('malformed data is an UnpickleError', () => {
   assert.throws(() => unpickle(Buffer.from(proto2.slice(0, 40), 'hex'), opts), UnpickleError);
   assert.throws(() => unpickle(Buffer.from('8002ff', 'hex'), opts), /opcode 0xff at byte 2 is not supported/);
   assert.throws(() => unpickle(Buffer.from('80022e', 'hex'), opts), /stack underflow/);
+});
+
+test('huge LONG4 integers decode in linear time', () => {
+  // a 1 MiB integer: 0x01 0x00 … 0x00 0x7f (little-endian), i.e. 0x7f << (8 * (n - 1)) + 1
+  const n = 2 ** 20;
+  const bytes = Buffer.alloc(n);
+  bytes[0] = 1;
+  bytes[n - 1] = 0x7f;
+  const t0 = performance.now();
+  const v = unpickle(pickle({ raw: Buffer.concat([Buffer.from([0x8b, 0, 0, 0x10, 0]), bytes]) }), opts) as bigint;
+  assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
+  assert.equal(v, (0x7fn << BigInt(8 * (n - 1))) + 1n);
+  assert.equal(unpickle(pickle(-(2n ** 70n) - 5n), opts), -(2n ** 70n) - 5n);
+  assert.equal(unpickle(pickle(-300n), opts), -300);
+});
+
+test('APPENDS of many items does not overflow the stack', () => {
+  const n = 300_000;
+  const items = Buffer.alloc(2 * n);
+  for (let i = 0; i < n; i++) items.set([0x4b, i & 0xff], 2 * i);
+  const list = unpickle(pickle({ raw: Buffer.concat([Buffer.from([0x5d, 0x28]), items, Buffer.from([0x65])]) }), opts) as number[];
+  assert.equal(list.length, n);
+  assert.equal(list[n - 1], (n - 1) & 0xff);
+});
+
+test('globals must be named by strings', () => {
+  // STACK_GLOBAL over a list instead of two strings
+  assert.throws(() => unpickle(pickle({ raw: Buffer.from([0x5d, 0x5d, 0x93]) }), opts), UnpickleError);
 });

@@ -7,6 +7,7 @@ import { parsePth, readPth } from '../../src/weights/pth.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { encodeZip } from '../../src/weights/zip.ts';
 import { LOCAL, SHARED, assertSameTensors, assertUserError, tempDir } from './helpers.ts';
+import { type Py, pickle, pthBytes, torchTensor } from './pickle-writer.ts';
 
 const dir = tempDir();
 const zipOf = (files: Record<string, Uint8Array>) =>
@@ -52,4 +53,54 @@ test('legacy, TorchScript, truncated and random files are UserErrors with a conv
   const bad = Buffer.from(full);
   bad.fill(0x2e, 100, 110); // inside data.pkl: STOP opcodes early
   assertUserError(() => parsePth(bufferSource(bad, 'bad.pth')), /bad\.pth is corrupt \(zip member .*data\.pkl fails its size\/CRC check/);
+});
+
+const f32 = (n: number) => Buffer.from(Float32Array.from({ length: n }, (_, i) => i).buffer);
+const pth = (root: Py, storages: Record<string, Uint8Array>, name = 'x.pth') => bufferSource(pthBytes(pickle(root), storages), name);
+
+test('a dict that contains itself under model/state_dict is refused, not followed forever', () => {
+  // PROTO 2, EMPTY_DICT, BINPUT 0, 'model', BINGET 0, SETITEM, STOP: {'model': <itself>} in 19 bytes
+  const selfRef = Buffer.from('80027d710058050000006d6f64656c680073 2e'.replace(/ /g, ''), 'hex');
+  assert.equal(selfRef.length, 19);
+  assertUserError(() => parsePth(bufferSource(pthBytes(selfRef), 'loop.pth')), /loop\.pth/, /refers to itself/);
+  // and a cycle two levels deep: {'state_dict': {'model': <the outer dict>}}
+  const twoLevels = Buffer.from('80027d7100580a00000073746174655f6469637471017d710258050000006d6f64656c7103680073732e', 'hex');
+  assertUserError(() => parsePth(bufferSource(pthBytes(twoLevels), 'loop2.pth')), /loop2\.pth/, /refers to itself/);
+});
+
+test('tensors are views of one decoded storage, and reusing a storage beyond the file is refused', () => {
+  const one = pth({ dict: [['a', torchTensor('0', 0, [4], [1])], ['b', torchTensor('0', 2, [2], [1])]] }, { '0': f32(6) });
+  const sd = parsePth(one);
+  assert.deepEqual([...sd.get('b')!.data], [2, 3]);
+  assert.equal(sd.get('a')!.data.buffer, sd.get('b')!.data.buffer, 'one storage, two views');
+  // 300 tensors of 1 MiB each over a single 1 MiB storage
+  const n = 2 ** 18;
+  const entries: [Py, Py][] = Array.from({ length: 300 }, (_, i) => [`t${i}`, torchTensor('0', 0, [n], [1])]);
+  const rss = process.memoryUsage().rss;
+  assertUserError(() => parsePth(pth({ dict: entries }, { '0': f32(n) }, 'amp.pth')), /amp\.pth/, /storage '0'/, /more than/);
+  assert.ok(process.memoryUsage().rss - rss < 64 * 2 ** 20, 'no 300 MiB of copies');
+});
+
+test('offsets, sizes and strides are type-, sign- and range-checked', () => {
+  const bad: [string, Py, Py, Py][] = [
+    ['negative offset', -1, [2], [1]],
+    ['fractional offset', 0.5, [2], [1]],
+    ['string offset', '0', [2], [1]],
+    ['negative size', 0, [-2, -3], [1, 1]],
+    ['fractional size', 0, [1.5, 2], [2, 1]],
+    ['size not a tuple', 0, 2, [1]],
+    ['strides of another rank', 0, [2, 3], [1]],
+    ['past the storage', 4, [4], [1]],
+    ['huge size', 0, [2 ** 40, 2 ** 40], [2 ** 40, 1]],
+  ];
+  for (const [what, offset, size, stride] of bad) {
+    assertUserError(() => parsePth(pth({ dict: [['w', torchTensor('0', offset, size, stride)]] }, { '0': f32(6) }, 'bad.pth')), /bad\.pth/);
+    void what;
+  }
+  // a storage that is not a whole number of elements, and a tensor whose storage is not a storage reference
+  assertUserError(() => parsePth(pth({ dict: [['w', torchTensor('0', 0, [1], [1])]] }, { '0': new Uint8Array(6) }, 'odd.pth')), /odd\.pth/, /6 bytes/);
+  const fake: Py = { call: [{ global: 'torch._utils._rebuild_tensor_v2' }, ['not a storage', 0, [1], [1], false, null]] };
+  assertUserError(() => parsePth(pth({ dict: [['w', fake]] }, {}, 'fake.pth')), /fake\.pth/);
+  // keys must be strings
+  assertUserError(() => parsePth(pth({ dict: [[5, torchTensor('0', 0, [1], [1])]] }, { '0': f32(1) }, 'key.pth')), /key\.pth/, /name/);
 });
