@@ -6,8 +6,9 @@ import { matmul } from '../ops/matmul.ts';
 import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
-import type { ViTConfig } from './config.ts';
+import { type ViTConfig, gridSize } from './config.ts';
 import { parameterShapes } from './params.ts';
+import { hybridTokens } from './resnet-v2.ts';
 
 /** Supplies the graph value for a parameter: an initializer (inference) or a graph input (training). */
 export type ParamSource = (name: string, shape: readonly number[]) => Value;
@@ -71,20 +72,16 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const noise = opts.noise ?? ((v: Value) => v);
   const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
   const dropPath = (v: Value, block: number, name: string): Value => noise(v, { kind: 'drop-path', name: `blocks.${block}.${name}`, block });
-  const { embedDim: d, patchSize: ps, inChans: c, numHeads: heads } = cfg;
-  const grid = cfg.imgSize / ps;
+  const { embedDim: d, inChans: c, numHeads: heads } = cfg;
+  const grid = gridSize(cfg);
   const [batch] = images.shape as [Dim];
   const expected = [batch, c, cfg.imgSize, cfg.imgSize];
   if (images.rank !== 4 || images.shape.some((s, i) => s !== expected[i])) {
     throw new Error(`ViT input is ${images}, expected ${formatShape(expected)}`);
   }
 
-  // Patchify by reshape: [B, C, S, S] → [B, C, g, P, g, P] → [B, g, g, C, P, P] → [B, N, C·P·P].
-  let x = reshape(images, [0, c, grid, ps, grid, ps]);
-  x = transpose(x, [0, 2, 4, 1, 3, 5]);
-  x = reshape(x, [0, grid * grid, c * ps * ps]);
-  const projW = reshape(p('patch_embed.proj.weight'), [d, c * ps * ps]); // conv kernel as a linear map
-  x = linear(x, projW, p('patch_embed.proj.bias')); // [B, N, D]
+  // The token source: image patches, or (hybrid) the projected cells of a ResNetV2 feature map.
+  let x = cfg.backbone ? hybridTokens(cfg.backbone, images, p, cfg.patchSize) : patchTokens(images, cfg, p); // [B, N, D]
 
   if (cfg.classToken) {
     const cls = typeof batch === 'number' ? expand(p('cls_token'), [batch, 1, d]) : broadcastBatch(p('cls_token'), x);
@@ -118,6 +115,18 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   if (cfg.preLogitsDim > 0) pooled = tanh(linear(pooled, p('pre_logits.fc.weight'), p('pre_logits.fc.bias')));
   const logits = cfg.numClasses > 0 ? linear(pooled, p('head.weight'), p('head.bias')) : undefined;
   return { logits, pooled, encoded, attention, tokens };
+}
+
+/** Linear patch embedding (eq. 1) of images [B, C, S, S] → [B, N, D]. */
+function patchTokens(images: Value, cfg: ViTConfig, p: (name: string) => Value): Value {
+  const { embedDim: d, patchSize: ps, inChans: c } = cfg;
+  const grid = gridSize(cfg);
+  // Patchify by reshape: [B, C, S, S] → [B, C, g, P, g, P] → [B, g, g, C, P, P] → [B, N, C·P·P].
+  let x = reshape(images, [0, c, grid, ps, grid, ps]);
+  x = transpose(x, [0, 2, 4, 1, 3, 5]);
+  x = reshape(x, [0, grid * grid, c * ps * ps]);
+  const projW = reshape(p('patch_embed.proj.weight'), [d, c * ps * ps]); // conv kernel as a linear map
+  return linear(x, projW, p('patch_embed.proj.bias')); // [B, N, D]
 }
 
 /** Multi-head self-attention on [B, T, D]; returns the projected output and the [B, H, T, T] probabilities. */

@@ -5,6 +5,8 @@ import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultHeads } from '../model/config.ts';
 import { UserError } from '../errors.ts';
+import { backboneStride } from '../model/resnet-v2.ts';
+import { inferBackbone } from './infer-backbone.ts';
 
 /** LayerNorm epsilon when nothing says otherwise: timm's and JAX's ViTs use 1e-6. */
 export const defaultLayerNormEps = 1e-6;
@@ -31,10 +33,12 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`)) depth++;
   if (depth === 0) shape('blocks.0.norm1.weight');
+  // A hybrid's projection reads the backbone's feature map: image size and channels come from the backbone.
+  const hybrid = inferBackbone(sd, file);
   const inferred: ViTConfig = {
-    imgSize: grid * patchH!,
+    imgSize: grid * patchH! * (hybrid ? backboneStride(hybrid.backbone) : 1),
     patchSize: patchH!,
-    inChans: inChans!,
+    inChans: hybrid ? hybrid.inChans : inChans!,
     embedDim: embedDim!,
     depth,
     numHeads: hints.numHeads ?? defaultHeads(embedDim!),
@@ -45,6 +49,7 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     layerNormEps: hints.layerNormEps ?? defaultLayerNormEps,
     qkvBias: sd.has('blocks.0.attn.qkv.bias'),
     preLogitsDim: sd.get('pre_logits.fc.weight')?.shape[0] ?? 0,
+    ...(hybrid ? { backbone: hybrid.backbone } : {}),
   };
   try {
     return checkConfig({ ...inferred, ...overrides });
