@@ -12,7 +12,7 @@ export function inferBackbone(sd: StateDict, file: string): { backbone: ResNetV2
   const stem = sd.get(`${PREFIX}${stemOnly ? '' : 'stem.'}conv.weight`);
   const unknown = (name: string) =>
     new UserError(`${file}: unknown hybrid backbone parameter '${name}' (vitkit knows timm's ResNetV2 hybrids, vit_*_r*)`);
-  if (!stem || stem.shape.length !== 4) throw unknown(names.find((n) => !n.includes('conv.weight')) ?? names[0]!);
+  if (!stem || stem.shape.length !== 4) throw unknown(names[0]!); // no ResNetV2 stem: nothing here is known
   const layers: number[] = [];
   const channels: number[] = [];
   for (let i = 0; sd.has(`${PREFIX}stages.${i}.blocks.0.conv3.weight`); i++) {
