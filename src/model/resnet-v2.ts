@@ -57,6 +57,12 @@ export function featureSize(bb: ResNetV2Config, size: number): number {
   return n;
 }
 
+/** The backbone in words, for `vitkit info`. */
+export function describeBackbone(bb: ResNetV2Config): string {
+  const stages = bb.layers.length ? `, stages [${bb.layers.join(', ')}] blocks of widths [${bb.channels.join(', ')}]` : ', stem only';
+  return `ResNetV2 (GroupNorm, weight-standardised convs; stem ${bb.stemChs}${stages}; stride ${backboneStride(bb)}) → ${featureChannels(bb)} channels`;
+}
+
 /** Every backbone parameter, name → shape, in timm's state-dict order. */
 export function backboneShapes(bb: ResNetV2Config, inChans: number): [string, number[]][] {
   const out: [string, number[]][] = [];
