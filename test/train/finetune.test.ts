@@ -1,5 +1,5 @@
 // Fine-tuning (src/train/finetune.ts): the adapted model (plain and hybrid) against timm at another resolution,
-// head replacement,// headless and pre-logits checkpoints, bad input, and a short fine-tuning run with a frozen backbone.
+// head replacement, headless and pre-logits checkpoints, bad input, and a short fine-tuning run with a frozen backbone.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
