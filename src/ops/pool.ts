@@ -49,7 +49,6 @@ registerGrad({
     if ((node.attrs.storage_order?.value ?? 0) !== 0) throw new Error('MaxPool gradient: only storage_order 0 is supported');
     if ((node.attrs.auto_pad?.value ?? 'NOTSET') !== 'NOTSET') throw new Error('MaxPool gradient: auto_pad is not supported (give explicit pads)');
     const indices = node.outputs[1] ?? x.graph.node('MaxPool', [x], [{ dtype: y.dtype, shape: y.shape }, { dtype: 'int64', shape: y.shape }], node.attrs)[1]!;
-    const flat = flatten(x);
-    return [reshapeTo(scatterAddElements(zerosLike(flat), flatten(indices), flatten(outGrad(node, dys)), 0), x)];
+    return [reshapeTo(scatterAddElements(flatten(zerosLike(x)), flatten(indices), flatten(outGrad(node, dys)), 0), x)];
   },
 });
