@@ -7,7 +7,7 @@ import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
 import { type ViTConfig, gridSize, tokenStride } from '../model/config.ts';
 import { countParameters } from '../model/params.ts';
-import { PREFIX } from '../model/resnet-v2.ts';
+import { stemConvWeight } from '../model/resnet-v2.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { AttentionDistanceMeter } from './attention-distance.ts';
 import { type Tile, attentionDistanceSpec, chartToPng, imageGridSpec, posEmbedSpec } from './charts.ts';
@@ -70,8 +70,7 @@ async function componentPng(v: Float64Array, [c, p]: FilterComponents['shape'], 
  * a hybrid's 7×7 stem convolution (its projection reads feature maps); stored weights, before standardisation.
  */
 function pixelFilters(cfg: ViTConfig): string {
-  if (!cfg.backbone) return 'patch_embed.proj.weight';
-  return `${PREFIX}${cfg.backbone.layers.length ? 'stem.' : ''}conv.weight`;
+  return cfg.backbone ? stemConvWeight(cfg.backbone) : 'patch_embed.proj.weight';
 }
 
 async function filterFigure(model: LoadedModel, k: number): Promise<{ png: Buffer; pca: FilterComponents }> {

@@ -28,6 +28,12 @@ const STD_EPS = 1e-8;
 
 export const PREFIX = 'patch_embed.backbone.';
 
+/** timm's stem-only backbone is the stem Sequential itself, so its names lack the `stem.` level. */
+const stemLevel = (bb: ResNetV2Config): string => (bb.layers.length ? 'stem.' : '');
+
+/** The stem convolution's weight: the backbone's only filters that see pixels. */
+export const stemConvWeight = (bb: ResNetV2Config): string => `${PREFIX}${stemLevel(bb)}conv.weight`;
+
 /** timm's `make_div`: rounds to a multiple of 8, never more than 10% below the value. */
 function makeDiv(v: number, divisor = 8): number {
   const r = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
@@ -68,8 +74,7 @@ export function backboneShapes(bb: ResNetV2Config, inChans: number): [string, nu
   const out: [string, number[]][] = [];
   const conv = (name: string, o: number, i: number, k: number) => out.push([`${PREFIX}${name}.weight`, [o, i, k, k]]);
   const norm = (name: string, c: number) => out.push([`${PREFIX}${name}.weight`, [c]], [`${PREFIX}${name}.bias`, [c]]);
-  // timm's stem-only backbone is the stem Sequential itself, so its names lack the `stem.` level.
-  const stem = bb.layers.length ? 'stem.' : '';
+  const stem = stemLevel(bb);
   conv(`${stem}conv`, bb.stemChs, inChans, 7);
   norm(`${stem}norm`, bb.stemChs);
   let chs = bb.stemChs;
@@ -175,7 +180,7 @@ function bottleneck(x: Value, p: Params, b: string, stride: number, project: boo
 
 /** The backbone on images [B, C, S, S] → feature map [B, C', S', S'] (S' = featureSize). */
 export function buildResNetV2(bb: ResNetV2Config, images: Value, p: Params): Value {
-  const stem = bb.layers.length ? 'stem.' : '';
+  const stem = stemLevel(bb);
   let x = relu(norm(convP(images, p, `${stem}conv`, 2), p, `${stem}norm`));
   x = maxPool2d(x, { kernel: [3, 3], strides: [2, 2], pads: padsFor(x, 3, 2) });
   bb.layers.forEach((blocks, i) => {
