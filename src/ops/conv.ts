@@ -13,11 +13,7 @@ export interface Conv2dOptions {
   readonly dilations?: readonly [number, number];
 }
 
-interface Conv2dAttrs {
-  readonly strides: readonly [number, number];
-  readonly pads: readonly [number, number, number, number];
-  readonly dilations: readonly [number, number];
-}
+type Conv2dAttrs = Required<Conv2dOptions>;
 
 const withDefaults = (o: Conv2dOptions): Conv2dAttrs => ({
   strides: o.strides ?? [1, 1],
@@ -54,8 +50,9 @@ export function conv2d(x: Value, w: Value, bias: Value | null, opts: Conv2dOptio
 }
 
 /**
- * ConvTranspose on x [N, Ci, h, w] with weight [Ci, Co, kH, kW] and optional bias [Co] → [N, Co, H, W], H = s·(h − 1) + outputPadding +
- * (kH − 1)·d + 1 − padTop − padBottom: the adjoint of conv2d(·, w) from [N, Co, H, W] to x's shape.
+ * ConvTranspose on x [N, Ci, h, w] with weight [Ci, Co, kH, kW] and optional bias [Co] → [N, Co, H, W], where
+ * H = s·(h − 1) + outputPadding + (kH − 1)·d + 1 − padTop − padBottom: the adjoint of conv2d(·, w) from
+ * [N, Co, H, W] to x's shape.
  */
 export function convTranspose2d(x: Value, w: Value, bias: Value | null, opts: Conv2dOptions & { readonly outputPadding?: readonly [number, number] }): Value {
   const a = withDefaults(opts);
