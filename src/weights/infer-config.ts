@@ -3,7 +3,7 @@
 import { parameterShapes } from '../model/params.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
-import { type ViTConfig, checkConfig, defaultHeads } from '../model/config.ts';
+import { type ViTConfig, checkConfig, defaultHeads, gridSize } from '../model/config.ts';
 import { UserError } from '../errors.ts';
 import { backboneStride } from '../model/resnet-v2.ts';
 import { inferBackbone } from './infer-backbone.ts';
@@ -33,10 +33,12 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`)) depth++;
   if (depth === 0) shape('blocks.0.norm1.weight');
-  // A hybrid's projection reads the backbone's feature map: image size and channels come from the backbone.
+  // A hybrid's projection reads the backbone's feature map: image size and channels come from the backbone. Its
+  // 'SAME' layers round sizes up, so several sizes give one grid: the size a checkpoint records wins if it fits.
   const hybrid = inferBackbone(sd, file);
+  const fits = (s: number | undefined) => hybrid && s && gridSize({ imgSize: s, patchSize: patchH!, backbone: hybrid.backbone }) === grid;
   const inferred: ViTConfig = {
-    imgSize: grid * patchH! * (hybrid ? backboneStride(hybrid.backbone) : 1),
+    imgSize: fits(hints.imgSize) ? hints.imgSize! : grid * patchH! * (hybrid ? backboneStride(hybrid.backbone) : 1),
     patchSize: patchH!,
     inChans: hybrid ? hybrid.inChans : inChans!,
     embedDim: embedDim!,

@@ -7,11 +7,13 @@ import { toOnnx } from '../../src/graph/onnx.ts';
 import type { StateDict } from '../../src/graph/tensor.ts';
 import { inferenceGraph } from '../../src/model/vit.ts';
 import { Session } from '../../src/runtime/session.ts';
-import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
+import { checkConfig, presets } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { inferBackbone } from '../../src/weights/infer-backbone.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { expected, maxAbsDiff } from '../fixtures.ts';
-import { LOCAL, SHARED, assertUserError } from './helpers.ts';
+import { LOCAL, SHARED, assertUserError, tempDir } from './helpers.ts';
 
 const r26 = () => readSafetensors(join(SHARED, 'hybrid_r26_32', 'timm.safetensors')).tensors;
 
@@ -22,6 +24,13 @@ test('stages, blocks and widths from the names and shapes; no backbone for a pla
   assert.equal(inferBackbone(readSafetensors(join(SHARED, 'micro_p16_224', 'timm.safetensors')).tensors, 'plain'), undefined);
   const c = loadCheckpoint(join(SHARED, 'hybrid_r26_32', 'timm.safetensors'), { numHeads: 2 }).config;
   assert.deepEqual([c.imgSize, c.patchSize, c.inChans, c.embedDim], [64, 1, 3, 64]);
+});
+
+test("a vitkit hybrid checkpoint keeps its image size where 'SAME' rounding makes the grid ambiguous", () => {
+  const config = checkConfig({ ...presets.vit_hybrid_cifar!, imgSize: 30, depth: 1 });
+  const path = join(tempDir(), 'odd.safetensors');
+  saveCheckpoint(path, { config, weights: initParameters(config) }, 'vitkit');
+  assert.deepEqual(loadCheckpoint(path).config, config);
 });
 
 test('a torch.save hybrid state dict loads and gives timm logits', async () => {
