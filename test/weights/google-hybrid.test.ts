@@ -7,7 +7,7 @@ import { googleToTimm, timmToGoogle } from '../../src/weights/google.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { readNpz } from '../../src/weights/npz.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
-import { SHARED, assertSameTensors, tempDir } from './helpers.ts';
+import { SHARED, assertSameTensors, assertUserError, tempDir } from './helpers.ts';
 
 const heads: Record<string, number> = { hybrid_stem_p2_32: 3, hybrid_r26_32: 2 };
 const dir = tempDir();
@@ -20,7 +20,7 @@ for (const [model, h] of Object.entries(heads)) {
     assertSameTensors(timmToGoogle(timm, h), npz);
   });
 
-  test(`${model}: convert timm → npz → vitkit keeps the weights and the backbone`, () => {
+  test(`${model}: convert timm → npz → vitkit keeps the weights and the backbone; not to hf`, () => {
     const timm = loadCheckpoint(join(SHARED, model, 'timm.safetensors'), { numHeads: h });
     saveCheckpoint(join(dir, `${model}.npz`), timm, 'npz');
     const npz = loadCheckpoint(join(dir, `${model}.npz`));
@@ -30,5 +30,6 @@ for (const [model, h] of Object.entries(heads)) {
     const own = loadCheckpoint(join(dir, `${model}.safetensors`));
     assert.deepEqual(own.config.backbone, timm.config.backbone);
     assert.deepEqual([...own.weights.keys()], [...timm.weights.keys()], "timm's state-dict order");
+    assertUserError(() => saveCheckpoint(join(dir, `${model}-hf`), timm, 'hf'), /a hybrid ViT cannot be saved as a Hugging Face directory: save it as timm, npz or vitkit/);
   });
 }
