@@ -179,7 +179,7 @@ function bottleneck(x: Value, p: Params, b: string, stride: number, project: boo
 }
 
 /** The backbone on images [B, C, S, S] → feature map [B, C', S', S'] (S' = featureSize). */
-export function buildResNetV2(bb: ResNetV2Config, images: Value, p: Params): Value {
+function buildResNetV2(bb: ResNetV2Config, images: Value, p: Params): Value {
   const stem = stemLevel(bb);
   let x = relu(norm(convP(images, p, `${stem}conv`, 2), p, `${stem}norm`));
   x = maxPool2d(x, { kernel: [3, 3], strides: [2, 2], pads: padsFor(x, 3, 2) });

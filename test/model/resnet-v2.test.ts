@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import { gridSize, preset, presets } from '../../src/model/config.ts';
 import { countParameters } from '../../src/model/params.ts';
-import { featureSize, samePads } from '../../src/model/resnet-v2.ts';
+import { backboneFlops, featureSize, samePads } from '../../src/model/resnet-v2.ts';
 import { inferenceGraph } from '../../src/model/vit.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
@@ -48,6 +48,11 @@ test('hybrid presets have timm parameter counts', () => {
   assert.equal(gridSize(presets.vit_base_r50_s16_384!), 24);
   assert.equal(gridSize(presets.vit_tiny_r_s16_p8_224!), 7);
   assert.equal(gridSize(presets.vit_hybrid_cifar!), 8);
+});
+
+test("backbone compute: ResNet-50's stages at 224 px are ResNet-50's 4.1 GMACs", () => {
+  const macs = backboneFlops({ stemChs: 64, layers: [3, 4, 6, 3], channels: [256, 512, 1024, 2048] }, 3, 224) / 2;
+  assert.ok(Math.abs(macs / 1e9 - 4.1) < 0.05, `${macs}`);
 });
 
 test("TensorFlow 'SAME' padding as the fixtures' README spells it out", () => {

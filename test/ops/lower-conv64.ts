@@ -23,7 +23,7 @@ function geometry(node: Node, kernel: readonly number[]): Geometry {
 }
 
 /** S [H·W, K·P] for a convolution from H×W to oh×ow: S[(y, x), (k, p)] = 1 where window p's tap k reads (y, x). */
-export function selection(g: Graph, [h, w]: readonly number[], [oh, ow]: readonly number[], geo: Geometry): Value {
+function selection(g: Graph, [h, w]: readonly number[], [oh, ow]: readonly number[], geo: Geometry): Value {
   const [kh, kw] = geo.kernel as [number, number];
   const p = oh! * ow!;
   const data = new Float64Array(h! * w! * kh * kw * p);
