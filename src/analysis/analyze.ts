@@ -6,7 +6,9 @@ import { preprocess } from '../data/preprocess.ts';
 import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
 import { dequantizeWeights } from '../model/int8.ts';
+import { type ViTConfig, gridSize, tokenStride } from '../model/config.ts';
 import { countParameters } from '../model/params.ts';
+import { stemConvWeight } from '../model/resnet-v2.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { AttentionDistanceMeter } from './attention-distance.ts';
 import { type Tile, attentionDistanceSpec, chartToPng, imageGridSpec, posEmbedSpec } from './charts.ts';
@@ -64,8 +66,16 @@ async function componentPng(v: Float64Array, [c, p]: FilterComponents['shape'], 
     .toBuffer();
 }
 
+/**
+ * The filters whose components are shown: those that see pixels. That is the patch projection of a plain ViT, and
+ * a hybrid's 7×7 stem convolution (its projection reads feature maps); stored weights, before standardisation.
+ */
+function pixelFilters(cfg: ViTConfig): string {
+  return cfg.backbone ? stemConvWeight(cfg.backbone) : 'patch_embed.proj.weight';
+}
+
 async function filterFigure(model: LoadedModel, k: number): Promise<{ png: Buffer; pca: FilterComponents }> {
-  const pca = filterPCA(dequantizeWeights(model.config, model.weights).get('patch_embed.proj.weight')!, k);
+  const pca = filterPCA(dequantizeWeights(model.config, model.weights).get(pixelFilters(model.config))!, k);
   const p = pca.shape[1];
   const tiles: Tile[] = await Promise.all(
     pca.components.map(async (v, i) => ({ title: `PC ${i + 1}`, png: await componentPng(v, pca.shape, p * Math.ceil(96 / p)) })),
@@ -101,8 +111,7 @@ async function attentionFigures(model: LoadedModel, spec: string, opts: AnalyzeO
   const cfg = model.config;
   const samples = await sampleImages(spec, opts.maxImages ?? 32);
   const classifier = await Classifier.create(model, { threads: opts.threads, outputs: ['attention'] });
-  const grid = cfg.imgSize / cfg.patchSize;
-  const meter = new AttentionDistanceMeter(cfg.depth, cfg.numHeads, grid, cfg.patchSize);
+  const meter = new AttentionDistanceMeter(cfg.depth, cfg.numHeads, gridSize(cfg), tokenStride(cfg));
   const examples = opts.examples ?? 8;
   const size = displaySize(cfg.imgSize);
   const tiles: Tile[] = [];
@@ -178,6 +187,7 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
   });
 
   const filters = await filterFigure(model, opts.components ?? 28);
+  if (cfg.backbone) notes.push("Hybrid: the filter components are those of the ResNetV2 stem's 7×7 convolution (stored weights, before weight standardisation), the layer that sees pixels; the patch projection reads the backbone's feature map.");
   files.push(write(FILES.filters, filters.png));
   figures.push({
     file: FILES.filters,
@@ -196,7 +206,9 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
   files.push(write(FILES.json, `${JSON.stringify(numbers, null, 1)}\n`));
   const facts: [string, string][] = [
     ['parameters', countParameters(cfg).toLocaleString('en-US')],
-    ['patch grid', `${sim.grid}×${sim.grid} patches of ${cfg.patchSize} px at ${cfg.imgSize} px`],
+    cfg.backbone
+      ? ['token grid', `${sim.grid}×${sim.grid} feature-map cells of ${tokenStride(cfg)} px at ${cfg.imgSize} px (hybrid)`]
+      : ['patch grid', `${sim.grid}×${sim.grid} patches of ${cfg.patchSize} px at ${cfg.imgSize} px`],
     ['images analysed', attention ? `${attention.images} from ${opts.images}` : 'none'],
   ];
   files.push(

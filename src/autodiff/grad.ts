@@ -5,9 +5,12 @@ import type { Node, Value } from '../graph/graph.ts';
 import { formatShape } from '../graph/tensor.ts';
 // Every op file registers its rules on import: importing them all here makes the registry complete.
 import { add } from '../ops/elementwise.ts';
+import '../ops/conv.ts';
 import '../ops/matmul.ts';
 import '../ops/nn.ts';
+import '../ops/pool.ts';
 import '../ops/reduce.ts';
+import '../ops/scatter.ts';
 import { identity, onesLike, zerosLike } from '../ops/shape.ts';
 import { gradRule } from '../ops/registry.ts';
 

@@ -1,7 +1,9 @@
 // vitkit info CHECKPOINT: what a checkpoint holds.
 import { UserError } from '../errors.ts';
+import { gridSize } from '../model/config.ts';
 import { isQuantized } from '../model/int8.ts';
 import { countParameters, forwardFlops } from '../model/params.ts';
+import { describeBackbone } from '../model/resnet-v2.ts';
 import { checkpointBytes, loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
 
@@ -37,7 +39,9 @@ export async function main(argv: string[]): Promise<void> {
   }
   const c = ckpt.config;
   console.log(`${path}: ${ckpt.format} checkpoint`);
-  console.log(`  architecture  ViT, ${c.imgSize} px, patch ${c.patchSize}, ${c.inChans} channel(s), D ${c.embedDim}, depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}`);
+  const tokens = c.backbone ? `hybrid, projection ${c.patchSize}×${c.patchSize} on the backbone's feature map` : `patch ${c.patchSize}`;
+  console.log(`  architecture  ViT, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}`);
+  if (c.backbone) console.log(`  backbone      ${describeBackbone(c.backbone)}, ${gridSize(c)}×${gridSize(c)} tokens`);
   console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
   console.log(`  layer norm    eps ${c.layerNormEps}`);
   console.log(`  parameters    ${info.parameters.toLocaleString('en-US')}`);

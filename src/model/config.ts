@@ -1,12 +1,18 @@
 // ViT architecture configuration: a plain readonly object, presets from the paper's Table 1 named as in timm.
 import { UserError } from '../errors.ts';
+import { GROUPS, type ResNetV2Config, featureChannels, featureSize, midChannels } from './resnet-v2.ts';
+
+export type { ResNetV2Config } from './resnet-v2.ts';
 
 export type Pool = 'token' | 'avg';
 
 export interface ViTConfig {
   /** Input resolution (square) the position embeddings are laid out for. */
   readonly imgSize: number;
-  /** Side of the square patches; the token grid is imgSize / patchSize per side. */
+  /**
+   * Side of the square patches; the token grid is imgSize / patchSize per side. For a hybrid, the kernel and
+   * stride of the projection conv on the backbone's feature map (1 in timm's r26/r50 hybrids).
+   */
   readonly patchSize: number;
   /** Image channels (3 for RGB, 1 for grayscale data such as MNIST). */
   readonly inChans: number;
@@ -30,6 +36,8 @@ export interface ViTConfig {
   readonly qkvBias: boolean;
   /** Width of the pre-training head's tanh hidden layer (pre_logits.fc); 0 for a plain linear head. */
   readonly preLogitsDim: number;
+  /** The hybrid's CNN (the paper's §3.1): tokens come from its feature map instead of image patches. Absent: patches. */
+  readonly backbone?: ResNetV2Config;
 }
 
 export const defaultConfig: ViTConfig = {
@@ -68,8 +76,8 @@ const presetGrid: ReadonlyArray<[Size, number, number]> = [
   ['huge', 14, 224],
 ];
 
-/** Named architecture presets: `vit_{size}_patch{P}_{res}` → config. */
-export const presets: Readonly<Record<string, ViTConfig>> = Object.fromEntries(
+/** The paper's plain ViTs: `vit_{size}_patch{P}_{res}` → config. */
+const plainPresets: Readonly<Record<string, ViTConfig>> = Object.fromEntries(
   presetGrid.map(([size, patch, res]) => {
     const s = sizes[size];
     // timm's H/14 is the headless ImageNet-21k feature extractor (630,764,800 parameters).
@@ -78,6 +86,41 @@ export const presets: Readonly<Record<string, ViTConfig>> = Object.fromEntries(
   }),
 );
 
+/** BiT's ResNetV2 (stem 64, stage widths 256·2ⁱ) with `layers` blocks per stage; [] for the stem alone. */
+const bit = (layers: readonly number[]): ResNetV2Config => ({ stemChs: 64, layers, channels: [256, 512, 1024, 2048].slice(0, layers.length) });
+
+/** timm's hybrid ViTs: [name, size, backbone, projection patch, resolution, classes]. */
+const hybridGrid: ReadonlyArray<[string, Size, ResNetV2Config, number, number, number]> = [
+  ['vit_tiny_r_s16_p8_224', 'tiny', bit([]), 8, 224, 1000],
+  ['vit_tiny_r_s16_p8_384', 'tiny', bit([]), 8, 384, 1000],
+  ['vit_small_r26_s32_224', 'small', bit([2, 2, 2, 2]), 1, 224, 1000],
+  ['vit_small_r26_s32_384', 'small', bit([2, 2, 2, 2]), 1, 384, 1000],
+  // timm's B/16 hybrid at 224 is the headless ImageNet-21k feature extractor.
+  ['vit_base_r50_s16_224', 'base', bit([3, 4, 9]), 1, 224, 0],
+  ['vit_base_r50_s16_384', 'base', bit([3, 4, 9]), 1, 384, 1000],
+  ['vit_large_r50_s32_224', 'large', bit([3, 4, 6, 3]), 1, 224, 1000],
+  ['vit_large_r50_s32_384', 'large', bit([3, 4, 6, 3]), 1, 384, 1000],
+];
+
+/**
+ * vitkit's own small hybrid for 32-pixel data (CIFAR): a 32-channel stem and one 128-channel bottleneck stage give an
+ * 8×8 map of 128 channels, projected 1×1 to 64 tokens of a Ti-sized encoder (D 192, depth 6, 3 heads).
+ */
+const cifarHybrid: ViTConfig = {
+  ...defaultConfig, imgSize: 32, patchSize: 1, embedDim: 192, depth: 6, numHeads: 3, mlpDim: 768, numClasses: 10,
+  backbone: { stemChs: 32, layers: [1], channels: [128] },
+};
+
+/** Named architecture presets: the plain ViTs, timm's hybrids (`vit_{size}_r…`) and vit_hybrid_cifar. */
+export const presets: Readonly<Record<string, ViTConfig>> = {
+  ...plainPresets,
+  ...Object.fromEntries(hybridGrid.map(([name, size, backbone, patch, res, numClasses]) => {
+    const s = sizes[size];
+    return [name, { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize: patch, imgSize: res, numClasses, backbone }];
+  })),
+  vit_hybrid_cifar: cifarHybrid,
+};
+
 /** Heads by the standard table from width (head dim 64, except Ti's 3 heads of 64 and the S/H entries). */
 export function defaultHeads(embedDim: number): number {
   const known = Object.values(sizes).find((s) => s.embedDim === embedDim);
@@ -85,9 +128,14 @@ export function defaultHeads(embedDim: number): number {
   return embedDim % 64 === 0 ? embedDim / 64 : 1;
 }
 
-/** The patch grid side for a resolution. */
-export function gridSize(cfg: Pick<ViTConfig, 'imgSize' | 'patchSize'>): number {
-  return cfg.imgSize / cfg.patchSize;
+/** The token grid side for a resolution: image patches, or projection cells of a hybrid's feature map. */
+export function gridSize(cfg: Pick<ViTConfig, 'imgSize' | 'patchSize' | 'backbone'>): number {
+  return cfg.backbone ? Math.floor(featureSize(cfg.backbone, cfg.imgSize) / cfg.patchSize) : cfg.imgSize / cfg.patchSize;
+}
+
+/** Pixels per token side: the patch size, times the backbone's stride for a hybrid (rounded up at odd sizes). */
+export function tokenStride(cfg: Pick<ViTConfig, 'imgSize' | 'patchSize' | 'backbone'>): number {
+  return cfg.imgSize / gridSize(cfg);
 }
 
 /** Looks up a preset by name, with overrides spread on top; unknown names list the known ones. */
@@ -104,7 +152,8 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   const bad = (msg: string): never => {
     throw new UserError(`invalid ViT config: ${msg}`);
   };
-  if (cfg.imgSize % cfg.patchSize !== 0) bad(`imgSize ${cfg.imgSize} is not a multiple of patchSize ${cfg.patchSize}`);
+  if (cfg.backbone) checkBackbone(cfg, bad);
+  else if (cfg.imgSize % cfg.patchSize !== 0) bad(`imgSize ${cfg.imgSize} is not a multiple of patchSize ${cfg.patchSize}`);
   if (cfg.embedDim % cfg.numHeads !== 0) bad(`embedDim ${cfg.embedDim} is not divisible by numHeads ${cfg.numHeads}`);
   if (cfg.pool === 'token' && !cfg.classToken) bad(`pool 'token' needs classToken: true (or use pool 'avg')`);
   if (cfg.pool !== 'token' && cfg.pool !== 'avg') bad(`unknown pool '${cfg.pool}' (expected token|avg)`);
@@ -112,4 +161,15 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) bad(`${k} must be a positive integer, got ${cfg[k]}`);
   }
   return cfg;
+}
+
+function checkBackbone(cfg: ViTConfig, bad: (msg: string) => never): void {
+  const bb = cfg.backbone!;
+  if (bb.layers.length !== bb.channels.length) bad(`backbone has ${bb.layers.length} stages but ${bb.channels.length} channel widths`);
+  const widths = [bb.stemChs, ...bb.channels, ...bb.channels.map(midChannels)];
+  const odd = widths.find((c) => !Number.isInteger(c) || c <= 0 || c % GROUPS !== 0);
+  if (odd !== undefined) bad(`backbone width ${odd} does not split into GroupNorm's ${GROUPS} groups`);
+  if (bb.layers.some((n) => !Number.isInteger(n) || n < 1)) bad(`backbone stages need at least one block each, got [${bb.layers.join(', ')}]`);
+  const f = featureSize(bb, cfg.imgSize);
+  if (f < cfg.patchSize) bad(`${cfg.imgSize} px gives a ${f}×${f} feature map of ${featureChannels(bb)} channels, smaller than the ${cfg.patchSize}-cell projection`);
 }

@@ -41,15 +41,31 @@ const fill = (f: (rng: Rng) => number): Rule => (rng, shape) => {
 const constant = (v: number): Rule => (_rng, shape) => new Float32Array(numel(shape)).fill(v);
 const truncStd02 = fill((rng) => truncNormal(rng, 0.02));
 
+/**
+ * A hybrid's ResNetV2, as timm's ResNetV2 initialises it: convolutions kaiming-normal (fan-out, ReLU gain), GroupNorm
+ * ones/zeros, except each bottleneck's last GroupNorm scale starts at zero (zero_init_last: blocks start as identities).
+ */
+function backboneRule(name: string): Rule {
+  if (name.endsWith('.norm3.weight')) return constant(0);
+  if (/\.norm\d?\.weight$/.test(name)) return constant(1);
+  if (name.endsWith('.bias')) return constant(0);
+  return (rng, shape) => {
+    const std = Math.sqrt(2 / (shape[0]! * shape[2]! * shape[3]!));
+    return fill((r) => r.normal(0, std))(rng, shape);
+  };
+}
+
 /** How each parameter starts (timm `init_weights` mode '' plus `init_weights_vit_timm`). */
 function ruleFor(name: string, cfg: ViTConfig, opts: InitOptions): Rule {
   if (name === 'cls_token') return fill((rng) => rng.normal(0, 1e-6));
   if (name === 'pos_embed') return truncStd02;
   if (name.startsWith('head.') && opts.zeroHead) return constant(0);
   if (name.startsWith('patch_embed.proj.') && (opts.patchEmbed ?? 'pytorch') === 'pytorch') {
-    const bound = 1 / Math.sqrt(cfg.inChans * cfg.patchSize * cfg.patchSize);
+    const [, c, p, q] = parameterShapes(cfg).get('patch_embed.proj.weight')!;
+    const bound = 1 / Math.sqrt(c! * p! * q!);
     return fill((rng) => (2 * rng.uniform() - 1) * bound);
   }
+  if (name.startsWith('patch_embed.backbone.')) return backboneRule(name);
   const isNorm = /(^|\.)(norm\d*|fc_norm)\.weight$/.test(name);
   if (isNorm) return constant(1);
   if (name.endsWith('.bias')) return constant(0);
@@ -60,7 +76,8 @@ function ruleFor(name: string, cfg: ViTConfig, opts: InitOptions): Rule {
 /**
  * Fresh parameters for a config, in `parameterShapes` order, drawn from one seeded stream in that order:
  * trunc-normal(.02) for Linear weights and `pos_embed`, PyTorch's Conv2d default for the patch projection,
- * normal(1e-6) for `cls_token`, zero biases, LayerNorm ones/zeros, head trunc-normal(.02) or zero (`zeroHead`).
+ * normal(1e-6) for `cls_token`, zero biases, LayerNorm ones/zeros, head trunc-normal(.02) or zero (`zeroHead`);
+ * a hybrid's backbone as timm's ResNetV2 (see backboneRule).
  */
 export function initParameters(cfg: ViTConfig, opts: InitOptions = {}): StateDict {
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);

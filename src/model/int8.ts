@@ -17,9 +17,12 @@ export interface QuantizeOptions {
   readonly perTensor?: boolean;
 }
 
-/** The linear layers of a config (name prefixes of `.weight`/`.bias`): patch projection, attention, MLP, heads. */
+/**
+ * The linear layers of a config (name prefixes of `.weight`/`.bias`): patch projection, attention, MLP, heads.
+ * A hybrid's projection is a convolution over the backbone's feature map and, like the backbone, stays float32.
+ */
 export function linearLayers(cfg: ViTConfig): string[] {
-  const layers = ['patch_embed.proj'];
+  const layers = cfg.backbone ? [] : ['patch_embed.proj'];
   for (let i = 0; i < cfg.depth; i++) layers.push(...['attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2'].map((l) => `blocks.${i}.${l}`));
   if (cfg.preLogitsDim > 0) layers.push('pre_logits.fc');
   if (cfg.numClasses > 0) layers.push('head');

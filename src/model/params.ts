@@ -1,5 +1,6 @@
 // The parameters of a ViT by canonical (timm) name, in timm's order, with their shapes.
 import { type ViTConfig, gridSize } from './config.ts';
+import { backboneFlops, backboneShapes, featureChannels } from './resnet-v2.ts';
 
 /** Every parameter tensor a config implies, name → shape, in timm's state-dict order. */
 export function parameterShapes(cfg: ViTConfig): Map<string, number[]> {
@@ -8,7 +9,9 @@ export function parameterShapes(cfg: ViTConfig): Map<string, number[]> {
   const s = new Map<string, number[]>();
   if (cfg.classToken) s.set('cls_token', [1, 1, d]);
   s.set('pos_embed', [1, tokens, d]);
-  s.set('patch_embed.proj.weight', [d, c, p, p]);
+  // A hybrid's projection reads the backbone's feature map instead of the image.
+  for (const [name, shape] of cfg.backbone ? backboneShapes(cfg.backbone, c) : []) s.set(name, shape);
+  s.set('patch_embed.proj.weight', [d, cfg.backbone ? featureChannels(cfg.backbone) : c, p, p]);
   s.set('patch_embed.proj.bias', [d]);
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}`;
@@ -46,11 +49,13 @@ export function countParameters(cfg: ViTConfig): number {
   return n;
 }
 
-/** Multiply-accumulate FLOPs (×2) of one forward pass per image at the config's resolution. */
+/** Multiply-accumulate FLOPs (×2) of one forward pass per image at the config's resolution (a hybrid's backbone included). */
 export function forwardFlops(cfg: ViTConfig): number {
   const n = gridSize(cfg) ** 2 + (cfg.classToken ? 1 : 0);
-  const { embedDim: d, mlpDim: m, patchSize: p, inChans: c } = cfg;
+  const { embedDim: d, mlpDim: m, patchSize: p } = cfg;
+  const c = cfg.backbone ? featureChannels(cfg.backbone) : cfg.inChans;
+  const backbone = cfg.backbone ? backboneFlops(cfg.backbone, cfg.inChans, cfg.imgSize) : 0;
   const perBlock = n * (3 * d * d + d * d + 2 * d * m) + 2 * n * n * d;
   const head = (cfg.preLogitsDim ? d * cfg.preLogitsDim : 0) + (cfg.preLogitsDim || d) * cfg.numClasses;
-  return 2 * (gridSize(cfg) ** 2 * c * p * p * d + cfg.depth * perBlock + head);
+  return backbone + 2 * (gridSize(cfg) ** 2 * c * p * p * d + cfg.depth * perBlock + head);
 }

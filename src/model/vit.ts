@@ -6,10 +6,11 @@ import { matmul } from '../ops/matmul.ts';
 import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
-import type { ViTConfig } from './config.ts';
+import { type ViTConfig, gridSize } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { int8Linear, isQuantized } from './int8.ts';
 import { parameterShapes } from './params.ts';
+import { hybridTokens } from './resnet-v2.ts';
 
 /** Supplies the graph value for a parameter: an initializer (inference) or a graph input (training). */
 export type ParamSource = (name: string, shape: readonly number[]) => Value;
@@ -92,19 +93,16 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   });
   const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
   const dropPath = (v: Value, block: number, name: string): Value => noise(v, { kind: 'drop-path', name: `blocks.${block}.${name}`, block });
-  const { embedDim: d, patchSize: ps, inChans: c, numHeads: heads } = cfg;
-  const grid = cfg.imgSize / ps;
+  const { embedDim: d, inChans: c, numHeads: heads } = cfg;
+  const grid = gridSize(cfg);
   const [batch] = images.shape as [Dim];
   const expected = [batch, c, cfg.imgSize, cfg.imgSize];
   if (images.rank !== 4 || images.shape.some((s, i) => s !== expected[i])) {
     throw new Error(`ViT input is ${images}, expected ${formatShape(expected)}`);
   }
 
-  // Patchify by reshape: [B, C, S, S] → [B, C, g, P, g, P] → [B, g, g, C, P, P] → [B, N, C·P·P].
-  let x = reshape(images, [0, c, grid, ps, grid, ps]);
-  x = transpose(x, [0, 2, 4, 1, 3, 5]);
-  x = reshape(x, [0, grid * grid, c * ps * ps]);
-  x = dense(x, 'patch_embed.proj', true); // [B, N, D]
+  // The token source: image patches, or (hybrid) the projected cells of a ResNetV2 feature map.
+  let x = cfg.backbone ? hybridTokens(cfg.backbone, images, p, cfg.patchSize) : patchTokens(images, cfg, dense); // [B, N, D]
 
   if (cfg.classToken) {
     const cls = typeof batch === 'number' ? expand(p('cls_token'), [batch, 1, d]) : broadcastBatch(p('cls_token'), x);
@@ -144,6 +142,17 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   if (cfg.preLogitsDim > 0) pooled = tanh(dense(pooled, 'pre_logits.fc', true));
   const logits = cfg.numClasses > 0 ? dense(pooled, 'head', true) : undefined;
   return { logits, pooled, encoded, attention, tokens };
+}
+
+/** Linear patch embedding (eq. 1) of images [B, C, S, S] → [B, N, D]. */
+function patchTokens(images: Value, cfg: ViTConfig, dense: LinearSource): Value {
+  const { patchSize: ps, inChans: c } = cfg;
+  const grid = gridSize(cfg);
+  // Patchify by reshape: [B, C, S, S] → [B, C, g, P, g, P] → [B, g, g, C, P, P] → [B, N, C·P·P].
+  let x = reshape(images, [0, c, grid, ps, grid, ps]);
+  x = transpose(x, [0, 2, 4, 1, 3, 5]);
+  x = reshape(x, [0, grid * grid, c * ps * ps]);
+  return dense(x, 'patch_embed.proj', true); // the P×P conv kernel as a linear map on flattened patches
 }
 
 /** Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection) and the [B, H, T, T] probabilities. */

@@ -19,13 +19,13 @@ export function logSoftmax(x: Value, axis = -1): Value {
   return x.graph.node('LogSoftmax', [x], [{ dtype: x.dtype, shape: x.shape }], { axis: attr.int(a) })[0]!;
 }
 
-/** LayerNormalization over the last axis with per-channel scale and bias. */
-export function layerNorm(x: Value, scale: Value, bias: Value, epsilon: number): Value {
+/** LayerNormalization over the last axis with per-channel scale and (optional) bias. */
+export function layerNorm(x: Value, scale: Value, bias: Value | null, epsilon: number): Value {
   const d = x.shape[x.rank - 1];
-  for (const p of [scale, bias]) {
+  for (const p of bias ? [scale, bias] : [scale]) {
     if (p.rank !== 1 || p.shape[0] !== d) throw new Error(`LayerNormalization: ${p} does not fit the last axis of ${x}`);
   }
-  return x.graph.node('LayerNormalization', [x, scale, bias], [{ dtype: x.dtype, shape: x.shape }], {
+  return x.graph.node('LayerNormalization', bias ? [x, scale, bias] : [x, scale], [{ dtype: x.dtype, shape: x.shape }], {
     axis: attr.int(-1),
     epsilon: attr.float(epsilon),
   })[0]!;

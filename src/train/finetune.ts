@@ -7,7 +7,7 @@ import type { OptimizerConfig } from '../autodiff/optim.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
 import type { StateDict } from '../graph/tensor.ts';
-import { type ViTConfig, checkConfig } from '../model/config.ts';
+import { type ViTConfig, checkConfig, gridSize } from '../model/config.ts';
 import { dequantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
 import { type Checkpoint, type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
@@ -40,7 +40,8 @@ export interface PretrainedModel {
 export function adaptPretrained(ckpt: Pick<Checkpoint, 'config' | 'weights' | 'format' | 'preprocess' | 'path'>, opts: AdaptOptions): PretrainedModel {
   const src = ckpt.config;
   const imgSize = opts.imgSize ?? src.imgSize;
-  if (!(Number.isInteger(imgSize) && imgSize > 0 && imgSize % src.patchSize === 0)) {
+  // A hybrid's backbone takes any size ('SAME' layers round up); patches must tile the image.
+  if (!(Number.isInteger(imgSize) && imgSize > 0 && (src.backbone || imgSize % src.patchSize === 0))) {
     throw new UserError(`${ckpt.path} has ${src.patchSize}-pixel patches: fine-tune at an --img-size that is a multiple of ${src.patchSize} (got ${imgSize})`);
   }
   if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0)) throw new UserError(`fine-tuning needs at least one class, got ${opts.numClasses}`);
@@ -70,8 +71,9 @@ export function describeAdaptation(a: Adaptation, config: ViTConfig): string[] {
   const out = [a.headClasses > 0 ? `replaced the ${a.headClasses}-class head with a zero-initialised ${config.numClasses}-class head` : `added a zero-initialised ${config.numClasses}-class head (the checkpoint had none)`];
   if (a.droppedPreLogits > 0) out.push(`dropped the ${a.droppedPreLogits}-wide pre-logits layer`);
   if (a.imgSize !== config.imgSize) {
-    const g = (s: number) => `${s / config.patchSize}×${s / config.patchSize}`;
-    out.push(`resampled the position embeddings from ${g(a.imgSize)} to ${g(config.imgSize)} patches (${a.imgSize} → ${config.imgSize} px, patch ${config.patchSize} kept)`);
+    const g = (s: number) => `${gridSize({ ...config, imgSize: s })}×${gridSize({ ...config, imgSize: s })}`;
+    const kept = config.backbone ? `backbone and ${config.patchSize}×${config.patchSize} projection kept` : `patch ${config.patchSize} kept`;
+    out.push(`resampled the position embeddings from ${g(a.imgSize)} to ${g(config.imgSize)} ${config.backbone ? 'tokens' : 'patches'} (${a.imgSize} → ${config.imgSize} px, ${kept})`);
   }
   return out;
 }

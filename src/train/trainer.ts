@@ -58,7 +58,7 @@ export function checkDataFits(recipe: TrainRecipe, set: ImageSet): void {
   const c = recipe.config;
   if (set.height !== set.width) throw new UserError(`${set.name}: images are ${set.width}×${set.height}; vitkit trains on square images: resize them or use an ImageFolder with --img-size`);
   if (set.height !== c.imgSize) throw new UserError(`${set.name}: images are ${set.height}×${set.width} but the model takes ${c.imgSize}×${c.imgSize}: pass --img-size ${set.height}`);
-  if (c.imgSize % c.patchSize !== 0) throw new UserError(`${set.name}: ${c.imgSize}-pixel images do not split into ${c.patchSize}-pixel patches: pass a --patch that divides ${c.imgSize}`);
+  if (!c.backbone && c.imgSize % c.patchSize !== 0) throw new UserError(`${set.name}: ${c.imgSize}-pixel images do not split into ${c.patchSize}-pixel patches: pass a --patch that divides ${c.imgSize}`);
   if (set.channels !== c.inChans) throw new UserError(`${set.name}: images have ${set.channels} channel(s) but the model takes ${c.inChans}`);
   if (set.classes.length !== c.numClasses) throw new UserError(`${set.name}: ${set.classes.length} classes but the model's head has ${c.numClasses}`);
 }

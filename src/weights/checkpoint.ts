@@ -186,6 +186,8 @@ export function saveCheckpoint(path: string, content: CheckpointContent, format:
     case 'npz':
       return writeFileAtomic(path, encodeNpz(timmToGoogle(c.weights, c.config.numHeads)), opts);
     case 'hf':
+      // transformers' ViT has no backbone (its ViTHybrid names and configures one differently): refuse, not mislabel.
+      if (c.config.backbone) throw new UserError(`${path}: a hybrid ViT cannot be saved as a Hugging Face directory: save it as timm, npz or vitkit`);
       return writeDirAtomic(path, hfDirFiles(c), opts);
     default:
       throw new UserError(`unknown checkpoint format '${String(format)}' (expected timm|vitkit|npz|hf)`);

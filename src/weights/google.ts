@@ -1,9 +1,11 @@
-// Google's original JAX/Flax ViT release (.npz) names and layouts ⇄ timm's (canonical).
+// Google's original JAX/Flax ViT release (.npz) names and layouts ⇄ timm's (canonical); a hybrid's backbone
+// is mapped by google-hybrid.ts.
 // Flax dense kernels are [in, out] (PyTorch: [out, in]); the patch conv kernel is HWIO [P, P, C, D] (PyTorch:
 // [D, C, P, P]); attention keeps heads as an axis: query/key/value kernels [D, H, hd], biases [H, hd], out [H, hd, D].
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { concatRows, permute, reshape, splitRows, transpose } from './layout.ts';
 import { blockCount, mover } from './rename.ts';
+import { googleBackboneToTimm, timmBackboneToGoogle } from './google-hybrid.ts';
 import { UserError } from '../errors.ts';
 
 const same = (t: Tensor) => t;
@@ -53,6 +55,7 @@ export function googleToTimm(g: StateDict): StateDict {
   const norm = src.has('cls') ? 'norm' : 'fc_norm';
   for (const [t, n, tr] of topPairs) move(n, t.replace('{norm}', norm), tr ? transpose : same);
   move('embedding/kernel', 'patch_embed.proj.weight', (k) => permute(k, [3, 2, 0, 1]));
+  googleBackboneToTimm(src, out);
   for (let i = 0, depth = blockCount(src.keys(), /^Transformer\/encoderblock_(\d+)\//); i < depth; i++) {
     const p = `Transformer/encoderblock_${i}/`;
     const b = `blocks.${i}.`;
@@ -83,6 +86,7 @@ export function timmToGoogle(sd: StateDict, numHeads: number): StateDict {
   const move = mover(src, out);
   const norm = src.has('cls_token') ? 'norm' : 'fc_norm';
   move('patch_embed.proj.weight', 'embedding/kernel', (w) => permute(w, [2, 3, 1, 0]));
+  timmBackboneToGoogle(src, out);
   for (const [t, n, tr] of topPairs) move(t.replace('{norm}', norm), n, tr ? transpose : same);
   for (let i = 0, depth = blockCount(src.keys(), /^blocks\.(\d+)\./); i < depth; i++) {
     const p = `Transformer/encoderblock_${i}/`;

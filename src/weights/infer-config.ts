@@ -3,9 +3,11 @@
 import { parameterShapes } from '../model/params.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
-import { type ViTConfig, checkConfig, defaultHeads } from '../model/config.ts';
+import { type ViTConfig, checkConfig, defaultHeads, gridSize } from '../model/config.ts';
 import { UserError, shown } from '../errors.ts';
 import { SCALE_SUFFIX, isQuantized, quantizationProblems } from '../model/int8.ts';
+import { backboneStride } from '../model/resnet-v2.ts';
+import { inferBackbone } from './infer-backbone.ts';
 
 /** LayerNorm epsilon when nothing says otherwise: timm's and JAX's ViTs use 1e-6. */
 export const defaultLayerNormEps = 1e-6;
@@ -34,10 +36,14 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`)) depth++;
   if (depth === 0) shape('blocks.0.norm1.weight');
+  // A hybrid's projection reads the backbone's feature map: image size and channels come from the backbone. Its
+  // 'SAME' layers round sizes up, so several sizes give one grid: the size a checkpoint records wins if it fits.
+  const hybrid = inferBackbone(sd, file);
+  const fits = (s: number | undefined) => hybrid && s && gridSize({ imgSize: s, patchSize: patchH!, backbone: hybrid.backbone }) === grid;
   const inferred: ViTConfig = {
-    imgSize: grid * patchH!,
+    imgSize: fits(hints.imgSize) ? hints.imgSize! : grid * patchH! * (hybrid ? backboneStride(hybrid.backbone) : 1),
     patchSize: patchH!,
-    inChans: inChans!,
+    inChans: hybrid ? hybrid.inChans : inChans!,
     embedDim: embedDim!,
     depth,
     numHeads: hints.numHeads ?? defaultHeads(embedDim!),
@@ -48,6 +54,7 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     layerNormEps: hints.layerNormEps ?? defaultLayerNormEps,
     qkvBias: sd.has('blocks.0.attn.qkv.bias'),
     preLogitsDim: sd.get('pre_logits.fc.weight')?.shape[0] ?? 0,
+    ...(hybrid ? { backbone: hybrid.backbone } : {}),
   };
   try {
     return checkConfig({ ...inferred, ...overrides });

@@ -92,7 +92,7 @@ function trainingGraph(cfg: ViTConfig, batch: Dim): Graph {
   return g;
 }
 
-test('every op in the training graph of every ViT preset (and its variants) has exactly one rule', () => {
+test('every op in the training graph of every ViT preset, hybrids included (and variants), has exactly one rule', () => {
   const ops = new Set<string>();
   for (const [name, base] of Object.entries(presets)) {
     const cfg = { ...base, numClasses: base.numClasses || 1000 };
@@ -100,7 +100,7 @@ test('every op in the training graph of every ViT preset (and its variants) has 
       ? [cfg, { ...cfg, pool: 'avg', preLogitsDim: 64 }, { ...cfg, pool: 'avg', classToken: false, qkvBias: false }]
       : [cfg];
     for (const v of variants) {
-      for (const batch of name.includes('tiny_patch16_224') ? [1, 'batch'] : [1]) {
+      for (const batch of name.includes('tiny_patch16_224') || name === 'vit_hybrid_cifar' ? [1, 'batch'] : [1]) {
         // gradients() runs every rule on the real shapes and asserts their results; building is cheap.
         for (const n of trainingGraph(v, batch).nodes) ops.add(n.opType);
       }
@@ -109,7 +109,8 @@ test('every op in the training graph of every ViT preset (and its variants) has 
   for (const op of ops) assert.ok(hasGradRule(op), `no rule for '${op}'`);
   const all = registeredOps();
   assert.equal(new Set(all).size, all.length);
-  for (const op of ['MatMul', 'LayerNormalization', 'Softmax', 'LogSoftmax', 'Gather', 'Erf', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean']) {
+  const hybrid = ['Conv', 'ConvTranspose', 'MaxPool', 'ScatterElements', 'Relu'];
+  for (const op of ['MatMul', 'LayerNormalization', 'Softmax', 'LogSoftmax', 'Gather', 'Erf', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean', ...hybrid]) {
     assert.ok(ops.has(op), `expected ${op} in a ViT training graph`);
   }
 });

@@ -1,7 +1,7 @@
 // The inspection commands end to end through bin/vitkit.js: exit codes, PNGs that decode, one-line errors.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +102,30 @@ test('analyze writes the report; plot draws curves; both fail cleanly on bad inp
   assert.ok(pw > 1000 && ph > 600, `${pw}x${ph}`);
   assertUserError(missing, /nope: no such file or directory: pass a run directory or its metrics\.jsonl/);
   await assert.rejects(plotCommand([run]), /curves\.png already exists/);
+});
+
+test('a hybrid: analyze (stem filters, with a note), attention rollout over its token grid, and embed', async () => {
+  const R26 = `${FIXTURES}hybrid_r26_32`;
+  const data = join(tmp, 'hybrid-data');
+  for (const [split, c, img] of [['train', 'a', 0], ['train', 'b', 1], ['test', 'a', 0], ['test', 'b', 1]] as const) {
+    mkdirSync(join(data, split, c), { recursive: true });
+    copyFileSync(`${R26}/img_${img}.png`, join(data, split, c, 'x.png'));
+  }
+  const [analyze, rollout, embed] = await Promise.all([
+    vitkit('analyze', `${R26}/google.npz`, '--out', join(tmp, 'hybrid-report'), '--images', R26, '--json'),
+    vitkit('attention', `${R26}/img_0.png`, '--checkpoint', `${R26}/google.npz`, '--out', join(tmp, 'hybrid.png'), '--json'),
+    vitkit('embed', '--checkpoint', `${R26}/timm.safetensors`, '--heads', '2', '--data', data, '--out', join(tmp, 'hybrid.jsonl')),
+  ]);
+  assert.equal(analyze.code, 0, analyze.stderr);
+  const summary = JSON.parse(analyze.stdout);
+  assert.equal(summary.images, 2);
+  assert.ok(summary.notes.some((n: string) => /stem's 7×7 convolution/.test(n)));
+  assert.equal(summary.filterExplained.length, 28);
+  assert.equal(rollout.code, 0, rollout.stderr);
+  assert.equal(JSON.parse(rollout.stdout).grid, 8);
+  assert.equal(embed.code, 0, embed.stderr);
+  const rows = readFileSync(join(tmp, 'hybrid.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { features: number[] });
+  assert.deepEqual(rows.map((r) => r.features.length), [64, 64]);
 });
 
 test('eval --confusion draws the confusion matrix with class names', async () => {

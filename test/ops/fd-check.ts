@@ -11,7 +11,8 @@
 // onnxruntime's CPU build has no float64 Erf kernel. Before the graph is serialised (after gradients() has
 // used the Erf rule), lowerErf64 replaces each float64 Erf node by a float64 composite of standard ops that
 // equals erf to ~1e-15 (see erfSeries); the backward never contains Erf (its rule uses Exp), so this changes
-// only how the forward value is computed, not which rule is checked.
+// only how the forward value is computed, not which rule is checked. Float64 Conv and ConvTranspose (no CPU
+// kernels either) are lowered the same way by lower-conv64.ts.
 import assert from 'node:assert/strict';
 import { type Dim, Graph, type Node, type Value } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
@@ -20,6 +21,7 @@ import { gradients } from '../../src/autodiff/grad.ts';
 import { add, exp, mul, neg } from '../../src/ops/elementwise.ts';
 import { reduceSum } from '../../src/ops/reduce.ts';
 import { type Feeds, Session } from '../../src/runtime/session.ts';
+import { lowerConv64 } from './lower-conv64.ts';
 
 /** A seeded generator (mulberry32) with uniform and normal samples, so every test sees fixed data. */
 export function rng(seed: number): { uniform: () => number; normal: () => number } {
@@ -87,6 +89,7 @@ export function lowerErf64(g: Graph): number {
 /** Serialises a graph and opens a single-threaded session (deterministic, and the test machine has 2 cores). */
 export async function session(g: Graph): Promise<Session> {
   lowerErf64(g);
+  lowerConv64(g);
   return Session.create(toOnnx(g), { threads: 1 });
 }
 

@@ -1,5 +1,5 @@
-// Fine-tuning (src/train/finetune.ts): the adapted model against timm at another resolution, head replacement,
-// headless and pre-logits checkpoints, bad input, and a short fine-tuning run with a frozen backbone.
+// Fine-tuning (src/train/finetune.ts): the adapted model (plain and hybrid) against timm at another resolution,
+// head replacement, headless and pre-logits checkpoints, bad input, and a short fine-tuning run with a frozen backbone.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { defaultAccumulation, describeAdaptation, loadPretrained } from '../../s
 import type { TrainRecipe } from '../../src/train/recipe.ts';
 import { train } from '../../src/train/trainer.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/weights/checkpoint.ts';
+import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
 
 const golden = expected('micro_p16_224');
@@ -33,6 +34,19 @@ test('at 288 px with its own head kept, the adapted model gives timm\'s logits, 
     const out = await session.run({ images: golden.get('input_288')! });
     assert.ok(maxAbsDiff(out.logits!, golden.get('logits_288')!) < 1e-4, path);
     await session.release();
+  }
+});
+
+test('hybrids at another resolution: the position embeddings are resampled to the new token grid, as timm does', async () => {
+  const ref = readSafetensors(new URL('../fixtures/model/hybrid_resampled.safetensors', import.meta.url).pathname).tensors;
+  for (const [key, model, size, heads, grids] of [['stem', 'hybrid_stem_p2_32', 48, 3, '4×4 to 6×6'], ['r26', 'hybrid_r26_32', 96, 2, '8×8 to 12×12']] as const) {
+    const m = loadPretrained(`${FIXTURES}${model}/timm.safetensors`, { numClasses: 10, imgSize: size, keepHead: true }, { numHeads: heads });
+    assert.ok(maxAbsDiff(m.weights.get('pos_embed')!, ref.get(`${key}.pos_embed`)!) < 1e-6, key);
+    const session = await Session.create(toOnnx(inferenceGraph(m.config, m.weights)), { threads: 1 });
+    const out = await session.run({ images: ref.get(`${key}.input`)! });
+    assert.ok(maxAbsDiff(out.logits!, ref.get(`${key}.logits`)!) < 1e-4, key);
+    await session.release();
+    assert.match(describeAdaptation(m.adapted, m.config).join('; '), new RegExp(`from ${grids} tokens \\(\\d+ → ${size} px, backbone and`));
   }
 });
 

@@ -133,3 +133,27 @@ test('data that do not fit the model are refused before training', async () => {
   const classes = { ...recipe, config: { ...recipe.config, numClasses: 5 } };
   await assert.rejects(train({ recipe: classes, data, outDir: tmp() }), /3 classes but the model's head has 5/);
 });
+
+test('a hybrid (stem-only ResNetV2 tokens) trains, its loss falls, and resumes bit-for-bit', async () => {
+  const hybrid: TrainRecipe = {
+    ...recipe,
+    // 8 px → 32-channel stem → 2×2 feature map → 1×1 projection: 4 tokens.
+    config: { ...recipe.config, patchSize: 1, backbone: { stemChs: 32, layers: [], channels: [] } },
+    epochs: 3,
+  };
+  const losses: number[] = [];
+  const full = await train({ recipe: hybrid, data, outDir: tmp(), workers: 0, logEvery: 1, onEvent: (e) => e.kind === 'step' && losses.push(e.loss) });
+  assert.equal(losses.length, 18);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)), `loss ${losses.join(', ')}`);
+  const out = tmp();
+  const controller = new AbortController();
+  await train({ recipe: hybrid, data, outDir: out, workers: 0, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 7 && controller.abort() });
+  const ckpt = loadTrainCheckpoint(out);
+  assert.deepEqual(ckpt.recipe.config.backbone, hybrid.config.backbone);
+  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, workers: 0, resume: { state: ckpt.state, progress: ckpt.progress } });
+  const a = loadTrainCheckpoint(full.checkpoint).state;
+  const b = loadTrainCheckpoint(resumed.checkpoint).state;
+  assert.ok(a.has('m.patch_embed.backbone.conv.weight'));
+  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+});
