@@ -52,7 +52,10 @@ test('weights are quantized symmetrically per output channel, within half a step
   assert.deepEqual(perTensor.get('blocks.0.mlp.fc1.weight' + SCALE_SUFFIX)!.shape, [1]);
 });
 
-for (const [model, config] of Object.entries(micro)) {
+// Hybrids: the backbone's convolutions stay float32, the Transformer's linear layers go int8.
+const hybrids = { hybrid_stem_p2_32: { numHeads: 3 }, hybrid_r26_32: { numHeads: 2 } } as const;
+
+for (const [model, config] of Object.entries({ ...micro, ...hybrids })) {
   test(`${model}: int8 logits stay within 2.5% of the largest logit of timm's, with the same top-1`, async () => {
     const golden = expected(model);
     const m = loadModel(`${FIXTURES}${model}/timm.safetensors`, { config, precision: 'int8' });
