@@ -14,7 +14,7 @@ import { machine, python } from './machine.ts';
 const { values } = parseArgs({
   options: { archs: { type: 'string' }, batches: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' } },
 });
-const archs = (values.archs ?? 'vit_small_patch16_224,vit_base_patch16_224').split(',');
+const archs = (values.archs ?? 'vit_small_patch16_224,vit_base_patch16_224,vit_small_r26_s32_224').split(',');
 const batches = (values.batches ?? '8,1').split(',').map(Number);
 const threads = Number(values.threads ?? availableParallelism());
 const seconds = Number(values.seconds ?? 8);
