@@ -39,7 +39,7 @@ interface Step {
 function vitkit(args: string[]): Step {
   console.log(`$ vitkit ${args.join(' ')}`);
   const start = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'bin/vitkit.js'), ...args, '--json'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--json'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, VITKIT_CACHE_DIR: join(out, 'cache') },

@@ -1,7 +1,7 @@
 // vitkit web --checkpoint PATH: the in-browser demo (onnxruntime-web) for a checkpoint, served locally.
 import { UserError } from '../errors.ts';
 import { loadModel } from '../inference/classifier.ts';
-import { DEFAULT_DEMO_DIR, buildDemo, createDemoServer } from '../serve/web-demo.ts';
+import { DEFAULT_DEMO_DIR, createDemoServer, demoPage } from '../serve/web-demo.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand } from './args.ts';
 
 const help = `
@@ -9,8 +9,9 @@ Usage: vitkit web --checkpoint PATH [--port 8081] [--host 127.0.0.1] [options]
 
 Serves a page that runs the model in the browser with onnxruntime-web (WebAssembly, SIMD, threads): drop or pick
 an image to see the top-5 classes, the attention-rollout overlay and the inference time. The model is exported
-to ONNX with logits and per-layer attention; nothing leaves the browser. The page is built with Vite the first
-time (and again after its sources change), into ${DEFAULT_DEMO_DIR}.
+to ONNX with logits and per-layer attention; nothing leaves the browser. The installed package ships the page
+built; in a vitkit checkout it is built with Vite the first time (and after its sources change), into
+${DEFAULT_DEMO_DIR}.
   --host H     address to listen on (default 127.0.0.1)
   --port N     TCP port (default 8081; 0 picks a free one)
 ${modelFlagsHelp.replace(/\n\s+--threads.*$/m, '') /* the browser picks its own threads */}
@@ -28,8 +29,9 @@ export async function main(argv: string[]): Promise<void> {
   const port = numberFlag('port', v.port, 8081, { integer: true, min: 0 });
   const host = v.host ?? '127.0.0.1';
   const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
-  if (await buildDemo()) console.log('vitkit web: built the page');
-  const app = createDemoServer(model);
+  const page = await demoPage();
+  if (page.built) console.log('vitkit web: built the page');
+  const app = createDemoServer(model, page.dir);
   const url = await app.listen({ host, port }).catch((e: NodeJS.ErrnoException) => {
     throw new UserError(`web: cannot listen on ${host}:${port} (${e.code ?? e.message}): pick another --port`);
   });

@@ -1,5 +1,6 @@
-// `vitkit web`: builds the browser demo (web/) with Vite when its sources changed, and serves it with the model
-// exported to ONNX, cross-origin isolated so onnxruntime-web can use WebAssembly threads.
+// `vitkit web`: serves the browser demo with the model exported to ONNX, cross-origin isolated so onnxruntime-web
+// can use WebAssembly threads. The published package ships the page prebuilt; from sources it is built from web/
+// with Vite when its sources changed.
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_DIR = join(ROOT, 'web');
 /** Build output: a cache, like Vite's own node_modules/.vite, so the clone stays clean and rebuilds are cheap. */
 export const DEFAULT_DEMO_DIR = join(ROOT, 'node_modules', '.cache', 'vitkit', 'web');
+/** The page built into the published package (dist/web, by scripts/build.ts); absent when running from sources. */
+const PREBUILT_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 /** Written last by a build; its mtime is when the bundle was made. */
 const STAMP = '.built';
 
@@ -66,6 +69,15 @@ export async function buildDemo(outDir = DEFAULT_DEMO_DIR, opts: { force?: boole
   rmSync(outDir, { recursive: true, force: true });
   renameSync(tmp, outDir);
   return true;
+}
+
+/**
+ * The folder holding the page: the package's prebuilt one, else a build of web/ (made when stale). Returns it
+ * and whether it was built now.
+ */
+export async function demoPage(): Promise<{ dir: string; built: boolean }> {
+  if (existsSync(join(PREBUILT_DIR, STAMP))) return { dir: PREBUILT_DIR, built: false };
+  return { dir: DEFAULT_DEMO_DIR, built: await buildDemo(DEFAULT_DEMO_DIR) };
 }
 
 /** The model as the demo runs it: logits and per-layer attention (for the rollout overlay), dynamic batch. */

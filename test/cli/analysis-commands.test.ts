@@ -1,4 +1,4 @@
-// The inspection commands end to end through bin/vitkit.js: exit codes, PNGs that decode, one-line errors.
+// The inspection commands end to end through the CLI: exit codes, PNGs that decode, one-line errors.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,9 @@ import { main as attention } from '../../src/cli/attention.ts';
 import { main as evalCommand } from '../../src/cli/eval.ts';
 import { main as plotCommand } from '../../src/cli/plot.ts';
 import { tempDir } from '../data/helpers.ts';
+import { VITKIT_ARGV } from './run.ts';
 import { FIXTURES } from '../fixtures.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/vitkit.js', import.meta.url));
 const NOCLASS = fileURLToPath(new URL('../fixtures/analysis/noclass.safetensors', import.meta.url));
 const P8 = `${FIXTURES}micro_p8_64_avg`;
 const GRAY = `${FIXTURES}micro_gray_p4_28`;
@@ -26,7 +26,7 @@ interface Run {
 
 function vitkit(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [...VITKIT_ARGV, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
   });
 }
 
