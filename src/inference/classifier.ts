@@ -25,6 +25,8 @@ export interface LoadedModel {
 /** What flags may override; anything left out comes from the checkpoint. */
 export interface LoadOptions {
   readonly config?: Partial<ViTConfig>;
+  /** For a Hub id: the branch, tag or commit of the cached snapshot (default main). */
+  readonly revision?: string;
   /** Run at this resolution; position embeddings are resampled when it differs from the checkpoint's. */
   readonly imgSize?: number;
   readonly cropPct?: number;
@@ -36,7 +38,7 @@ const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/
 
 /** Loads a checkpoint in any supported format and applies the caller's overrides. */
 export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
-  const ckpt = loadCheckpoint(path, opts.config);
+  const ckpt = loadCheckpoint(path, opts.config, { revision: opts.revision });
   const { config, weights } = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
   const k = config.numClasses;
   const labels = ckpt.labels?.length === k ? ckpt.labels : k === 1000 ? imagenetClasses() : Array.from({ length: k }, (_, i) => String(i));

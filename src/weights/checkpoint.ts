@@ -15,12 +15,14 @@ import { looksLikeZip, readZip } from './zip.ts';
 import { isHfNaming, hfToTimm } from './hf.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
+import { resolveCheckpointPath } from './hf-cache.ts';
+import { isTimmDir, readTimmDir } from './timm-dir.ts';
 import { checkWeights, inferConfig } from './infer-config.ts';
 import { UserError } from '../errors.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
-const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, or a Hugging Face directory with config.json';
+const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
 
 /** The metadata key under which vitkit's own checkpoints store config, labels and preprocessing (as JSON). */
 const VITKIT_KEY = 'vitkit';
@@ -99,7 +101,7 @@ function readAny(path: string): Loaded {
   if (!existsSync(path)) throw new UserError(`${path} does not exist (expected ${accepted})`);
   if (statSync(path).isDirectory()) {
     if (!existsSync(join(path, 'config.json'))) throw new UserError(`${path} is a directory without config.json (expected ${accepted})`);
-    return { format: 'hf', ...readHfDir(path) };
+    return isTimmDir(path) ? { format: 'timm', ...readTimmDir(path) } : { format: 'hf', ...readHfDir(path) };
   }
   return withFileSource(path, (src) => {
     const kind = byExtension[extname(path).toLowerCase()] ?? sniff(src);
@@ -116,9 +118,11 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * Loads a checkpoint in any supported format: timm `.safetensors`, vitkit `.safetensors`, Google `.npz`,
  * PyTorch `.pth/.pt/.bin`, or a Hugging Face directory. Returns the architecture (inferred from tensor shapes,
  * with heads and LayerNorm epsilon from the checkpoint's own config where it has one; `overrides` win) and the
- * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it.
+ * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it. A path that
+ * does not exist but reads as a Hub id (`org/name`) is taken from the local Hugging Face cache at `opts.revision`.
  */
-export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}): Checkpoint {
+export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}, opts: { revision?: string } = {}): Checkpoint {
+  path = resolveCheckpointPath(path, opts.revision);
   const r = readAny(path);
   const config = inferConfig(r.weights, path, r.hints, overrides);
   checkWeights(config, r.weights, path);

@@ -19,7 +19,8 @@ export interface HfDir {
   readonly metadata: Record<string, string>;
 }
 
-function readJson(path: string): Record<string, unknown> {
+/** A JSON object from `path`; anything else is a UserError naming the file. */
+export function readJson(path: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(path, 'utf8'));
