@@ -36,12 +36,18 @@ export interface LoadOptions {
 
 const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/imagenet-classes.json') as string[];
 
+/** A checkpoint's class names when it has one per class; else ImageNet's for a 1000-class head, else the indices. */
+export function classNames(labels: readonly string[] | undefined, numClasses: number): string[] {
+  if (labels?.length === numClasses) return [...labels];
+  return numClasses === 1000 ? imagenetClasses() : Array.from({ length: numClasses }, (_, i) => String(i));
+}
+
 /** Loads a checkpoint in any supported format and applies the caller's overrides. */
 export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   const ckpt = loadCheckpoint(path, opts.config, { revision: opts.revision });
   const { config, weights } = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
   const k = config.numClasses;
-  const labels = ckpt.labels?.length === k ? ckpt.labels : k === 1000 ? imagenetClasses() : Array.from({ length: k }, (_, i) => String(i));
+  const labels = classNames(ckpt.labels, k);
   const pre = ckpt.preprocess;
   const preprocess: PreprocessOptions = {
     imgSize: config.imgSize,

@@ -144,9 +144,10 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {},
  * Saves a checkpoint atomically: 'timm' and 'vitkit' write one .safetensors file (vitkit adds config, labels and
  * preprocessing as metadata), 'npz' a Google-layout .npz, 'hf' a directory with config.json, model.safetensors and
  * (given preprocessing) preprocessor_config.json. Labels and preprocessing are dropped by formats that cannot hold
- * them (timm, npz). An existing `path` is a UserError unless `opts.force`.
+ * them (timm, npz). An existing `path` is a UserError unless `opts.force`. `opts.onnx` adds onnx/model.onnx to an
+ * 'hf' directory (for transformers.js).
  */
-export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveFormat, opts: WriteOptions = {}): void {
+export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveFormat, opts: WriteOptions & { onnx?: boolean } = {}): void {
   checkWeights(c.config, c.weights, `the weights to save as ${path}`);
   assertWritable(path, opts);
   switch (format) {
@@ -161,7 +162,7 @@ export function saveCheckpoint(path: string, c: CheckpointContent, format: SaveF
     case 'npz':
       return writeFileAtomic(path, encodeNpz(timmToGoogle(c.weights, c.config.numHeads)), opts);
     case 'hf':
-      return writeDirAtomic(path, hfDirFiles(c), opts);
+      return writeDirAtomic(path, hfDirFiles(c, opts), opts);
     default:
       throw new UserError(`unknown checkpoint format '${String(format)}' (expected timm|vitkit|npz|hf)`);
   }
