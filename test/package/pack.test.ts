@@ -7,7 +7,7 @@ import { type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { tempDir } from '../data/helpers.ts';
+import { tempDir, writeTinyIdx } from '../data/helpers.ts';
 import { FIXTURES } from '../fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -95,6 +95,14 @@ console.log(JSON.stringify({ top: topK(logits.data, 5, model.labels), web: [type
   assert.doesNotMatch(npx.stderr, /npm warn/i);
   assert.deepEqual((JSON.parse(npx.stdout) as { top: unknown[] }).top, api.top);
   assert.equal(api.top.length, 5);
+});
+
+test('training runs its batch worker thread from the compiled package', () => {
+  const data = join(tmp, 'idx');
+  writeTinyIdx(data, { train: 16, test: 4, size: 8 });
+  const args = ['--data', data, '--img-size', '8', '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32'];
+  const r = run('npx', ['--no-install', 'vitkit', 'train', ...args, '--steps', '2', '--batch', '8', '--workers', '1', '--threads', '1', '--out', join(tmp, 'run'), '--json'], { cwd: project });
+  assert.match(r.stdout, /"kind":"result","status":"done","step":2/);
 });
 
 test('a TypeScript consumer type-checks against the shipped .d.ts', () => {
