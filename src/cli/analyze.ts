@@ -24,7 +24,7 @@ Options:
   --examples N         rollout examples in attention-rollout.png (default 8)
   --components N       principal components of the filters to show (default 28)
   --force              overwrite existing files in DIR
-  --json               print {"files", "images", "attentionDistance", "filterExplained", "notes"}
+  --json               print {"files", "images", "attention_distance", "filter_explained", "notes"}
 CKPT is any checkpoint predict takes (--checkpoint PATH works too).
 ${modelFlagsHelp}
 `;

@@ -94,7 +94,7 @@ test('analyze writes the report; plot draws curves; both fail cleanly on bad inp
   const summary = JSON.parse(analyze.stdout);
   assert.equal(summary.files.length, 6);
   assert.equal(summary.images, 2);
-  assert.deepEqual(summary.attentionDistance.map((l: number[]) => l.length), [3, 3, 3]);
+  assert.deepEqual(summary.attention_distance.map((l: number[]) => l.length), [3, 3, 3]);
   for (const f of summary.files.filter((f: string) => f.endsWith('.png'))) await pngSize(f);
   assert.equal(plot.code, 0, plot.stderr);
   assert.match(plot.stdout, /curves\.png: loss, acc, lr from 3 step, 1 epoch records/);
