@@ -34,7 +34,8 @@ const seconds = Number(values.seconds ?? 15);
 const rounds = Number(values.rounds ?? 2);
 const maxBatch = Number(values['max-batch'] ?? 16);
 
-const BIN = new URL('../bin/vitkit.js', import.meta.url).pathname;
+/** The CLI from its sources (no build needed to benchmark a change). */
+const VITKIT = ['--import', 'tsx', new URL('../src/cli/main.ts', import.meta.url).pathname];
 
 /** The part of autocannon's programmatic API used here (the package ships no types). */
 interface LoadResult {
@@ -59,7 +60,7 @@ interface Run {
 /** Starts `vitkit serve` on a free port and resolves with its address. */
 function serve(checkpoint: string, batch: number, int8: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
   const flags = [...(values.threads ? ['--threads', values.threads] : []), ...(int8 ? ['--int8'] : [])];
-  const child = spawn(process.execPath, [BIN, 'serve', '--checkpoint', checkpoint, '--port', '0', '--max-batch', String(batch), ...flags], {
+  const child = spawn(process.execPath, [...VITKIT, 'serve', '--checkpoint', checkpoint, '--port', '0', '--max-batch', String(batch), ...flags], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run through tsx's loader, so there is no build step between a clone and `npx vitkit`.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// The CLI, compiled to dist/ by `npm run build` (which `npm ci` and `npm pack` run). From sources, without a
+// build: `node --import tsx src/cli/main.ts` (what `npm start` and the tests run).
+await import('../dist/cli/main.js');

@@ -39,7 +39,7 @@ interface Step {
 function vitkit(args: string[]): Step {
   console.log(`$ vitkit ${args.join(' ')}`);
   const start = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'bin/vitkit.js'), ...args, '--json'], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--json'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, VITKIT_CACHE_DIR: join(out, 'cache') },
@@ -74,7 +74,7 @@ function extract(): string {
   return cifar;
 }
 
-const result = (s: Step) => s.json.find((j) => j.kind === 'result') as { testAcc: number; best: string };
+const result = (s: Step) => s.json.find((j) => j.kind === 'result') as { test_acc: number; best: string };
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const time = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
@@ -100,9 +100,9 @@ const fewshot = vitkit([
 
 const few = fewshot.json[0]!.results as { shots: number; mean: number; std: number }[];
 const rows: [string, string, string][] = [
-  [`pre-training on classes 0–4 at 24 px, ${plural(epochs.pretrain, 'epoch')} (its own test set)`, pct(result(pre).testAcc), time(pre.seconds)],
-  [`(a) from scratch at 32 px, ${plural(epochs.transfer, 'epoch')}`, pct(result(scratch).testAcc), time(scratch.seconds)],
-  [`(b) fine-tuned at 32 px, ${plural(epochs.transfer, 'epoch')} (SGD, momentum 0.9)`, pct(result(finetune).testAcc), time(finetune.seconds)],
+  [`pre-training on classes 0–4 at 24 px, ${plural(epochs.pretrain, 'epoch')} (its own test set)`, pct(result(pre).test_acc), time(pre.seconds)],
+  [`(a) from scratch at 32 px, ${plural(epochs.transfer, 'epoch')}`, pct(result(scratch).test_acc), time(scratch.seconds)],
+  [`(b) fine-tuned at 32 px, ${plural(epochs.transfer, 'epoch')} (SGD, momentum 0.9)`, pct(result(finetune).test_acc), time(finetune.seconds)],
   ...few.map((f, i): [string, string, string] => [
     `(c) few-shot linear, ${f.shots} per class (${plural(seeds, 'seed')})`,
     `${pct(f.mean)} ± ${(100 * f.std).toFixed(1)}`,

@@ -1,22 +1,7 @@
 // vitkit's public library API. The CLI uses nothing that is not exported here.
 
-// Host tensors and the graph builder
-export { type DType, type Tensor, type StateDict, tensor, zeros, float32, numel } from './graph/tensor.ts';
-export { Graph, Value, type Dim, type Shape } from './graph/graph.ts';
-export { toOnnx, IR_VERSION, OPSET } from './graph/onnx.ts';
-
-// Autodiff
-export { gradients } from './autodiff/grad.ts';
-export { softmaxCrossEntropy, softTargetCrossEntropy, sigmoidCrossEntropy } from './autodiff/loss.ts';
-export { type OptimizerConfig, type AdamWConfig, type SGDConfig } from './autodiff/optim.ts';
-
-// Model
-export { type ViTConfig, type Pool, type ResNetV2Config, preset, presets, defaultConfig, checkConfig, gridSize } from './model/config.ts';
-export { parameterShapes, countParameters, forwardFlops } from './model/params.ts';
-export { buildViT, inferenceGraph, initializerParams, inputParams, type ViTValues, type ViTOutputName } from './model/vit.ts';
-export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
-export { initParameters } from './model/init.ts';
-export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
+// Everything that runs in a browser too: graph, ops, autodiff, model, step graphs, preprocessing core, ranking
+export * from './browser.ts';
 
 // Runtime
 export { Session, type SessionOptions } from './runtime/session.ts';
@@ -28,21 +13,17 @@ export { readSafetensors, writeSafetensors } from './weights/safetensors.ts';
 
 // Data
 export { decodeImage, preprocessFile, preprocessBatch } from './data/decode.ts';
-export { preprocess, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
 export { loadDataset } from './data/load-dataset.ts';
 export { type ImageSet, type Dataset } from './data/image-set.ts';
 export { Batches, type Batch, type BatchOptions, type AugmentOptions } from './data/batches.ts';
 export { openBatchStream, type BatchStream } from './data/prefetch.ts';
 export { resizeImageSet } from './data/resize-set.ts';
-export { Rng } from './rng.ts';
 
 // Inference and evaluation
-export { loadModel, Classifier, topK, type LoadedModel, type LoadOptions, type Prediction } from './inference/classifier.ts';
+export { loadModel, Classifier, classNames, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
 export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';
-
-export { UserError } from './errors.ts';
 
 // Frozen-feature evaluation (the paper's few-shot linear evaluation, kNN, linear probe)
 export { extractFeatures } from './eval/features.ts';
@@ -58,7 +39,6 @@ export { learningRate, type Schedule } from './train/schedule.ts';
 
 // Inspection (the paper's Figures 6–7)
 export { analyzeModel } from './analysis/analyze.ts';
-export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';
 export { posEmbedSimilarity } from './analysis/pos-embed-similarity.ts';
 export { filterPCA } from './analysis/filter-pca.ts';
 

@@ -66,6 +66,20 @@ function showPredictions(top: readonly Prediction[]): void {
   );
 }
 
+/** The dataset's test images `vitkit web` offers (none for a checkpoint given alone), as buttons that classify them. */
+function showSamples(samples: DemoManifest['samples'], pick: (url: string) => Promise<void>): void {
+  el('samples').hidden = samples.length === 0;
+  el('sample-list').replaceChildren(
+    ...samples.map((s) => {
+      const button = Object.assign(document.createElement('button'), { type: 'button', title: `a test image of ${s.label}` });
+      button.dataset.label = s.label;
+      button.append(Object.assign(document.createElement('img'), { src: s.url, alt: s.label }));
+      button.addEventListener('click', () => void pick(s.url));
+      return button;
+    }),
+  );
+}
+
 async function main(): Promise<void> {
   const { ort, manifest, session, threads } = await loadModel();
   let shown: { decoded: Decoded; map: AttentionMap } | null = null;
@@ -96,6 +110,7 @@ async function main(): Promise<void> {
     }
   };
 
+  showSamples(manifest.samples, (url) => fetchOk(url).then((r) => r.blob()).then(classify));
   const input = el<HTMLInputElement>('file');
   input.addEventListener('change', () => void (input.files?.[0] && classify(input.files[0])));
   overlay.addEventListener('change', redraw);

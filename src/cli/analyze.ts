@@ -3,6 +3,7 @@ import { analyzeModel } from '../analysis/analyze.ts';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../inference/classifier.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { printJson } from './json-output.ts';
 import { progressBar } from './progress.ts';
 
 const help = `
@@ -23,7 +24,7 @@ Options:
   --examples N         rollout examples in attention-rollout.png (default 8)
   --components N       principal components of the filters to show (default 28)
   --force              overwrite existing files in DIR
-  --json               print {"files", "images", "attentionDistance", "filterExplained", "notes"}
+  --json               print {"files", "images", "attention_distance", "filter_explained", "notes"}
 CKPT is any checkpoint predict takes (--checkpoint PATH works too).
 ${modelFlagsHelp}
 `;
@@ -59,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
     onProgress: (done) => bar.update(done),
   });
   bar.stop();
-  if (v.json) console.log(JSON.stringify(summary));
+  if (v.json) printJson({ ...summary });
   else {
     for (const note of summary.notes) console.error(`vitkit: note: ${note}`);
     console.log(`wrote ${summary.files.length} files to ${v.out}: open ${summary.files.at(-1)}`);

@@ -50,6 +50,7 @@ export function numberList(name: string, value: string | undefined): number[] | 
 /** The model flags shared by predict, eval and friends: things a checkpoint may not say. */
 export const modelFlags = {
   checkpoint: { type: 'string' },
+  revision: { type: 'string' },
   'img-size': { type: 'string' },
   'crop-pct': { type: 'string' },
   mean: { type: 'string' },
@@ -63,7 +64,9 @@ export const modelFlags = {
 
 export const modelFlagsHelp = `
 Model and preprocessing (override what the checkpoint says):
-  --checkpoint PATH    timm .safetensors/.pth, Hugging Face directory, Google .npz, or vitkit checkpoint
+  --checkpoint PATH    timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or
+                       a Hub id (google/vit-base-patch16-224) from the local Hugging Face cache ($HF_HOME/hub)
+  --revision R         the Hub id's branch, tag or commit in the cache (default main)
   --img-size N         run at this resolution (position embeddings are resampled in 2D)
   --crop-pct F         resize the shorter side to img-size/F then centre-crop (default 0.875; 1 = no crop margin)
   --mean a,b,c         normalisation mean (default: the checkpoint's, else ImageNet's)
@@ -94,6 +97,7 @@ export function loadOptionsFromFlags(v: ModelFlagValues): LoadOptions {
   return {
     ...(v.int8 ? { precision: 'int8' as const } : {}),
     config: configOverrides(v),
+    revision: v.revision,
     imgSize: v['img-size'] === undefined ? undefined : numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }),
     cropPct: v['crop-pct'] === undefined ? undefined : numberFlag('crop-pct', v['crop-pct'], 0, { min: 0.01 }),
     mean: numberList('mean', v.mean),

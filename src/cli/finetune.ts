@@ -21,7 +21,8 @@ zero-initialised linear head for the dataset's classes; at another --img-size th
 position embeddings are resampled in 2D. Normalisation follows the checkpoint.
 
 Model and data:
-  --checkpoint PATH      timm .safetensors/.pth, Hugging Face directory, Google .npz, or vitkit checkpoint
+  --checkpoint PATH      timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or a
+                         Hub id (org/name) in the local Hugging Face cache (--revision R: its branch, tag or commit)
   --heads N --ln-eps E --pool token|avg   what a bare timm/PyTorch state dict does not say
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
   --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
@@ -36,7 +37,7 @@ ${runHelp('runs/finetune-<data>')}
 `;
 
 const options = {
-  checkpoint: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
+  checkpoint: { type: 'string' }, revision: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
   mean: { type: 'string' }, std: { type: 'string' }, 'freeze-backbone': { type: 'boolean' },
   ...optimizationFlags, ...regularizationFlags, ...runFlags,
@@ -64,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
   const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
   prepareRunDir(outDir, { resuming: false, force: v.force });
   const reg = regularizationFromFlags(v); // checked before the (possibly slow) loading
-  const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v));
+  const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v), { revision: v.revision });
   const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
   say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
   const data = await loadDataset(v.data, { imageSize: imgSize, channels: ckpt.config.inChans as Channels });

@@ -8,21 +8,22 @@ import { checkpointBytes, loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
 
 const help = `
-Usage: vitkit info CHECKPOINT [--json] [--heads N] [--ln-eps E] [--pool token|avg]
+Usage: vitkit info CHECKPOINT [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
 
 Prints a checkpoint's format, inferred architecture, parameter count and GFLOPs per image.
-CHECKPOINT: timm .safetensors/.pth, Hugging Face directory, Google .npz, or vitkit checkpoint.
+CHECKPOINT: timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or a Hub id
+(org/name) in the local Hugging Face cache (--revision R: its branch, tag or commit).
   --json     print {"path", "format", "config", "precision", "bytes", "parameters", "gflops", "labels"}
 `;
 
-const options = { json: { type: 'boolean' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' } } as const;
+const options = { json: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('info', argv, options, help);
   if (!args) return;
   const [path, ...extra] = args.positionals;
   if (!path || extra.length) throw new UserError('info: give exactly one checkpoint path (see vitkit info --help)');
-  const ckpt = loadCheckpoint(path, configOverrides(args.values));
+  const ckpt = loadCheckpoint(path, configOverrides(args.values), { revision: args.values.revision });
   const info = {
     path,
     format: ckpt.format,

@@ -3,6 +3,7 @@
 import { linearProbe } from '../eval/linear-probe.ts';
 import { numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { describeFeatures, featureFlags, featureFlagsHelp, featuresFromFlags } from './embed.ts';
+import { printJson } from './json-output.ts';
 import { progressBar } from './progress.ts';
 
 const help = `
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
   const bar = progressBar('probe', epochs, '{bar} epoch {value}/{total} loss {loss} eta {eta_formatted}');
   const r = await linearProbe(train!, test!, { ...probe, onEpoch: (epoch, _, loss) => bar.update(epoch, { loss: loss.toFixed(4) }) });
   bar.stop();
-  if (v.json) console.log(JSON.stringify({ accuracy: r.accuracy, n: r.n, trainLoss: r.trainLoss, epochs, train: train!.n, dim: train!.dim }));
+  if (v.json) printJson({ accuracy: r.accuracy, n: r.n, trainLoss: r.trainLoss, epochs, train: train!.n, dim: train!.dim });
   else {
     const what = `${describeFeatures([train!, test!])}; final train loss ${r.trainLoss.toFixed(4)}`;
     console.log(`linear probe top-1 ${(100 * r.accuracy).toFixed(2)}% on ${v.data} (${what})`);

@@ -12,6 +12,7 @@ import type { TrainProgress } from '../train/checkpoints.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { type TrainEvent, train } from '../train/trainer.ts';
 import { threadsFlag } from './args.ts';
+import { printJson } from './json-output.ts';
 import { type Progress, progressBar } from './progress.ts';
 import { int } from './training-flags.ts';
 
@@ -91,7 +92,7 @@ export async function runTraining(c: CliRun): Promise<void> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const jsonReporter = (e: TrainEvent) => e.kind === 'epoch' && console.log(JSON.stringify(e));
+  const jsonReporter = (e: TrainEvent) => e.kind === 'epoch' && printJson(e);
   const r = await train({
     recipe: c.recipe,
     data: c.data,
@@ -104,7 +105,7 @@ export async function runTraining(c: CliRun): Promise<void> {
     onEvent: c.json ? jsonReporter : humanReporter(),
   }).finally(() => process.off('SIGINT', onSigint));
 
-  if (c.json) console.log(JSON.stringify({ kind: 'result', ...r, outDir: c.outDir }));
+  if (c.json) printJson({ kind: 'result', ...r, outDir: c.outDir });
   else if (r.status === 'interrupted') console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${c.command} --resume ${c.outDir}`);
   else {
     const ema = c.recipe.ema ? ' (EMA weights)' : '';

@@ -1,40 +1,54 @@
-// vitkit web --checkpoint PATH: the in-browser demo (onnxruntime-web) for a checkpoint, served locally.
+// vitkit web [--checkpoint PATH]: the in-browser demo (onnxruntime-web) for a checkpoint, served locally.
+import { existsSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../inference/classifier.ts';
-import { DEFAULT_DEMO_DIR, buildDemo, createDemoServer } from '../serve/web-demo.ts';
+import { demoSamples } from '../serve/demo-samples.ts';
+import { DEFAULT_DEMO_DIR, createDemoServer, demoPage } from '../serve/web-demo.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand } from './args.ts';
 
+/** The best model of `npm start`'s run, and the dataset it learnt. */
+const DEFAULT_RUN = 'runs/fashion-mnist/best.safetensors';
+const DEFAULT_SAMPLES = 'fashion-mnist';
+
 const help = `
-Usage: vitkit web --checkpoint PATH [--port 8081] [--host 127.0.0.1] [options]
+Usage: vitkit web [--checkpoint PATH] [--samples DATA] [--port 8081] [--host 127.0.0.1] [options]
 
 Serves a page that runs the model in the browser with onnxruntime-web (WebAssembly, SIMD, threads): drop or pick
 an image to see the top-5 classes, the attention-rollout overlay and the inference time. The model is exported
-to ONNX with logits and per-layer attention; nothing leaves the browser. The page is built with Vite the first
-time (and again after its sources change), into ${DEFAULT_DEMO_DIR}.
-  --host H     address to listen on (default 127.0.0.1)
-  --port N     TCP port (default 8081; 0 picks a free one)
+to ONNX with logits and per-layer attention; nothing leaves the browser. The installed package ships the page
+built; in a vitkit checkout it is built with Vite the first time (and after its sources change), into
+${DEFAULT_DEMO_DIR}.
+Without --checkpoint it shows the model \`npm start\` trains (${DEFAULT_RUN}), with Fashion-MNIST test images.
+  --samples DATA   offer two test images per class of DATA to click (a dataset as --data takes: fashion-mnist,
+                   mnist, an IDX, CIFAR-10 or ImageFolder directory)
+  --host H         address to listen on (default 127.0.0.1)
+  --port N         TCP port (default 8081; 0 picks a free one)
 ${modelFlagsHelp.replace(/\n\s+--threads.*$/m, '') /* the browser picks its own threads */}
 `;
 
 const { threads: _serverSideOnly, ...pageModelFlags } = modelFlags;
-const options = { ...pageModelFlags, host: { type: 'string' }, port: { type: 'string' } } as const;
+const options = { ...pageModelFlags, samples: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('web', argv, options, help);
   if (!args) return;
   const { values: v, positionals } = args;
-  if (!v.checkpoint) throw new UserError('web: --checkpoint PATH is required (see vitkit web --help)');
+  const checkpoint = v.checkpoint ?? (existsSync(DEFAULT_RUN) ? DEFAULT_RUN : undefined);
+  if (!checkpoint) throw new UserError(`web: pass --checkpoint PATH, or train ${DEFAULT_RUN} first with \`npm start\` (see vitkit web --help)`);
+  const samplesFrom = v.samples ?? (v.checkpoint ? undefined : DEFAULT_SAMPLES);
   if (positionals.length) throw new UserError(`web: unexpected argument '${positionals[0]}' (see vitkit web --help)`);
   const port = numberFlag('port', v.port, 8081, { integer: true, min: 0 });
   const host = v.host ?? '127.0.0.1';
-  const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
-  if (await buildDemo()) console.log('vitkit web: built the page');
-  const app = createDemoServer(model);
+  const model = loadModel(checkpoint, loadOptionsFromFlags(v));
+  const samples = samplesFrom ? await demoSamples(samplesFrom) : [];
+  const page = await demoPage();
+  if (page.built) console.log('vitkit web: built the page');
+  const app = createDemoServer(model, page.dir, samples);
   const url = await app.listen({ host, port }).catch((e: NodeJS.ErrnoException) => {
     throw new UserError(`web: cannot listen on ${host}:${port} (${e.code ?? e.message}): pick another --port`);
   });
   // Tests and scripts read the address from this line (with --port 0 it is the only place it appears).
-  console.log(`vitkit web: open ${url} (model ${v.checkpoint}; Ctrl-C stops)`);
+  console.log(`vitkit web: open ${url} (model ${checkpoint}; Ctrl-C stops)`);
   await new Promise<void>((resolve) => {
     const stop = (): void => void app.close().then(resolve);
     process.once('SIGINT', stop);

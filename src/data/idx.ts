@@ -65,9 +65,9 @@ function findIdx(dir: string, prefix: string, kind: 'images' | 'labels'): string
   return names.flatMap((n) => [n, `${n}.gz`]).map((n) => join(dir, n)).find((p) => existsSync(p));
 }
 
-/** True when `dir` holds IDX training images (the signature loadDataset detects). */
+/** True when `dir` holds IDX images of either split (the signature loadDataset detects). */
 export function isIdxDir(dir: string): boolean {
-  return findIdx(dir, 'train', 'images') !== undefined;
+  return findIdx(dir, 'train', 'images') !== undefined || findIdx(dir, 't10k', 'images') !== undefined;
 }
 
 function readSplit(dir: string, prefix: 'train' | 't10k', classes: readonly string[] | undefined, name: string): ImageSet {
@@ -87,6 +87,11 @@ function readSplit(dir: string, prefix: 'train' | 't10k', classes: readonly stri
   if (bad >= 0) throw new UserError(`${labelsFile}: label ${labels.data[bad]} at ${bad} is outside the ${numClasses} classes given`);
   const names = classes ?? Array.from({ length: numClasses }, (_, i) => String(i));
   return imageSet({ name: `${name}/${prefix === 't10k' ? 'test' : 'train'}`, classes: names, images: images.data, labels: Int32Array.from(labels.data), channels: 1, height, width });
+}
+
+/** The test split (t10k-*) of an IDX directory alone: what evaluation needs, so a folder may hold only it. */
+export function loadIdxTest(dir: string, classes?: readonly string[]): ImageSet {
+  return readSplit(dir, 't10k', classes, dir);
 }
 
 /** Loads an IDX directory (MNIST, Fashion-MNIST, KMNIST …) as its official train/test splits. */

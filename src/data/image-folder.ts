@@ -43,6 +43,9 @@ export function isDirectory(path: string): boolean {
   }
 }
 
+/** Folder names that mark a split rather than a class. */
+const SPLIT_NAMES: readonly string[] = ['train', 'test', 'val'];
+
 /** The train and test (or val) folders of an already split ImageFolder, or undefined for an unsplit one. */
 export function splitFolders(root: string): { train: string; test: string } | undefined {
   const test = ['test', 'val'].map((d) => join(root, d)).find(isDirectory);
@@ -139,13 +142,20 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   return { train: await load(train, `${root}/train`), test: await load(test, `${root}/test`), skipped: NOTHING_SKIPPED };
 }
 
+/** root/test (or root/val) of a folder holding nothing but split folders, e.g. a test split downloaded alone. */
+function testOnlyFolder(root: string): string | undefined {
+  const dirs = subdirs(root);
+  if (!dirs.every((d) => SPLIT_NAMES.includes(d))) return undefined;
+  return ['test', 'val'].filter((d) => dirs.includes(d)).map((d) => join(root, d))[0];
+}
+
 /**
  * The files to evaluate on in an ImageFolder, without decoding: root/test (or root/val) when the folder is split,
  * else every image under root/<class>/. Evaluation preprocesses each file with the model's own transform.
  */
 export function listEvalImages(root: string): { classes: string[]; files: string[]; labels: number[] } {
   if (!isDirectory(root)) throw new UserError(`${root}: no such directory: pass a folder of class folders`);
-  const dir = splitFolders(root)?.test ?? root;
+  const dir = splitFolders(root)?.test ?? testOnlyFolder(root) ?? root;
   const classes = classFolders(dir);
   const listing = flatten(listClasses(dir, classes));
   if (listing.files.length === 0) throw new UserError(`${dir}: no images (${IMAGE_EXTENSIONS.join(', ')}) in its class folders`);

@@ -2,6 +2,7 @@
 import { preprocessBatch } from '../data/decode.ts';
 import { isDirectory, listEvalImages } from '../data/image-folder.ts';
 import type { ImageSet } from '../data/image-set.ts';
+import { loadIdxTest } from '../data/idx.ts';
 import { detectFormat, loadDataset } from '../data/load-dataset.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { readChw } from '../data/raw-image.ts';
@@ -44,12 +45,17 @@ export function imageSetSource(set: ImageSet, pre: Preprocess): ImageSource {
   };
 }
 
-/** The images to evaluate on: an ImageFolder (its test/ part when split) file by file, else a dataset's test split. */
+/**
+ * The images to evaluate on: an ImageFolder (its test/ or val/ part when split) file by file, an IDX directory's
+ * test split (which may be all it holds), else a dataset's test split.
+ */
 export async function evalSource(spec: string, pre: Preprocess): Promise<ImageSource> {
-  if (isDirectory(spec) && detectFormat(spec) === 'image-folder') {
+  const format = isDirectory(spec) ? detectFormat(spec) : undefined;
+  if (format === 'image-folder') {
     const { classes, files, labels } = listEvalImages(spec);
     return filesSource(classes, files, Int32Array.from(labels), pre);
   }
+  if (format === 'idx') return imageSetSource(loadIdxTest(spec), pre);
   return imageSetSource((await loadDataset(spec)).test, pre);
 }
 

@@ -28,6 +28,8 @@ export interface LoadedModel {
 /** What flags may override; anything left out comes from the checkpoint. */
 export interface LoadOptions {
   readonly config?: Partial<ViTConfig>;
+  /** For a Hub id: the branch, tag or commit of the cached snapshot (default main). */
+  readonly revision?: string;
   /** Run at this resolution; position embeddings are resampled when it differs from the checkpoint's. */
   readonly imgSize?: number;
   readonly cropPct?: number;
@@ -42,15 +44,21 @@ export interface LoadOptions {
 
 const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/imagenet-classes.json') as string[];
 
+/** A checkpoint's class names when it has one per class; else ImageNet's for a 1000-class head, else the indices. */
+export function classNames(labels: readonly string[] | undefined, numClasses: number): string[] {
+  if (labels?.length === numClasses) return [...labels];
+  return numClasses === 1000 ? imagenetClasses() : Array.from({ length: numClasses }, (_, i) => String(i));
+}
+
 /** Loads a checkpoint in any supported format and applies the caller's overrides. */
 export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
-  const ckpt = loadCheckpoint(path, opts.config);
+  const ckpt = loadCheckpoint(path, opts.config, { revision: opts.revision });
   const resized = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
   const config = resized.config;
   const precision = opts.precision ?? (isQuantized(ckpt.weights) ? 'int8' : 'fp32');
   const weights = precision === 'int8' ? quantizeWeights(config, resized.weights) : dequantizeWeights(config, resized.weights);
   const k = config.numClasses;
-  const labels = ckpt.labels?.length === k ? ckpt.labels : k === 1000 ? imagenetClasses() : Array.from({ length: k }, (_, i) => String(i));
+  const labels = classNames(ckpt.labels, k);
   const pre = ckpt.preprocess;
   const preprocess: PreprocessOptions = {
     imgSize: config.imgSize,

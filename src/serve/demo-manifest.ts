@@ -10,4 +10,6 @@ export interface DemoManifest {
   /** The checkpoint's preprocessing, applied in the browser by the same preprocess() as in Node. */
   readonly preprocess: PreprocessOptions;
   readonly config: ViTConfig;
+  /** Dataset images the page offers to click (served under `url`), with their true classes. */
+  readonly samples: readonly { readonly url: string; readonly label: string }[];
 }

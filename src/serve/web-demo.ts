@@ -1,5 +1,6 @@
-// `vitkit web`: builds the browser demo (web/) with Vite when its sources changed, and serves it with the model
-// exported to ONNX, cross-origin isolated so onnxruntime-web can use WebAssembly threads.
+// `vitkit web`: serves the browser demo with the model exported to ONNX, cross-origin isolated so onnxruntime-web
+// can use WebAssembly threads. The published package ships the page prebuilt; from sources it is built from web/
+// with Vite when its sources changed.
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,11 +10,14 @@ import { toOnnx } from '../graph/onnx.ts';
 import type { LoadedModel } from '../inference/classifier.ts';
 import { inferenceGraph } from '../model/vit.ts';
 import type { DemoManifest } from './demo-manifest.ts';
+import type { DemoSample } from './demo-samples.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_DIR = join(ROOT, 'web');
 /** Build output: a cache, like Vite's own node_modules/.vite, so the clone stays clean and rebuilds are cheap. */
 export const DEFAULT_DEMO_DIR = join(ROOT, 'node_modules', '.cache', 'vitkit', 'web');
+/** The page built into the published package (dist/web, by scripts/build.ts); absent when running from sources. */
+const PREBUILT_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 /** Written last by a build; its mtime is when the bundle was made. */
 const STAMP = '.built';
 
@@ -68,20 +72,31 @@ export async function buildDemo(outDir = DEFAULT_DEMO_DIR, opts: { force?: boole
   return true;
 }
 
+/**
+ * The folder holding the page: the package's prebuilt one, else a build of web/ (made when stale). Returns it
+ * and whether it was built now.
+ */
+export async function demoPage(): Promise<{ dir: string; built: boolean }> {
+  if (existsSync(join(PREBUILT_DIR, STAMP))) return { dir: PREBUILT_DIR, built: false };
+  return { dir: DEFAULT_DEMO_DIR, built: await buildDemo(DEFAULT_DEMO_DIR) };
+}
+
 /** The model as the demo runs it: logits and per-layer attention (for the rollout overlay), dynamic batch. */
-export function demoModel(model: LoadedModel): { manifest: DemoManifest; onnx: Uint8Array } {
+export function demoModel(model: LoadedModel, samples: readonly DemoSample[] = []): { manifest: DemoManifest; onnx: Uint8Array } {
   if (model.config.numClasses === 0) throw new UserError(`${model.path} has no classifier head: the demo shows class predictions`);
   const onnx = toOnnx(inferenceGraph(model.config, model.weights, ['logits', 'attention']));
   const name = basename(model.path, extname(model.path));
-  return { manifest: { name, labels: model.labels, preprocess: model.preprocess, config: model.config }, onnx };
+  const sampleList = samples.map((s, i) => ({ url: `samples/${i}.png`, label: s.label }));
+  return { manifest: { name, labels: model.labels, preprocess: model.preprocess, config: model.config, samples: sampleList }, onnx };
 }
 
 /**
- * A server (not yet listening) for the built page in `demoDir`, model.json and model.onnx. Every response is
- * cross-origin isolated (COOP + COEP), which browsers require before they give WebAssembly shared memory (threads).
+ * A server (not yet listening) for the built page in `demoDir`, model.json, model.onnx and the sample images.
+ * Every response is cross-origin isolated (COOP + COEP), which browsers require before they give WebAssembly
+ * shared memory (threads).
  */
-export function createDemoServer(model: LoadedModel, demoDir = DEFAULT_DEMO_DIR): FastifyInstance {
-  const { manifest, onnx } = demoModel(model);
+export function createDemoServer(model: LoadedModel, demoDir = DEFAULT_DEMO_DIR, samples: readonly DemoSample[] = []): FastifyInstance {
+  const { manifest, onnx } = demoModel(model, samples);
   const onnxBytes = Buffer.from(onnx.buffer, onnx.byteOffset, onnx.byteLength);
   const root = resolve(demoDir);
   const app = Fastify({ logger: false });
@@ -96,6 +111,10 @@ export function createDemoServer(model: LoadedModel, demoDir = DEFAULT_DEMO_DIR)
   });
   app.get('/model.json', async () => manifest);
   app.get('/model.onnx', async (_req, reply) => reply.type('application/octet-stream').send(onnxBytes));
+  app.get('/samples/:file', async (req, reply) => {
+    const sample = samples[Number(/^(\d+)\.png$/.exec((req.params as { file: string }).file)?.[1] ?? NaN)];
+    return sample ? reply.type('image/png').send(sample.png) : reply.code(404).send({ error: `no sample ${req.url}` });
+  });
   app.get('/*', async (req, reply) => {
     const rel = (req.params as { '*': string })['*'] || 'index.html';
     const file = resolve(root, rel);

@@ -87,7 +87,10 @@ export function writeDirAtomic(path: string, files: Readonly<Record<string, read
   const old = `${tmp}.old`;
   mkdirSync(tmp);
   try {
-    for (const [name, chunks] of Object.entries(files)) writeAndSync(join(tmp, name), chunks);
+    for (const [name, chunks] of Object.entries(files)) {
+      mkdirSync(dirname(join(tmp, name)), { recursive: true }); // names may have folders (onnx/model.onnx)
+      writeAndSync(join(tmp, name), chunks);
+    }
     fsyncDir(tmp);
     if (existsSync(path)) {
       if (!opts.force) refuseExisting(path);

@@ -16,12 +16,14 @@ import { looksLikeZip, readZip } from './zip.ts';
 import { isHfNaming, hfToTimm } from './hf.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
+import { resolveCheckpointPath } from './hf-cache.ts';
+import { isTimmDir, readTimmDir } from './timm-dir.ts';
 import { checkWeights, inferConfig } from './infer-config.ts';
 import { UserError } from '../errors.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
-const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, or a Hugging Face directory with config.json';
+const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
 
 /** The metadata key under which vitkit's own checkpoints store config, labels and preprocessing (as JSON). */
 const VITKIT_KEY = 'vitkit';
@@ -114,7 +116,7 @@ function readAny(path: string): Loaded {
   if (!existsSync(path)) throw new UserError(`${path} does not exist (expected ${accepted})`);
   if (statSync(path).isDirectory()) {
     if (!existsSync(join(path, 'config.json'))) throw new UserError(`${path} is a directory without config.json (expected ${accepted})`);
-    return { format: 'hf', ...readHfDir(path) };
+    return isTimmDir(path) ? { format: 'timm', ...readTimmDir(path) } : { format: 'hf', ...readHfDir(path) };
   }
   return withFileSource(path, (src) => {
     const kind = byExtension[extname(path).toLowerCase()] ?? sniff(src);
@@ -136,9 +138,11 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * Loads a checkpoint in any supported format: timm `.safetensors`, vitkit `.safetensors`, Google `.npz`,
  * PyTorch `.pth/.pt/.bin`, or a Hugging Face directory. Returns the architecture (inferred from tensor shapes,
  * with heads and LayerNorm epsilon from the checkpoint's own config where it has one; `overrides` win) and the
- * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it.
+ * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it. A path that
+ * does not exist but reads as a Hub id (`org/name`) is taken from the local Hugging Face cache at `opts.revision`.
  */
-export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}): Checkpoint {
+export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}, opts: { revision?: string } = {}): Checkpoint {
+  path = resolveCheckpointPath(path, opts.revision);
   let r: Loaded;
   try {
     r = readAny(path);
@@ -168,9 +172,10 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {})
  * preprocessing as metadata), 'npz' a Google-layout .npz, 'hf' a directory with config.json, model.safetensors and
  * (given preprocessing) preprocessor_config.json. Labels and preprocessing are dropped by formats that cannot hold
  * them (timm, npz). Only 'vitkit' holds int8 weights; the other formats get them dequantized to float32.
- * An existing `path` is a UserError unless `opts.force`.
+ * An existing `path` is a UserError unless `opts.force`. `opts.onnx` adds onnx/model.onnx to an 'hf' directory
+ * (for transformers.js).
  */
-export function saveCheckpoint(path: string, content: CheckpointContent, format: SaveFormat, opts: WriteOptions = {}): void {
+export function saveCheckpoint(path: string, content: CheckpointContent, format: SaveFormat, opts: WriteOptions & { onnx?: boolean } = {}): void {
   checkWeights(content.config, content.weights, `the weights to save as ${path}`);
   const c = format === 'vitkit' ? content : { ...content, weights: dequantizeWeights(content.config, content.weights) };
   assertWritable(path, opts);
@@ -188,7 +193,7 @@ export function saveCheckpoint(path: string, content: CheckpointContent, format:
     case 'hf':
       // transformers' ViT has no backbone (its ViTHybrid names and configures one differently): refuse, not mislabel.
       if (c.config.backbone) throw new UserError(`${path}: a hybrid ViT cannot be saved as a Hugging Face directory: save it as timm, npz or vitkit`);
-      return writeDirAtomic(path, hfDirFiles(c), opts);
+      return writeDirAtomic(path, hfDirFiles(c, opts), opts);
     default:
       throw new UserError(`unknown checkpoint format '${String(format)}' (expected timm|vitkit|npz|hf)`);
   }

@@ -9,6 +9,8 @@ import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm, timmToHf } from './hf.ts';
 import { inferConfig } from './infer-config.ts';
+import { hfOnnx } from './hf-onnx.ts';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
 import { UserError, shown } from '../errors.ts';
 
 /** A Hugging Face directory read into canonical tensors plus what its JSON files say. */
@@ -38,7 +40,8 @@ function shardPath(dir: string, index: string, name: unknown): string {
   return inside(dir, name);
 }
 
-function readJson(path: string): Record<string, unknown> {
+/** A JSON object from `path`; anything else is a UserError naming the file. */
+export function readJson(path: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(path, 'utf8'));
@@ -138,8 +141,12 @@ export function readHfDir(dir: string): HfDir {
   return { weights, hints, metadata, ...(labels ? { labels } : {}), ...(preprocess ? { preprocess } : {}) };
 }
 
-/** The files of a Hugging Face directory (ViTForImageClassification) for a checkpoint. */
-export function hfDirFiles(c: CheckpointContent): Record<string, Uint8Array[]> {
+/**
+ * The files of a Hugging Face directory (ViTForImageClassification) for a checkpoint: config.json with id2label,
+ * model.safetensors, preprocessor_config.json (the checkpoint's normalisation, else ImageNet's) and, with `onnx`,
+ * onnx/model.onnx — what transformers and transformers.js load.
+ */
+export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}): Record<string, Uint8Array[]> {
   const { config: cfg } = c;
   const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
@@ -164,15 +171,15 @@ export function hfDirFiles(c: CheckpointContent): Record<string, Uint8Array[]> {
     'config.json': [Buffer.from(JSON.stringify(config, null, 2) + '\n')],
     'model.safetensors': encodeSafetensors(timmToHf(c.weights), { format: 'pt', ...c.metadata }),
   };
-  const p = c.preprocess;
-  if (p) {
-    // ViTImageProcessor can only resize straight to `size`: a 'shorter-crop' checkpoint's centre crop is not recorded
-    const size = p.imgSize ?? cfg.imgSize;
-    const pp = {
-      do_normalize: true, do_rescale: true, do_resize: true, image_mean: p.mean, image_std: p.std,
-      resample: 2, rescale_factor: 1 / 255, size: { height: size, width: size }, image_processor_type: 'ViTImageProcessor',
-    };
-    files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
-  }
+  const p: Pick<Preprocess, 'mean' | 'std' | 'imgSize'> = c.preprocess ?? { mean: IMAGENET_MEAN, std: IMAGENET_STD };
+  // ViTImageProcessor can only resize straight to `size`: a 'shorter-crop' checkpoint's centre crop is not
+  // recorded. Resampling 2 (bilinear) is what vitkit reads such a directory with, so both run the same transform.
+  const size = p.imgSize ?? cfg.imgSize;
+  const pp = {
+    do_normalize: true, do_rescale: true, do_resize: true, image_mean: p.mean, image_std: p.std,
+    resample: 2, rescale_factor: 1 / 255, size: { height: size, width: size }, image_processor_type: 'ViTImageProcessor',
+  };
+  files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
+  if (opts.onnx) files['onnx/model.onnx'] = [hfOnnx(cfg, c.weights)];
   return files;
 }

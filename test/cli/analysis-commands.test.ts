@@ -1,4 +1,4 @@
-// The inspection commands end to end through bin/vitkit.js: exit codes, PNGs that decode, one-line errors.
+// The inspection commands end to end through the CLI: exit codes, PNGs that decode, one-line errors.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,9 @@ import { main as attention } from '../../src/cli/attention.ts';
 import { main as evalCommand } from '../../src/cli/eval.ts';
 import { main as plotCommand } from '../../src/cli/plot.ts';
 import { tempDir } from '../data/helpers.ts';
+import { VITKIT_ARGV } from './run.ts';
 import { FIXTURES } from '../fixtures.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/vitkit.js', import.meta.url));
 const NOCLASS = fileURLToPath(new URL('../fixtures/analysis/noclass.safetensors', import.meta.url));
 const P8 = `${FIXTURES}micro_p8_64_avg`;
 const GRAY = `${FIXTURES}micro_gray_p4_28`;
@@ -26,7 +26,7 @@ interface Run {
 
 function vitkit(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [...VITKIT_ARGV, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
   });
 }
 
@@ -94,7 +94,7 @@ test('analyze writes the report; plot draws curves; both fail cleanly on bad inp
   const summary = JSON.parse(analyze.stdout);
   assert.equal(summary.files.length, 6);
   assert.equal(summary.images, 2);
-  assert.deepEqual(summary.attentionDistance.map((l: number[]) => l.length), [3, 3, 3]);
+  assert.deepEqual(summary.attention_distance.map((l: number[]) => l.length), [3, 3, 3]);
   for (const f of summary.files.filter((f: string) => f.endsWith('.png'))) await pngSize(f);
   assert.equal(plot.code, 0, plot.stderr);
   assert.match(plot.stdout, /curves\.png: loss, acc, lr from 3 step, 1 epoch records/);

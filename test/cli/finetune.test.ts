@@ -1,7 +1,7 @@
 // `vitkit finetune` end to end: a pretrained checkpoint fine-tuned on an IDX dataset at another resolution, with
 // what was adapted reported; and bad input answered with one line.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
@@ -39,4 +39,17 @@ test('bad input gets one line: a resolution the patches do not divide, no checkp
   assert.match(r.stderr, /^vitkit: .*4-pixel patches: fine-tune at an --img-size that is a multiple of 4 \(got 10\)\n$/m);
   const none = vitkit(['finetune', '--data', data]);
   assert.match(none.stderr, /finetune: pass --checkpoint PRETRAINED/);
+});
+
+test('--json lines spell their keys as metrics.jsonl does (snake_case)', () => {
+  const out = join(dir, 'json');
+  const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--steps', '2', '--batch', '8', '--out', out, '--threads', '1', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const epoch = lines.find((l) => l.kind === 'epoch')!;
+  const result = lines.find((l) => l.kind === 'result')!;
+  const logged = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.kind === 'epoch')!;
+  for (const key of ['train_loss', 'train_acc', 'test_loss', 'test_acc']) assert.equal(epoch[key], logged[key], key);
+  assert.ok(Number.isFinite(result.test_acc) && Number.isFinite(result.best_test_acc) && typeof result.out_dir === 'string');
+  assert.deepEqual([...lines.flatMap((l) => Object.keys(l))].filter((k) => /[A-Z]/.test(k)), []);
 });

@@ -1,8 +1,12 @@
-// Runs the vitkit CLI as a user would (node bin/vitkit.js …) and captures its output.
+// Runs the vitkit CLI as a user would (vitkit …) and captures its output.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../bin/vitkit.js', import.meta.url));
+/**
+ * Node's arguments that start the CLI from its TypeScript sources: the tests check the code as it is, not a
+ * dist/ build that may be older (test/package checks the built package).
+ */
+export const VITKIT_ARGV: readonly string[] = ['--import', 'tsx', fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))];
 
 export interface CliResult {
   readonly status: number | null;
@@ -11,6 +15,6 @@ export interface CliResult {
 }
 
 export function vitkit(args: readonly string[], opts: { timeoutMs?: number } = {}): CliResult {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
+  const r = spawnSync(process.execPath, [...VITKIT_ARGV, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -8,13 +8,13 @@ import { Classifier, type LoadedModel, loadModel } from '../../src/inference/cla
 import { Rng } from '../../src/rng.ts';
 import { type BatchRunner, classifierRunner } from '../../src/serve/model-runner.ts';
 import { type ServeLimits, createServer } from '../../src/serve/server.ts';
+import { VITKIT_ARGV } from '../cli/run.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures');
 /** The micro ViT (224 px RGB, 10 classes) in Hugging Face layout, with its own preprocessing config. */
 export const MICRO = join(FIXTURES, 'micro_p16_224/hf');
 /** A smaller one (28 px grayscale): for tests that spend their time on HTTP, not on the model. */
 export const MICRO_GRAY = join(FIXTURES, 'micro_gray_p4_28/hf');
-const BIN = join(import.meta.dirname, '../../bin/vitkit.js');
 
 /** A seeded noise image of the given size, encoded as PNG or JPEG. */
 export async function noiseImage(seed: number, width: number, height: number, format: 'png' | 'jpeg' = 'png'): Promise<Buffer> {
@@ -52,7 +52,7 @@ export async function post(url: string, body: Uint8Array | string, contentType =
  * it prints. Killed when the test file ends.
  */
 export async function spawnVitkit(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...VITKIT_ARGV, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });

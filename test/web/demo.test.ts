@@ -11,6 +11,7 @@ import { preprocess } from '../../src/data/preprocess.ts';
 import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { topK } from '../../src/inference/top-k.ts';
 import { stackImages } from '../../src/serve/model-runner.ts';
+import { writeTinyIdx } from '../data/helpers.ts';
 import { MICRO, spawnVitkit } from '../serve/helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,7 +32,9 @@ test('the demo classifies an uploaded image as Node does, with threads, the over
   skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does this)`,
 }, async () => {
   const expected = await nodeTop5();
-  const { url } = await spawnVitkit(['web', '--checkpoint', MICRO, '--port', '0']);
+  const samples = join(mkdtempSync(join(tmpdir(), 'vitkit-web-samples-')), 'idx');
+  writeTinyIdx(samples, { train: 2, test: 4, size: 8 });
+  const { url } = await spawnVitkit(['web', '--checkpoint', MICRO, '--samples', samples, '--port', '0']);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -62,6 +65,13 @@ test('the demo classifies an uploaded image as Node does, with threads, the over
     await page.uncheck('#overlay');
     assert.notEqual(await pixels(), withOverlay);
     await page.check('#overlay');
+
+    // a sample image from --samples classifies with a click
+    await page.evaluate(() => void (document.body.dataset.state = 'ready')); // so 'done' below is this image's
+    await page.click('#sample-list button[data-label="1"]');
+    await page.waitForSelector('body[data-state=done], body[data-state=error]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('body', 'data-state'), 'done', await page.textContent('#status') ?? '');
+    assert.equal(await page.$$eval('#sample-list button', (b) => b.length), 4);
 
     await page.screenshot({ path: SCREENSHOT });
     assert.ok(statSync(SCREENSHOT).size > 10_000);

@@ -114,7 +114,7 @@ test('existing outputs are kept unless forced', () => {
   assertSameTensors(loadCheckpoint(out).weights, weights);
   const hfOut = join(dir, 'existing-hf');
   saveCheckpoint(hfOut, { config: cfg, weights }, 'hf');
-  assert.deepEqual(readdirSync(hfOut).sort(), ['config.json', 'model.safetensors'], 'no preprocessor config without preprocessing');
+  assert.deepEqual(readdirSync(hfOut).sort(), ['config.json', 'model.safetensors', 'preprocessor_config.json'], 'ImageNet normalisation when the checkpoint names none');
   assertUserError(() => saveCheckpoint(hfOut, { config: cfg, weights }, 'hf'), /existing-hf already exists/);
 });
 
@@ -126,7 +126,7 @@ test('weights that do not fit the config are not saved', () => {
 });
 
 test('bad paths and files are UserErrors naming the path and what is accepted', () => {
-  assertUserError(() => loadCheckpoint(join(dir, 'nope.safetensors')), /nope\.safetensors does not exist \(expected a \.safetensors .* Hugging Face directory with config\.json\)/);
+  assertUserError(() => loadCheckpoint(join(dir, 'nope.safetensors')), /nope\.safetensors does not exist \(expected a \.safetensors .* Hugging Face or timm directory with config\.json, or a Hub id in the local cache\)/);
   const empty = join(dir, 'empty-dir');
   mkdirSync(empty);
   assertUserError(() => loadCheckpoint(empty), /empty-dir is a directory without config\.json/);

@@ -1,0 +1,17 @@
+// Builds the published package into dist/: the library and CLI as JavaScript with .d.ts (tsc), the JSON data the
+// code reads at run time, and the browser demo built with Vite (so an installed vitkit needs no Vite).
+// Run by `npm run build`, and by `prepare`, so `npm ci` in a clone and `npm pack` both build it.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { buildDemo } from '../src/serve/web-demo.ts';
+
+const root = join(import.meta.dirname, '..');
+const dist = join(root, 'dist');
+rmSync(dist, { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+// tsc emits only modules; this list is read through createRequire (src/inference/classifier.ts)
+copyFileSync(join(root, 'src/data/imagenet-classes.json'), join(dist, 'data/imagenet-classes.json'));
+await buildDemo(join(dist, 'web'), { force: true });

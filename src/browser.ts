@@ -1,0 +1,39 @@
+// vitkit's browser entry (`vitkit/web`): the parts that import nothing from `node:` — graph builder and ONNX
+// encoder, op builders, autodiff, the ViT model, training-step graphs, preprocessing and ranking — for pages that
+// build or run ViTs with onnxruntime-web. The main entry re-exports all of it.
+
+// Host tensors and the graph builder
+export { type DType, type Tensor, type StateDict, tensor, zeros, float32, numel } from './graph/tensor.ts';
+export { Graph, Value, type Dim, type Shape } from './graph/graph.ts';
+export { toOnnx, IR_VERSION, OPSET } from './graph/onnx.ts';
+
+// Op builders (each op beside its gradient rule), by family
+export * as elementwise from './ops/elementwise.ts';
+export * as matmul from './ops/matmul.ts';
+export * as nn from './ops/nn.ts';
+export * as reduce from './ops/reduce.ts';
+export * as shape from './ops/shape.ts';
+
+// Autodiff
+export { gradients } from './autodiff/grad.ts';
+export { softmaxCrossEntropy, softTargetCrossEntropy, sigmoidCrossEntropy } from './autodiff/loss.ts';
+export { type OptimizerConfig, type AdamWConfig, type SGDConfig } from './autodiff/optim.ts';
+
+// Model
+export { type ViTConfig, type Pool, type ResNetV2Config, preset, presets, defaultConfig, checkConfig, gridSize } from './model/config.ts';
+export { parameterShapes, countParameters, forwardFlops } from './model/params.ts';
+export { buildViT, inferenceGraph, initializerParams, inputParams, type ViTValues, type ViTOutputName, type AttentionKernel } from './model/vit.ts';
+export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
+export { initParameters } from './model/init.ts';
+export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
+
+// Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph)
+export { buildStepGraph, buildEvalGraph, type StepGraphOptions, type StepGraphSpec } from './train/step-graph.ts';
+
+// Preprocessing core (decoded pixels in, normalised tensor out) and ranking
+export { preprocess, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
+export { type RawImage } from './data/raw-image.ts';
+export { topK, type Prediction } from './inference/top-k.ts';
+export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';
+export { Rng } from './rng.ts';
+export { UserError } from './errors.ts';

@@ -1,0 +1,62 @@
+// `vitkit convert --to hf --onnx` writes what transformers.js loads: its image-classification pipeline, offline,
+// on the converted fixture must rank the classes as vitkit does, with the same probabilities.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { env, pipeline } from '@huggingface/transformers';
+import { preprocessFile } from '../../src/data/decode.ts';
+import { Classifier, loadModel } from '../../src/inference/classifier.ts';
+import { topK } from '../../src/inference/top-k.ts';
+import { tempDir } from '../data/helpers.ts';
+import { FIXTURES } from '../fixtures.ts';
+import { vitkit } from '../cli/run.ts';
+import { checkConfig, defaultConfig } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
+import { saveCheckpoint } from '../../src/weights/checkpoint.ts';
+
+const MICRO = `${FIXTURES}micro_p16_224`;
+const IMAGE = `${MICRO}/img_0.png`; // 224×224, the model's size: both resize nothing, so both see the same pixels
+
+test('transformers.js runs the converted model offline and agrees with vitkit on the top 5', async () => {
+  const models = tempDir('hf-onnx');
+  const r = vitkit(['convert', `${MICRO}/hf`, join(models, 'micro'), '--to', 'hf', '--onnx']);
+  assert.equal(r.status, 0, r.stderr);
+  for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json', 'onnx/model.onnx']) assert.ok(existsSync(join(models, 'micro', f)), f);
+
+  const model = loadModel(join(models, 'micro'));
+  const classifier = await Classifier.create(model, { threads: 1 });
+  const image = await preprocessFile(IMAGE, model.preprocess);
+  const { logits } = await classifier.run({ ...image, shape: [1, ...image.shape] });
+  await classifier.release();
+  const ours = topK(logits!.data as Float32Array, 5, model.labels);
+
+  env.allowRemoteModels = false;
+  env.localModelPath = models;
+  const classify = await pipeline('image-classification', 'micro', { dtype: 'fp32', device: 'cpu' });
+  const theirs = (await classify(IMAGE, { top_k: 5 })) as { label: string; score: number }[];
+  await classify.dispose();
+
+  assert.deepEqual(theirs.map((p) => p.label), ours.map((p) => p.label));
+  theirs.forEach((p, i) => assert.ok(Math.abs(p.score - ours[i]!.prob) < 1e-4, `${p.label}: ${p.score} vs ${ours[i]!.prob}`));
+});
+
+test('id2label: ImageNet names for a 1000-class checkpoint without names, a trained one its classes; --onnx needs --to hf', () => {
+  const dir = tempDir('hf-labels');
+  const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 1000 });
+  saveCheckpoint(join(dir, 'in1k.safetensors'), { config, weights: initParameters(config) }, 'timm');
+  const trained = { ...config, numClasses: 3 };
+  saveCheckpoint(join(dir, 'trained.safetensors'), { config: trained, weights: initParameters(trained), labels: ['cat', 'dog', 'fox'] }, 'vitkit');
+  const id2label = (name: string): Record<string, string> => {
+    const r = vitkit(['convert', join(dir, `${name}.safetensors`), join(dir, name), '--to', 'hf', '--heads', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(readFileSync(join(dir, name, 'config.json'), 'utf8')) as { id2label: Record<string, string> }).id2label;
+  };
+  const imagenet = id2label('in1k');
+  assert.deepEqual([imagenet['0'], imagenet['999'], Object.keys(imagenet).length], ['tench', 'toilet tissue', 1000]);
+  assert.deepEqual(id2label('trained'), { 0: 'cat', 1: 'dog', 2: 'fox' });
+  const pp = JSON.parse(readFileSync(join(dir, 'in1k', 'preprocessor_config.json'), 'utf8')) as { image_mean: number[]; resample: number; size: object };
+  assert.deepEqual([pp.image_mean, pp.resample, pp.size], [[0.485, 0.456, 0.406], 2, { height: 8, width: 8 }]);
+  const bad = vitkit(['convert', join(dir, 'in1k.safetensors'), join(dir, 'x.safetensors'), '--to', 'timm', '--onnx']);
+  assert.match(bad.stderr, /--onnx adds onnx\/model\.onnx to a Hugging Face directory: use it with --to hf/);
+});
