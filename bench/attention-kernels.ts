@@ -26,7 +26,7 @@ const variants: [string, AttentionKernel, typeof fp32][] = [
   ['fp32-plain', 'plain', fp32], ['fp32-fused', 'fused', fp32], ['fp32-mha', 'mha', fp32],
   ['int8-plain', 'plain', int8], ['int8-mha', 'mha', int8],
 ];
-const sessions = await Promise.all(variants.map(async ([name, kernel, w]) => [name, await Session.create(toOnnx(inferenceGraph(cfg, w, ['logits'], batch, kernel)), { threads })] as const));
+const sessions = await Promise.all(variants.map(async ([name, kernel, w]) => [name, await Session.create(toOnnx(inferenceGraph(cfg, w, ['logits'], { batch, kernel })), { threads })] as const));
 const images = zeros([batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
 (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));
 const times = new Map<string, number[]>(sessions.map(([name]) => [name, []]));

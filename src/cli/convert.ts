@@ -11,8 +11,9 @@ Reads a checkpoint in any supported format and writes it in another:
   timm     timm state dict as .safetensors
   hf       Hugging Face directory (config.json with id2label + model.safetensors + preprocessor_config.json);
            a 1000-class checkpoint without class names gets ImageNet's
-  --onnx   with --to hf: also onnx/model.onnx (input pixel_values, output logits), so transformers.js's
-           pipeline('image-classification', OUT) runs it
+  --onnx   with --to hf: also onnx/model.onnx (input pixel_values, output logits) and its int8 twin
+           onnx/model_quantized.onnx, so transformers.js's pipeline('image-classification', OUT) runs it
+           (dtype 'q8' for int8)
   npz      Google's original JAX .npz naming
   vitkit   vitkit's own .safetensors with the config and labels in its metadata
   --force  overwrite OUT if it exists

@@ -32,7 +32,7 @@ export interface BenchmarkResult {
 export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
   const init = initParameters(cfg, { seed: 0 });
   const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : init;
-  const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], opts.batch);
+  const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], { batch: opts.batch });
   const session = await Session.create(toOnnx(graph), { threads: opts.threads });
   const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));

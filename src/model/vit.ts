@@ -192,24 +192,27 @@ export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tok
  */
 export type AttentionKernel = 'plain' | 'fused' | 'mha';
 
+export interface InferenceGraphOptions {
+  /** The batch dimension: a number fixes it, a name leaves it free (default 'batch'). */
+  readonly batch?: Dim;
+  readonly kernel?: AttentionKernel;
+  /** Name of the image input (default 'images'; Hugging Face's tools expect 'pixel_values'). */
+  readonly input?: string;
+}
+
 /** The kernel that measured fastest for each precision (bench/attention-kernels.ts). */
 export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionKernel>> = { fp32: 'fused', int8: 'mha' };
 
 /**
  * A complete inference graph: input `images` [batch, C, S, S] (batch symbolic unless given) with weights as
  * initializers, and the requested outputs (`attention` and `tokens` expand to `attn.{i}` / `tokens.{i}`).
- * Quantized weights (see int8.ts) give a graph whose linear layers run in int8. Attention uses `kernel` (default:
- * the fastest for the precision) unless the probabilities are asked for.
+ * Quantized weights (see int8.ts) give a graph whose linear layers run in int8. Attention uses `opts.kernel`
+ * (default: the fastest for the precision) unless the probabilities are asked for.
  */
-export function inferenceGraph(
-  cfg: ViTConfig,
-  weights: StateDict,
-  outputs: readonly ViTOutputName[] = ['logits'],
-  batch: Dim = 'batch',
-  kernel?: AttentionKernel,
-): Graph {
+export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
+  const { batch = 'batch', kernel, input = 'images' } = opts;
   const g = new Graph('vit');
-  const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
+  const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
   const linear = int8 ? int8Linear(g, weights) : undefined;
   const chosen = outputs.includes('attention') ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);

@@ -9,7 +9,7 @@ import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm, timmToHf } from './hf.ts';
 import { inferConfig } from './infer-config.ts';
-import { hfOnnx } from './hf-onnx.ts';
+import { hfOnnxFiles } from './hf-onnx.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
 import { UserError, shown } from '../errors.ts';
 
@@ -180,6 +180,6 @@ export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}):
     resample: 2, rescale_factor: 1 / 255, size: { height: size, width: size }, image_processor_type: 'ViTImageProcessor',
   };
   files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
-  if (opts.onnx) files['onnx/model.onnx'] = [hfOnnx(cfg, c.weights)];
+  if (opts.onnx) for (const [name, bytes] of Object.entries(hfOnnxFiles(cfg, c.weights))) files[name] = [bytes];
   return files;
 }

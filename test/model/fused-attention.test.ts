@@ -17,7 +17,7 @@ for (const [model, overrides] of Object.entries(micro)) for (const [kernel, op] 
   test(`${model}: the ${kernel} attention kernel gives timm's logits and pooled features`, async () => {
     const golden = expected(model);
     const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/timm.safetensors`, overrides);
-    const graph = inferenceGraph(config, weights, ['logits', 'pooled'], 'batch', kernel);
+    const graph = inferenceGraph(config, weights, ['logits', 'pooled'], { kernel });
     assert.equal(graph.nodes.filter((n) => n.opType === op).length, config.depth);
     assert.ok(!graph.nodes.some((n) => n.opType === 'Softmax'));
     const session = await Session.create(toOnnx(graph), { threads: 2 });
@@ -38,8 +38,8 @@ test('asking for attention probabilities keeps the plain attention graph', () =>
 test('int8 weights take the mha kernel, not the fused one (whose q/k/v projection is float32)', () => {
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
   const q = quantizeWeights(config, weights);
-  assert.throws(() => inferenceGraph(config, q, ['logits'], 'batch', 'fused'), /use 'mha' for int8/);
-  const graph = inferenceGraph(config, q, ['logits'], 'batch', 'mha');
+  assert.throws(() => inferenceGraph(config, q, ['logits'], { kernel: 'fused' }), /use 'mha' for int8/);
+  const graph = inferenceGraph(config, q, ['logits'], { kernel: 'mha' });
   assert.equal(graph.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, 2 + 4 * config.depth);
 });
 
@@ -48,7 +48,7 @@ for (const kernel of ['fused', 'mha'] as const) {
     const golden = expected('micro_p16_224');
     const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
     ortWeb.env.wasm.numThreads = 1;
-    const web = await ortWeb.InferenceSession.create(toOnnx(inferenceGraph(config, weights, ['logits'], 'batch', kernel)), { executionProviders: ['wasm'] });
+    const web = await ortWeb.InferenceSession.create(toOnnx(inferenceGraph(config, weights, ['logits'], { kernel })), { executionProviders: ['wasm'] });
     const input = golden.get('input')! as Tensor<'float32'>;
     const out = await web.run({ images: new ortWeb.Tensor('float32', input.data, [...input.shape]) });
     await web.release();

@@ -22,7 +22,7 @@ test('transformers.js runs the converted model offline and agrees with vitkit on
   const models = tempDir('hf-onnx');
   const r = vitkit(['convert', `${MICRO}/hf`, join(models, 'micro'), '--to', 'hf', '--onnx']);
   assert.equal(r.status, 0, r.stderr);
-  for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json', 'onnx/model.onnx']) assert.ok(existsSync(join(models, 'micro', f)), f);
+  for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx']) assert.ok(existsSync(join(models, 'micro', f)), f);
 
   const model = loadModel(join(models, 'micro'));
   const classifier = await Classifier.create(model, { threads: 1 });
@@ -39,6 +39,17 @@ test('transformers.js runs the converted model offline and agrees with vitkit on
 
   assert.deepEqual(theirs.map((p) => p.label), ours.map((p) => p.label));
   theirs.forEach((p, i) => assert.ok(Math.abs(p.score - ours[i]!.prob) < 1e-4, `${p.label}: ${p.score} vs ${ours[i]!.prob}`));
+
+  // dtype 'q8' loads onnx/model_quantized.onnx: vitkit's int8 graph, which must give vitkit's own int8 answer
+  const int8 = await Classifier.create(loadModel(join(models, 'micro'), { precision: 'int8' }), { threads: 1 });
+  const { logits: logits8 } = await int8.run({ ...image, shape: [1, ...image.shape] });
+  await int8.release();
+  const ours8 = topK(logits8!.data as Float32Array, 5, model.labels);
+  const q8 = await pipeline('image-classification', 'micro', { dtype: 'q8', device: 'cpu' });
+  const theirs8 = (await q8(IMAGE, { top_k: 5 })) as { label: string; score: number }[];
+  await q8.dispose();
+  assert.deepEqual(theirs8.map((p) => p.label), ours8.map((p) => p.label));
+  theirs8.forEach((p, i) => assert.ok(Math.abs(p.score - ours8[i]!.prob) < 1e-4, `q8 ${p.label}: ${p.score} vs ${ours8[i]!.prob}`));
 });
 
 test('id2label: ImageNet names for a 1000-class checkpoint without names, a trained one its classes; --onnx needs --to hf', () => {
