@@ -120,7 +120,7 @@ test('a hybrid: analyze (stem filters, with a note), attention rollout over its 
   const summary = JSON.parse(analyze.stdout);
   assert.equal(summary.images, 2);
   assert.ok(summary.notes.some((n: string) => /stem's 7×7 convolution/.test(n)));
-  assert.equal(summary.filterExplained.length, 28);
+  assert.equal(summary.filter_explained.length, 28);
   assert.equal(rollout.code, 0, rollout.stderr);
   assert.equal(JSON.parse(rollout.stdout).grid, 8);
   assert.equal(embed.code, 0, embed.stderr);
