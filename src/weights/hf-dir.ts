@@ -1,7 +1,7 @@
 // Hugging Face model directories: config.json (+ preprocessor_config.json) beside model.safetensors,
 // sharded model-0000x-of-0000y.safetensors with an index, or pytorch_model.bin.
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
@@ -22,12 +22,26 @@ export interface HfDir {
   readonly metadata: Record<string, string>;
 }
 
+/**
+ * Where a folder's files may really live: the folder itself and, for a snapshot of the Hugging Face cache
+ * (`models--org--name/snapshots/<rev>/`, whose files are links to `../../blobs/<hash>`), that model's blobs.
+ */
+function allowedRoots(dir: string): string[] {
+  const real = realpathSync(dir);
+  const repo = dirname(dirname(real));
+  const isSnapshot = basename(dirname(real)) === 'snapshots' && basename(repo).startsWith('models--');
+  return isSnapshot ? [real, join(repo, 'blobs')] : [real];
+}
+
 /** `dir/name`, refused when it resolves (through symlinks) outside `dir`: a folder may only read its own files. */
 function inside(dir: string, name: string): string {
   const path = join(dir, name);
   const real = realpathSync(path);
-  const rel = relative(realpathSync(dir), real);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw new UserError(`${path} is a link to ${real}, outside ${dir}: copy the file into the folder`);
+  const within = (root: string) => {
+    const rel = relative(root, real);
+    return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  };
+  if (!allowedRoots(dir).some(within)) throw new UserError(`${path} is a link to ${real}, outside ${dir}: copy the file into the folder`);
   return path;
 }
 

@@ -74,6 +74,24 @@ test('symlinks leaving the folder are refused; links within it are fine', () => 
   assert.equal(loadCheckpoint(inside).format, 'hf');
 });
 
+test("a Hugging Face cache snapshot may link into its own model's blobs/, nowhere else", () => {
+  const repo = join(root, 'hub', 'models--org--micro');
+  const snapshot = join(repo, 'snapshots', 'abc123');
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  for (const f of ['config.json', 'preprocessor_config.json']) copyFileSync(join(src, f), join(snapshot, f));
+  copyFileSync(join(src, 'model.safetensors'), join(repo, 'blobs', 'deadbeef'));
+  symlinkSync('../../blobs/deadbeef', join(snapshot, 'model.safetensors'));
+  assert.equal(loadCheckpoint(snapshot).format, 'hf');
+  // another model's blobs are outside
+  const other = join(root, 'hub', 'models--org--other', 'blobs');
+  mkdirSync(other, { recursive: true });
+  copyFileSync(join(src, 'model.safetensors'), join(other, 'cafe'));
+  rmSync(join(snapshot, 'model.safetensors'));
+  symlinkSync('../../../models--org--other/blobs/cafe', join(snapshot, 'model.safetensors'));
+  assertUserError(() => loadCheckpoint(snapshot), /model\.safetensors is a link to .*models--org--other.*, outside /);
+});
+
 test('config.json values must agree with the weights before anything is built from them', () => {
   const cases: [(c: Record<string, unknown>) => void, RegExp][] = [
     [(c) => (c.hidden_size = 4096), /config\.json says hidden_size 4096 but the weights have 32/],
