@@ -116,8 +116,10 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
     noise: noise.hook,
   });
   const logits = v.logits!;
-  const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
-  const correct = reduceSum(cast(ce.correct, 'float32'), 'all');
+  const { ce, correct } = g.inScope('loss', () => {
+    const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
+    return { ce, correct: reduceSum(cast(ce.correct, 'float32'), 'all') };
+  });
   const trainable = [...params.keys()].filter(opts.trainable ?? (() => true));
   if (trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
   return { params, trainable, loss: ce.loss, correct, logits, masks: noise.specs };
@@ -145,14 +147,16 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
   const scalars = optimizerScalarInputs(g, opts.optimizer);
   const names = [...params.keys()];
   const state = names.map((n) => Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)])));
-  const clipped = clipByGlobalNorm(grads, opts.clipNorm ?? 0);
+  const clipped = g.inScope('clip', () => clipByGlobalNorm(grads, opts.clipNorm ?? 0));
   g.output(clipped.norm, 'grad_norm');
   const decay = opts.decay ?? defaultDecay;
-  const results = applyOptimizer(
-    opts.optimizer,
-    scalars,
-    names.map((n, i) => ({ name: n, param: params.get(n)!, grad: clipped.grads[i]!, state: state[i]!, decay: decay(n) })),
-    { param: newName, state: (s, n) => newName(stateName(s, n)) },
+  const results = g.inScope('optimizer', () =>
+    applyOptimizer(
+      opts.optimizer,
+      scalars,
+      names.map((n, i) => ({ name: n, param: params.get(n)!, grad: clipped.grads[i]!, state: state[i]!, decay: decay(n) })),
+      { param: newName, state: (s, n) => newName(stateName(s, n)) },
+    ),
   );
   results.forEach((r, i) => {
     g.output(r.param);
