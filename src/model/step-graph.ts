@@ -34,13 +34,12 @@ import {
   optimizerScalarInputs,
   optimizerSlots,
 } from '../autodiff/optim.ts';
-import type { NoiseSpec } from '../data/noise.ts';
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
-import type { ViTConfig } from '../model/config.ts';
-import { parameterShapes } from '../model/params.ts';
-import { buildViT } from '../model/vit.ts';
-import { type NoiseRates, maskHook } from './noise-masks.ts';
+import type { ViTConfig } from './config.ts';
+import { parameterShapes } from './params.ts';
+import { buildViT } from './vit.ts';
+import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
 
 export interface LossOptions {
   /** Label smoothing ε of the cross-entropy (0 = none; PyTorch's `label_smoothing`). */
