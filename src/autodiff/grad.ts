@@ -5,6 +5,7 @@ import type { Node, Value } from '../graph/graph.ts';
 import { formatShape } from '../graph/tensor.ts';
 // Every op file registers its rules on import: importing them all here makes the registry complete.
 import { add } from '../ops/elementwise.ts';
+import '../ops/attention.ts';
 import '../ops/matmul.ts';
 import '../ops/nn.ts';
 import '../ops/reduce.ts';
