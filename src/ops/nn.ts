@@ -1,6 +1,6 @@
-// Neural-network ops: Softmax, LogSoftmax, LayerNormalization, GELU, linear; with the gradient rules of
-// Softmax, LogSoftmax and LayerNormalization (GELU and linear are composites of differentiable ops).
-import { attr, type Value } from '../graph/graph.ts';
+// Neural-network ops: Softmax, LogSoftmax, LayerNormalization, GELU (a composite), linear; with the gradient
+// rules of Softmax, LogSoftmax, GELU and LayerNormalization.
+import { COMPOSITE, type Value, attr } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
 import { add, div, erf, exp, mul, reciprocal, sqrt, sub } from './elementwise.ts';
 import { matmul } from './matmul.ts';
@@ -32,12 +32,12 @@ export function layerNorm(x: Value, scale: Value, bias: Value, epsilon: number):
 }
 
 /**
- * GELU in its exact erf form, x·½(1 + erf(x/√2)), as the paper's MLP; written with standard ops
- * so onnxruntime fuses it into its Gelu kernel for inference and autodiff differentiates the parts.
+ * GELU in its exact erf form, x·½(1 + erf(x/√2)), as the paper's MLP: a composite (its own gradient rule) whose body is
+ * exactly the node pattern onnxruntime's GeluFusion matches, Div(√2) → Erf → Add(1) → Mul(x) → Mul(0.5). Differentiated
+ * as its parts, the backward would read the Erf output and keep onnxruntime from fusing the forward into one kernel.
  */
 export function gelu(x: Value): Value {
-  // Exactly the node pattern onnxruntime's GeluFusion matches: Div(√2) → Erf → Add(1) → Mul(x) → Mul(0.5).
-  return mul(mul(x, add(erf(div(x, Math.SQRT2)), 1)), 0.5);
+  return x.graph.composite('Gelu', [x], () => [mul(mul(x, add(erf(div(x, Math.SQRT2)), 1)), 0.5)])[0]!;
 }
 
 /** A fully connected layer with PyTorch's [out, in] weight layout: x·Wᵀ + b. */
@@ -70,6 +70,18 @@ registerGrad({
     const g = outGrad(node, dys);
     const a = axisOf(node.attrs, y.rank, 'LogSoftmax');
     return [sub(g, mul(exp(y), reduceSum(g, [a], true)))];
+  },
+});
+
+// gelu'(x) = Φ(x) + x·φ(x) = ½·(1 + erf(x/√2) + x·√(2/π)·e^(−x²/2)), recomputed from x alone.
+registerGrad({
+  opType: 'Gelu',
+  domain: COMPOSITE,
+  vjp: (node, dys) => {
+    const x = node.inputs[0]!;
+    const xPdf = mul(x, exp(mul(mul(x, -0.5), x))); // x·e^(−x²/2)
+    const slope = add(add(erf(mul(x, Math.SQRT1_2)), 1), mul(xPdf, Math.sqrt(2 / Math.PI)));
+    return [mul(mul(outGrad(node, dys), slope), 0.5)];
   },
 });
 

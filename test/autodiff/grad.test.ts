@@ -112,7 +112,7 @@ test('every op in the training graph of every ViT preset (and its variants) has 
   }
   const all = registeredOps();
   assert.equal(new Set(all).size, all.length);
-  for (const op of ['MatMul', 'vitkit::Attention', 'Erf', 'LayerNormalization', 'LogSoftmax', 'Gather', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean']) {
+  for (const op of ['MatMul', 'vitkit::Attention', 'vitkit::Gelu', 'LayerNormalization', 'LogSoftmax', 'Gather', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean']) {
     assert.ok(ops.has(op), `expected ${op} in a ViT training graph`);
   }
 });

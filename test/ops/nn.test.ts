@@ -29,7 +29,7 @@ test('LayerNormalization without the optional bias input, normalising the last t
 });
 
 // GELU's Erf runs as fd-check's float64 series (onnxruntime has no float64 Erf kernel; see fd-check.ts).
-test('GELU (the erf composite from nn.ts)', async () => {
+test('GELU (the composite from nn.ts, with its own rule)', async () => {
   await fdCheck([{ shape: [3, 5], data: Array.from(randn([3, 5], 5), (v) => 2 * v) }], gelu);
 });
 
