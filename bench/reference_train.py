@@ -1,12 +1,13 @@
 """Reference training throughput for vitkit's bench: one PyTorch + timm training step (forward, cross-entropy with
 label smoothing 0.1, backward, clip_grad_norm_ 1.0, AdamW), eager, on this machine in the same run as vitkit.
-Prints one JSON object.
+Prints one JSON object (images per second and this process's peak RSS).
 
 usage: python3 bench/reference_train.py CONFIG_JSON BATCH THREADS SECONDS
 CONFIG_JSON holds timm VisionTransformer kwargs (img_size, patch_size, in_chans, embed_dim, depth, num_heads,
 mlp_ratio, num_classes).
 """
 import json
+import resource
 import sys
 import time
 import types
@@ -42,7 +43,9 @@ def main():
         step()
         runs += 1
     per_step = (time.perf_counter() - start) / runs
-    print(json.dumps({'pytorch_images_per_sec': batch / per_step, 'torch_version': torch.__version__}))
+    # ru_maxrss is in KiB on Linux: the peak resident memory of this process, the model and its step included.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({'pytorch_images_per_sec': batch / per_step, 'pytorch_peak_rss_mb': peak, 'torch_version': torch.__version__}))
 
 
 if __name__ == '__main__':

@@ -28,7 +28,7 @@ export { initParameters } from './model/init.ts';
 export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
 
 // Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph)
-export { buildStepGraph, buildEvalGraph, type StepGraphOptions, type StepGraphSpec } from './train/step-graph.ts';
+export { buildStepGraph, buildEvalGraph, type StepGraphOptions, type StepGraphSpec } from './model/step-graph.ts';
 
 // Preprocessing core (decoded pixels in, normalised tensor out) and ranking
 export { preprocess, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';

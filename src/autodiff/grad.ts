@@ -5,6 +5,7 @@ import type { Node, Value } from '../graph/graph.ts';
 import { formatShape } from '../graph/tensor.ts';
 // Every op file registers its rules on import: importing them all here makes the registry complete.
 import { add } from '../ops/elementwise.ts';
+import '../ops/attention.ts';
 import '../ops/conv.ts';
 import '../ops/matmul.ts';
 import '../ops/nn.ts';
@@ -54,7 +55,7 @@ export function gradients(loss: Value, wrt: readonly Value[], seed?: Value): Val
   const grads = new Map<Value, Value>();
   const accumulate = (v: Value, dv: Value): void => {
     const prev = grads.get(v);
-    grads.set(v, prev ? add(prev, dv) : dv);
+    grads.set(v, prev ? g.inScope('grad.accumulate', () => add(prev, dv)) : dv);
   };
   if (depends.has(loss)) accumulate(loss, seed ?? onesLike(loss));
 
@@ -65,7 +66,7 @@ export function gradients(loss: Value, wrt: readonly Value[], seed?: Value): Val
     if (outGrads.every((d) => d === null)) continue;
     if (!node.inputs.some((x) => x && depends.has(x))) continue;
     const needs = node.inputs.map((x) => !!x && depends.has(x));
-    const inGrads = gradRule(node).vjp(node, outGrads, needs);
+    const inGrads = g.inScope(`grad.${node.opType}`, () => gradRule(node).vjp(node, outGrads, needs));
     checkRuleResult(node, inGrads);
     node.inputs.forEach((x, j) => {
       const dx = inGrads[j];

@@ -19,7 +19,8 @@ import { type RandomResizedCropOptions, checkErasing, checkRandomResizedCrop, ra
 import type { ImageSet } from './image-set.ts';
 import { imageBytes } from './image-set.ts';
 import { type MixInfo, checkMix, mixBatch } from './mix.ts';
-import { type NoiseSpec, checkNoise, keepMasks } from './noise.ts';
+import type { NoiseSpec } from '../model/noise-masks.ts';
+import { checkNoise, keepMasks } from './noise.ts';
 import { normalizationTables, resolveNormalization } from './preprocess.ts';
 import { type RandAugmentOptions, checkRandAugment, randAugment } from './rand-augment.ts';
 

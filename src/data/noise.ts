@@ -4,16 +4,8 @@
 // thread). The data side stays model-agnostic: a mask is a name, a per-example shape and a drop rate; the model
 // decides where it multiplies (see src/model/vit.ts, `noise`).
 import { UserError } from '../errors.ts';
+import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { Rng } from '../rng.ts';
-
-/** One mask input: uint8 [B, ...shape], each element 0 (drop) with probability `rate`, else 1 (keep). */
-export interface NoiseSpec {
-  readonly name: string;
-  /** Per-example shape (e.g. [T, D] for dropout on tokens, [1, 1] for a per-sample drop path). */
-  readonly shape: readonly number[];
-  /** Drop probability in [0, 1). */
-  readonly rate: number;
-}
 
 /** Throws a UserError for a rate outside [0, 1) or a malformed shape. */
 export function checkNoise(specs: readonly NoiseSpec[]): void {

@@ -57,6 +57,21 @@ export interface Node {
   readonly inputs: readonly (Value | null)[];
   readonly outputs: readonly Value[];
   readonly attrs: Readonly<Record<string, Attr>>;
+  /** Where the node was built (e.g. `grad.Softmax` for a gradient rule's nodes); names the ONNX node, so profiles group by it. */
+  readonly scope?: string;
+  /**
+   * A composite's standard-op nodes. A composite (domain COMPOSITE) is one node to autodiff, with its own gradient
+   * rule (e.g. attention, whose backward is cheaper knowing the whole block), and its body to onnxruntime.
+   */
+  readonly body?: readonly Node[];
+}
+
+/** The domain of composite nodes: they exist only in vitkit's IR; toOnnx writes their bodies instead. */
+export const COMPOSITE = 'vitkit';
+
+/** The nodes as onnxruntime sees them: every composite replaced by its body (recursively). */
+export function inlineComposites(nodes: readonly Node[]): Node[] {
+  return nodes.flatMap((n) => (n.body ? inlineComposites(n.body) : [n]));
 }
 
 export interface OutputSpec {
@@ -74,6 +89,7 @@ export class Graph {
   private readonly names = new Set<string>();
   private readonly scalars = new Map<string, Value>();
   private counter = 0;
+  private scope: string | undefined;
 
   constructor(readonly name = 'vitkit') {}
 
@@ -120,6 +136,17 @@ export class Graph {
     return this.initializer(this.uniqueName(prefix), t);
   }
 
+  /** Runs `build` with every node it adds tagged with `scope` (innermost scope wins). */
+  inScope<T>(scope: string, build: () => T): T {
+    const outer = this.scope;
+    this.scope = scope;
+    try {
+      return build();
+    } finally {
+      this.scope = outer;
+    }
+  }
+
   /** Appends a node; returns its outputs. Op builders in src/ops check shapes before calling this. */
   node(
     opType: string,
@@ -134,11 +161,43 @@ export class Graph {
     const outs = outputs.map(
       (o) => new Value(this, this.claim(o.name ?? this.uniqueName(opType.toLowerCase())), o.dtype, o.shape),
     );
-    this.nodes.push({ opType, domain, inputs, outputs: outs, attrs });
+    this.nodes.push({ opType, domain, inputs, outputs: outs, attrs, ...(this.scope ? { scope: this.scope } : {}) });
     return outs;
   }
 
-  /** Marks a value as a graph output under a name (adding an Identity when the name differs). */
+  /**
+   * Adds a composite node: `build` adds its body with standard ops on `inputs` and returns its outputs. The body may
+   * read only `inputs`, initializers and its own values (so autodiff may treat the composite as one op).
+   */
+  composite(opType: string, inputs: readonly Value[], build: () => Value[], attrs: Record<string, Attr> = {}): Value[] {
+    const start = this.nodes.length;
+    const outputs = build();
+    const body = this.nodes.splice(start);
+    const known = new Set<Value>(inputs);
+    for (const n of body) {
+      for (const x of n.inputs) {
+        if (x && !known.has(x) && !this.initializers.has(x.name)) throw new Error(`composite ${opType}: body reads '${x.name}', which is not one of its inputs`);
+      }
+      for (const o of n.outputs) known.add(o);
+    }
+    for (const o of outputs) if (!body.some((n) => n.outputs.includes(o))) throw new Error(`composite ${opType}: output '${o.name}' is not made by its body`);
+    this.nodes.push({ opType, domain: COMPOSITE, inputs, outputs, attrs, body, ...(this.scope ? { scope: this.scope } : {}) });
+    return outputs;
+  }
+
+  /**
+   * Gives a node optional outputs it was built without (LayerNormalization's Mean and InvStdDev, which its gradient
+   * reuses instead of recomputing them), with attributes they need; returns the new values.
+   */
+  addOutputs(node: Node, outputs: readonly OutputSpec[], attrs: Record<string, Attr> = {}): Value[] {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) throw new Error(`addOutputs: ${node.opType} node '${node.outputs[0]?.name}' is not in this graph`);
+    const outs = outputs.map((o) => new Value(this, this.claim(o.name ?? this.uniqueName(node.opType.toLowerCase())), o.dtype, o.shape));
+    this.nodes[i] = { ...node, outputs: [...node.outputs, ...outs], attrs: { ...node.attrs, ...attrs } };
+    return outs;
+  }
+
+  /** Marks a value as a graph output (adding an Identity when the name differs). */
   output(v: Value, name = v.name): Value {
     const out = name === v.name && !this.isInputOrInitializer(v) ? v : this.node('Identity', [v], [{ dtype: v.dtype, shape: v.shape, name }])[0]!;
     this.outputs.push(out);

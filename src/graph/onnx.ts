@@ -1,6 +1,6 @@
 // Serialises a Graph to an ONNX ModelProto (field numbers from onnx/onnx.proto).
 import { MessageWriter, type Encoded, join } from './protobuf.ts';
-import type { Attr, Graph, Shape, Value } from './graph.ts';
+import { type Attr, type Graph, type Shape, type Value, inlineComposites } from './graph.ts';
 import type { DType, Tensor } from './tensor.ts';
 
 /** IR version 8 (ONNX 1.10+), accepted by every onnxruntime since 1.10. */
@@ -64,11 +64,12 @@ function attribute(name: string, a: Attr): Encoded {
 /** Encodes the graph as an ONNX model, ready for `InferenceSession.create`. */
 export function toOnnx(g: Graph, producer = 'vitkit'): Uint8Array {
   const graph = new MessageWriter();
-  g.nodes.forEach((n, i) => {
+  const nodes = inlineComposites(g.nodes);
+  nodes.forEach((n, i) => {
     const node = new MessageWriter();
     for (const x of n.inputs) node.string(1, x ? x.name : '');
     for (const y of n.outputs) node.string(2, y.name);
-    node.string(3, `${n.opType}_${i}`).string(4, n.opType);
+    node.string(3, `${n.scope ? `${n.scope}/` : ''}${n.opType}_${i}`).string(4, n.opType);
     for (const [k, a] of Object.entries(n.attrs)) node.message(5, attribute(k, a));
     if (n.domain) node.string(7, n.domain);
     graph.message(1, node.finish());
@@ -81,7 +82,7 @@ export function toOnnx(g: Graph, producer = 'vitkit'): Uint8Array {
   const model = new MessageWriter().int(1, IR_VERSION).string(2, producer).string(3, '0.1.0');
   model.message(7, graph.finish());
   model.message(8, new MessageWriter().string(1, '').int(2, OPSET).finish());
-  if (g.nodes.some((n) => n.domain === 'com.microsoft')) {
+  if (nodes.some((n) => n.domain === 'com.microsoft')) {
     model.message(8, new MessageWriter().string(1, 'com.microsoft').int(2, 1).finish());
   }
   return join(model.finish());

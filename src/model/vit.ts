@@ -1,9 +1,9 @@
 // The Vision Transformer as an ONNX graph (Dosovitskiy et al. 2021, eqs. 1–4), with timm's parameter names.
 import { type Dim, Graph, type Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, numel } from '../graph/tensor.ts';
-import { add, mul, tanh } from '../ops/elementwise.ts';
-import { matmul } from '../ops/matmul.ts';
-import { gelu, layerNorm, linear, softmax } from '../ops/nn.ts';
+import { add, tanh } from '../ops/elementwise.ts';
+import { attention } from '../ops/attention.ts';
+import { gelu, layerNorm, linear } from '../ops/nn.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import { type ViTConfig, gridSize } from './config.ts';
@@ -40,7 +40,7 @@ export interface NoiseSite {
 export interface ViTBuildOptions {
   readonly params: ParamSource;
   /**
-   * Training noise (see src/train/noise-masks.ts): called with each site's value, returns it masked. Sites follow the
+   * Training noise (see noise-masks.ts): called with each site's value, returns it masked. Sites follow the
    * paper and timm: dropout after the position embeddings, after the attention projection and after both MLP
    * layers; drop path on both residual branches of every block. Absent: no noise (inference graphs).
    */
@@ -160,18 +160,13 @@ function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, 
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
   const qkv = dense(x, `${b}.attn.qkv`, qkvBias); // [B, T, 3D]
-  // Split, then one transpose per operand (k straight to [B, H, hd, T]): cheaper forward and backward than
-  // transposing a [3, B, H, T, hd] block and gathering from it.
+  // Split, then one transpose per operand: cheaper forward and backward than transposing a [3, B, H, T, hd] block and
+  // gathering from it. The scale and kᵀ are left to attention(), where onnxruntime folds both into its MatMul.
   const [q0, k0, v0] = split(qkv, 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
-  const perHead = (y: Value, perm: number[]) => transpose(reshape(y, [0, t, heads, hd]), perm);
-  const q = perHead(mul(q0, 1 / Math.sqrt(hd)), [0, 2, 1, 3]); // [B, H, T, hd]
-  const kT = perHead(k0, [0, 2, 3, 1]); // [B, H, hd, T]
-  const v = perHead(v0, [0, 2, 1, 3]); // [B, H, T, hd]
-  const attn = softmax(matmul(q, kT)); // [B, H, T, T]
-  let out = matmul(attn, v); // [B, H, T, hd]
-  out = transpose(out, [0, 2, 1, 3]); // [B, T, H, hd]
-  out = reshape(out, [0, t, d]); // [B, T, D]
-  return [out, attn];
+  const perHead = (y: Value) => transpose(reshape(y, [0, t, heads, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
+  const { out, probs } = attention(perHead(q0), perHead(k0), perHead(v0), 1 / Math.sqrt(hd)); // [B, H, T, hd], [B, H, T, T]
+  const merged = reshape(transpose(out, [0, 2, 1, 3]), [0, t, d]); // [B, T, H, hd] → [B, T, D]
+  return [merged, probs];
 }
 
 /** Repeats a [1, 1, D] token along a symbolic batch taken from `like` [B, …] at run time. */

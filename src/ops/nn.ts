@@ -1,8 +1,8 @@
-// Neural-network ops: Softmax, LogSoftmax, LayerNormalization, GELU, linear; with the gradient rules of
-// Softmax, LogSoftmax and LayerNormalization (GELU and linear are composites of differentiable ops).
-import { attr, type Value } from '../graph/graph.ts';
+// Neural-network ops: Softmax, LogSoftmax, LayerNormalization, GELU (a composite), linear; with the gradient
+// rules of Softmax, LogSoftmax, GELU and LayerNormalization.
+import { COMPOSITE, type Node, type Value, attr } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
-import { add, div, erf, exp, mul, reciprocal, sqrt, sub } from './elementwise.ts';
+import { add, cast, div, erf, exp, mul, sub } from './elementwise.ts';
 import { matmul } from './matmul.ts';
 import { reduceMean, reduceSum, sumTo } from './reduce.ts';
 import { outGrad, registerGrad } from './registry.ts';
@@ -32,12 +32,12 @@ export function layerNorm(x: Value, scale: Value, bias: Value | null, epsilon: n
 }
 
 /**
- * GELU in its exact erf form, x·½(1 + erf(x/√2)), as the paper's MLP; written with standard ops
- * so onnxruntime fuses it into its Gelu kernel for inference and autodiff differentiates the parts.
+ * GELU in its exact erf form, x·½(1 + erf(x/√2)), as the paper's MLP: a composite (its own gradient rule) whose body is
+ * exactly the node pattern onnxruntime's GeluFusion matches, Div(√2) → Erf → Add(1) → Mul(x) → Mul(0.5). Differentiated
+ * as its parts, the backward would read the Erf output and keep onnxruntime from fusing the forward into one kernel.
  */
 export function gelu(x: Value): Value {
-  // Exactly the node pattern onnxruntime's GeluFusion matches: Div(√2) → Erf → Add(1) → Mul(x) → Mul(0.5).
-  return mul(mul(x, add(erf(div(x, Math.SQRT2)), 1)), 0.5);
+  return x.graph.composite('Gelu', [x], () => [mul(mul(x, add(erf(div(x, Math.SQRT2)), 1)), 0.5)])[0]!;
 }
 
 /** A fully connected layer with PyTorch's [out, in] weight layout: x·Wᵀ + b. */
@@ -73,9 +73,22 @@ registerGrad({
   },
 });
 
+// gelu'(x) = Φ(x) + x·φ(x) = ½·(1 + erf(x/√2) + x·√(2/π)·e^(−x²/2)), recomputed from x alone.
+registerGrad({
+  opType: 'Gelu',
+  domain: COMPOSITE,
+  vjp: (node, dys) => {
+    const x = node.inputs[0]!;
+    const xPdf = mul(x, exp(mul(mul(x, -0.5), x))); // x·e^(−x²/2)
+    const slope = add(add(erf(mul(x, Math.SQRT1_2)), 1), mul(xPdf, Math.sqrt(2 / Math.PI)));
+    return [mul(mul(outGrad(node, dys), slope), 0.5)];
+  },
+});
+
 // y = x̂ ⊙ scale + bias with x̂ = (x − μ)·r, r = 1/√(σ² + ε) over the axes from `axis` on. With ĝ = g ⊙ scale:
 //   dx = r · (ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂)),  dscale = Σ g ⊙ x̂,  dbias = Σ g  (sums over the leading axes).
-// μ and r are recomputed from x (the forward node has no Mean/InvStdDev outputs).
+// μ and r are the forward's own Mean and InvStdDev outputs (added to the node here, so inference graphs never carry
+// them): reusing them instead of recomputing saves three passes over x.
 registerGrad({
   opType: 'LayerNormalization',
   vjp: (node, dys, needs) => {
@@ -84,14 +97,12 @@ registerGrad({
     const g = outGrad(node, dys);
     const a = axisOf(node.attrs, x.rank, 'LayerNormalization');
     const axes = x.shape.map((_, i) => i).filter((i) => i >= a);
-    const eps = (node.attrs.epsilon?.value as number | undefined) ?? 1e-5;
     const need = (i: number): boolean => !needs || !!needs[i];
     let dx: Value | null = null;
     let dscale: Value | null = null;
     if (need(0) || need(1)) {
-      const xc = sub(x, reduceMean(x, axes, true));
-      const r = reciprocal(sqrt(add(reduceMean(mul(xc, xc), axes, true), eps)));
-      const xhat = mul(xc, r);
+      const [mean, r] = statistics(node, x, a);
+      const xhat = mul(sub(x, mean), r);
       if (need(0)) {
         const gh = mul(g, scale);
         dx = mul(r, sub(sub(gh, reduceMean(gh, axes, true)), mul(xhat, reduceMean(mul(gh, xhat), axes, true))));
@@ -102,3 +113,13 @@ registerGrad({
     return [dx, dscale, dbias].slice(0, node.inputs.length);
   },
 });
+
+/** A LayerNormalization node's Mean and InvStdDev outputs ([..., 1, …] over the normalised axes), added when absent. */
+function statistics(node: Node, x: Value, axis: number): [Value, Value] {
+  if (node.outputs.length === 3) return [cast(node.outputs[1]!, x.dtype), cast(node.outputs[2]!, x.dtype)];
+  if (node.outputs.length !== 1) throw new Error('LayerNormalization gradient: expected the node to have 1 or 3 outputs');
+  const shape = x.shape.map((d, i) => (i < axis ? d : 1));
+  // The statistics are float32 (stash_type 1, the default and the only one onnxruntime's kernels implement).
+  const [mean, r] = x.graph.addOutputs(node, [{ dtype: 'float32', shape }, { dtype: 'float32', shape }]);
+  return [cast(mean!, x.dtype), cast(r!, x.dtype)];
+}

@@ -2,7 +2,7 @@
 // checks that turn a wrongly shaped batch into an error naming it (before onnxruntime sees it).
 import * as ort from 'onnxruntime-node';
 import { type Tensor, formatShape, numel } from '../graph/tensor.ts';
-import type { NoiseSpec } from '../data/noise.ts';
+import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { type SessionOptions, ortSessionOptions } from './session.ts';
 

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { toOnnx } from '../graph/onnx.ts';
 import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
 import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autodiff/optim.ts';
-import type { NoiseSpec } from '../data/noise.ts';
+import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
 import {
   type StepGraphOptions,
@@ -23,7 +23,7 @@ import {
   newName,
   stateName,
   stateSlots,
-} from '../train/step-graph.ts';
+} from '../model/step-graph.ts';
 import type { SessionOptions } from './session.ts';
 import {
   BufferSet,

@@ -102,15 +102,18 @@ test('every op in the training graph of every ViT preset, hybrids included (and 
     for (const v of variants) {
       for (const batch of name.includes('tiny_patch16_224') || name === 'vit_hybrid_cifar' ? [1, 'batch'] : [1]) {
         // gradients() runs every rule on the real shapes and asserts their results; building is cheap.
-        for (const n of trainingGraph(v, batch).nodes) ops.add(n.opType);
+        for (const n of trainingGraph(v, batch).nodes) ops.add(n.domain ? `${n.domain}::${n.opType}` : n.opType);
       }
     }
   }
-  for (const op of ops) assert.ok(hasGradRule(op), `no rule for '${op}'`);
+  for (const op of ops) {
+    const [domain, opType] = op.includes('::') ? op.split('::') : ['', op];
+    assert.ok(hasGradRule(opType!, domain), `no rule for '${op}'`);
+  }
   const all = registeredOps();
   assert.equal(new Set(all).size, all.length);
   const hybrid = ['Conv', 'ConvTranspose', 'MaxPool', 'ScatterElements', 'Relu'];
-  for (const op of ['MatMul', 'LayerNormalization', 'Softmax', 'LogSoftmax', 'Gather', 'Erf', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean', ...hybrid]) {
+  for (const op of ['MatMul', 'vitkit::Attention', 'vitkit::Gelu', 'LayerNormalization', 'LogSoftmax', 'Gather', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean', ...hybrid]) {
     assert.ok(ops.has(op), `expected ${op} in a ViT training graph`);
   }
 });

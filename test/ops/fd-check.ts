@@ -14,7 +14,7 @@
 // only how the forward value is computed, not which rule is checked. Float64 Conv and ConvTranspose (no CPU
 // kernels either) are lowered the same way by lower-conv64.ts.
 import assert from 'node:assert/strict';
-import { type Dim, Graph, type Node, type Value } from '../../src/graph/graph.ts';
+import { type Dim, Graph, type Node, type Value, inlineComposites } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { gradients } from '../../src/autodiff/grad.ts';
@@ -69,8 +69,12 @@ export function erfSeries(x: Value): Value {
   return mul(mul(exp(neg(x2)), mul(x, inner as Value)), 2 / Math.sqrt(Math.PI));
 }
 
-/** Replaces every float64 Erf node with erfSeries, in place, keeping the output value (see the file comment). */
+/**
+ * Replaces every float64 Erf node with erfSeries, in place, keeping the output value (see the file comment). Composites
+ * are inlined first, as toOnnx would (GELU's body holds an Erf).
+ */
 export function lowerErf64(g: Graph): number {
+  g.nodes.splice(0, g.nodes.length, ...inlineComposites(g.nodes));
   let lowered = 0;
   for (let i = 0; i < g.nodes.length; i++) {
     const node = g.nodes[i]!;

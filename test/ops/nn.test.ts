@@ -2,10 +2,10 @@
 // block built like src/model/vit.ts's selfAttention, in float64.
 import { test } from 'node:test';
 import { type Dim, type Value, attr } from '../../src/graph/graph.ts';
-import { add, mul } from '../../src/ops/elementwise.ts';
-import { matmul } from '../../src/ops/matmul.ts';
+import { attention } from '../../src/ops/attention.ts';
+import { add } from '../../src/ops/elementwise.ts';
 import { gelu, layerNorm, linear, logSoftmax, softmax } from '../../src/ops/nn.ts';
-import { reshape, take, transpose } from '../../src/ops/shape.ts';
+import { reshape, split, transpose } from '../../src/ops/shape.ts';
 import { fdCheck, randn } from './fd-check.ts';
 
 test('Softmax along the last axis and along a middle axis', async () => {
@@ -18,7 +18,7 @@ test('LogSoftmax, including large logits', async () => {
   await fdCheck([{ shape: [3, 4], data: Array.from(randn([3, 4], 3), (v) => 30 * v) }], (x) => logSoftmax(x, 0));
 });
 
-test('LayerNormalization (direct rule) with scale and bias, eps 1e-6 and 1e-5', async () => {
+test('LayerNormalization (its rule reuses the Mean/InvStdDev outputs) with scale and bias, eps 1e-6 and 1e-5', async () => {
   await fdCheck([{ shape: [2, 3, 5] }, { shape: [5] }, { shape: [5] }], (x, s, b) => layerNorm(x, s!, b!, 1e-6));
   await fdCheck([{ shape: [4, 6], data: Array.from(randn([4, 6], 4), (v) => 3 * v + 1) }, { shape: [6] }, { shape: [6] }], (x, s, b) => layerNorm(x, s!, b!, 1e-5));
 });
@@ -29,22 +29,17 @@ test('LayerNormalization without the optional bias input, normalising the last t
 });
 
 // GELU's Erf runs as fd-check's float64 series (onnxruntime has no float64 Erf kernel; see fd-check.ts).
-test('GELU (the erf composite from nn.ts)', async () => {
+test('GELU (the composite from nn.ts, with its own rule)', async () => {
   await fdCheck([{ shape: [3, 5], data: Array.from(randn([3, 5], 5), (v) => 2 * v) }], gelu);
 });
 
-/** vit.ts's multi-head self-attention: qkv linear, split heads, scaled dot product, softmax, merge, proj. */
+/** vit.ts's multi-head self-attention: qkv linear, split, heads, attention composite, merge, proj. */
 function selfAttention(x: Value, qkvW: Value, qkvB: Value, projW: Value, projB: Value, heads: number): Value {
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
-  let qkv = linear(x, qkvW, qkvB); // [B, T, 3D]
-  qkv = reshape(qkv, [0, t, 3, heads, hd]); // [B, T, 3, H, hd]
-  qkv = transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, H, T, hd]
-  const q = mul(take(qkv, 0), 1 / Math.sqrt(hd));
-  const attn = softmax(matmul(q, transpose(take(qkv, 1), [0, 1, 3, 2]))); // [B, H, T, T]
-  let out = matmul(attn, take(qkv, 2)); // [B, H, T, hd]
-  out = reshape(transpose(out, [0, 2, 1, 3]), [0, t, d]); // [B, T, D]
-  return linear(out, projW, projB);
+  const [q, k, v] = split(linear(x, qkvW, qkvB), 2, [d, d, d]).map((y) => transpose(reshape(y, [0, t, heads, hd]), [0, 2, 1, 3])); // [B, H, T, hd]
+  const { out } = attention(q!, k!, v!, 1 / Math.sqrt(hd));
+  return linear(reshape(transpose(out, [0, 2, 1, 3]), [0, t, d]), projW, projB); // [B, T, D]
 }
 
 test('multi-head self-attention block (pre-norm residual, as a ViT block) w.r.t. input and every parameter', async () => {

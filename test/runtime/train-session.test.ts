@@ -106,7 +106,9 @@ test('TrainSession.evaluate uses the current parameters and takes any batch size
   assert.ok(Math.abs(before.loss - (get('sgd.loss.0').data as Float32Array)[0]!) < 1e-5);
   assert.deepEqual(before.logits.shape, [8, 10]);
   const res = await s.step(x(0), y(0), 0.01);
-  assert.equal(res.loss, before.loss);
+  // Same parameters, same loss, to float32 rounding: onnxruntime fuses the eval graph's residual Add + LayerNorm into
+  // SkipLayerNormalization, which it cannot do in the step graph, whose LayerNorms also output their statistics.
+  assert.ok(Math.abs(res.loss - before.loss) <= 1e-6 * before.loss, `${res.loss} vs ${before.loss}`);
   const g = s.lastGradients();
   const r = new ErrorReport(1e-5);
   for (const [n, t] of g) r.check(n, scaled(t.data as Float32Array, clipCoef(res.gradNorm)), get(`sgd.grad.0.${n}`).data as Float32Array);

@@ -7,7 +7,7 @@ import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { Rng } from '../../src/rng.ts';
 import { TrainSession, type TrainSessionOptions } from '../../src/runtime/train-session.ts';
-import { buildEvalGraph, buildStepGraph } from '../../src/train/step-graph.ts';
+import { buildEvalGraph, buildStepGraph } from '../../src/model/step-graph.ts';
 
 const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 3 });
 const B = 4;

@@ -8,8 +8,8 @@ import { Session } from '../../src/runtime/session.ts';
 import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/train/step-graph.ts';
-import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from './train-step-fixture.ts';
+import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/model/step-graph.ts';
+import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
 const skip = haveFixture ? false : 'needs ../shared/fixtures/train_step';
 const TOL = 1e-5;

@@ -34,13 +34,12 @@ import {
   optimizerScalarInputs,
   optimizerSlots,
 } from '../autodiff/optim.ts';
-import type { NoiseSpec } from '../data/noise.ts';
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
-import type { ViTConfig } from '../model/config.ts';
-import { parameterShapes } from '../model/params.ts';
-import { buildViT } from '../model/vit.ts';
-import { type NoiseRates, maskHook } from './noise-masks.ts';
+import type { ViTConfig } from './config.ts';
+import { parameterShapes } from './params.ts';
+import { buildViT } from './vit.ts';
+import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
 
 export interface LossOptions {
   /** Label smoothing ε of the cross-entropy (0 = none; PyTorch's `label_smoothing`). */
@@ -116,8 +115,10 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
     noise: noise.hook,
   });
   const logits = v.logits!;
-  const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
-  const correct = reduceSum(cast(ce.correct, 'float32'), 'all');
+  const { ce, correct } = g.inScope('loss', () => {
+    const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
+    return { ce, correct: reduceSum(cast(ce.correct, 'float32'), 'all') };
+  });
   const trainable = [...params.keys()].filter(opts.trainable ?? (() => true));
   if (trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
   return { params, trainable, loss: ce.loss, correct, logits, masks: noise.specs };
@@ -145,14 +146,16 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
   const scalars = optimizerScalarInputs(g, opts.optimizer);
   const names = [...params.keys()];
   const state = names.map((n) => Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)])));
-  const clipped = clipByGlobalNorm(grads, opts.clipNorm ?? 0);
+  const clipped = g.inScope('clip', () => clipByGlobalNorm(grads, opts.clipNorm ?? 0));
   g.output(clipped.norm, 'grad_norm');
   const decay = opts.decay ?? defaultDecay;
-  const results = applyOptimizer(
-    opts.optimizer,
-    scalars,
-    names.map((n, i) => ({ name: n, param: params.get(n)!, grad: clipped.grads[i]!, state: state[i]!, decay: decay(n) })),
-    { param: newName, state: (s, n) => newName(stateName(s, n)) },
+  const results = g.inScope('optimizer', () =>
+    applyOptimizer(
+      opts.optimizer,
+      scalars,
+      names.map((n, i) => ({ name: n, param: params.get(n)!, grad: clipped.grads[i]!, state: state[i]!, decay: decay(n) })),
+      { param: newName, state: (s, n) => newName(stateName(s, n)) },
+    ),
   );
   results.forEach((r, i) => {
     g.output(r.param);

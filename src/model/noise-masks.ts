@@ -4,9 +4,17 @@
 // reproducible and every resume exact. Inference and eval graphs take no masks: with no noise hook the ViT graph
 // is unchanged.
 import type { Graph, Value } from '../graph/graph.ts';
-import type { NoiseSpec } from '../data/noise.ts';
-import type { NoiseSite } from '../model/vit.ts';
+import type { NoiseSite } from './vit.ts';
 import { cast, mul } from '../ops/elementwise.ts';
+
+/** One mask input: uint8 [B, ...shape], each element 0 (drop) with probability `rate`, else 1 (keep). */
+export interface NoiseSpec {
+  readonly name: string;
+  /** Per-example shape (e.g. [T, D] for dropout on tokens, [1, 1] for a per-sample drop path). */
+  readonly shape: readonly number[];
+  /** Drop probability in [0, 1). */
+  readonly rate: number;
+}
 
 export interface NoiseRates {
   /** Dropout probability at every dropout site (timm's drop_rate; the paper's "dropout"). 0 = off. */
