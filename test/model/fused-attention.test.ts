@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
+import { inlineComposites } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import { type Tensor, tensor } from '../../src/graph/tensor.ts';
 import { quantizeWeights } from '../../src/model/int8.ts';
@@ -18,8 +19,9 @@ for (const [model, overrides] of Object.entries(micro)) for (const [kernel, op] 
     const golden = expected(model);
     const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/timm.safetensors`, overrides);
     const graph = inferenceGraph(config, weights, ['logits', 'pooled'], { kernel });
-    assert.equal(graph.nodes.filter((n) => n.opType === op).length, config.depth);
-    assert.ok(!graph.nodes.some((n) => n.opType === 'Softmax'));
+    const nodes = inlineComposites(graph.nodes);
+    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, config.depth);
+    assert.ok(!nodes.some((n) => n.opType === 'Softmax'));
     const session = await Session.create(toOnnx(graph), { threads: 2 });
     const out = await session.run({ images: golden.get('input')! });
     await session.release();
@@ -30,17 +32,18 @@ for (const [model, overrides] of Object.entries(micro)) for (const [kernel, op] 
 
 test('asking for attention probabilities keeps the plain attention graph', () => {
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
-  const graph = inferenceGraph(config, weights, ['logits', 'attention']);
-  assert.ok(!graph.nodes.some((n) => n.opType === 'Attention'));
-  assert.equal(graph.nodes.filter((n) => n.opType === 'Softmax').length, config.depth);
+  const nodes = inlineComposites(inferenceGraph(config, weights, ['logits', 'attention']).nodes);
+  assert.ok(!nodes.some((n) => n.domain === 'com.microsoft'));
+  assert.equal(nodes.filter((n) => n.opType === 'Softmax').length, config.depth);
 });
 
 test('int8 weights take the mha kernel, not the fused one (whose q/k/v projection is float32)', () => {
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
   const q = quantizeWeights(config, weights);
   assert.throws(() => inferenceGraph(config, q, ['logits'], { kernel: 'fused' }), /use 'mha' for int8/);
-  const graph = inferenceGraph(config, q, ['logits'], { kernel: 'mha' });
-  assert.equal(graph.nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, 2 + 4 * config.depth);
+  const nodes = inlineComposites(inferenceGraph(config, q, ['logits'], { kernel: 'mha' }).nodes);
+  assert.equal(nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, 2 + 4 * config.depth);
+  assert.equal(nodes.filter((n) => n.opType === 'MultiHeadAttention').length, config.depth);
 });
 
 for (const kernel of ['fused', 'mha'] as const) {
