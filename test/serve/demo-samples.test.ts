@@ -2,11 +2,14 @@
 // listed in model.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadModel } from '../../src/inference/classifier.ts';
 import { demoSamples } from '../../src/serve/demo-samples.ts';
 import { createDemoServer } from '../../src/serve/web-demo.ts';
+import { saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { tempDir, writeTinyIdx } from '../data/helpers.ts';
 import { MICRO_GRAY } from './helpers.ts';
 
@@ -34,5 +37,32 @@ test('the demo server lists the samples in model.json and serves each one', asyn
     assert.equal((await app.inject({ url: '/samples/x.png' })).statusCode, 404);
   } finally {
     await app.close();
+  }
+});
+
+test("vitkit web without --checkpoint opens npm start's model with Fashion-MNIST samples, or says to train it", async () => {
+  const cwd = tempDir('web-default');
+  const bin = join(import.meta.dirname, '../../bin/vitkit.js');
+  const none = spawnSync(process.execPath, [bin, 'web', '--port', '0'], { cwd, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /^vitkit: web: pass --checkpoint PATH, or train runs\/fashion-mnist\/best\.safetensors first with `npm start`/);
+  const gray = loadModel(MICRO_GRAY);
+  mkdirSync(join(cwd, 'runs/fashion-mnist'), { recursive: true });
+  saveCheckpoint(join(cwd, 'runs/fashion-mnist/best.safetensors'), { config: gray.config, weights: gray.weights }, 'vitkit');
+  const child = spawn(process.execPath, [bin, 'web', '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const m = /open (http:\/\/[\d.:]+)/.exec(String(d));
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`vitkit web exited with ${code}`)));
+    });
+    const manifest = (await (await fetch(`${url}/model.json`)).json()) as { name: string; samples: { label: string }[] };
+    assert.equal(manifest.name, 'best');
+    assert.equal(manifest.samples.length, 20, 'two test images for each of the 10 classes');
+    assert.equal(manifest.samples[0]!.label, 'T-shirt/top');
+  } finally {
+    child.kill();
   }
 });
