@@ -19,6 +19,9 @@ interface Entry {
   readonly data_offsets: [number, number];
 }
 
+/** The largest header the safetensors format allows (its reference reader's MAX_HEADER_SIZE). */
+const MAX_HEADER_BYTES = 100_000_000;
+
 const isNat = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 function readHeader(src: ByteSource): { header: Record<string, unknown>; dataStart: number } {
@@ -27,6 +30,9 @@ function readHeader(src: ByteSource): { header: Record<string, unknown>; dataSta
   if (len > src.size - 8) {
     throw new UserError(`${src.name} is truncated (header says ${len} bytes, file has ${src.size - 8} after the length): re-download or re-export it`);
   }
+  // The reference implementation refuses headers over 100 MB too: parsing one would cost memory out of all
+  // proportion to the tensors it could describe.
+  if (len > MAX_HEADER_BYTES) throw corrupt(src, `safetensors header of ${len} bytes is over the format's limit of ${MAX_HEADER_BYTES}`);
   let header: unknown;
   try {
     header = JSON.parse(Buffer.from(src.read(8, len)).toString('utf8'));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type StateDict, type Tensor, float32, tensor } from '../../src/graph/tensor.ts';
@@ -72,6 +72,18 @@ test('a truncated file names the file and the sizes', () => {
   assertUserError(() => readSafetensors(headerCut), /header-cut\.safetensors is truncated \(header says \d+ bytes, file has 32/);
   writeFileSync(headerCut, bytes.subarray(0, 5));
   assertUserError(() => readSafetensors(headerCut), /header-cut\.safetensors is truncated/);
+});
+
+test('a header over the format\'s 100 MB limit is refused before it is read', () => {
+  const big = join(dir, 'big-header.safetensors');
+  writeFileSync(big, Buffer.alloc(8));
+  truncateSync(big, 100_000_100); // sparse: no 100 MB written
+  const fd = openSync(big, 'r+');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(100_000_001n);
+  writeSync(fd, len, 0, 8, 0);
+  closeSync(fd);
+  assertUserError(() => readSafetensors(big), /big-header\.safetensors.*header of 100000001 bytes is over the format's limit of 100000000/);
 });
 
 test('random bytes, bad JSON, bad dtypes and inconsistent offsets are UserErrors naming the file', () => {
