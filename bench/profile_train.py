@@ -12,14 +12,11 @@ import json
 import statistics
 import sys
 import time
-import types
 
 import torch
 from torch.profiler import ProfilerActivity, profile, record_function
 
-# See bench/reference.py: skip torchvision's C++ op registrations, which timm does not need.
-sys.modules.setdefault('torchvision._meta_registrations', types.ModuleType('torchvision._meta_registrations'))
-from timm.models.vision_transformer import VisionTransformer  # noqa: E402
+from torch_train_step import train_step
 
 REGIONS = ('forward', 'loss', 'backward', 'clip', 'optimizer')
 LAYOUT = {'aten::copy_', 'aten::clone', 'aten::contiguous', 'aten::cat', 'aten::_reshape_alias', 'aten::reshape',
@@ -57,28 +54,9 @@ def classify(name, region, rule, shapes, rows):
 
 def main():
     kw, batch, threads, steps = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = VisionTransformer(**kw).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
-    x = torch.randn(batch, kw['in_chans'], kw['img_size'], kw['img_size'])
-    y = torch.randint(0, kw['num_classes'], (batch,))
+    step = train_step(kw, batch, threads, region=record_function)
     grid = kw['img_size'] // kw['patch_size']
     rows = batch * (grid * grid + 1)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        with record_function('forward'):
-            logits = model(x)
-        with record_function('loss'):
-            loss = loss_fn(logits, y)
-        with record_function('backward'):
-            loss.backward()
-        with record_function('clip'):
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        with record_function('optimizer'):
-            opt.step()
 
     for _ in range(2):
         step()
