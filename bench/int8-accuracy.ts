@@ -3,6 +3,7 @@
 // Run: node --import tsx bench/int8-accuracy.ts CHECKPOINT=DATA [CHECKPOINT=DATA ...] [--per-tensor] [--threads N]
 //   e.g. runs/fashion-mnist/best.safetensors=fashion-mnist  runs/cifar/best.safetensors=path/to/cifar10
 import { parseArgs } from 'node:util';
+import { AccuracyMeter } from '../src/eval/accuracy.ts';
 import { evalSource } from '../src/eval/evaluate.ts';
 import { Classifier, loadModel } from '../src/inference/classifier.ts';
 import { quantizeWeights } from '../src/model/int8.ts';
@@ -12,6 +13,7 @@ const { values, positionals } = parseArgs({ options: { 'per-tensor': { type: 'bo
 if (positionals.length === 0) throw new Error('give CHECKPOINT=DATA pairs (see the header of bench/int8-accuracy.ts)');
 const threads = values.threads ? Number(values.threads) : undefined;
 
+/** The top-1 class of a row of logits (for the agreement between the two models). */
 const argmax = (row: Float32Array): number => row.reduce((best, v, i) => (v > row[best]! ? i : best), 0);
 
 for (const pair of positionals) {
@@ -22,27 +24,24 @@ for (const pair of positionals) {
   const source = await evalSource(data, fp32.preprocess);
   const n = source.labels.length;
   const k = fp32.config.numClasses;
-  let right32 = 0;
-  let right8 = 0;
+  const [meter32, meter8] = [new AccuracyMeter(k), new AccuracyMeter(k)];
   let agree = 0;
   const started = performance.now();
   for (let start = 0; start < n; start += 256) {
     const indices = Array.from({ length: Math.min(256, n - start) }, (_, i) => start + i);
     const images = await source.load(indices);
     const [l32, l8] = [(await a.run(images)).logits!.data as Float32Array, (await b.run(images)).logits!.data as Float32Array];
-    indices.forEach((idx, j) => {
-      const [p32, p8] = [argmax(l32.subarray(j * k, (j + 1) * k)), argmax(l8.subarray(j * k, (j + 1) * k))];
-      right32 += Number(p32 === source.labels[idx]);
-      right8 += Number(p8 === source.labels[idx]);
-      agree += Number(p32 === p8);
-    });
+    const labels = source.labels.subarray(start, start + indices.length);
+    meter32.add(l32, labels);
+    meter8.add(l8, labels);
+    indices.forEach((_, j) => void (agree += Number(argmax(l32.subarray(j * k, (j + 1) * k)) === argmax(l8.subarray(j * k, (j + 1) * k)))));
   }
   await a.release();
   await b.release();
   console.log(
     JSON.stringify({
       checkpoint, data, images: n, per_tensor: !!values['per-tensor'], machine: machine(),
-      fp32_top1: (100 * right32) / n, int8_top1: (100 * right8) / n, drop_pt: (100 * (right32 - right8)) / n,
+      fp32_top1: 100 * meter32.result().top1, int8_top1: 100 * meter8.result().top1, drop_pt: 100 * (meter32.result().top1 - meter8.result().top1),
       top1_agreement: (100 * agree) / n, seconds: (performance.now() - started) / 1000,
     }),
   );
