@@ -124,8 +124,12 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
   return { params, trainable, loss: ce.loss, correct, logits, masks: noise.specs };
 }
 
-function paramGrads(f: Forward): Value[] {
-  return gradients(f.loss, f.trainable.map((n) => f.params.get(n)!));
+/** The forward pass of a training graph with `loss` and `correct` as outputs, and ∇loss for each trainable parameter. */
+function lossAndGrads(g: Graph, cfg: ViTConfig, opts: ForwardOptions): { f: Forward; grads: Value[] } {
+  const f = forward(g, cfg, checkBatch(opts.batch), opts);
+  g.output(f.loss, 'loss');
+  g.output(f.correct, 'correct');
+  return { f, grads: gradients(f.loss, f.trainable.map((n) => f.params.get(n)!)) };
 }
 
 /** The options the update part reads. */
@@ -174,10 +178,7 @@ const subset = (params: ReadonlyMap<string, Value>, names: readonly string[]): M
 /** The fused training step (see the file header for its inputs and outputs). */
 export function buildStepGraph(cfg: ViTConfig, opts: StepGraphOptions): StepGraphSpec {
   const g = new Graph('vit_train_step');
-  const f = forward(g, cfg, checkBatch(opts.batch), opts);
-  g.output(f.loss, 'loss');
-  g.output(f.correct, 'correct');
-  const grads = paramGrads(f);
+  const { f, grads } = lossAndGrads(g, cfg, opts);
   if (opts.exposeGradients) f.trainable.forEach((n, i) => g.output(grads[i]!, `grad.${n}`));
   const { slots, scalars } = update(g, subset(f.params, f.trainable), grads, opts);
   return { graph: g, params: parameterShapes(cfg), trainable: f.trainable, slots, scalars, masks: f.masks };
@@ -189,10 +190,7 @@ export const accName = (param: string): string => `acc.${param}`;
 /** Gradient accumulation, part 1: forward + backward on one micro-batch, adding ∇loss into `acc.<param>`. */
 export function buildGradGraph(cfg: ViTConfig, opts: ForwardOptions): StepGraphSpec {
   const g = new Graph('vit_train_grad');
-  const f = forward(g, cfg, checkBatch(opts.batch), opts);
-  g.output(f.loss, 'loss');
-  g.output(f.correct, 'correct');
-  const grads = paramGrads(f);
+  const { f, grads } = lossAndGrads(g, cfg, opts);
   f.trainable.forEach((n, i) => {
     const p = f.params.get(n)!;
     const acc = g.input(accName(n), 'float32', p.shape);
