@@ -6,11 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
 import { writeTinyIdx } from '../data/helpers.ts';
+import { VITKIT_ARGV } from './run.ts';
 
-const bin = fileURLToPath(new URL('../../bin/vitkit.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'vitkit-sigint-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const data = join(tmp, 'idx');
@@ -26,7 +25,7 @@ interface Run {
 
 /** Runs `vitkit train …`; `interrupt` sends SIGINT once the first epoch's JSON line appears (so mid-epoch 2). */
 function train(args: string[], interrupt = false): Promise<Run> {
-  const child = spawn(process.execPath, [bin, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...VITKIT_ARGV, 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => {
