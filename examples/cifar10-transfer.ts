@@ -9,16 +9,15 @@
 //   --archive  CIFAR-10 as JPEG class folders (default ../shared/datasets/cifar10-jpeg.tar.gz)
 //   --out      where runs, results.json and the extracted images go (default runs/cifar10-transfer)
 //   --quick    a smoke run (tiny model, 60 images per class, seconds) that checks the pipeline, not the claim
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { classSubset, defaultArchive, extractCifar, pct, result, root, time, vitkitRunner } from './cli.ts';
 
 const { values } = parseArgs({
   options: { archive: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' } },
 });
-const root = resolve(import.meta.dirname, '..');
-const archive = resolve(values.archive ?? join(root, '../shared/datasets/cifar10-jpeg.tar.gz'));
+const archive = resolve(values.archive ?? defaultArchive);
 const out = resolve(values.out ?? join(root, 'runs/cifar10-transfer'));
 const quick = !!values.quick;
 
@@ -30,60 +29,14 @@ const perClass = quick ? { train: 60, test: 20 } : undefined;
 const shots = quick ? [1, 5] : [1, 5, 10, 25];
 const seeds = quick ? 1 : 3;
 
-interface Step {
-  readonly json: Record<string, unknown>[];
-  readonly seconds: number;
-}
-
-/** Runs one vitkit command with --json, echoing it, and returns its JSON lines and wall time. */
-function vitkit(args: string[]): Step {
-  console.log(`$ vitkit ${args.join(' ')}`);
-  const start = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--json'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, VITKIT_CACHE_DIR: join(out, 'cache') },
-  });
-  if (r.status !== 0) throw new Error(`vitkit ${args[0]} failed (exit ${r.status}); see its message above`);
-  const json = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { json, seconds: (performance.now() - start) / 1000 };
-}
-
-/** An ImageFolder (train/ + test/) of the given classes, as symlinks into the extracted CIFAR-10 folders. */
-function classSubset(cifar: string, dir: string, classes: readonly string[]): string {
-  rmSync(dir, { recursive: true, force: true });
-  for (const split of ['train', 'test'] as const) {
-    const limit = perClass?.[split];
-    for (const c of classes) {
-      const src = join(cifar, split, c);
-      const dst = join(dir, split, c);
-      mkdirSync(dst, { recursive: true });
-      for (const f of readdirSync(src).sort().slice(0, limit)) symlinkSync(join(src, f), join(dst, f));
-    }
-  }
-  return dir;
-}
-
-function extract(): string {
-  const cifar = join(out, 'data/cifar10');
-  if (existsSync(join(cifar, 'test'))) return cifar;
-  if (!existsSync(archive)) throw new Error(`${archive}: no such file: pass --archive PATH to the CIFAR-10 JPEG archive`);
-  mkdirSync(join(out, 'data'), { recursive: true });
-  const r = spawnSync('tar', ['-xzf', archive, '-C', join(out, 'data')], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`tar could not extract ${archive}`);
-  return cifar;
-}
-
-const result = (s: Step) => s.json.find((j) => j.kind === 'result') as { test_acc: number; best: string };
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const time = (s: number) => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
 
 mkdirSync(out, { recursive: true });
-const cifar = extract();
+const vitkit = vitkitRunner(out);
+const cifar = extractCifar(archive, out);
 const classes = readdirSync(join(cifar, 'train')).sort();
-const upstream = classSubset(cifar, join(out, 'data/classes-0-4'), classes.slice(0, 5));
-const downstream = classSubset(cifar, join(out, 'data/classes-5-9'), classes.slice(5, 10));
+const upstream = classSubset(cifar, join(out, 'data/classes-0-4'), classes.slice(0, 5), perClass);
+const downstream = classSubset(cifar, join(out, 'data/classes-5-9'), classes.slice(5, 10), perClass);
 const run = (name: string) => ['--out', join(out, name), '--force'];
 const adamw = ['--batch', '128', '--lr', '0.002', '--weight-decay', '0.05', '--warmup-epochs', '1', '--label-smoothing', '0.1'];
 

@@ -41,7 +41,8 @@ export async function main(argv: string[]): Promise<void> {
   const c = ckpt.config;
   console.log(`${path}: ${ckpt.format} checkpoint`);
   const tokens = c.backbone ? `hybrid, projection ${c.patchSize}×${c.patchSize} on the backbone's feature map` : `patch ${c.patchSize}`;
-  console.log(`  architecture  ViT, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}`);
+  const encoder = c.depth ? `depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}` : 'no encoder blocks (the backbone with a linear head)';
+  console.log(`  architecture  ViT, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, ${encoder}`);
   if (c.backbone) console.log(`  backbone      ${describeBackbone(c.backbone)}, ${gridSize(c)}×${gridSize(c)} tokens`);
   console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
   console.log(`  layer norm    eps ${c.layerNormEps}`);

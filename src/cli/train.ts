@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadDataset } from '../data/load-dataset.ts';
 import type { Channels } from '../data/raw-image.ts';
 import { UserError } from '../errors.ts';
-import { type ViTConfig, checkConfig, defaultConfig, defaultHeads, preset } from '../model/config.ts';
+import { type ResNetV2Config, type ViTConfig, checkConfig, defaultConfig, defaultHeads, preset } from '../model/config.ts';
 import { loadTrainCheckpoint } from '../train/checkpoints.ts';
 import { type TrainRecipe, fashionMnistRecipe } from '../train/recipe.ts';
 import { numberList, parseCommand } from './args.ts';
@@ -22,6 +22,10 @@ Model:
   --arch NAME            a preset (e.g. vit_tiny_patch16_224) adapted to the data's size, channels and classes
   --config FILE          a JSON ViTConfig (fields as in ViTConfig: embedDim, depth, numHeads, …)
   --img-size N --patch P --dim D --depth L --heads H --mlp M     override single fields
+  --backbone SPEC        tokens from a ResNetV2 feature map (a hybrid): STEM[,BLOCKSxWIDTH…], e.g. 32,1x128 (a
+                         32-channel stem, then one stage of one 128-wide bottleneck); 'none' for image patches
+  --pool token|avg       classify from the class token (default) or the mean of the tokens (no class token); with
+                         --depth 0 and a backbone, avg gives a pure ResNet (BiT: global average pooling, linear head)
 Data:
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory (default fashion-mnist);
                          with --img-size, every format is loaded at that size (in-memory sets resized bicubic)
@@ -37,6 +41,7 @@ ${runHelp('runs/<data>')}
 const options = {
   arch: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
   'img-size': { type: 'string' }, patch: { type: 'string' }, dim: { type: 'string' }, depth: { type: 'string' }, heads: { type: 'string' }, mlp: { type: 'string' },
+  backbone: { type: 'string' }, pool: { type: 'string' },
   mean: { type: 'string' }, std: { type: 'string' },
   ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;
@@ -62,14 +67,32 @@ function architecture(v: Values): Partial<ViTConfig> {
     o.numHeads = v.heads ? o.numHeads : defaultHeads(o.embedDim);
     o.mlpDim = v.mlp ? o.mlpDim : 4 * o.embedDim;
   }
-  if (v.depth) o.depth = int('depth', v.depth, 0);
+  if (v.depth) o.depth = int('depth', v.depth, 0, 0);
   if (v.heads) o.numHeads = int('heads', v.heads, 0);
   if (v.mlp) o.mlpDim = int('mlp', v.mlp, 0);
+  if (v.backbone === 'none') delete o.backbone;
+  else if (v.backbone) {
+    o.backbone = backboneFromSpec(v.backbone);
+    o.patchSize = v.patch ? o.patchSize : 1; // timm's r26/r50 hybrids: a 1×1 projection of each feature-map cell
+  }
+  if (v.pool === 'avg') Object.assign(o, { pool: 'avg', classToken: false });
+  else if (v.pool === 'token') Object.assign(o, { pool: 'token', classToken: true });
+  else if (v.pool) throw new UserError(`--pool ${v.pool}: expected token or avg`);
   return o;
 }
 
-function recipeFromFlags(v: Values, reg: RegularizationFields, stepsPerEpoch: (batch: number) => number, data: { size: number; channels: number; classes: number }): TrainRecipe {
-  const arch = architecture(v);
+/** `--backbone STEM[,BLOCKSxWIDTH…]`: the stem's channels, then each stage's bottleneck count and output width. */
+export function backboneFromSpec(spec: string): ResNetV2Config {
+  const bad = () => new UserError(`--backbone ${spec}: expected STEM[,BLOCKSxWIDTH…] such as 32,1x128 or 64,2x256,2x512 (or none)`);
+  const [stem, ...stages] = spec.split(',');
+  const count = (s: string | undefined) => (s && /^\d+$/.test(s) ? Number(s) : NaN);
+  const stemChs = count(stem);
+  const parsed = stages.map((s) => s.split('x').map(count));
+  if (!(stemChs > 0) || parsed.some((p) => p.length !== 2 || p.some((n) => !(n > 0)))) throw bad();
+  return { stemChs, layers: parsed.map((p) => p[0]!), channels: parsed.map((p) => p[1]!) };
+}
+
+function recipeFromFlags(v: Values, arch: Partial<ViTConfig>, reg: RegularizationFields, stepsPerEpoch: (batch: number) => number, data: { size: number; channels: number; classes: number }): TrainRecipe {
   const config = checkConfig({ ...defaultConfig, ...arch, imgSize: data.size, inChans: data.channels, numClasses: data.classes });
   return {
     config,
@@ -91,14 +114,16 @@ export async function main(argv: string[]): Promise<void> {
   const resumed = v.resume ? loadTrainCheckpoint(v.resume) : undefined;
   const spec = resumed?.recipe.data ?? v.data ?? d.data;
   const outDir = v.resume ?? v.out ?? defaultRunDir(spec);
+  // Flags are checked before anything is written or (slowly) loaded.
+  const reg = regularizationFromFlags(v);
+  const arch = architecture(v);
   prepareRunDir(outDir, { resuming: !!resumed, force: v.force });
-  const reg = regularizationFromFlags(v); // checked before the (possibly slow) data loading
   if (!v.json) console.error(`loading ${spec} …`);
   const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };
   const data = await loadDataset(spec, size);
   const recipe =
     resumed?.recipe ??
-    recipeFromFlags(v, reg, (batch) => Math.floor(data.train.n / batch), { size: data.train.height, channels: data.train.channels, classes: data.train.classes.length });
+    recipeFromFlags(v, arch, reg, (batch) => Math.floor(data.train.n / batch), { size: data.train.height, channels: data.train.channels, classes: data.train.classes.length });
   await runTraining({
     recipe,
     data,

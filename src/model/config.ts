@@ -18,7 +18,7 @@ export interface ViTConfig {
   readonly inChans: number;
   /** Token width D. */
   readonly embedDim: number;
-  /** Number of Transformer encoder blocks. */
+  /** Number of Transformer encoder blocks; 0 only for a hybrid, which is then its ResNet with a linear head. */
   readonly depth: number;
   /** Attention heads; D must divide evenly. */
   readonly numHeads: number;
@@ -157,8 +157,11 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   if (cfg.embedDim % cfg.numHeads !== 0) bad(`embedDim ${cfg.embedDim} is not divisible by numHeads ${cfg.numHeads}`);
   if (cfg.pool === 'token' && !cfg.classToken) bad(`pool 'token' needs classToken: true (or use pool 'avg')`);
   if (cfg.pool !== 'token' && cfg.pool !== 'avg') bad(`unknown pool '${cfg.pool}' (expected token|avg)`);
-  for (const k of ['imgSize', 'patchSize', 'inChans', 'embedDim', 'depth', 'numHeads', 'mlpDim'] as const) {
+  for (const k of ['imgSize', 'patchSize', 'inChans', 'embedDim', 'numHeads', 'mlpDim'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) bad(`${k} must be a positive integer, got ${cfg[k]}`);
+  }
+  if (!Number.isInteger(cfg.depth) || cfg.depth < (cfg.backbone ? 0 : 1)) {
+    bad(`depth must be a ${cfg.backbone ? 'non-negative' : 'positive'} integer, got ${cfg.depth}${cfg.backbone ? '' : ' (depth 0 needs a backbone)'}`);
   }
   return cfg;
 }

@@ -15,6 +15,13 @@ export interface SessionOptions {
    * third under load. So training sessions turn it off.
    */
   readonly spin?: boolean;
+  /**
+   * Whether onnxruntime plans all intermediate buffers as one block from the first run's pattern (default true). A
+   * training step graph keeps hundreds of activations alive for its backward pass, and the planned block came out far
+   * larger than the peak of live tensors: Ti/16 at batch 32 peaked at 2.86 GB with it and 1.61 GB without, and the
+   * step took 6–12% less CPU time without (docs/performance.md). So training sessions turn it off.
+   */
+  readonly memoryPattern?: boolean;
 }
 
 export type Feeds = Record<string, Tensor>;
@@ -38,6 +45,7 @@ export function ortSessionOptions(opts: SessionOptions): ort.InferenceSession.Se
     interOpNumThreads: 1,
     graphOptimizationLevel: opts.optimization ?? 'all',
     executionMode: 'sequential',
+    enableMemPattern: opts.memoryPattern ?? true,
     extra: { session: { intra_op: { allow_spinning: (opts.spin ?? true) ? '1' : '0' } } },
   };
 }

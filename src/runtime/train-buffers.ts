@@ -37,7 +37,7 @@ export function scalarTensor(): [Float32Array, ort.Tensor] {
 }
 
 export async function createSession(model: Uint8Array, opts: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, ortSessionOptions({ ...opts, spin: opts.spin ?? false }));
+  return ort.InferenceSession.create(model, ortSessionOptions({ ...opts, spin: opts.spin ?? false, memoryPattern: opts.memoryPattern ?? false }));
 }
 
 /** Images as a float32 tensor or raw data laid out [B, C, S, S]; labels as int64 [B]; soft targets as float32 [B, K]. */

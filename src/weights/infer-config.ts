@@ -35,10 +35,11 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
   }
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`)) depth++;
-  if (depth === 0) shape('blocks.0.norm1.weight');
   // A hybrid's projection reads the backbone's feature map: image size and channels come from the backbone. Its
   // 'SAME' layers round sizes up, so several sizes give one grid: the size a checkpoint records wins if it fits.
   const hybrid = inferBackbone(sd, file);
+  // Without blocks only a hybrid is a model (its ResNet with a linear head); the MLP width then means nothing.
+  if (depth === 0 && !hybrid) shape('blocks.0.norm1.weight');
   const fits = (s: number | undefined) => hybrid && s && gridSize({ imgSize: s, patchSize: patchH!, backbone: hybrid.backbone }) === grid;
   const inferred: ViTConfig = {
     imgSize: fits(hints.imgSize) ? hints.imgSize! : grid * patchH! * (hybrid ? backboneStride(hybrid.backbone) : 1),
@@ -47,12 +48,12 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     embedDim: embedDim!,
     depth,
     numHeads: hints.numHeads ?? defaultHeads(embedDim!),
-    mlpDim: shape('blocks.0.mlp.fc1.weight')[0]!,
+    mlpDim: depth ? shape('blocks.0.mlp.fc1.weight')[0]! : (hints.mlpDim ?? 4 * embedDim!),
     numClasses: sd.get('head.weight')?.shape[0] ?? 0,
     classToken,
     pool: sd.has('fc_norm.weight') || !classToken ? 'avg' : 'token',
     layerNormEps: hints.layerNormEps ?? defaultLayerNormEps,
-    qkvBias: sd.has('blocks.0.attn.qkv.bias'),
+    qkvBias: depth ? sd.has('blocks.0.attn.qkv.bias') : (hints.qkvBias ?? true),
     preLogitsDim: sd.get('pre_logits.fc.weight')?.shape[0] ?? 0,
     ...(hybrid ? { backbone: hybrid.backbone } : {}),
   };

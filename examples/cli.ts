@@ -1,0 +1,79 @@
+// What the example experiments share: running `vitkit` commands (echoed, so every experiment can be repeated by
+// hand) with --json, and the CIFAR-10 JPEG archive extracted once into the experiment's directory.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const root = resolve(import.meta.dirname, '..');
+export const defaultArchive = join(root, '../shared/datasets/cifar10-jpeg.tar.gz');
+
+export interface Step {
+  /** The command's JSON lines (per epoch, then the result). */
+  readonly json: Record<string, unknown>[];
+  readonly seconds: number;
+  /** The command as a user would type it. */
+  readonly command: string;
+}
+
+/** The final summary line of a train/finetune command. */
+export interface RunResult {
+  readonly test_acc: number;
+  readonly best: string;
+  readonly best_test_acc: number;
+}
+
+/** A runner of vitkit commands from this checkout's sources, with `out/cache` as the model cache. */
+export function vitkitRunner(out: string): (args: string[]) => Step {
+  return (args) => {
+    const command = `vitkit ${args.join(' ')}`;
+    console.log(`$ ${command}`);
+    const start = performance.now();
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, VITKIT_CACHE_DIR: join(out, 'cache') },
+    });
+    if (r.status !== 0) throw new Error(`vitkit ${args[0]} failed (exit ${r.status}); see its message above`);
+    const json = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return { json, seconds: (performance.now() - start) / 1000, command };
+  };
+}
+
+/** The result line of a train or finetune step. */
+export const result = (s: Step): RunResult => {
+  const r = s.json.find((j) => j.kind === 'result');
+  if (!r) throw new Error(`${s.command} printed no result line`);
+  return r as unknown as RunResult;
+};
+
+/** CIFAR-10's class folders (train/, test/) under `out/data`, extracted from the archive on first use. */
+export function extractCifar(archive: string, out: string): string {
+  const cifar = join(out, 'data/cifar10');
+  if (existsSync(join(cifar, 'test'))) return cifar;
+  if (!existsSync(archive)) throw new Error(`${archive}: no such file: pass --archive PATH to the CIFAR-10 JPEG archive`);
+  mkdirSync(join(out, 'data'), { recursive: true });
+  const r = spawnSync('tar', ['-xzf', archive, '-C', join(out, 'data')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`tar could not extract ${archive}`);
+  return cifar;
+}
+
+/**
+ * An ImageFolder (train/ + test/) of the given classes, as symlinks into the extracted CIFAR-10 folders, with at most
+ * `perClass[split]` images of each class (the first ones by file name; all when absent).
+ */
+export function classSubset(cifar: string, dir: string, classes: readonly string[], perClass?: { train?: number; test?: number }): string {
+  rmSync(dir, { recursive: true, force: true });
+  for (const split of ['train', 'test'] as const) {
+    const limit = perClass?.[split];
+    for (const c of classes) {
+      const src = join(cifar, split, c);
+      const dst = join(dir, split, c);
+      mkdirSync(dst, { recursive: true });
+      for (const f of readdirSync(src).sort().slice(0, limit)) symlinkSync(join(src, f), join(dst, f));
+    }
+  }
+  return dir;
+}
+
+export const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+export const time = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
