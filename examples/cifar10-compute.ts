@@ -34,9 +34,10 @@ interface Model {
 
 /** A Transformer encoder: width, depth, heads, MLP width. */
 const encoder = (d: number, depth: number, heads: number) => ['--dim', `${d}`, '--depth', `${depth}`, '--heads', `${heads}`, '--mlp', `${2 * d}`];
-const stem = '32,1x128';
+// The hybrids' backbone is the smallest ResNet's: a 64-channel stem (BiT's) and one 256-wide bottleneck.
+const stem = quick ? '32,1x128' : '64,1x256';
 const encoders = quick ? [encoder(32, 1, 2), encoder(48, 1, 2), encoder(64, 2, 2)] : [encoder(64, 2, 2), encoder(128, 4, 4), encoder(192, 6, 3)];
-const resnets = quick ? ['32', '32,1x128', '64,1x128'] : ['32,1x128', '64,2x256', '64,2x256,2x512'];
+const resnets = quick ? ['32', '32,1x128', '64,1x128'] : ['64,1x256', '64,2x256', '64,2x256,2x512'];
 const size = ['S', 'M', 'L'];
 const models: Model[] = [
   // Patch 4 and the hybrid's stride-4 stem give the same 8×8 token grid at 32 px.

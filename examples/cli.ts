@@ -1,7 +1,7 @@
 // What the example experiments share: running `vitkit` commands (echoed, so every experiment can be repeated by
 // hand) with --json, and the CIFAR-10 JPEG archive extracted once into the experiment's directory.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const root = resolve(import.meta.dirname, '..');
@@ -22,10 +22,23 @@ export interface RunResult {
   readonly best_test_acc: number;
 }
 
-/** A runner of vitkit commands from this checkout's sources, with `out/cache` as the model cache. */
+/**
+ * A runner of vitkit commands from this checkout's sources, with `out/cache` as the model cache. A command with
+ * `--out DIR` records its step in DIR/step.json, and a later run of the experiment reuses that record when the
+ * command is the same, so an interrupted experiment continues where it stopped.
+ */
 export function vitkitRunner(out: string): (args: string[]) => Step {
   return (args) => {
     const command = `vitkit ${args.join(' ')}`;
+    const runDir = args.includes('--out') ? args[args.indexOf('--out') + 1] : undefined;
+    const record = runDir && join(runDir, 'step.json');
+    if (record && existsSync(record)) {
+      const done = JSON.parse(readFileSync(record, 'utf8')) as Step;
+      if (done.command === command) {
+        console.log(`$ ${command}   # done before: ${record}`);
+        return done;
+      }
+    }
     console.log(`$ ${command}`);
     const start = performance.now();
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--json'], {
@@ -35,7 +48,9 @@ export function vitkitRunner(out: string): (args: string[]) => Step {
     });
     if (r.status !== 0) throw new Error(`vitkit ${args[0]} failed (exit ${r.status}); see its message above`);
     const json = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    return { json, seconds: (performance.now() - start) / 1000, command };
+    const step = { json, seconds: (performance.now() - start) / 1000, command };
+    if (record) writeFileSync(record, `${JSON.stringify(step)}\n`);
+    return step;
   };
 }
 

@@ -35,7 +35,7 @@ const s = quick
   : { upstreamPerClass: 5000, testPerClass: undefined, targetPerClass: undefined, pretrainSteps: 1560, transferSteps: 300, batch: 64, shots: [1, 5, 10, 25], seeds: 3, holdout: 10, lrs: [0.0005, 0.001, 0.002] };
 const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
 // Patch 4 and the hybrid's stride-4 stem give the same token grids: 6×6 at 24 px, 8×8 at 32 px.
-const archs = { ViT: ['--patch', '4', ...encoder], hybrid: ['--backbone', quick ? '32' : '32,1x128', ...encoder] } as const;
+const archs = { ViT: ['--patch', '4', ...encoder], hybrid: ['--backbone', quick ? '32' : '64,1x256', ...encoder] } as const;
 const fractions = quick ? [0.5, 1] : [0.1, 0.4, 1];
 const targetNames = ['CIFAR-10 5–9', 'Fashion-MNIST', 'MNIST'] as const;
 const steps = (n: number) => ['--steps', `${n}`, '--warmup-steps', `${Math.ceil(n / 10)}`];
