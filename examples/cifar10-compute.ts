@@ -59,15 +59,15 @@ const rows = models.map((m) => {
   const steps = (trained.json.find((j) => j.kind === 'result') as { step: number }).step;
   return {
     family: m.family, name: m.name, command: trained.command, parameters: info.parameters, gflops_per_image: info.gflops,
-    train_pflops: (3 * info.gflops * steps * 128) / 1e6, test_acc: r.test_acc, seconds: trained.seconds,
+    train_tflops: (3 * info.gflops * steps * 128) / 1e3, test_acc: r.test_acc, seconds: trained.seconds,
   };
 });
 
 const machine = `${cpus()[0]?.model.trim()}, ${cpus().length} cores`;
 const table = [
-  `| model | parameters | GFLOPs / image | training PFLOPs | CIFAR-10 test accuracy | wall time |`,
+  `| model | parameters | GFLOPs / image | training TFLOPs | CIFAR-10 test accuracy | wall time |`,
   '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.name} | ${(r.parameters / 1e6).toFixed(2)}M | ${r.gflops_per_image.toFixed(3)} | ${r.train_pflops.toFixed(2)} | ${pct(r.test_acc)} | ${time(r.seconds)} |`),
+  ...rows.map((r) => `| ${r.name} | ${(r.parameters / 1e6).toFixed(2)}M | ${r.gflops_per_image.toFixed(3)} | ${r.train_tflops.toFixed(1)} | ${pct(r.test_acc)} | ${time(r.seconds)} |`),
 ].join('\n');
 const spec: TopLevelSpec = {
   title: { text: `CIFAR-10 from scratch, ${epochs} epoch${epochs === 1 ? '' : 's'} each`, subtitle: machine },
@@ -75,12 +75,12 @@ const spec: TopLevelSpec = {
   height: 280,
   data: { values: rows },
   encoding: {
-    x: { field: 'train_pflops', type: 'quantitative', scale: { type: 'log' }, title: 'training compute (PFLOPs, log scale)' },
+    x: { field: 'train_tflops', type: 'quantitative', scale: { type: 'log' }, title: 'training compute (TFLOPs, log scale)' },
     y: { field: 'test_acc', type: 'quantitative', scale: { zero: false }, axis: { format: '%' }, title: 'test accuracy' },
     color: { field: 'family', type: 'nominal', title: 'model', sort: ['ViT', 'hybrid', 'ResNet'] },
   },
   layer: [
-    { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { order: { field: 'train_pflops' } } },
+    { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { order: { field: 'train_tflops' } } },
     { mark: { type: 'point', filled: true, size: 60 }, encoding: { shape: { field: 'family', type: 'nominal', sort: ['ViT', 'hybrid', 'ResNet'] } } },
   ],
 };

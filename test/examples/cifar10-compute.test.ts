@@ -18,18 +18,18 @@ test('cifar10-compute --quick: trains three sizes of each family and plots accur
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\$ vitkit train .*--backbone 32,1x128 --depth 0 --pool avg/m);
   const { rows } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
-    rows: { family: string; parameters: number; gflops_per_image: number; train_pflops: number; test_acc: number }[];
+    rows: { family: string; parameters: number; gflops_per_image: number; train_tflops: number; test_acc: number }[];
   };
   assert.deepEqual(rows.map((x) => x.family), ['ViT', 'ViT', 'ViT', 'hybrid', 'hybrid', 'hybrid', 'ResNet', 'ResNet', 'ResNet']);
   for (const family of ['ViT', 'hybrid', 'ResNet']) {
     const sizes = rows.filter((x) => x.family === family);
     // Within a family each size costs more compute than the last (same epochs, same data).
-    for (let i = 1; i < 3; i++) assert.ok(sizes[i]!.train_pflops > sizes[i - 1]!.train_pflops, `${family} compute grows with size`);
+    for (let i = 1; i < 3; i++) assert.ok(sizes[i]!.train_tflops > sizes[i - 1]!.train_tflops, `${family} compute grows with size`);
   }
   for (const x of rows) {
     assert.ok(x.test_acc >= 0 && x.test_acc <= 1 && x.parameters > 0);
     // 40 images per class × 10 classes, one epoch of batch 128 (the last partial batch dropped): 3 steps.
-    assert.ok(Math.abs(x.train_pflops - (3 * x.gflops_per_image * 3 * 128) / 1e6) < 1e-12);
+    assert.ok(Math.abs(x.train_tflops - (3 * x.gflops_per_image * 3 * 128) / 1e3) < 1e-12);
   }
   const png = await sharp(join(out, 'compute.png')).metadata();
   assert.ok(png.width! > 400 && png.height! > 200, `plot ${png.width}×${png.height}`);
