@@ -5,7 +5,9 @@ export * from './browser.ts';
 
 // Runtime
 export { Session, type SessionOptions } from './runtime/session.ts';
-export { TrainSession } from './runtime/train-session.ts';
+export { TrainSession, type TrainSessionOptions } from './runtime/train-session.ts';
+export { nodeEngine } from './runtime/node-engine.ts';
+export { type Engine } from './runtime/engine.ts';
 
 // Weights
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointFormat, type SaveFormat } from './weights/checkpoint.ts';
