@@ -2,7 +2,9 @@
 // threads when the page is cross-origin isolated), so training never blocks the page. Everything it runs is
 // vitkit's own src/ code (the same TrainSession, Batches and teach loop Node runs), with the engine injected.
 import { imageSet } from '../src/data/image-set.ts';
-import { type PreprocessOptions, resolvePreprocessOptions } from '../src/data/preprocess.ts';
+import type { PreprocessOptions } from '../src/data/preprocess.ts';
+import { toOnnx } from '../src/graph/onnx.ts';
+import { inferenceGraph } from '../src/model/vit.ts';
 import type { TrainSession } from '../src/runtime/train-session.ts';
 import { webEngine } from '../src/runtime/web-engine.ts';
 import { type TeachBase, classifyPixels, teach, teachSession } from '../src/train/teach.ts';
@@ -23,9 +25,11 @@ async function load(bytes: ArrayBuffer, name: string): Promise<void> {
   const c = decodeVitkit(new Uint8Array(bytes), name);
   const preprocess: PreprocessOptions = { ...c.preprocess, imgSize: c.config.imgSize, inChans: c.config.inChans === 1 ? 1 : 3 };
   base = { name, config: c.config, weights: c.weights, preprocess };
-  // A session on the model as loaded starts the runtime now (see above) and proves the model runs here.
-  const warm = await teachSession(await engine, base, 2, { mode: 'head', batch: 1 });
-  await classifyPixels(warm, new Uint8Array(resolvePreprocessOptions(preprocess).inChans * c.config.imgSize ** 2), preprocess);
+  // One inference on a blank image starts the runtime now (see above) and proves the model runs here.
+  const e = await engine;
+  const warm = await e.createSession(toOnnx(inferenceGraph(c.config, c.weights, ['logits'])), {});
+  const side = c.config.imgSize;
+  await warm.run({ images: new e.Tensor('float32', new Float32Array(c.config.inChans * side * side), [1, c.config.inChans, side, side]) });
   await warm.release();
   const { name: engineName, threads } = await engine;
   post({ kind: 'loaded', name, config: c.config, preprocess, engine: engineName, threads });

@@ -181,7 +181,11 @@ export class TeachPage {
     if (m.kind !== 'trained') return this.fail(m.kind === 'error' ? m.message : `unexpected ${m.kind}`);
     const stats = el('teach-stats');
     stats.dataset.stopped = String(m.stopped);
-    if (m.last) stats.textContent = `${m.stopped ? 'stopped after' : 'done:'} ${m.last.step} steps in ${m.last.seconds.toFixed(1)} s · ${stats.textContent}`;
+    const p = m.last;
+    if (p) {
+      stats.textContent = `${m.stopped ? 'stopped after' : 'done:'} ${p.step} step${p.step > 1 ? 's' : ''} in ${p.seconds.toFixed(1)} s · ` +
+        `last loss ${p.loss.toFixed(3)} · ${p.imagesPerSec.toFixed(0)} images/s · now try it on new images`;
+    }
     setState('trained');
   }
 
@@ -190,6 +194,7 @@ export class TeachPage {
     const stats = el('teach-stats');
     if (!p) {
       bar.value = 0;
+      stats.dataset.step = '0';
       stats.textContent = 'building the training graph…';
     } else {
       this.history.loss.push(p.loss);

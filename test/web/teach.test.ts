@@ -127,6 +127,15 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
       s.logits.forEach((v, j) => assert.ok(Math.abs(v - node[i]!.logits[j]!) <= 1e-4 * scale + 1e-6, `${s.file} logit ${j}: page ${v}, node ${node[i]!.logits[j]}`));
     });
 
+    // Stop ends a long run between two steps, and the page keeps what was trained so far
+    await page.fill('#teach-steps', '500');
+    await page.click('#teach-start');
+    await page.waitForFunction(() => Number(document.getElementById('teach-stats')!.dataset.step) >= 2, undefined, { timeout: 60_000 });
+    await page.click('#teach-stop');
+    await page.waitForSelector('body[data-teach=trained], body[data-teach=error]', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#teach-stats', 'data-stopped'), 'true');
+    assert.ok(Number(await page.getAttribute('#teach-stats', 'data-step')) < 100);
+
     // a download is a blob: URL the page made itself; anything else after load would be a request off the page
     assert.deepEqual(requests.filter((u) => !u.startsWith('blob:')), []);
     assert.deepEqual(errors, []);
