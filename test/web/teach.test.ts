@@ -112,6 +112,7 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
     const shown = await page.$$eval('#teach-results li', (li) => li.map((l) => ({ file: l.dataset.file!, label: l.dataset.label!, logits: JSON.parse(l.dataset.logits!) as number[] })));
     const right = shown.filter((s) => s.file.startsWith(s.label.replace(/\W/g, ''))).length;
     assert.ok(right / shown.length > 0.9, `${right} of ${shown.length} held-out images right`);
+    console.log(`# held out: ${right} of ${shown.length} right`);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#teach-download')]);
     const taught = join(dir, 'taught.safetensors');
