@@ -137,6 +137,10 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
     assert.equal(await page.getAttribute('#teach-stats', 'data-stopped'), 'true');
     assert.ok(Number(await page.getAttribute('#teach-stats', 'data-step')) < 100);
 
+    // a checkpoint Node wrote loads in the page as a new starting point
+    await page.locator('#teach-checkpoint').setInputFiles(base);
+    await page.waitForFunction(() => document.body.dataset.teach === 'idle' && document.getElementById('teach-base')!.textContent!.startsWith('fashion-base.safetensors'));
+
     // a download is a blob: URL the page made itself; anything else after load would be a request off the page
     assert.deepEqual(requests.filter((u) => !u.startsWith('blob:')), []);
     assert.deepEqual(errors, []);

@@ -22,7 +22,10 @@ const STEPS = 3;
 /**
  * Adam divides each gradient by its own running magnitude, so where a gradient is float32 noise (a zero-initialised
  * bias, a weight the batch barely reaches) the update is ±lr whichever engine rounded the noise: such elements, as
- * the fixtures' AdamW parity test has it, are held to |Δ| ≤ lr per step, and there must be few of them.
+ * the fixtures' AdamW parity test has it, are held to |Δ| ≤ lr per step, and there must be few of them. (The same
+ * amplification, milder, sets AdamW's worst case: a gradient of 1e-5 that float32 cancellation leaves a few 1e-4
+ * uncertain moves its zero-initialised bias by lr × that; measured 9.3e-5 of the bias's scale on an AVX-512 CPU.
+ * SGD, linear in the gradients, agrees to 5e-6.)
  */
 const NOISE = 1e-6;
 const MAX_NOISE_FRACTION = 0.01;
@@ -34,17 +37,21 @@ async function nodeSteps(config: ViTConfig, params: StateDict, optimizer: Optimi
   const s = await TrainSession.create(config, params, { ...common, optimizer, engine: nodeEngine, exposeGradients: true });
   const states: StateDict[] = [];
   const noise = new Map<string, Uint8Array>();
+  const minGrad = new Map<string, Float32Array>();
   for (let step = 0; step < STEPS; step++) {
     await s.step(images, labels, LR);
     states.push(s.state());
     for (const [name, g] of s.lastGradients()) {
+      const mg = minGrad.get(name) ?? new Float32Array(g.data.length).fill(Infinity);
+      (g.data as Float32Array).forEach((v, i) => void (mg[i] = Math.min(mg[i]!, Math.abs(v))));
+      minGrad.set(name, mg);
       const m = noise.get(name) ?? new Uint8Array(g.data.length);
       (g.data as Float32Array).forEach((v, i) => void (Math.abs(v) < NOISE && (m[i] = 1)));
       noise.set(name, m);
     }
   }
   await s.release();
-  return { states, noise };
+  return { states, noise, minGrad };
 }
 
 const common = { batch: BATCH, clipNorm: 1, labelSmoothing: 0.1 };
@@ -79,6 +86,7 @@ for (const optimizer of [{ kind: 'adamw', weightDecay: 0.05 }, { kind: 'sgd', mo
       let noisy = 0;
       let elements = 0;
       let worstRelative = 0;
+      let worstAt = '';
       got.states.forEach((b64, step) => {
         const web = decodeSafetensors(Buffer.from(b64, 'base64')).tensors;
         assert.deepEqual([...web.keys()].sort(), [...expected.states[step]!.keys()].sort());
@@ -92,19 +100,20 @@ for (const optimizer of [{ kind: 'adamw', weightDecay: 0.05 }, { kind: 'sgd', mo
           const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
           const noise = optimizer.kind === 'adamw' ? expected.noise.get(name) : undefined;
           let worst = 0;
+          let worstI = -1;
           for (let i = 0; i < b.length; i++) {
             const d = Math.abs(a[i]! - b[i]!);
             if (noise?.[i]) assert.ok(d <= LR * (step + 1), `step ${step + 1}, ${name}[${i}] (noise-level gradient): |Δ| ${d} > lr × steps`);
-            else worst = Math.max(worst, d);
+            else if (d > worst) [worst, worstI] = [d, i];
           }
           if (step === STEPS - 1 && noise) noisy += noise.reduce((n, v) => n + v, 0);
           if (step === STEPS - 1 && expected.noise.has(name)) elements += b.length;
-          if (scale > 0) worstRelative = Math.max(worstRelative, worst / scale);
+          if (scale > 0 && worst / scale > worstRelative) [worstRelative, worstAt] = [worst / scale, `${name}[${worstI}] at step ${step + 1}, min |g| ${expected.minGrad.get(name)?.[worstI]?.toExponential(1)}`];
           assert.ok(worst <= 1e-4 * scale, `step ${step + 1}, ${name}: max |web − node| = ${worst.toExponential(2)}, scale ${scale.toExponential(2)}`);
         }
       });
       assert.ok(noisy <= MAX_NOISE_FRACTION * elements, `${noisy} of ${elements} parameters had noise-level gradients`);
-      console.log(`# ${optimizer.kind}: worst |web − node| / scale ${worstRelative.toExponential(2)}; ${noisy} of ${elements} parameters with noise-level gradients`);
+      console.log(`# ${optimizer.kind}: worst |web − node| / scale ${worstRelative.toExponential(2)} (${worstAt}); ${noisy} of ${elements} parameters with noise-level gradients`);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
