@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import type { ViTConfig } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
+import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { machine, python } from './machine.ts';
 import { benchStep, trainCase } from './train-cases.ts';
 
@@ -18,7 +19,7 @@ const threads = Number(values.threads ?? availableParallelism());
 const seconds = Number(values.seconds ?? 15);
 
 async function vitkit(config: ViTConfig, batch: number): Promise<number> {
-  const session = await TrainSession.create(config, initParameters(config, { seed: 0 }), { batch, ...benchStep, threads });
+  const session = await TrainSession.create(config, initParameters(config, { seed: 0 }), { engine: nodeEngine, batch, ...benchStep, threads });
   const x = Float32Array.from({ length: batch * config.inChans * config.imgSize ** 2 }, (_, i) => Math.sin(i));
   const y = BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % config.numClasses));
   for (let i = 0; i < 3; i++) await session.step(x, y, 1e-3);

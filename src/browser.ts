@@ -27,11 +27,25 @@ export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
 export { initParameters } from './model/init.ts';
 export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
 
-// Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph)
+// Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph), and training them on an
+// injected onnxruntime: `webEngine(ort)` over the onnxruntime-web module the page imported
 export { buildStepGraph, buildEvalGraph, type StepGraphOptions, type StepGraphSpec } from './model/step-graph.ts';
+export { TrainSession, type TrainSessionOptions, type StepResult, type EvalResult } from './runtime/train-session.ts';
+export { type Engine } from './runtime/engine.ts';
+export { webEngine, type OrtWeb } from './runtime/web-engine.ts';
+export { withNewHead } from './model/head.ts';
+export { teach, teachSession, classifyPixels, TEACH_LR, type TeachMode, type TeachOptions, type TeachProgress, type TeachBase } from './train/teach.ts';
+export { learningRate, type Schedule, type ScheduleKind } from './train/schedule.ts';
+export { Batches, type BatchOptions, type AugmentOptions } from './data/batches.ts';
+export { imageSet, type ImageSet } from './data/image-set.ts';
+
+// Checkpoints as bytes: safetensors, and vitkit's own (config, labels and preprocessing in the metadata)
+export { decodeSafetensors, encodeSafetensors, type SafetensorsContent } from './weights/safetensors-codec.ts';
+export { decodeVitkit, encodeVitkit, savedPreprocess } from './weights/vitkit-format.ts';
+export { type CheckpointContent, type Preprocess } from './weights/checkpoint-types.ts';
 
 // Preprocessing core (decoded pixels in, normalised tensor out) and ranking
-export { preprocess, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
+export { preprocess, modelPixels, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
 export { type RawImage } from './data/raw-image.ts';
 export { topK, type Prediction } from './inference/top-k.ts';
 export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';

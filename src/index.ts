@@ -5,7 +5,8 @@ export * from './browser.ts';
 
 // Runtime
 export { Session, type SessionOptions } from './runtime/session.ts';
-export { TrainSession } from './runtime/train-session.ts';
+// TrainSession itself comes from the browser entry; Node's engine for it is this one
+export { nodeEngine } from './runtime/node-engine.ts';
 
 // Weights
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointFormat, type SaveFormat } from './weights/checkpoint.ts';

@@ -8,6 +8,7 @@ import type { Tensor } from '../src/graph/tensor.ts';
 import { type Prediction, topK } from '../src/inference/top-k.ts';
 import type { DemoManifest } from '../src/serve/demo-manifest.ts';
 import { type Decoded, decodeFile, drawView } from './canvas.ts';
+import { TeachPage } from './teach.ts';
 
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const status = el<HTMLParagraphElement>('status');
@@ -80,8 +81,23 @@ function showSamples(samples: DemoManifest['samples'], pick: (url: string) => Pr
   );
 }
 
+/** The two modes, one <main> each: classify with the served model, or teach it new classes. */
+function setUpModes(): void {
+  const buttons = [...document.querySelectorAll<HTMLButtonElement>('#modes button')];
+  for (const b of buttons) {
+    b.addEventListener('click', () => {
+      for (const other of buttons) {
+        other.setAttribute('aria-pressed', String(other === b));
+        el(`${other.dataset.mode}-mode`).hidden = other !== b;
+      }
+    });
+  }
+}
+
 async function main(): Promise<void> {
-  const { ort, manifest, session, threads } = await loadModel();
+  setUpModes();
+  // the teach worker loads its runtime and the model now, so that nothing is fetched once the page is ready
+  const [{ ort, manifest, session, threads }] = await Promise.all([loadModel(), new TeachPage().load()]);
   let shown: { decoded: Decoded; map: AttentionMap } | null = null;
   const redraw = (): void => {
     if (shown) drawView(view, shown.decoded.bitmap, manifest.preprocess, overlay.checked ? shown.map : null);

@@ -15,7 +15,9 @@ Usage: vitkit web [--checkpoint PATH] [--samples DATA] [--port 8081] [--host 127
 
 Serves a page that runs the model in the browser with onnxruntime-web (WebAssembly, SIMD, threads): drop or pick
 an image to see the top-5 classes, the attention-rollout overlay and the inference time. The model is exported
-to ONNX with logits and per-layer attention; nothing leaves the browser. The installed package ships the page
+to ONNX with logits and per-layer attention; nothing leaves the browser. Its "Teach" mode fine-tunes the model
+in the page on classes and images of your own (2–10 classes; the head only or the whole model, in a worker),
+classifies new images with the result and downloads it as a vitkit checkpoint that every command loads. The installed package ships the page
 built; in a vitkit checkout it is built with Vite the first time (and after its sources change), into
 ${DEFAULT_DEMO_DIR}.
 Without --checkpoint it shows the model \`npm start\` trains (${DEFAULT_RUN}), with Fashion-MNIST test images.

@@ -126,28 +126,42 @@ export function normalizationTables(mean: readonly number[], std: readonly numbe
 }
 
 /**
- * Turns a decoded image into the model input: float32 [inChans, imgSize, imgSize], scaled to [0, 1] and
- * normalised. Matches timm's eval transform ('shorter-crop') or ViTImageProcessor ('squash') computed with PIL.
+ * The pixels the model sees, before normalisation: uint8 [inChans, imgSize, imgSize] (CHW), resized and cropped as
+ * preprocess() does. The browser's teach page keeps images so, and normalises them per batch (with augmentation).
  */
-export function preprocess(image: RawImage, opts: PreprocessOptions): Tensor<'float32'> {
+export function modelPixels(image: RawImage, opts: PreprocessOptions): Uint8Array {
   const o = resolvePreprocessOptions(opts);
   // RGB→gray before resizing, as PIL's convert('L') comes first; gray→RGB is a copy per channel, done below.
   const src = o.inChans === 1 ? toChannels(image, 1) : image;
   const plan = resizePlan(src.width, src.height, o);
   const resized = resample(src, plan.width, plan.height, o.interpolation);
-  const luts = normalizationTables(o.mean, o.std);
   const { size, left, top } = plan;
   const c = resized.channels;
-  const out = new Float32Array(o.inChans * size * size);
+  const out = new Uint8Array(o.inChans * size * size);
   for (let ch = 0; ch < o.inChans; ch++) {
-    const lut = luts[ch];
     const srcCh = c === 1 ? 0 : ch;
     const plane = ch * size * size;
     for (let y = 0; y < size; y++) {
       let i = ((y + top) * resized.width + left) * c + srcCh;
       const row = plane + y * size;
-      for (let x = 0; x < size; x++, i += c) out[row + x] = lut[resized.data[i]];
+      for (let x = 0; x < size; x++, i += c) out[row + x] = resized.data[i]!;
     }
   }
-  return tensor('float32', [o.inChans, size, size], out);
+  return out;
+}
+
+/**
+ * Turns a decoded image into the model input: float32 [inChans, imgSize, imgSize], scaled to [0, 1] and
+ * normalised. Matches timm's eval transform ('shorter-crop') or ViTImageProcessor ('squash') computed with PIL.
+ */
+export function preprocess(image: RawImage, opts: PreprocessOptions): Tensor<'float32'> {
+  const o = resolvePreprocessOptions(opts);
+  const pixels = modelPixels(image, o);
+  const luts = normalizationTables(o.mean, o.std);
+  const plane = o.imgSize * o.imgSize;
+  const out = new Float32Array(pixels.length);
+  luts.forEach((lut, ch) => {
+    for (let i = ch * plane; i < (ch + 1) * plane; i++) out[i] = lut[pixels[i]!]!;
+  });
+  return tensor('float32', [o.inChans, o.imgSize, o.imgSize], out);
 }

@@ -1,27 +1,26 @@
-// The host side of TrainSession: named float32 buffer sets wrapped once as ort.Tensors, session creation, and the
-// checks that turn a wrongly shaped batch into an error naming it (before onnxruntime sees it).
-import * as ort from 'onnxruntime-node';
+// The host side of TrainSession: named float32 buffer sets wrapped once as the engine's tensors, and the checks
+// that turn a wrongly shaped batch into an error naming it (before onnxruntime sees it).
 import { type Tensor, formatShape, numel } from '../graph/tensor.ts';
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
-import { type SessionOptions, ortSessionOptions } from './session.ts';
+import type { Engine, EngineTensor } from './engine.ts';
 
-/** One named set of float32 buffers with their ort.Tensor wrappers. */
+/** One named set of float32 buffers with their tensor wrappers. */
 export class BufferSet {
   readonly data = new Map<string, Float32Array>();
-  readonly tensors: Record<string, ort.Tensor> = {};
-  private readonly views = new Map<string, Record<string, ort.Tensor>>();
+  readonly tensors: Record<string, EngineTensor> = {};
+  private readonly views = new Map<string, Record<string, EngineTensor>>();
 
-  constructor(shapes: ReadonlyMap<string, readonly number[]>) {
+  constructor(engine: Engine, shapes: ReadonlyMap<string, readonly number[]>) {
     for (const [name, shape] of shapes) {
       const d = new Float32Array(numel(shape));
       this.data.set(name, d);
-      this.tensors[name] = new ort.Tensor('float32', d, [...shape]);
+      this.tensors[name] = new engine.Tensor('float32', d, [...shape]);
     }
   }
 
   /** The same tensors keyed by another name (e.g. `new.<name>` for fetches); made once per key. */
-  renamed(key: string, rename: (name: string) => string): Record<string, ort.Tensor> {
+  renamed(key: string, rename: (name: string) => string): Record<string, EngineTensor> {
     let v = this.views.get(key);
     if (!v) {
       v = Object.fromEntries(Object.entries(this.tensors).map(([k, t]) => [rename(k), t]));
@@ -31,13 +30,9 @@ export class BufferSet {
   }
 }
 
-export function scalarTensor(): [Float32Array, ort.Tensor] {
+export function scalarTensor(engine: Engine): [Float32Array, EngineTensor] {
   const d = new Float32Array(1);
-  return [d, new ort.Tensor('float32', d, [])];
-}
-
-export async function createSession(model: Uint8Array, opts: SessionOptions): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, ortSessionOptions({ ...opts, spin: opts.spin ?? false, memoryPattern: opts.memoryPattern ?? false }));
+  return [d, new engine.Tensor('float32', d, [])];
 }
 
 /** Images as a float32 tensor or raw data laid out [B, C, S, S]; labels as int64 [B]; soft targets as float32 [B, K]. */

@@ -3,10 +3,12 @@
 //
 // Ping-pong: two buffer sets A and B hold every trainable parameter and its state (optimizer slots, EMA). A step
 // feeds set A and has onnxruntime write the updated values straight into set B (preallocated output tensors passed
-// as `fetches`: onnxruntime-node fills them in place, no copy and no allocation), then the sets swap. Frozen
+// as `fetches`: onnxruntime-node fills them in place, no copy and no allocation; onnxruntime-web's results are
+// copied in, see engine.ts), then the sets swap. Frozen
 // parameters (fine-tuning a head on a frozen backbone) live in a third set that is fed every step and never
-// written or swapped. The ort.Tensor wrappers are made once; nothing parameter-sized is allocated per step.
-import * as ort from 'onnxruntime-node';
+// written or swapped. The tensor wrappers are made once; nothing parameter-sized is allocated per step (in Node).
+//
+// The onnxruntime is injected (`engine`): onnxruntime-node from the main entry, onnxruntime-web in a page.
 import { toOnnx } from '../graph/onnx.ts';
 import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
 import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autodiff/optim.ts';
@@ -24,13 +26,13 @@ import {
   stateName,
   stateSlots,
 } from '../model/step-graph.ts';
-import type { SessionOptions } from './session.ts';
+import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';
+import type { SessionOptions } from './session-options.ts';
 import {
   BufferSet,
   type ImagesInput,
   type LabelsInput,
   type TargetsInput,
-  createSession,
   imageData,
   labelData,
   maskData,
@@ -41,6 +43,8 @@ import {
 export type { ImagesInput, LabelsInput, TargetsInput } from './train-buffers.ts';
 
 export interface TrainSessionOptions extends Omit<StepGraphOptions, 'batch'>, SessionOptions {
+  /** The onnxruntime to run on: `nodeEngine` (main entry) or `webEngine(ort)` (`vitkit/web`). */
+  readonly engine: Engine;
   /** Images per optimizer step (= microBatch × gradAccum). */
   readonly batch: number;
   /** Split each step's batch into this many equal micro-batches, accumulating gradients (default 1). */
@@ -83,14 +87,15 @@ export class TrainSession {
   private readonly frozen: BufferSet;
   private steps = 0;
   private readonly scalarData: Record<string, Float32Array> = {};
-  private readonly scalarTensors: Record<string, ort.Tensor> = {};
+  private readonly scalarTensors: Record<string, EngineTensor> = {};
   private readonly outData = {} as Record<OutputName, Float32Array>;
-  private readonly outTensors = {} as Record<OutputName, ort.Tensor>;
+  private readonly outTensors = {} as Record<OutputName, EngineTensor>;
   private readonly gradData: Record<string, Float32Array> = {};
-  private readonly gradTensors: Record<string, ort.Tensor> = {};
+  private readonly gradTensors: Record<string, EngineTensor> = {};
   /** Accumulation buffers: a zero set (never written) and two sets that ping-pong across micro-batches. */
   private readonly acc: { zero: BufferSet; a: BufferSet; b: BufferSet } | null;
-  private evalSession: ort.InferenceSession | null = null;
+  private evalSession: EngineSession | null = null;
+  private readonly engine: Engine;
   /** Every parameter, in parameterShapes order. */
   readonly paramNames: readonly string[];
 
@@ -98,27 +103,28 @@ export class TrainSession {
     readonly config: ViTConfig,
     readonly options: TrainSessionOptions,
     private readonly spec: StepGraphSpec,
-    private readonly step1: ort.InferenceSession,
-    private readonly apply: ort.InferenceSession | null,
+    private readonly step1: EngineSession,
+    private readonly apply: EngineSession | null,
   ) {
+    const engine = (this.engine = options.engine);
     const swapped = new Map<string, readonly number[]>();
     for (const n of spec.trainable) swapped.set(n, spec.params.get(n)!);
     for (const s of spec.slots) for (const n of spec.trainable) swapped.set(stateName(s, n), spec.params.get(n)!);
     this.paramNames = [...spec.params.keys()];
-    this.cur = new BufferSet(swapped);
-    this.next = new BufferSet(swapped);
-    this.frozen = new BufferSet(new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n))));
-    for (const n of optimizerScalarNames(options.optimizer)) [this.scalarData[n], this.scalarTensors[n]] = scalarTensor();
-    for (const n of OUTPUTS) [this.outData[n], this.outTensors[n]] = scalarTensor();
+    this.cur = new BufferSet(engine, swapped);
+    this.next = new BufferSet(engine, swapped);
+    this.frozen = new BufferSet(engine, new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n))));
+    for (const n of optimizerScalarNames(options.optimizer)) [this.scalarData[n], this.scalarTensors[n]] = scalarTensor(engine);
+    for (const n of OUTPUTS) [this.outData[n], this.outTensors[n]] = scalarTensor(engine);
     if (options.exposeGradients) {
-      const grads = new BufferSet(new Map(spec.trainable.map((n) => [n, spec.params.get(n)!])));
+      const grads = new BufferSet(engine, new Map(spec.trainable.map((n) => [n, spec.params.get(n)!])));
       for (const n of spec.trainable) {
         this.gradData[n] = grads.data.get(n)!;
         this.gradTensors[`grad.${n}`] = grads.tensors[n]!;
       }
     }
     const ps = new Map(spec.trainable.map((n) => [n, spec.params.get(n)!]));
-    this.acc = apply ? { zero: new BufferSet(ps), a: new BufferSet(ps), b: new BufferSet(ps) } : null;
+    this.acc = apply ? { zero: new BufferSet(engine, ps), a: new BufferSet(engine, ps), b: new BufferSet(engine, ps) } : null;
   }
 
   /** Builds the graphs, creates the sessions and loads the parameters (optimizer state zero, EMA = parameters, step 0). */
@@ -130,14 +136,14 @@ export class TrainSession {
     }
     const micro = opts.batch / accum;
     let spec: StepGraphSpec;
-    let apply: ort.InferenceSession | null = null;
+    let apply: EngineSession | null = null;
     if (accum === 1) spec = buildStepGraph(cfg, { ...opts, batch: micro });
     else {
       if (opts.exposeGradients) throw new Error('exposeGradients is only supported without gradient accumulation');
       spec = { ...buildGradGraph(cfg, { ...opts, batch: micro }), slots: stateSlots(opts) };
-      apply = await createSession(toOnnx(buildApplyGraph(cfg, { ...opts, microBatches: accum }).graph), opts);
+      apply = await opts.engine.createSession(toOnnx(buildApplyGraph(cfg, { ...opts, microBatches: accum }).graph), opts);
     }
-    const step1 = await createSession(toOnnx(spec.graph), opts);
+    const step1 = await opts.engine.createSession(toOnnx(spec.graph), opts);
     const s = new TrainSession(cfg, opts, spec, step1, apply);
     s.load(params);
     return s;
@@ -199,7 +205,7 @@ export class TrainSession {
     let result: StepResult;
     if (!this.acc) {
       const feeds = { ...this.cur.tensors, ...this.frozen.tensors, ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
-      await this.step1.run(feeds, { ...this.next.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
+      await run(this.engine, this.step1, feeds, { ...this.next.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
       result = { loss: out.loss[0]!, correct: out.correct[0]!, gradNorm: out.grad_norm[0]! };
     } else {
       const accum = this.options.gradAccum!;
@@ -211,14 +217,14 @@ export class TrainSession {
       let correctSum = 0;
       for (let i = 0; i < accum; i++) {
         const feeds = { ...params, ...this.frozen.tensors, ...accIn.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
-        await this.step1.run(feeds, { ...accOut.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
+        await run(this.engine, this.step1, feeds, { ...accOut.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
         lossSum += out.loss[0]!;
         correctSum += out.correct[0]!;
         accIn = accOut;
         accOut = accOut === this.acc.a ? this.acc.b : this.acc.a;
       }
       const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...accIn.renamed('acc', accName) };
-      await this.apply!.run(feeds, { ...this.next.renamed('new', newName), grad_norm });
+      await run(this.engine, this.apply!, feeds, { ...this.next.renamed('new', newName), grad_norm });
       result = { loss: lossSum / accum, correct: correctSum, gradNorm: out.grad_norm[0]! };
     }
     [this.cur, this.next] = [this.next, this.cur];
@@ -226,19 +232,20 @@ export class TrainSession {
     return result;
   }
 
-  /** Examples [start, start + n) of a batch as ort.Tensors (views, no copies). */
-  private batchTensors(b: BatchData, start: number, n: number): Record<string, ort.Tensor> {
+  /** Examples [start, start + n) of a batch as the engine's tensors (views, no copies). */
+  private batchTensors(b: BatchData, start: number, n: number): Record<string, EngineTensor> {
     const { inChans: c, imgSize: s, numClasses: k } = this.config;
     const per = c * s * s;
-    const out: Record<string, ort.Tensor> = {
-      images: new ort.Tensor('float32', b.x.subarray(start * per, (start + n) * per), [n, c, s, s]),
+    const T = this.engine.Tensor;
+    const out: Record<string, EngineTensor> = {
+      images: new T('float32', b.x.subarray(start * per, (start + n) * per), [n, c, s, s]),
       ...(b.y instanceof BigInt64Array
-        ? { labels: new ort.Tensor('int64', b.y.subarray(start, start + n), [n]) }
-        : { targets: new ort.Tensor('float32', b.y.subarray(start * k, (start + n) * k), [n, k]) }),
+        ? { labels: new T('int64', b.y.subarray(start, start + n), [n]) }
+        : { targets: new T('float32', b.y.subarray(start * k, (start + n) * k), [n, k]) }),
     };
     for (const m of b.masks.size ? this.spec.masks : []) {
       const size = m.shape.reduce((a, d) => a * d, 1);
-      out[m.name] = new ort.Tensor('uint8', b.masks.get(m.name)!.subarray(start * size, (start + n) * size), [n, ...m.shape]);
+      out[m.name] = new T('uint8', b.masks.get(m.name)!.subarray(start * size, (start + n) * size), [n, ...m.shape]);
     }
     return out;
   }
@@ -260,9 +267,9 @@ export class TrainSession {
     const batch: BatchData = { x: imageData(images, this.config, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
     if (!this.evalSession) {
       const spec = buildEvalGraph(this.config, { batch: this.options.evalBatch ?? 'batch', labelSmoothing: this.options.labelSmoothing });
-      this.evalSession = await createSession(toOnnx(spec.graph), this.options);
+      this.evalSession = await this.engine.createSession(toOnnx(spec.graph), this.options);
     }
-    const params: Record<string, ort.Tensor> = { ...this.frozen.tensors };
+    const params: Record<string, EngineTensor> = { ...this.frozen.tensors };
     for (const p of this.spec.trainable) params[p] = this.cur.tensors[this.weightName(p, which)]!;
     const r = await this.evalSession.run({ ...params, ...this.batchTensors(batch, 0, n) });
     const logits = r['logits']!;

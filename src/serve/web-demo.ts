@@ -8,7 +8,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import type { LoadedModel } from '../inference/classifier.ts';
+import { dequantizeWeights } from '../model/int8.ts';
 import { inferenceGraph } from '../model/vit.ts';
+import { encodeVitkit, savedPreprocess } from '../weights/vitkit-format.ts';
 import type { DemoManifest } from './demo-manifest.ts';
 import type { DemoSample } from './demo-samples.ts';
 
@@ -81,23 +83,34 @@ export async function demoPage(): Promise<{ dir: string; built: boolean }> {
   return { dir: DEFAULT_DEMO_DIR, built: await buildDemo(DEFAULT_DEMO_DIR) };
 }
 
-/** The model as the demo runs it: logits and per-layer attention (for the rollout overlay), dynamic batch. */
-export function demoModel(model: LoadedModel, samples: readonly DemoSample[] = []): { manifest: DemoManifest; onnx: Uint8Array } {
+/**
+ * The model as the demo runs it: logits and per-layer attention (for the rollout overlay), dynamic batch; and as
+ * the teach mode starts from it, a float32 vitkit checkpoint (int8 weights dequantized: training runs in float32).
+ */
+export function demoModel(model: LoadedModel, samples: readonly DemoSample[] = []): { manifest: DemoManifest; onnx: Uint8Array; checkpoint: Uint8Array[] } {
   if (model.config.numClasses === 0) throw new UserError(`${model.path} has no classifier head: the demo shows class predictions`);
   const onnx = toOnnx(inferenceGraph(model.config, model.weights, ['logits', 'attention']));
   const name = basename(model.path, extname(model.path));
   const sampleList = samples.map((s, i) => ({ url: `samples/${i}.png`, label: s.label }));
-  return { manifest: { name, labels: model.labels, preprocess: model.preprocess, config: model.config, samples: sampleList }, onnx };
+  const checkpoint = encodeVitkit({
+    config: model.config,
+    weights: dequantizeWeights(model.config, model.weights),
+    labels: model.labels,
+    preprocess: savedPreprocess(model.preprocess),
+  });
+  return { manifest: { name, labels: model.labels, preprocess: model.preprocess, config: model.config, samples: sampleList }, onnx, checkpoint };
 }
 
 /**
- * A server (not yet listening) for the built page in `demoDir`, model.json, model.onnx and the sample images.
+ * A server (not yet listening) for the built page in `demoDir`, model.json, model.onnx, model.safetensors and the
+ * sample images.
  * Every response is cross-origin isolated (COOP + COEP), which browsers require before they give WebAssembly
  * shared memory (threads).
  */
 export function createDemoServer(model: LoadedModel, demoDir = DEFAULT_DEMO_DIR, samples: readonly DemoSample[] = []): FastifyInstance {
-  const { manifest, onnx } = demoModel(model, samples);
+  const { manifest, onnx, checkpoint } = demoModel(model, samples);
   const onnxBytes = Buffer.from(onnx.buffer, onnx.byteOffset, onnx.byteLength);
+  const checkpointBytes = Buffer.concat(checkpoint);
   const root = resolve(demoDir);
   const app = Fastify({ logger: false });
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -111,6 +124,7 @@ export function createDemoServer(model: LoadedModel, demoDir = DEFAULT_DEMO_DIR,
   });
   app.get('/model.json', async () => manifest);
   app.get('/model.onnx', async (_req, reply) => reply.type('application/octet-stream').send(onnxBytes));
+  app.get('/model.safetensors', async (_req, reply) => reply.type('application/octet-stream').send(checkpointBytes));
   app.get('/samples/:file', async (req, reply) => {
     const sample = samples[Number(/^(\d+)\.png$/.exec((req.params as { file: string }).file)?.[1] ?? NaN)];
     return sample ? reply.type('image/png').send(sample.png) : reply.code(404).send({ error: `no sample ${req.url}` });

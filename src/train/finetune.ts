@@ -7,7 +7,8 @@ import type { OptimizerConfig } from '../autodiff/optim.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
 import type { StateDict } from '../graph/tensor.ts';
-import { type ViTConfig, checkConfig, gridSize } from '../model/config.ts';
+import { type ViTConfig, gridSize } from '../model/config.ts';
+import { withNewHead } from '../model/head.ts';
 import { dequantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
 import { type Checkpoint, type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
@@ -53,12 +54,7 @@ export function adaptPretrained(ckpt: Pick<Checkpoint, 'config' | 'weights' | 'f
   const std = ckpt.preprocess?.std ?? (gray ? [0.5] : IMAGENET_STD);
   const base = { adapted, format: ckpt.format, mean, std };
   if (opts.keepHead) return { ...base, ...resized };
-  const config = checkConfig({ ...resized.config, numClasses: opts.numClasses, preLogitsDim: 0 });
-  const weights: StateDict = new Map([...resized.weights].filter(([name]) => !name.startsWith('head.') && !name.startsWith('pre_logits.')));
-  // The paper's zero-initialised D×K head: the first logits are all 0, every class equally likely.
-  weights.set('head.weight', { dtype: 'float32', shape: [opts.numClasses, config.embedDim], data: new Float32Array(opts.numClasses * config.embedDim) });
-  weights.set('head.bias', { dtype: 'float32', shape: [opts.numClasses], data: new Float32Array(opts.numClasses) });
-  return { ...base, config, weights };
+  return { ...base, ...withNewHead(resized.config, resized.weights, opts.numClasses) };
 }
 
 /** Loads a checkpoint in any supported format (`overrides` as for loadCheckpoint) and adapts it for fine-tuning. */

@@ -5,7 +5,7 @@
 import type { AugmentOptions } from '../data/batches.ts';
 import type { OptimizerConfig } from '../autodiff/optim.ts';
 import type { ViTConfig } from '../model/config.ts';
-import type { CheckpointFormat } from '../weights/checkpoint.ts';
+import type { CheckpointFormat } from '../weights/checkpoint-types.ts';
 import type { ScheduleKind } from './schedule.ts';
 
 /** What a pretrained checkpoint needed to become the fine-tuning model (see finetune.ts). */

@@ -10,6 +10,7 @@ import { type StateDict, numel } from '../graph/tensor.ts';
 import { initParameters } from '../model/init.ts';
 import { countParameters, parameterShapes } from '../model/params.ts';
 import { TrainSession } from '../runtime/train-session.ts';
+import { nodeEngine } from '../runtime/node-engine.ts';
 import { type TrainProgress, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
 import { MetricsLog } from './metrics.ts';
 import { type TrainRecipe, totalSteps as stepsOf, trainableRule, usesSoftTargets } from './recipe.ts';
@@ -95,6 +96,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const labels = data.train.classes;
   if (recipe.init?.kind === 'pretrained' && !run.resume && !run.init) throw new Error('a fine-tuning recipe needs its adapted weights as run.init');
   const session = await TrainSession.create(recipe.config, run.resume?.state ?? run.init ?? initParameters(recipe.config, { seed: recipe.seed }), {
+    engine: nodeEngine,
     batch: recipe.batch,
     gradAccum: recipe.gradAccum,
     optimizer: recipe.optimizer,

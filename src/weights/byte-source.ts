@@ -1,6 +1,6 @@
-// Random access to a checkpoint's bytes, from memory or from an open file: readers fetch only the ranges they
-// need, so multi-GB files never have to fit in one Buffer (readFileSync stops at 2 GiB).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// Random access to a checkpoint's bytes: readers fetch only the ranges they need, so multi-GB files never have to
+// fit in one Buffer (readFileSync stops at 2 GiB; file-source.ts reads files so). No `node:` imports: the browser
+// parses checkpoint bytes through the same readers.
 import { UserError } from '../errors.ts';
 
 /** A read-only byte range reader; `name` is the file path used in error messages. */
@@ -11,7 +11,7 @@ export interface ByteSource {
   read(offset: number, length: number): Uint8Array;
 }
 
-function checkRange(src: ByteSource, offset: number, length: number, what: string): void {
+export function checkRange(src: ByteSource, offset: number, length: number, what: string): void {
   if (offset < 0 || length < 0 || offset + length > src.size) {
     throw new UserError(
       `${src.name} is truncated or corrupt (${what} needs bytes ${offset}..${offset + length}, file has ${src.size}): re-download or re-export it`,
@@ -29,30 +29,6 @@ export function bufferSource(bytes: Uint8Array, name: string): ByteSource {
       return bytes.subarray(offset, offset + length);
     },
   };
-}
-
-/** Opens a file for ranged reads, runs `use`, and closes it again. */
-export function withFileSource<T>(path: string, use: (src: ByteSource) => T): T {
-  const fd = openSync(path, 'r');
-  try {
-    const src: ByteSource = {
-      name: path,
-      size: fstatSync(fd).size,
-      read(offset, length) {
-        checkRange(this, offset, length, 'a read');
-        const out = Buffer.allocUnsafe(length);
-        for (let done = 0; done < length; ) {
-          const n = readSync(fd, out, done, length - done, offset + done);
-          if (n === 0) throw corrupt(this, `file ended at byte ${offset + done} while reading`); // it shrank under us
-          done += n;
-        }
-        return out;
-      },
-    };
-    return use(src);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** A UserError for a file whose structure is wrong, in the one-line form the CLI prints. */

@@ -7,9 +7,11 @@ import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { SCALE_SUFFIX, dequantizeWeights } from '../model/int8.ts';
 import type { ViTConfig } from '../model/config.ts';
 import type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
-import { type ByteSource, withFileSource } from './byte-source.ts';
+import type { ByteSource } from './byte-source.ts';
+import { withFileSource } from './file-source.ts';
 import { type WriteOptions, assertWritable, writeDirAtomic, writeFileAtomic } from './atomic-write.ts';
-import { encodeSafetensors, parseSafetensors } from './safetensors.ts';
+import { encodeSafetensors, parseSafetensors } from './safetensors-codec.ts';
+import { encodeVitkit, splitVitkit } from './vitkit-format.ts';
 import { encodeNpz, parseNpz } from './npz.ts';
 import { parsePth } from './pth.ts';
 import { looksLikeZip, readZip } from './zip.ts';
@@ -24,17 +26,6 @@ import { UserError } from '../errors.ts';
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
 const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
-
-/** The metadata key under which vitkit's own checkpoints store config, labels and preprocessing (as JSON). */
-const VITKIT_KEY = 'vitkit';
-/** Name prefix of the training state (optimizer moments, step) a vitkit training checkpoint stores beside the model. */
-const TRAINING_PREFIX = 'training/';
-
-interface VitkitMeta {
-  readonly config: ViTConfig;
-  readonly labels?: string[];
-  readonly preprocess?: Preprocess;
-}
 
 /** What one reader produced, before config inference: canonical tensors plus whatever the file records. */
 interface Loaded {
@@ -63,36 +54,11 @@ function sniff(src: ByteSource): FileKind {
   throw new UserError(`${src.name} is not a checkpoint vitkit recognises (expected ${accepted})`);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isFiniteList = (v: unknown): boolean => Array.isArray(v) && v.every(Number.isFinite);
-
-/** vitkit's own metadata, checked field by field: a file from elsewhere may carry anything under the key. */
-function vitkitMeta(src: ByteSource, json: string): VitkitMeta {
-  let meta: unknown;
-  try {
-    meta = JSON.parse(json);
-  } catch {
-    throw new UserError(`${src.name} has unreadable vitkit metadata (not JSON): re-export it with vitkit convert`);
-  }
-  const bad = (what: string) => new UserError(`${src.name} has invalid vitkit metadata (${what}): re-export it with vitkit convert`);
-  if (!isObject(meta) || !isObject(meta.config)) throw bad('no config object');
-  const { labels, preprocess: p } = meta;
-  if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) throw bad('labels are not a list of strings');
-  if (p !== undefined && !(isObject(p) && isFiniteList(p.mean) && isFiniteList(p.std) && (p.std as number[]).every((x) => x > 0))) throw bad('preprocess needs finite mean and positive std lists');
-  return meta as unknown as VitkitMeta;
-}
-
 function fromSafetensors(src: ByteSource): Loaded {
   const { tensors, metadata } = parseSafetensors(src);
-  const { [VITKIT_KEY]: vitkit, ...rest } = metadata;
-  if (vitkit !== undefined) {
-    const meta = vitkitMeta(src, vitkit);
-    const weights: StateDict = new Map();
-    const trainingState: StateDict = new Map();
-    for (const [k, t] of tensors) {
-      if (k.startsWith(TRAINING_PREFIX)) trainingState.set(k.slice(TRAINING_PREFIX.length), t);
-      else weights.set(k, t);
-    }
+  const vitkit = splitVitkit(src, tensors, metadata);
+  if (vitkit) {
+    const { meta, weights, trainingState, metadata: rest } = vitkit;
     const training = trainingState.size ? { trainingState } : {};
     return { format: 'vitkit', weights, hints: meta.config, labels: meta.labels, preprocess: meta.preprocess, metadata: rest, ...training };
   }
@@ -182,12 +148,8 @@ export function saveCheckpoint(path: string, content: CheckpointContent, format:
   switch (format) {
     case 'timm':
       return writeFileAtomic(path, encodeSafetensors(c.weights, { format: 'pt', ...c.metadata }), opts);
-    case 'vitkit': {
-      const meta: VitkitMeta = { config: c.config, ...(c.labels ? { labels: [...c.labels] } : {}), ...(c.preprocess ? { preprocess: c.preprocess } : {}) };
-      const tensors = new Map(c.weights);
-      for (const [k, t] of c.trainingState ?? []) tensors.set(TRAINING_PREFIX + k, t);
-      return writeFileAtomic(path, encodeSafetensors(tensors, { ...c.metadata, [VITKIT_KEY]: JSON.stringify(meta) }), opts);
-    }
+    case 'vitkit':
+      return writeFileAtomic(path, encodeVitkit(c), opts);
     case 'npz':
       return writeFileAtomic(path, encodeNpz(timmToGoogle(c.weights, c.config.numHeads)), opts);
     case 'hf':

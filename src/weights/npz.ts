@@ -2,7 +2,8 @@
 // https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { numel } from '../graph/tensor.ts';
-import { type ByteSource, bufferSource, corrupt, withFileSource } from './byte-source.ts';
+import { type ByteSource, bufferSource, corrupt } from './byte-source.ts';
+import { withFileSource } from './file-source.ts';
 import { type RawType, decodeTensor, encodeTensor, rawBytes } from './decode.ts';
 import { encodeZip, readZip } from './zip.ts';
 import { permute } from './layout.ts';

@@ -2,7 +2,8 @@
 // storage lives in `<root>/data/<key>`. Only state dicts of tensors are read, through the safe unpickler.
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { formatShape, numel, tensor } from '../graph/tensor.ts';
-import { type ByteSource, corrupt, withFileSource } from './byte-source.ts';
+import { type ByteSource, corrupt } from './byte-source.ts';
+import { withFileSource } from './file-source.ts';
 import { type RawType, decodeTensor, rawBytes } from './decode.ts';
 import { type UnpickleOptions, UnpickleError, unpickle } from './pickle.ts';
 import { type ZipEntry, looksLikeZip, readZip } from './zip.ts';

@@ -81,16 +81,17 @@ test('the shipped types name only packages a user gets', () => {
 
 test('plain Node imports the API (both entries) and classifies an image as the CLI does', () => {
   writeFileSync(join(project, 'classify.js'), `
-import { Classifier, loadModel, preprocessFile, topK } from 'vitkit';
-import { buildViT, preset } from 'vitkit/web';
+import { Classifier, TrainSession, loadModel, preprocessFile, topK } from 'vitkit';
+import { TrainSession as WebTrainSession, buildViT, preset } from 'vitkit/web';
 const model = loadModel(process.argv[2]);
 const classifier = await Classifier.create(model, { threads: 1 });
 const image = await preprocessFile(process.argv[3], model.preprocess);
 const { logits } = await classifier.run({ ...image, shape: [1, ...image.shape] });
-console.log(JSON.stringify({ top: topK(logits.data, 5, model.labels), web: [typeof buildViT, preset('vit_tiny_patch16_224').depth] }));
+console.log(JSON.stringify({ top: topK(logits.data, 5, model.labels), web: [typeof buildViT, preset('vit_tiny_patch16_224').depth, WebTrainSession === TrainSession] }));
 `);
   const api = JSON.parse(run(process.execPath, ['classify.js', `${MODEL}/timm.safetensors`, IMAGE], { cwd: project }).stdout) as { top: unknown[]; web: unknown[] };
-  assert.deepEqual(api.web, ['function', 12]);
+  // one TrainSession for both entries: the engine is injected, the class is not forked
+  assert.deepEqual(api.web, ['function', 12, true]);
   const npx = run('npx', ['--no-install', 'vitkit', 'predict', IMAGE, '--checkpoint', `${MODEL}/timm.safetensors`, '--json'], { cwd: project });
   assert.doesNotMatch(npx.stderr, /npm warn/i);
   assert.deepEqual((JSON.parse(npx.stdout) as { top: unknown[] }).top, api.top);
@@ -107,8 +108,8 @@ test('training runs its batch worker thread from the compiled package', () => {
 
 test('a TypeScript consumer type-checks against the shipped .d.ts', () => {
   writeFileSync(join(project, 'consumer.ts'), `
-import { type LoadedModel, type Prediction, Classifier, loadModel, preprocessFile, topK } from 'vitkit';
-import { type ViTConfig, buildViT, preset } from 'vitkit/web';
+import { type LoadedModel, type Prediction, Classifier, loadModel, nodeEngine, preprocessFile, topK } from 'vitkit';
+import { type Engine, type OrtWeb, type ViTConfig, TrainSession, buildViT, preset, webEngine } from 'vitkit/web';
 const model: LoadedModel = loadModel('model.safetensors');
 const classifier = await Classifier.create(model, { threads: 1 });
 const image = await preprocessFile('cat.jpg', model.preprocess);
@@ -116,6 +117,10 @@ const { logits } = await classifier.run({ ...image, shape: [1, ...image.shape] }
 const top: Prediction[] = topK(logits!.data as Float32Array, 5, model.labels);
 const cfg: ViTConfig = preset('vit_tiny_patch16_224');
 console.log(top, cfg.depth, typeof buildViT);
+// the engines a training session takes: Node's, or onnxruntime-web's module passed in by a page
+const engines: Engine[] = [nodeEngine, webEngine({} as OrtWeb)];
+const train = (e: Engine) => TrainSession.create(cfg, new Map(), { engine: e, batch: 8, optimizer: { kind: 'adamw' } });
+console.log(engines.map(train).length);
 `);
   // the repo's own @types/node: a consumer brings its own, the test has no network to fetch one
   const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] };

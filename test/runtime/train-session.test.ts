@@ -4,13 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StateDict } from '../../src/graph/tensor.ts';
 import { STEP_KEY, TrainSession } from '../../src/runtime/train-session.ts';
+import { nodeEngine } from '../../src/runtime/node-engine.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { ErrorReport, adamw, clipCoef, clipNorm, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
 const skip = haveFixture ? false : 'needs ../shared/fixtures/train_step';
 const x = (i: number) => get(`x.${i}`).data as Float32Array;
 const y = (i: number) => get(`y.${i}`).data as BigInt64Array;
-const common = { batch: 8, labelSmoothing, clipNorm, threads: 2 } as const;
+const common = { engine: nodeEngine, batch: 8, labelSmoothing, clipNorm, threads: 2 } as const;
 
 test('TrainSession AdamW: three steps match PyTorch; state() holds params, moments and the step', { skip }, async (t) => {
   const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });

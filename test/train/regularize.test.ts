@@ -7,6 +7,7 @@ import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { Rng } from '../../src/rng.ts';
 import { TrainSession, type TrainSessionOptions } from '../../src/runtime/train-session.ts';
+import { nodeEngine } from '../../src/runtime/node-engine.ts';
 import { buildEvalGraph, buildStepGraph } from '../../src/model/step-graph.ts';
 
 const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 3 });
@@ -17,7 +18,7 @@ const y = BigInt64Array.of(0n, 2n, 1n, 2n);
 const init = initParameters(cfg, { seed: 3 });
 const sgd = { kind: 'sgd', momentum: 0.9 } as const;
 const adamw = { kind: 'adamw', weightDecay: 0.05 } as const;
-const base: TrainSessionOptions = { batch: B, optimizer: sgd, clipNorm: 1, threads: 1 };
+const base: TrainSessionOptions = { engine: nodeEngine, batch: B, optimizer: sgd, clipNorm: 1, threads: 1 };
 
 const f32 = (t: { data: unknown }) => t.data as Float32Array;
 function maxDiff(a: StateDict, b: StateDict, names: Iterable<string> = a.keys()): number {

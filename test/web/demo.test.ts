@@ -2,10 +2,9 @@
 // the page's top 5 must equal what Node computes for the same file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { decodeImage } from '../../src/data/decode.ts';
 import { preprocess } from '../../src/data/preprocess.ts';
 import { Classifier, loadModel } from '../../src/inference/classifier.ts';
@@ -13,8 +12,8 @@ import { topK } from '../../src/inference/top-k.ts';
 import { stackImages } from '../../src/serve/model-runner.ts';
 import { writeTinyIdx } from '../data/helpers.ts';
 import { MICRO, spawnVitkit } from '../serve/helpers.ts';
+import { launchChromium, needsChromium } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IMAGE = join(import.meta.dirname, '../../../shared/fixtures/preprocess/photo_320x240.png');
 /** Where the screenshot goes: $VITKIT_SCREENSHOT (to refresh the README's), else a temporary folder. */
 const SCREENSHOT = process.env.VITKIT_SCREENSHOT ?? join(mkdtempSync(join(tmpdir(), 'vitkit-web-')), 'demo.png');
@@ -28,19 +27,12 @@ async function nodeTop5(): Promise<{ index: number; prob: number }[]> {
   return topK(logits!.data as Float32Array, 5, model.labels);
 }
 
-test('the demo classifies an uploaded image as Node does, with threads, the overlay and a timing', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does this)`,
-}, async () => {
+test('the demo classifies an uploaded image as Node does, with threads, the overlay and a timing', needsChromium, async () => {
   const expected = await nodeTop5();
   const samples = join(mkdtempSync(join(tmpdir(), 'vitkit-web-samples-')), 'idx');
   writeTinyIdx(samples, { train: 2, test: 4, size: 8 });
   const { url } = await spawnVitkit(['web', '--checkpoint', MICRO, '--samples', samples, '--port', '0']);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // as root in a container there is no sandbox to have; the rest keeps chromium off a network it cannot reach
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 800, height: 560 } });
     const errors: string[] = [];

@@ -1,0 +1,120 @@
+// Fine-tuning in the browser vs in Node: the same TrainSession step (the `npm start` model, 0.41M parameters;
+// AdamW, clipping) on onnxruntime-web in Debian's chromium (WASM SIMD, the page cross-origin isolated) and on
+// onnxruntime-node, with the same thread count, measured in the same run. One JSON line per case and thread count,
+// with the CPU. Two measures: images per second of wall time (what a user sees on an idle machine), and CPU time
+// per image (every chromium process's, or Node's own, around the timed steps), which holds when something else
+// shares the cores. The teach mode runs the same steps in a worker.
+// Run: npm run bench:web-train [-- --steps N --threads 1,2]
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { checkConfig, defaultConfig } from '../src/model/config.ts';
+import { initParameters } from '../src/model/init.ts';
+import { Rng } from '../src/rng.ts';
+import { nodeEngine } from '../src/runtime/node-engine.ts';
+import { TrainSession } from '../src/runtime/train-session.ts';
+import { type Freeze, fashionMnistRecipe, trainableRule } from '../src/train/recipe.ts';
+import { launchChromium } from '../test/web/chromium.ts';
+import { buildHarness, serveHarness } from '../test/web/harness.ts';
+import { machine } from './machine.ts';
+
+const { values } = parseArgs({ options: { steps: { type: 'string' }, threads: { type: 'string' } } });
+const STEPS = Number(values.steps ?? 20);
+const WARMUP = 3;
+const THREADS = (values.threads ?? '1,2').split(',').map(Number);
+const CASES: readonly { name: string; batch: number; freeze: Freeze }[] = [
+  { name: 'teach-full', batch: 16, freeze: 'none' },
+  { name: 'teach-head', batch: 16, freeze: 'backbone' },
+  { name: 'fmnist-main-job', batch: 64, freeze: 'none' },
+];
+
+const config = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
+const options = { optimizer: { kind: 'adamw' as const, weightDecay: 0.05 }, clipNorm: 1 };
+const params = initParameters(config, { seed: 0 });
+const lrs = Array<number>(WARMUP + STEPS).fill(1e-4);
+
+function batchOf(n: number): { images: Float32Array; labels: BigInt64Array } {
+  const rng = new Rng(n);
+  return { images: Float32Array.from({ length: n * 28 * 28 }, () => rng.normal()), labels: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)) };
+}
+
+/** Images per second over the timed steps (the warm-up ones left out). */
+const rate = (batch: number, stepMs: readonly number[]): number => (batch * STEPS * 1000) / stepMs.slice(WARMUP).reduce((s, v) => s + v, 0);
+
+/** CPU milliseconds used so far by every chromium process (all their threads: the page's WASM threads too). */
+function chromiumCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // it ended meanwhile
+    }
+    if (!stat.includes('(chromium)')) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]); // utime, stime
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+async function node(batch: number, freeze: Freeze, threads: number): Promise<{ rate: number; cpuMsPerImage: number }> {
+  const s = await TrainSession.create(config, params, { ...options, batch, trainable: trainableRule(freeze), engine: nodeEngine, threads });
+  const { images, labels } = batchOf(batch);
+  const ms: number[] = [];
+  let cpu0 = 0;
+  for (const [i, lr] of lrs.entries()) {
+    if (i === WARMUP) cpu0 = cpuMs();
+    const t0 = performance.now();
+    await s.step(images, labels, lr);
+    ms.push(performance.now() - t0);
+  }
+  const cpu = cpuMs() - cpu0;
+  await s.release();
+  return { rate: rate(batch, ms), cpuMsPerImage: cpu / (STEPS * batch) };
+}
+
+const dir = await buildHarness();
+const browser = await launchChromium();
+type RunCase = (steps?: number) => Promise<{ stepMs: number[]; threads: number }>;
+try {
+  for (const threads of THREADS) {
+    for (const c of CASES) {
+      const ours = await node(c.batch, c.freeze, threads);
+      const { images, labels } = batchOf(c.batch);
+      const server = await serveHarness(dir, new Map([
+        ...params,
+        ['images', { dtype: 'float32', shape: [c.batch, 1, 28, 28], data: images }],
+        ['labels', { dtype: 'int64', shape: [c.batch], data: labels }],
+      ]), { config, options: { ...options, batch: c.batch }, freeze: c.freeze, lrs, states: false, threads });
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      await page.waitForSelector('body[data-state=ready]', { state: 'attached' });
+      // Once to start the runtime (compiling its WebAssembly, starting threads); then the warm-up steps alone, and
+      // warm-up + timed steps: the difference in CPU time is the timed steps'.
+      const warm = (): Promise<unknown> => page.evaluate((n) => (window as unknown as { runCase: RunCase }).runCase(n), WARMUP);
+      await warm();
+      let t = chromiumCpuMs();
+      await warm();
+      const warmCpu = chromiumCpuMs() - t;
+      t = chromiumCpuMs();
+      const got = await page.evaluate(() => (window as unknown as { runCase: RunCase }).runCase());
+      const webCpu = chromiumCpuMs() - t - warmCpu;
+      await page.close();
+      await server.close();
+      const web = { rate: rate(c.batch, got.stepMs), cpuMsPerImage: webCpu / (STEPS * c.batch) };
+      console.log(JSON.stringify({
+        case: c.name, batch: c.batch, trains: c.freeze === 'none' ? 'all' : 'head', steps: STEPS, threads: { node: threads, web: got.threads },
+        machine: machine(),
+        node_images_per_sec: ours.rate, web_images_per_sec: web.rate, web_over_node: web.rate / ours.rate,
+        node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage, web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,
+      }));
+    }
+  }
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,12 @@
+// A new classifier head for fine-tuning (the paper's §3.1): drop the pre-training head and pre-logits layer and
+// attach a zero-initialised D×K linear head, so the first logits are all 0 and every class is equally likely.
+import type { StateDict } from '../graph/tensor.ts';
+import { type ViTConfig, checkConfig } from './config.ts';
+
+export function withNewHead(config: ViTConfig, weights: StateDict, numClasses: number): { config: ViTConfig; weights: StateDict } {
+  const out = checkConfig({ ...config, numClasses, preLogitsDim: 0 });
+  const kept: StateDict = new Map([...weights].filter(([name]) => !name.startsWith('head.') && !name.startsWith('pre_logits.')));
+  kept.set('head.weight', { dtype: 'float32', shape: [numClasses, out.embedDim], data: new Float32Array(numClasses * out.embedDim) });
+  kept.set('head.bias', { dtype: 'float32', shape: [numClasses], data: new Float32Array(numClasses) });
+  return { config: out, weights: kept };
+}

@@ -1,0 +1,119 @@
+// Teaching a model new classes from a handful of images: what the browser's teach page runs (in a worker, on
+// onnxruntime-web), kept here with no `node:` imports so Node runs and tests the very same loop on onnxruntime-node.
+//
+// A teach run replaces the model's head with a zero-initialised one for the new classes (withNewHead), then trains
+// the head alone or the whole model with AdamW, a short linear warm-up and cosine decay, over seeded batches of the
+// user's images (Batches: the same shuffling, flip and crop-with-padding as `vitkit train`).
+import type { Engine } from '../runtime/engine.ts';
+import { TrainSession } from '../runtime/train-session.ts';
+import type { StateDict } from '../graph/tensor.ts';
+import type { ViTConfig } from '../model/config.ts';
+import { withNewHead } from '../model/head.ts';
+import { Batches } from '../data/batches.ts';
+import type { ImageSet } from '../data/image-set.ts';
+import { type PreprocessOptions, normalizationTables, resolvePreprocessOptions } from '../data/preprocess.ts';
+import { learningRate } from './schedule.ts';
+import { trainableRule } from './recipe.ts';
+
+/** Train the new head only (fast: the backward stops at the head), or every weight. */
+export type TeachMode = 'head' | 'full';
+
+export interface TeachOptions {
+  readonly mode: TeachMode;
+  readonly steps: number;
+  /** Images per step (static: the step graph is built for it); at most the number of images. */
+  readonly batch: number;
+  /** Peak learning rate (default: TEACH_LR of the mode). */
+  readonly lr?: number;
+  /** Mirror images left–right with probability 1/2. */
+  readonly flip?: boolean;
+  /** Random crop after this many pixels of zero padding (0 = off). */
+  readonly padCrop?: number;
+  readonly seed?: number;
+}
+
+/**
+ * Peak learning rates, picked on two Fashion-MNIST classes × 20 images: a zero head on frozen features takes a
+ * large step; the whole network needs a smaller one, or the pretrained features are lost in 20 steps.
+ */
+export const TEACH_LR: Readonly<Record<TeachMode, number>> = { head: 1e-2, full: 1e-3 };
+
+export interface TeachProgress {
+  /** Steps done (1-based). */
+  readonly step: number;
+  readonly steps: number;
+  /** The step's mean loss and the fraction of its batch classified right (before the update). */
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly lr: number;
+  /** Images per second over the steps so far, the first (which includes the engine's warm-up) left out. */
+  readonly imagesPerSec: number;
+  readonly seconds: number;
+}
+
+/** The model a teach run starts from: a vitkit checkpoint's content. */
+export interface TeachBase {
+  readonly config: ViTConfig;
+  readonly weights: StateDict;
+  readonly preprocess: PreprocessOptions;
+}
+
+/** A training session on `engine` for `classes` new classes, starting from `base` (its head replaced). */
+export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch'>): Promise<TrainSession> {
+  if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
+  const { config, weights } = withNewHead(base.config, base.weights, classes);
+  return TrainSession.create(config, weights, {
+    engine,
+    batch: opts.batch,
+    optimizer: { kind: 'adamw', weightDecay: 0.05 },
+    clipNorm: 1,
+    trainable: trainableRule(opts.mode === 'head' ? 'backbone' : 'none'),
+  });
+}
+
+/**
+ * Runs `opts.steps` steps on `set` (pixels as modelPixels gives them), calling `onStep` after each; stops early when
+ * `stopped()` turns true between steps. Returns the progress of the last step done (null if none).
+ */
+export async function teach(
+  session: TrainSession,
+  set: ImageSet,
+  preprocess: PreprocessOptions,
+  opts: TeachOptions,
+  onStep: (p: TeachProgress) => void | Promise<void>,
+  stopped: () => boolean = () => false,
+): Promise<TeachProgress | null> {
+  if (opts.batch !== session.batch) throw new Error(`the session takes batch ${session.batch}, the options say ${opts.batch}`);
+  if (set.n < opts.batch) throw new Error(`${set.n} images are fewer than the batch of ${opts.batch}`);
+  const { mean, std } = resolvePreprocessOptions(preprocess);
+  const batches = new Batches(set, { batchSize: opts.batch, mean, std, seed: opts.seed ?? 0, augment: { flip: opts.flip, padCrop: opts.padCrop } });
+  const schedule = { kind: 'cosine' as const, lr: opts.lr ?? TEACH_LR[opts.mode], warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
+  const t0 = performance.now();
+  let tFirst = t0;
+  let last: TeachProgress | null = null;
+  for (let i = 0; i < opts.steps && !stopped(); i++) {
+    const b = batches.next();
+    const lr = learningRate(schedule, i);
+    const r = await session.step(b.x.data, b.y.data, lr);
+    const now = performance.now();
+    if (i === 0) tFirst = now;
+    const imagesPerSec = i === 0 ? opts.batch / ((now - t0) / 1000) : (i * opts.batch) / ((now - tFirst) / 1000);
+    last = { step: i + 1, steps: opts.steps, loss: r.loss, accuracy: r.correct / opts.batch, lr, imagesPerSec, seconds: (now - t0) / 1000 };
+    await onStep(last);
+  }
+  return last;
+}
+
+/** Logits [n, K] of images given as modelPixels bytes (n × C×S×S), normalised as preprocess() does. */
+export async function classifyPixels(session: TrainSession, pixels: Uint8Array, preprocess: PreprocessOptions): Promise<Float32Array> {
+  const o = resolvePreprocessOptions(preprocess);
+  const plane = o.imgSize * o.imgSize;
+  const per = o.inChans * plane;
+  const n = pixels.length / per;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${pixels.length} pixel bytes are not a whole number of ${o.inChans}×${o.imgSize}×${o.imgSize} images`);
+  const luts = normalizationTables(o.mean, o.std);
+  const x = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) x[i] = luts[Math.floor((i % per) / plane)]![pixels[i]!]!;
+  const r = await session.evaluate(x, new BigInt64Array(n));
+  return r.logits.data;
+}

@@ -1,0 +1,74 @@
+// The teach loop the browser page runs, here on onnxruntime-node: it learns a two-class toy set, stops when asked,
+// trains only the head in head mode, and classifies pixels exactly as preprocess() + the eval graph do.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { imageSet } from '../../src/data/image-set.ts';
+import { preprocess } from '../../src/data/preprocess.ts';
+import { rawImage } from '../../src/data/raw-image.ts';
+import { checkConfig, defaultConfig } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
+import { Rng } from '../../src/rng.ts';
+import { nodeEngine } from '../../src/runtime/node-engine.ts';
+import { type TeachOptions, type TeachProgress, classifyPixels, teach, teachSession } from '../../src/train/teach.ts';
+
+const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5 });
+const pre = { imgSize: 8, inChans: 1 as const, mean: [0.5], std: [0.5], cropPct: 1 };
+const base = { config, weights: initParameters(config, { seed: 1 }), preprocess: pre };
+
+/** Class 0: dark noise, class 1: bright noise, `n` of each (8×8 gray). */
+function toySet(n: number, seed: number) {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(2 * n * 64);
+  const labels = new Int32Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) {
+    labels[i] = i % 2;
+    for (let j = 0; j < 64; j++) images[i * 64 + j] = (i % 2 ? 150 : 0) + rng.int(100);
+  }
+  return imageSet({ name: 'toy', classes: ['dark', 'bright'], images, labels, channels: 1, height: 8, width: 8 });
+}
+
+test('a full teach run drives the loss down and classifies new images of both classes', async () => {
+  const opts: TeachOptions = { mode: 'full', steps: 30, batch: 8, lr: 1e-2, flip: true, padCrop: 1 };
+  const session = await teachSession(nodeEngine, base, 2, opts);
+  assert.equal(session.config.numClasses, 2);
+  const seen: TeachProgress[] = [];
+  const last = await teach(session, toySet(10, 1), pre, opts, (p) => void seen.push(p));
+  assert.equal(last?.step, 30);
+  assert.deepEqual(seen.map((p) => p.step), Array.from({ length: 30 }, (_, i) => i + 1));
+  assert.ok(seen.every((p) => p.imagesPerSec > 0 && p.lr > 0));
+  assert.ok(seen[29]!.loss < 0.5 * seen[0]!.loss, `loss ${seen[0]!.loss} → ${seen[29]!.loss}`);
+  const held = toySet(20, 2);
+  const logits = await classifyPixels(session, held.images, pre);
+  const right = [...held.labels].filter((l, i) => Number(logits[2 * i + 1]! > logits[2 * i]!) === l).length;
+  assert.ok(right >= 38, `${right} of 40`);
+  await session.release();
+});
+
+test('stopping ends the run between steps; head mode updates the head alone', async () => {
+  const opts: TeachOptions = { mode: 'head', steps: 50, batch: 4 };
+  const session = await teachSession(nodeEngine, base, 3, opts);
+  let steps = 0;
+  const last = await teach(session, toySet(4, 3), pre, opts, () => void steps++, () => steps >= 3);
+  assert.equal(last?.step, 3);
+  const after = session.parameters();
+  for (const [name, t] of base.weights) {
+    if (name.startsWith('head.')) continue;
+    assert.deepEqual(after.get(name)!.data, t.data, `${name} is frozen in head mode`);
+  }
+  assert.ok((after.get('head.weight')!.data as Float32Array).some((v) => v !== 0), 'the zero head learnt');
+  await session.release();
+});
+
+test('classifyPixels gives the eval graph\'s logits on preprocess()\'s input', async () => {
+  const session = await teachSession(nodeEngine, base, 2, { mode: 'full', batch: 2 });
+  const set = toySet(1, 4);
+  const x = new Float32Array(2 * 64);
+  for (let i = 0; i < 2; i++) {
+    const img = rawImage(set.images.slice(i * 64, (i + 1) * 64), 8, 8, 1);
+    x.set(preprocess(img, pre).data, i * 64);
+  }
+  const ref = await session.evaluate(x, new BigInt64Array(2));
+  assert.deepEqual(await classifyPixels(session, set.images, pre), ref.logits.data);
+  await assert.rejects(classifyPixels(session, new Uint8Array(65), pre), /not a whole number/);
+  await session.release();
+});
