@@ -24,7 +24,7 @@ test('webEngine: threads only when cross-origin isolated, at most 4 by default, 
   const e = webEngine(fake, { isolated: true, cores: 2 });
   assert.equal(e.fillsFetches, false);
   await e.createSession(new Uint8Array(), { optimization: 'basic' });
-  assert.deepEqual(made[0], { executionProviders: ['wasm'], graphOptimizationLevel: 'basic', executionMode: 'sequential' });
+  assert.deepEqual(made[0], { executionProviders: ['wasm'], graphOptimizationLevel: 'basic', executionMode: 'sequential', enableMemPattern: false });
 });
 
 test('TrainSession on onnxruntime-web (outputs copied in) matches onnxruntime-node (filled in place) step by step', async () => {
