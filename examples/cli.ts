@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Rng } from '../src/rng.ts';
 
 export const root = resolve(import.meta.dirname, '..');
 export const defaultArchive = join(root, '../shared/datasets/cifar10-jpeg.tar.gz');
@@ -72,11 +73,22 @@ export function extractCifar(archive: string, out: string): string {
   return cifar;
 }
 
+/** `n` of `items`, drawn without replacement by a seeded shuffle, then sorted (a stable listing). */
+export function sample<T>(items: readonly T[], n: number, seed: number): T[] {
+  const rng = new Rng(seed);
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a.slice(0, n).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+}
+
 /**
  * An ImageFolder (train/ + test/) of the given classes, as symlinks into the extracted CIFAR-10 folders, with at most
- * `perClass[split]` images of each class (the first ones by file name; all when absent).
+ * `perClass[split]` images of each class (all when absent): the first ones by file name, or with `seed` a seeded draw.
  */
-export function classSubset(cifar: string, dir: string, classes: readonly string[], perClass?: { train?: number; test?: number }): string {
+export function classSubset(cifar: string, dir: string, classes: readonly string[], perClass?: { train?: number; test?: number }, seed?: number): string {
   rmSync(dir, { recursive: true, force: true });
   for (const split of ['train', 'test'] as const) {
     const limit = perClass?.[split];
@@ -84,7 +96,9 @@ export function classSubset(cifar: string, dir: string, classes: readonly string
       const src = join(cifar, split, c);
       const dst = join(dir, split, c);
       mkdirSync(dst, { recursive: true });
-      for (const f of readdirSync(src).sort().slice(0, limit)) symlinkSync(join(src, f), join(dst, f));
+      const files = readdirSync(src).sort();
+      const picked = seed === undefined ? files.slice(0, limit) : sample(files, limit ?? files.length, seed);
+      for (const f of picked) symlinkSync(join(src, f), join(dst, f));
     }
   }
   return dir;

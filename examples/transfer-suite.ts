@@ -19,8 +19,8 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chartToPng } from '../src/analysis/charts.ts';
-import { defaultArchive, extractCifar, result, root, time, vitkitRunner } from './cli.ts';
-import { cifarFolder, packageFolder } from './transfer-data.ts';
+import { classSubset, defaultArchive, extractCifar, result, root, time, vitkitRunner } from './cli.ts';
+import { packageFolder } from './transfer-data.ts';
 import { type Results, type Upstream, transferPlot, transferTables } from './transfer-report.ts';
 
 const { values } = parseArgs({ options: { archive: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' } } });
@@ -48,7 +48,7 @@ const classes = readdirSync(join(cifar, 'train')).sort();
 const data = join(out, 'data');
 const perTarget = s.targetPerClass;
 const targets = {
-  'CIFAR-10 5–9': { dir: cifarFolder(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: perTarget ?? 200, test: s.testPerClass }, seed), flip: true },
+  'CIFAR-10 5–9': { dir: classSubset(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: perTarget ?? 200, test: s.testPerClass }, seed), flip: true },
   'Fashion-MNIST': { dir: await packageFolder('fashion-mnist', join(data, 'fashion-mnist-1k'), perTarget ?? 100, seed, s.testPerClass), flip: true },
   MNIST: { dir: await packageFolder('mnist', join(data, 'mnist-1k'), perTarget ?? 100, seed, s.testPerClass), flip: false },
 };
@@ -59,7 +59,7 @@ const upstream: Upstream[] = [];
 for (const [arch, flags] of Object.entries(archs)) {
   for (const fraction of fractions) {
     const perClass = Math.round(s.upstreamPerClass * fraction);
-    const dir = cifarFolder(cifar, join(data, `cifar-0-4-${perClass}`), classes.slice(0, 5), { train: perClass, test: s.testPerClass }, seed);
+    const dir = classSubset(cifar, join(data, `cifar-0-4-${perClass}`), classes.slice(0, 5), { train: perClass, test: s.testPerClass }, seed);
     const run = vitkit([
       'train', '--data', dir, '--img-size', '24', ...flags, ...steps(s.pretrainSteps), '--batch', '128', '--lr', '0.0015',
       '--weight-decay', '0.05', '--label-smoothing', '0.1', '--flip', ...pad(24), '--out', join(out, `up-${arch}-${perClass}`), '--force',
