@@ -14,7 +14,7 @@
 // Frozen parameters (`trainable` false, e.g. the backbone when fine-tuning a head) are inputs only: not
 // differentiated (autodiff prunes their backward), not clipped, not updated, with no optimizer state.
 // The EMA of the weights is kept in the graph as one more state slot: after the update,
-// ema ← decay·ema + (1 − decay)·new (timm's ModelEmaV2), so it rides the same ping-pong buffers at no host cost.
+// ema ← decay·ema + (1 − decay)·new (timm's ModelEmaV2), so it is updated in place with the parameters at no host cost.
 //
 // Gradient accumulation over k micro-batches uses two graphs instead of the fused one:
 //   grad graph   images, labels, params, `acc.<param>` → loss, correct, `new.acc.<param>` = acc + ∇loss
@@ -150,7 +150,11 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
   const scalars = optimizerScalarInputs(g, opts.optimizer);
   const names = [...params.keys()];
   const state = names.map((n) => Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)])));
-  const clipped = g.inScope('clip', () => clipByGlobalNorm(grads, opts.clipNorm ?? 0));
+  // The updates overwrite the parameters' own buffers (runtime/train-session.ts), so each must run after every read
+  // of the old values. Scaling every gradient by the clip factor makes each update depend on the global norm, hence
+  // on every gradient, hence on every forward and backward read of every parameter. With clipping off the factor is
+  // min(∞ / norm, 1) = 1 exactly: the same numbers, in an order that is safe (test/model/step-graph.test.ts checks it).
+  const clipped = g.inScope('clip', () => clipByGlobalNorm(grads, (opts.clipNorm ?? 0) === 0 ? Infinity : opts.clipNorm!));
   g.output(clipped.norm, 'grad_norm');
   const decay = opts.decay ?? defaultDecay;
   const results = g.inScope('optimizer', () =>

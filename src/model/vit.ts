@@ -164,9 +164,8 @@ function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, 
   // gathering from it. The scale and kᵀ are left to attention(), where onnxruntime folds both into its MatMul.
   const [q0, k0, v0] = split(qkv, 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
   const perHead = (y: Value) => transpose(reshape(y, [0, t, heads, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
-  const { out, probs } = attention(perHead(q0), perHead(k0), perHead(v0), 1 / Math.sqrt(hd)); // [B, H, T, hd], [B, H, T, T]
-  const merged = reshape(transpose(out, [0, 2, 1, 3]), [0, t, d]); // [B, T, H, hd] → [B, T, D]
-  return [merged, probs];
+  const { out, probs } = attention(perHead(q0), perHead(k0), perHead(v0), 1 / Math.sqrt(hd)); // [B, T, H, hd], [B, H, T, T]
+  return [reshape(out, [0, t, d]), probs]; // [B, T, H, hd] → [B, T, D]
 }
 
 /** Repeats a [1, 1, D] token along a symbolic batch taken from `like` [B, …] at run time. */

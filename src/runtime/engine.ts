@@ -24,7 +24,7 @@ export interface Engine {
 
 /**
  * Runs `session` and leaves every output named in `fetches` in that tensor's array, whatever the engine: in place
- * where it can, else by copying the returned outputs in. Callers keep one code path (ping-pong buffers) for both.
+ * where it can, else by copying the returned outputs in. Callers keep one code path (buffers updated in place) for both.
  */
 export async function run(engine: Engine, session: InferenceSession, feeds: Record<string, Tensor>, fetches: Record<string, Tensor>): Promise<void> {
   if (engine.fillsFetches) {

@@ -1,12 +1,14 @@
 // A training session: onnxruntime sessions for the step graph (or the grad + apply graphs when accumulating
 // gradients) and the eval graph, with parameters and optimizer state held in preallocated host buffers.
 //
-// Ping-pong: two buffer sets A and B hold every trainable parameter and its state (optimizer slots, EMA). A step
-// feeds set A and has onnxruntime write the updated values straight into set B (preallocated output tensors passed
-// as `fetches`: onnxruntime-node fills them in place, no copy and no allocation; onnxruntime-web's results are
-// copied in, see engine.ts), then the sets swap. Frozen
-// parameters (fine-tuning a head on a frozen backbone) live in a third set that is fed every step and never
-// written or swapped. The tensor wrappers are made once; nothing parameter-sized is allocated per step (in Node).
+// In place: one buffer set holds every trainable parameter and its state (optimizer slots, EMA). A step feeds it and
+// has onnxruntime write the updated values back into the same buffers (preallocated output tensors passed as
+// `fetches`, aliasing the feeds: onnxruntime-node fills them in place, no copy and no allocation; onnxruntime-web's
+// results are copied in, see engine.ts). That is safe because the step graph orders every update after every read
+// of the old values (see `update` in model/step-graph.ts), and it halves the memory a ping-pong of two sets took
+// (3 × 23 MB for ViT-Ti with AdamW, 3 × 346 MB for ViT-B). Frozen parameters (fine-tuning a head on a frozen
+// backbone) live in a second set that is fed every step and never written. The tensor wrappers are made once;
+// nothing parameter-sized is allocated per step (in Node).
 //
 // The onnxruntime is injected (`engine`): onnxruntime-node from the main entry, onnxruntime-web in a page.
 import { toOnnx } from '../graph/onnx.ts';
@@ -81,8 +83,8 @@ const OUTPUTS = ['loss', 'correct', 'grad_norm'] as const;
 type OutputName = (typeof OUTPUTS)[number];
 
 export class TrainSession {
-  private cur: BufferSet;
-  private next: BufferSet;
+  /** Trainable parameters and their state: fed every step and overwritten with the updated values. */
+  private readonly cur: BufferSet;
   /** Frozen parameters: fed every step, never written. */
   private readonly frozen: BufferSet;
   private steps = 0;
@@ -92,8 +94,8 @@ export class TrainSession {
   private readonly outTensors = {} as Record<OutputName, EngineTensor>;
   private readonly gradData: Record<string, Float32Array> = {};
   private readonly gradTensors: Record<string, EngineTensor> = {};
-  /** Accumulation buffers: a zero set (never written) and two sets that ping-pong across micro-batches. */
-  private readonly acc: { zero: BufferSet; a: BufferSet; b: BufferSet } | null;
+  /** Summed gradients across micro-batches (zeroed before each step's first, then added to in place). */
+  private readonly acc: BufferSet | null;
   private evalSession: EngineSession | null = null;
   private readonly engine: Engine;
   /** Every parameter, in parameterShapes order. */
@@ -107,12 +109,11 @@ export class TrainSession {
     private readonly apply: EngineSession | null,
   ) {
     const engine = (this.engine = options.engine);
-    const swapped = new Map<string, readonly number[]>();
-    for (const n of spec.trainable) swapped.set(n, spec.params.get(n)!);
-    for (const s of spec.slots) for (const n of spec.trainable) swapped.set(stateName(s, n), spec.params.get(n)!);
+    const updated = new Map<string, readonly number[]>();
+    for (const n of spec.trainable) updated.set(n, spec.params.get(n)!);
+    for (const s of spec.slots) for (const n of spec.trainable) updated.set(stateName(s, n), spec.params.get(n)!);
     this.paramNames = [...spec.params.keys()];
-    this.cur = new BufferSet(engine, swapped);
-    this.next = new BufferSet(engine, swapped);
+    this.cur = new BufferSet(engine, updated);
     this.frozen = new BufferSet(engine, new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n))));
     for (const n of optimizerScalarNames(options.optimizer)) [this.scalarData[n], this.scalarTensors[n]] = scalarTensor(engine);
     for (const n of OUTPUTS) [this.outData[n], this.outTensors[n]] = scalarTensor(engine);
@@ -124,7 +125,7 @@ export class TrainSession {
       }
     }
     const ps = new Map(spec.trainable.map((n) => [n, spec.params.get(n)!]));
-    this.acc = apply ? { zero: new BufferSet(engine, ps), a: new BufferSet(engine, ps), b: new BufferSet(engine, ps) } : null;
+    this.acc = apply ? new BufferSet(engine, ps) : null;
   }
 
   /** Builds the graphs, creates the sessions and loads the parameters (optimizer state zero, EMA = parameters, step 0). */
@@ -205,29 +206,26 @@ export class TrainSession {
     let result: StepResult;
     if (!this.acc) {
       const feeds = { ...this.cur.tensors, ...this.frozen.tensors, ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
-      await run(this.engine, this.step1, feeds, { ...this.next.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
+      await run(this.engine, this.step1, feeds, { ...this.cur.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
       result = { loss: out.loss[0]!, correct: out.correct[0]!, gradNorm: out.grad_norm[0]! };
     } else {
       const accum = this.options.gradAccum!;
       const micro = this.batch / accum;
       const params = Object.fromEntries(this.spec.trainable.map((n) => [n, this.cur.tensors[n]!]));
-      let accIn = this.acc.zero;
-      let accOut = this.acc.a;
+      const acc = this.acc;
+      for (const d of acc.data.values()) d.fill(0);
       let lossSum = 0;
       let correctSum = 0;
       for (let i = 0; i < accum; i++) {
-        const feeds = { ...params, ...this.frozen.tensors, ...accIn.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
-        await run(this.engine, this.step1, feeds, { ...accOut.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
+        const feeds = { ...params, ...this.frozen.tensors, ...acc.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
+        await run(this.engine, this.step1, feeds, { ...acc.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
         lossSum += out.loss[0]!;
         correctSum += out.correct[0]!;
-        accIn = accOut;
-        accOut = accOut === this.acc.a ? this.acc.b : this.acc.a;
       }
-      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...accIn.renamed('acc', accName) };
-      await run(this.engine, this.apply!, feeds, { ...this.next.renamed('new', newName), grad_norm });
+      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...acc.renamed('acc', accName) };
+      await run(this.engine, this.apply!, feeds, { ...this.cur.renamed('new', newName), grad_norm });
       result = { loss: lossSum / accum, correct: correctSum, gradNorm: out.grad_norm[0]! };
     }
-    [this.cur, this.next] = [this.next, this.cur];
     this.steps = t;
     return result;
   }

@@ -2,6 +2,7 @@
 // gradient norm, and parameters after AdamW (three steps) and SGD-momentum (one step) updates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inlineComposites } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { Session } from '../../src/runtime/session.ts';
@@ -172,5 +173,58 @@ test('every parameter receives a finite, non-zero gradient (avg pooling, pre-log
       assert.ok(g.some((v) => v !== 0), `${JSON.stringify(over)} grad.${n} non-zero`);
     }
     await session.release();
+  }
+});
+
+// TrainSession feeds each parameter and state buffer and has onnxruntime write `new.<name>` into that same buffer.
+// That is safe in any order onnxruntime may run the nodes only if every node that reads the buffer (directly, or
+// through a view such as Reshape) is an ancestor of the node that writes it. Checked on the graphs as onnxruntime
+// receives them (composites inlined), including with clipping off, where nothing but the step graph's ordering
+// dependency on the global norm keeps a backward read (dX = dY·W) before W's update.
+test('every in-place write runs after every read of its buffer, whatever the order onnxruntime picks', () => {
+  const views = new Set(['Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten']);
+  const inPlaceHazards = (g: ReturnType<typeof buildStepGraph>['graph']): string[] => {
+    const nodes = inlineComposites(g.nodes);
+    const producer = new Map<string, number>();
+    nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o.name, i)));
+    const ancestors = (i: number): Set<number> => {
+      const seen = new Set<number>();
+      const stack = [i];
+      while (stack.length) {
+        for (const v of nodes[stack.pop()!]!.inputs) {
+          const p = v ? producer.get(v.name) : undefined;
+          if (p !== undefined && !seen.has(p)) {
+            seen.add(p);
+            stack.push(p);
+          }
+        }
+      }
+      return seen;
+    };
+    const hazards: string[] = [];
+    for (const out of g.outputs.filter((o) => o.name.startsWith('new.'))) {
+      const buffer = out.name.slice(4);
+      if (!g.inputs.some((v) => v.name === buffer)) continue;
+      const writer = producer.get(out.name)!;
+      const before = ancestors(writer);
+      const aliases = new Set([buffer]);
+      nodes.forEach((n, i) => {
+        if (!n.inputs.some((v) => v && aliases.has(v.name))) return;
+        if (views.has(n.opType)) n.outputs.forEach((o) => aliases.add(o.name));
+        else if (i !== writer && !before.has(i)) hazards.push(`${n.opType} reads ${buffer} unordered with its write`);
+      });
+    }
+    return hazards;
+  };
+  const head = (n: string) => n.startsWith('head.');
+  for (const [what, spec] of [
+    ['AdamW, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: adamw })],
+    ['AdamW + EMA, clipped', buildStepGraph(microGray, { batch: 4, optimizer: adamw, clipNorm, ema: 0.9 })],
+    ['SGD-momentum, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: sgd })],
+    ['head only', buildStepGraph(microGray, { batch: 4, optimizer: sgd, trainable: head })],
+    ['grad graph', buildGradGraph(microGray, { batch: 4 })],
+    ['apply graph', buildApplyGraph(microGray, { optimizer: adamw, microBatches: 2 })],
+  ] as const) {
+    assert.deepEqual(inPlaceHazards(spec.graph), [], what);
   }
 });
