@@ -154,6 +154,7 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
   // of the old values. Scaling every gradient by the clip factor makes each update depend on the global norm, hence
   // on every gradient, hence on every forward and backward read of every parameter. With clipping off the factor is
   // min(∞ / norm, 1) = 1 exactly: the same numbers, in an order that is safe (test/model/step-graph.test.ts checks it).
+  // (A non-finite norm then turns every update into NaN, as it does with clipping on; the trainer stops on it.)
   const clipped = g.inScope('clip', () => clipByGlobalNorm(grads, (opts.clipNorm ?? 0) === 0 ? Infinity : opts.clipNorm!));
   g.output(clipped.norm, 'grad_norm');
   const decay = opts.decay ?? defaultDecay;

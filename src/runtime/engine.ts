@@ -16,7 +16,7 @@ export interface Engine {
   createSession(model: Uint8Array, opts: SessionOptions): Promise<InferenceSession>;
   /**
    * Whether `run(feeds, fetches)` writes the outputs into the fetched tensors' own arrays. onnxruntime-node does
-   * (no copy, no allocation). onnxruntime-web's WASM backend copies every tensor into its heap and hands the
+   * (though its binding also returns a fresh copy of each output, left to the garbage collector). onnxruntime-web's WASM backend copies every tensor into its heap and hands the
    * fetched tensors back untouched, so there the results are copied into the buffers after the run (see run()).
    */
   readonly fillsFetches: boolean;

@@ -179,6 +179,18 @@ export class TrainSession {
     return this.exclusive(() => this.runStep(images, labels, lr, masks));
   }
 
+  /**
+   * The engine's error when a step failed in onnxruntime: the updates write the buffers in place, so they may hold
+   * a mix of old and new values, and everything but load() is refused until a load() overwrites them.
+   */
+  private failed: unknown = null;
+
+  private checkUsable(): void {
+    if (this.failed === null) return;
+    const why = this.failed instanceof Error ? this.failed.message : String(this.failed);
+    throw new Error(`a training step failed inside onnxruntime (${why}), so the weights may be partly updated: load() a checkpoint before using this session again`);
+  }
+
   /** Steps and evaluations share the buffers: overlapping calls (a missing await) are refused. */
   private busy = false;
   private async exclusive<T>(f: () => Promise<T>): Promise<T> {
@@ -192,6 +204,7 @@ export class TrainSession {
   }
 
   private async runStep(images: ImagesInput, labels: LabelsInput | TargetsInput, lr: number, masks?: ReadonlyMap<string, Uint8Array>): Promise<StepResult> {
+    this.checkUsable();
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
     const { numClasses: k } = this.config;
     const batch: BatchData = {
@@ -201,33 +214,45 @@ export class TrainSession {
     };
     const t = this.steps + 1;
     for (const [name, v] of Object.entries(optimizerScalars(this.options.optimizer, lr, t))) this.scalarData[name]![0] = v;
-    const { loss, correct, grad_norm } = this.outTensors;
-    const out = this.outData;
     let result: StepResult;
-    if (!this.acc) {
-      const feeds = { ...this.cur.tensors, ...this.frozen.tensors, ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
-      await run(this.engine, this.step1, feeds, { ...this.cur.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
-      result = { loss: out.loss[0]!, correct: out.correct[0]!, gradNorm: out.grad_norm[0]! };
-    } else {
-      const accum = this.options.gradAccum!;
-      const micro = this.batch / accum;
-      const params = Object.fromEntries(this.spec.trainable.map((n) => [n, this.cur.tensors[n]!]));
-      const acc = this.acc;
-      for (const d of acc.data.values()) d.fill(0);
-      let lossSum = 0;
-      let correctSum = 0;
-      for (let i = 0; i < accum; i++) {
-        const feeds = { ...params, ...this.frozen.tensors, ...acc.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
-        await run(this.engine, this.step1, feeds, { ...acc.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
-        lossSum += out.loss[0]!;
-        correctSum += out.correct[0]!;
-      }
-      const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...acc.renamed('acc', accName) };
-      await run(this.engine, this.apply!, feeds, { ...this.cur.renamed('new', newName), grad_norm });
-      result = { loss: lossSum / accum, correct: correctSum, gradNorm: out.grad_norm[0]! };
+    try {
+      result = this.acc ? await this.accumulatedStep(batch, this.acc) : await this.fusedStep(batch);
+    } catch (e) {
+      this.failed = e;
+      throw e;
     }
     this.steps = t;
     return result;
+  }
+
+  /** One run of the fused step graph, writing parameters and state in place. */
+  private async fusedStep(batch: BatchData): Promise<StepResult> {
+    const { loss, correct, grad_norm } = this.outTensors;
+    const feeds = { ...this.cur.tensors, ...this.frozen.tensors, ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
+    await run(this.engine, this.step1, feeds, { ...this.cur.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
+    const out = this.outData;
+    return { loss: out.loss[0]!, correct: out.correct[0]!, gradNorm: out.grad_norm[0]! };
+  }
+
+  /** The grad graph on each micro-batch, summing into `acc` in place, then the apply graph. */
+  private async accumulatedStep(batch: BatchData, acc: BufferSet): Promise<StepResult> {
+    const { loss, correct, grad_norm } = this.outTensors;
+    const out = this.outData;
+    const accum = this.options.gradAccum!;
+    const micro = this.batch / accum;
+    const params = Object.fromEntries(this.spec.trainable.map((n) => [n, this.cur.tensors[n]!]));
+    for (const d of acc.data.values()) d.fill(0);
+    let lossSum = 0;
+    let correctSum = 0;
+    for (let i = 0; i < accum; i++) {
+      const feeds = { ...params, ...this.frozen.tensors, ...acc.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
+      await run(this.engine, this.step1, feeds, { ...acc.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
+      lossSum += out.loss[0]!;
+      correctSum += out.correct[0]!;
+    }
+    const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...acc.renamed('acc', accName) };
+    await run(this.engine, this.apply!, feeds, { ...this.cur.renamed('new', newName), grad_norm });
+    return { loss: lossSum / accum, correct: correctSum, gradNorm: out.grad_norm[0]! };
   }
 
   /** Examples [start, start + n) of a batch as the engine's tensors (views, no copies). */
@@ -260,6 +285,7 @@ export class TrainSession {
   }
 
   private async runEval(images: ImagesInput, labels: LabelsInput, which: WeightsChoice): Promise<EvalResult> {
+    this.checkUsable();
     const n = labels instanceof BigInt64Array ? labels.length : labels.data.length;
     if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
     const batch: BatchData = { x: imageData(images, this.config, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
@@ -287,6 +313,7 @@ export class TrainSession {
 
   /** Current parameters (copies), in parameterShapes order; `{ ema: true }` gives the EMA weights. */
   parameters(which: WeightsChoice = {}): StateDict {
+    this.checkUsable();
     const out: StateDict = new Map();
     for (const n of this.paramNames) {
       const data = this.frozen.data.get(n) ?? this.cur.data.get(this.weightName(n, which))!;
@@ -348,6 +375,7 @@ export class TrainSession {
       if (ema.length) this.cur.data.get(ema[i]!)!.set((haveEma ? state.get(ema[i]!)! : state.get(p)!).data as Float32Array);
     });
     this.steps = step && (haveOptimizer || optimizerState.length === 0) ? Number(step.data[0]) : 0;
+    this.failed = null;
   }
 
   async release(): Promise<void> {

@@ -210,18 +210,20 @@ test('every in-place write runs after every read of its buffer, whatever the ord
       const aliases = new Set([buffer]);
       nodes.forEach((n, i) => {
         if (!n.inputs.some((v) => v && aliases.has(v.name))) return;
-        if (views.has(n.opType)) n.outputs.forEach((o) => aliases.add(o.name));
-        else if (i !== writer && !before.has(i)) hazards.push(`${n.opType} reads ${buffer} unordered with its write`);
+        if (views.has(n.opType)) n.outputs.forEach((o) => aliases.add(o.name)); // its readers read the buffer too
+        if (i !== writer && !before.has(i)) hazards.push(`${n.opType} reads ${buffer} unordered with its write`);
       });
     }
     return hazards;
   };
   const head = (n: string) => n.startsWith('head.');
+  const hybrid = { ...microGray, inChans: 3, imgSize: 16, patchSize: 1, backbone: { stemChs: 32, layers: [1], channels: [128] } };
   for (const [what, spec] of [
     ['AdamW, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: adamw })],
     ['AdamW + EMA, clipped', buildStepGraph(microGray, { batch: 4, optimizer: adamw, clipNorm, ema: 0.9 })],
     ['SGD-momentum, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: sgd })],
     ['head only', buildStepGraph(microGray, { batch: 4, optimizer: sgd, trainable: head })],
+    ['hybrid, clipping off', buildStepGraph(hybrid, { batch: 2, optimizer: adamw })],
     ['grad graph', buildGradGraph(microGray, { batch: 4 })],
     ['apply graph', buildApplyGraph(microGray, { optimizer: adamw, microBatches: 2 })],
   ] as const) {

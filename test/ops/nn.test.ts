@@ -39,7 +39,7 @@ function selfAttention(x: Value, qkvW: Value, qkvB: Value, projW: Value, projB: 
   const hd = d / heads;
   const [q, k, v] = split(linear(x, qkvW, qkvB), 2, [d, d, d]).map((y) => transpose(reshape(y, [0, t, heads, hd]), [0, 2, 1, 3])); // [B, H, T, hd]
   const { out } = attention(q!, k!, v!, 1 / Math.sqrt(hd));
-  return linear(reshape(transpose(out, [0, 2, 1, 3]), [0, t, d]), projW, projB); // [B, T, D]
+  return linear(reshape(out, [0, t, d]), projW, projB); // [B, T, H, hd] → [B, T, D]
 }
 
 test('multi-head self-attention block (pre-norm residual, as a ViT block) w.r.t. input and every parameter', async () => {

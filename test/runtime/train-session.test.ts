@@ -1,10 +1,11 @@
-// TrainSession: PyTorch parity through the ping-pong buffers, exact resume from state(), gradient
+// TrainSession: PyTorch parity through the buffers updated in place, exact resume from state(), gradient
 // accumulation, evaluation, and no per-step reallocation of parameter buffers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StateDict } from '../../src/graph/tensor.ts';
 import { STEP_KEY, TrainSession } from '../../src/runtime/train-session.ts';
 import { nodeEngine } from '../../src/runtime/node-engine.ts';
+import type { Engine } from '../../src/runtime/engine.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { ErrorReport, adamw, clipCoef, clipNorm, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
@@ -130,5 +131,39 @@ test('TrainSession refuses overlapping calls and bad arguments', { skip }, async
   await assert.rejects(s.step(x(1).subarray(0, 10), y(1), 0.01), /images have 10 values, expected \[8, 1, 28, 28\]/);
   await assert.rejects(TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd, gradAccum: 3 }), /multiple of gradAccum 3/);
   assert.equal(s.stepCount, 1);
+  await s.release();
+});
+
+// The updates write the weights in place, so a step that fails inside onnxruntime (e.g. out of memory) may leave them
+// partly updated: the session then refuses every use but load() instead of training on from a mix.
+test('TrainSession: after a step fails inside the engine, only load() makes the session usable again', { skip }, async () => {
+  let failing = false;
+  const engine: Engine = {
+    ...nodeEngine,
+    createSession: async (model, opts) => {
+      const s = await nodeEngine.createSession(model, opts);
+      return new Proxy(s, {
+        get: (target, key) => {
+          if (key === 'run' && failing) return () => Promise.reject(new Error('simulated failure'));
+          const v = Reflect.get(target, key) as unknown;
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+    },
+  };
+  const s = await TrainSession.create(microGray, params('init.'), { ...common, engine, optimizer: adamw });
+  await s.step(x(0), y(0), 1e-3);
+  const saved = s.state();
+  failing = true;
+  await assert.rejects(s.step(x(1), y(1), 1e-3), /simulated failure/);
+  failing = false;
+  const refused = /a training step failed inside onnxruntime \(simulated failure\).*load\(\) a checkpoint/;
+  await assert.rejects(s.step(x(1), y(1), 1e-3), refused);
+  await assert.rejects(s.evaluate(x(1), y(1)), refused);
+  assert.throws(() => s.state(), refused);
+  s.load(saved);
+  assert.equal(s.stepCount, 1);
+  await s.step(x(1), y(1), 1e-3);
+  assert.equal(s.stepCount, 2);
   await s.release();
 });
