@@ -16,15 +16,17 @@ export interface Engine {
   createSession(model: Uint8Array, opts: SessionOptions): Promise<InferenceSession>;
   /**
    * Whether `run(feeds, fetches)` writes the outputs into the fetched tensors' own arrays. onnxruntime-node does
-   * (though its binding also returns a fresh copy of each output, left to the garbage collector). onnxruntime-web's WASM backend copies every tensor into its heap and hands the
-   * fetched tensors back untouched, so there the results are copied into the buffers after the run (see run()).
+   * (its binding also returns a fresh copy of each output, which run() drops for the garbage collector).
+   * onnxruntime-web's WASM backend copies every tensor into its heap and hands the fetched tensors back untouched,
+   * so there the results are copied into the buffers after the run (see run()).
    */
   readonly fillsFetches: boolean;
 }
 
 /**
  * Runs `session` and leaves every output named in `fetches` in that tensor's array, whatever the engine: in place
- * where it can, else by copying the returned outputs in. Callers keep one code path (buffers updated in place) for both.
+ * where it can, else by copying the returned outputs in. Callers keep one code path (buffers updated in place) for
+ * both.
  */
 export async function run(engine: Engine, session: InferenceSession, feeds: Record<string, Tensor>, fetches: Record<string, Tensor>): Promise<void> {
   if (engine.fillsFetches) {

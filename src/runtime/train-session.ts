@@ -3,12 +3,13 @@
 //
 // In place: one buffer set holds every trainable parameter and its state (optimizer slots, EMA). A step feeds it and
 // has onnxruntime write the updated values back into the same buffers (preallocated output tensors passed as
-// `fetches`, aliasing the feeds: onnxruntime-node fills them in place, no copy and no allocation; onnxruntime-web's
-// results are copied in, see engine.ts). That is safe because the step graph orders every update after every read
+// `fetches`, aliasing the feeds: onnxruntime-node fills them in place; onnxruntime-web's results are copied in, see
+// engine.ts). That is safe because the step graph orders every update after every read
 // of the old values (see `update` in model/step-graph.ts), and it halves the memory a ping-pong of two sets took
 // (3 × 23 MB for ViT-Ti with AdamW, 3 × 346 MB for ViT-B). Frozen parameters (fine-tuning a head on a frozen
 // backbone) live in a second set that is fed every step and never written. The tensor wrappers are made once;
-// nothing parameter-sized is allocated per step (in Node).
+// vitkit allocates nothing parameter-sized per step (onnxruntime-node's binding still returns a copy of each output,
+// which is dropped).
 //
 // The onnxruntime is injected (`engine`): onnxruntime-node from the main entry, onnxruntime-web in a page.
 import { toOnnx } from '../graph/onnx.ts';
