@@ -28,7 +28,7 @@ await train({
   data,
   outDir: join(dir, 'run'),
   threads,
-  onEvent: (e) => e.kind === 'epoch' && curve.push({ epoch: e.epoch, test_acc: e.testAcc, seconds: (performance.now() - started) / 1000 }),
+  onEvent: (e) => e.kind === 'epoch' && e.testAcc !== undefined && curve.push({ epoch: e.epoch, test_acc: e.testAcc, seconds: (performance.now() - started) / 1000 }),
 });
 
 const save = (set: ImageSet, split: string) => {

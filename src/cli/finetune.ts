@@ -9,7 +9,7 @@ import { adaptPretrained, defaultAccumulation, describeAdaptation, finetuneDefau
 import type { TrainRecipe } from '../train/recipe.ts';
 import { loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, numberList, parseCommand } from './args.ts';
-import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp } from './training-flags.ts';
+import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
 import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
 
 const help = `
@@ -49,6 +49,7 @@ export async function main(argv: string[]): Promise<void> {
   const v = args.values;
   if (args.positionals.length) throw new UserError(`finetune: unexpected argument '${args.positionals[0]}' (see vitkit finetune --help)`);
   const say = (line: string) => v.json || console.error(line);
+  const runOptions = runOptionsFromFlags(v);
 
   if (v.resume) {
     const resumed = loadTrainCheckpoint(v.resume);
@@ -56,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
     say(`loading ${resumed.recipe.data} …`);
     const data = await loadDataset(resumed.recipe.data, { imageSize: config.imgSize, channels: config.inChans as Channels });
     const resume = { state: resumed.state, progress: resumed.progress };
-    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, threads: v.threads, workers: v.workers, json: v.json, command: 'vitkit finetune' });
+    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, options: runOptions, command: 'vitkit finetune' });
     return;
   }
 
@@ -81,5 +82,5 @@ export async function main(argv: string[]): Promise<void> {
     mean: numberList('mean', v.mean) ?? model.mean,
     std: numberList('std', v.std) ?? model.std,
   };
-  await runTraining({ recipe, data, outDir, init: model.weights, threads: v.threads, workers: v.workers, json: v.json, command: 'vitkit finetune' });
+  await runTraining({ recipe, data, outDir, init: model.weights, options: runOptions, command: 'vitkit finetune' });
 }

@@ -7,7 +7,7 @@ import { type ResNetV2Config, type ViTConfig, checkConfig, defaultConfig, defaul
 import { loadTrainCheckpoint } from '../train/checkpoints.ts';
 import { type TrainRecipe, fashionMnistRecipe } from '../train/recipe.ts';
 import { numberList, parseCommand } from './args.ts';
-import { type RegularizationFields, int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp } from './training-flags.ts';
+import { type RegularizationFields, int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
 import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
 
 const d = fashionMnistRecipe;
@@ -117,6 +117,7 @@ export async function main(argv: string[]): Promise<void> {
   // Flags are checked before anything is written or (slowly) loaded.
   const reg = regularizationFromFlags(v);
   const arch = architecture(v);
+  const runOptions = runOptionsFromFlags(v);
   prepareRunDir(outDir, { resuming: !!resumed, force: v.force });
   if (!v.json) console.error(`loading ${spec} …`);
   const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };
@@ -129,9 +130,7 @@ export async function main(argv: string[]): Promise<void> {
     data,
     outDir,
     resume: resumed && { state: resumed.state, progress: resumed.progress },
-    threads: v.threads,
-    workers: v.workers,
-    json: v.json,
+    options: runOptions,
     command: 'vitkit train',
   });
 }

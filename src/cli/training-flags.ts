@@ -6,7 +6,7 @@ import { RRC_DEFAULTS } from '../data/augment.ts';
 import { UserError } from '../errors.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
-import { numberFlag, numberList } from './args.ts';
+import { numberFlag, numberList, threadsFlag } from './args.ts';
 
 export const optimizationFlags = {
   epochs: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, accum: { type: 'string' },
@@ -23,7 +23,7 @@ export const regularizationFlags = {
 
 export const runFlags = {
   out: { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, threads: { type: 'string' },
-  workers: { type: 'string' }, json: { type: 'boolean' },
+  workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
 /** Help text of the regularisation flags (the same for both commands). */
@@ -43,10 +43,13 @@ Augmentation and regularisation (all off by default; each seeded, so runs and re
 export const runHelp = (defaultDir: string): string => `
 Output:
   --out DIR              run directory (default ${defaultDir}): metrics.jsonl, checkpoints/, best.safetensors
-  --resume DIR           continue a run exactly where its last checkpoint stopped (other flags are ignored)
+  --resume DIR           continue a run exactly where its last checkpoint stopped (other flags but --threads,
+                         --workers, --eval-every and --json are ignored)
   --force                train into an existing run directory (its checkpoints are replaced)
   --threads N            onnxruntime threads (default: all cores)
   --workers N            threads building batches ahead of each step (default 1; 0 = in the main thread)
+  --eval-every N         evaluate on the test split every N epochs (default 1; 0 = only after the last step, which
+                         always evaluates): for test splits much larger than the training set
   --json                 print one JSON line per epoch and a final summary instead of progress bars
 
 Ctrl-C saves a checkpoint and exits; resume with --resume.`;
@@ -55,6 +58,7 @@ type Str = string | undefined;
 type FlagValues<F> = { readonly [K in keyof F]?: F[K] extends { type: 'boolean' } ? boolean : string };
 export type OptimizationValues = FlagValues<typeof optimizationFlags>;
 export type RegularizationValues = FlagValues<typeof regularizationFlags>;
+export type RunValues = FlagValues<typeof runFlags>;
 
 export const int = (name: string, v: Str, fallback: number, min = 1): number => numberFlag(name, v, fallback, { integer: true, min });
 export const num = (name: string, v: Str, fallback: number): number => numberFlag(name, v, fallback, { min: 0 });
@@ -132,4 +136,22 @@ export function regularizationFromFlags(v: RegularizationValues): Regularization
     erasing: num('erase', v.erase, 0),
   };
   return { augment, dropout: rate('dropout', v.dropout), dropPath: rate('drop-path', v['drop-path']), ema: rate('ema', v.ema) };
+}
+
+/** How a run executes and reports, as opposed to what it computes; these apply on --resume too. */
+export interface RunOptions {
+  readonly threads?: number;
+  readonly workers?: number;
+  readonly evalEvery: number;
+  readonly json: boolean;
+}
+
+/** The run options from their flags, checked before anything (slow) is loaded. */
+export function runOptionsFromFlags(v: RunValues): RunOptions {
+  return {
+    threads: threadsFlag(v.threads),
+    workers: v.workers === undefined ? undefined : int('workers', v.workers, 1, 0),
+    evalEvery: int('eval-every', v['eval-every'], 1, 0),
+    json: v.json ?? false,
+  };
 }

@@ -11,10 +11,9 @@ import { Classifier, loadModel, topK } from '../inference/classifier.ts';
 import type { TrainProgress } from '../train/checkpoints.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { type TrainEvent, train } from '../train/trainer.ts';
-import { threadsFlag } from './args.ts';
 import { printJson } from './json-output.ts';
 import { type Progress, progressBar } from './progress.ts';
-import { int } from './training-flags.ts';
+import type { RunOptions } from './training-flags.ts';
 
 /** The default run directory for a dataset spec: `runs/<prefix><spec as a safe name>`. */
 export function defaultRunDir(spec: string, prefix = ''): string {
@@ -46,7 +45,10 @@ function humanReporter(): (e: TrainEvent) => void {
       bar?.stop();
       bar = null;
     } else if (e.kind === 'epoch') {
-      console.error(`epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAcc).toFixed(2)}%, test loss ${e.testLoss.toFixed(4)} acc ${(100 * e.testAcc).toFixed(2)}%`);
+      bar?.stop(); // an epoch without evaluation sends no 'evaluating' event
+      bar = null;
+      const test = e.testAcc === undefined ? '' : `, test loss ${e.testLoss!.toFixed(4)} acc ${(100 * e.testAcc).toFixed(2)}%`;
+      console.error(`epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAcc).toFixed(2)}%${test}`);
     }
   };
 }
@@ -75,10 +77,7 @@ export interface CliRun {
   readonly outDir: string;
   readonly resume?: { readonly state: StateDict; readonly progress: TrainProgress };
   readonly init?: StateDict;
-  /** --threads, --workers and --json as given. */
-  readonly threads?: string;
-  readonly workers?: string;
-  readonly json?: boolean;
+  readonly options: RunOptions;
   /** The command to resume with, for the interrupted message (e.g. 'vitkit train'). */
   readonly command: string;
 }
@@ -93,19 +92,19 @@ export async function runTraining(c: CliRun): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   const jsonReporter = (e: TrainEvent) => e.kind === 'epoch' && printJson(e);
+  const { json, ...loop } = c.options;
   const r = await train({
     recipe: c.recipe,
     data: c.data,
     outDir: c.outDir,
     resume: c.resume,
     init: c.init,
-    threads: threadsFlag(c.threads),
-    workers: c.workers === undefined ? undefined : int('workers', c.workers, 1, 0),
+    ...loop,
     signal: controller.signal,
-    onEvent: c.json ? jsonReporter : humanReporter(),
+    onEvent: json ? jsonReporter : humanReporter(),
   }).finally(() => process.off('SIGINT', onSigint));
 
-  if (c.json) printJson({ kind: 'result', ...r, outDir: c.outDir });
+  if (json) printJson({ kind: 'result', ...r, outDir: c.outDir });
   else if (r.status === 'interrupted') console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${c.command} --resume ${c.outDir}`);
   else {
     const ema = c.recipe.ema ? ' (EMA weights)' : '';

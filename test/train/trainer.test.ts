@@ -10,7 +10,7 @@ import { defaultConfig } from '../../src/model/config.ts';
 import { Rng } from '../../src/rng.ts';
 import { listCheckpoints, loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
 import type { TrainRecipe } from '../../src/train/recipe.ts';
-import { train } from '../../src/train/trainer.ts';
+import { type TrainEvent, train } from '../../src/train/trainer.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 
 /** Three classes of 8×8 gray images, told apart by texture within every patch: rows, columns, checks; plus noise. */
@@ -68,6 +68,28 @@ test('trains, logs metrics, keeps checkpoints and the best model', async () => {
   const last = loadTrainCheckpoint(out);
   assert.equal(last.progress.step, 18);
   assert.ok(last.state.has('m.pos_embed') && last.state.has('optimizer.step'));
+});
+
+test('evalEvery skips evaluation on the epochs between, always evaluates the last step, and leaves training unchanged', async () => {
+  const every = await train({ recipe, data, outDir: tmp() });
+  const out = tmp();
+  const events: TrainEvent[] = [];
+  const sparse = await train({ recipe, data, outDir: out, evalEvery: 2, keep: 3, onEvent: (e) => e.kind !== 'step' && events.push(e) });
+  assert.deepEqual(events.filter((e) => e.kind === 'evaluating').map((e) => e.epoch), [1, 2]);
+  const epochs = events.filter((e) => e.kind === 'epoch');
+  assert.deepEqual(epochs.map((e) => e.testAcc !== undefined), [false, true, true]);
+  assert.ok(epochs.every((e) => Number.isFinite(e.trainLoss)));
+  const lines = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string>);
+  assert.deepEqual(lines.filter((l) => l.kind === 'epoch').map((l) => 'test_acc' in l), [false, true, true]);
+  assert.equal(listCheckpoints(out).length, 3, 'an epoch without evaluation still writes its checkpoint');
+  assert.equal(sparse.testAcc, every.testAcc);
+  const a = loadTrainCheckpoint(every.checkpoint).state;
+  const b = loadTrainCheckpoint(sparse.checkpoint).state;
+  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  const evaluated: number[] = [];
+  const endOnly = await train({ recipe, data, outDir: tmp(), evalEvery: 0, onEvent: (e) => e.kind === 'evaluating' && evaluated.push(e.epoch) });
+  assert.deepEqual(evaluated, [2], 'evalEvery 0: only the last step evaluates');
+  assert.equal(endOnly.testAcc, every.testAcc);
 });
 
 test('an interrupted and resumed run ends bit-for-bit where an uninterrupted one does', async () => {
