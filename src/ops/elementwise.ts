@@ -3,7 +3,7 @@
 import type { Node, Value } from '../graph/graph.ts';
 import { broadcastShapes } from '../graph/shapes.ts';
 import type { DType } from '../graph/tensor.ts';
-import { sumTo } from './reduce.ts';
+import { sumTo } from './shape.ts';
 import { outGrad, registerGrad, registerNonDifferentiable } from './registry.ts';
 
 /** A value, or a number turned into a scalar constant of the other operand's dtype. */

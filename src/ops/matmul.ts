@@ -1,9 +1,8 @@
 // Matrix products with numpy semantics: batch dims broadcast, 1-D operands promoted; and MatMul's gradient.
 import type { Dim, Value } from '../graph/graph.ts';
 import { broadcastShapes } from '../graph/shapes.ts';
-import { sumTo } from './reduce.ts';
 import { outGrad, registerGrad } from './registry.ts';
-import { transpose } from './shape.ts';
+import { sumTo, transpose } from './shape.ts';
 
 export function matmul(a: Value, b: Value): Value {
   if (a.dtype !== b.dtype) throw new Error(`MatMul: dtypes differ (${a} vs ${b})`);

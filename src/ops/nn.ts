@@ -4,9 +4,9 @@ import { COMPOSITE, type Node, type Value, attr } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
 import { add, cast, div, erf, exp, mul, sub } from './elementwise.ts';
 import { matmul } from './matmul.ts';
-import { reduceMean, reduceSum, sumTo } from './reduce.ts';
+import { reduceMean, reduceSum } from './reduce.ts';
 import { outGrad, registerGrad } from './registry.ts';
-import { transpose } from './shape.ts';
+import { sumTo, transpose } from './shape.ts';
 
 export function softmax(x: Value, axis = -1): Value {
   const a = normAxis('Softmax', axis, x.rank);

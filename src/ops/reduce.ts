@@ -1,11 +1,9 @@
-// Reductions over axes (opset 18: axes given as an input tensor), ArgMax, and sumTo (the "unbroadcast"
-// every broadcasting op's gradient uses), with their gradient rules.
-import { attr, type Dim, type Node, type Shape, type Value } from '../graph/graph.ts';
+// Reductions over axes (opset 18: axes given as an input tensor) and ArgMax, with their gradient rules.
+import { attr, type Dim, type Node, type Value } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
-import { formatShape } from '../graph/tensor.ts';
 import { cast, div, equal, mul } from './elementwise.ts';
 import { constInts, outGrad, registerGrad, registerNonDifferentiable } from './registry.ts';
-import { expandTo, squeeze, unsqueeze } from './shape.ts';
+import { expandTo, unsqueeze } from './shape.ts';
 
 function reduce(op: string, x: Value, axes: readonly number[] | 'all', keepDims: boolean): Value {
   const norm = axes === 'all' ? x.shape.map((_, i) => i) : axes.map((a) => normAxis(op, a, x.rank));
@@ -31,24 +29,6 @@ export function argMax(x: Value, axis = -1, keepDims = false): Value {
   const a = normAxis('ArgMax', axis, x.rank);
   const shape = keepDims ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
   return x.graph.node('ArgMax', [x], [{ dtype: 'int64', shape }], { axis: attr.int(a), keepdims: attr.int(keepDims ? 1 : 0) })[0]!;
-}
-
-/**
- * Sums a broadcast result back down to `shape` (the "unbroadcast" of a broadcasting op's gradient):
- * sums the leading axes `shape` lacks and the axes where `shape` has 1 but `x` does not.
- */
-export function sumTo(x: Value, shape: Shape): Value {
-  const lead = x.rank - shape.length;
-  if (lead < 0) throw new Error(`sumTo: ${x} has lower rank than ${formatShape(shape)}`);
-  const axes: number[] = [];
-  x.shape.forEach((d, i) => {
-    const t = i < lead ? undefined : shape[i - lead];
-    if (t === undefined || (t === 1 && d !== 1)) axes.push(i);
-    else if (t !== d) throw new Error(`sumTo: ${x} does not broadcast from ${formatShape(shape)}`);
-  });
-  if (axes.length === 0) return x;
-  const summed = reduceSum(x, axes, true);
-  return lead > 0 ? squeeze(summed, Array.from({ length: lead }, (_, i) => i)) : summed;
 }
 
 // ---- gradient rules ----

@@ -1,9 +1,9 @@
 // Layout ops: Reshape, Transpose, Concat, Slice, Gather, Expand, Unsqueeze, Squeeze, Identity, Pad, Shape,
-// ConstantOfShape, with their gradient rules.
-import { attr, type Dim, type Value } from '../graph/graph.ts';
+// ConstantOfShape, with their gradient rules, and sumTo (the adjoint of broadcasting). The bottom of src/ops: it
+// imports no other op module.
+import { attr, type Dim, type Shape, type Value } from '../graph/graph.ts';
 import { broadcastShapes, normAxis } from '../graph/shapes.ts';
 import { type DType, type Tensor, formatShape } from '../graph/tensor.ts';
-import { sumTo } from './reduce.ts';
 import { constInts, outGrad, registerGrad, registerNonDifferentiable } from './registry.ts';
 
 function int64s(x: Value, values: readonly number[], prefix: string): Value {
@@ -174,6 +174,26 @@ export function expandTo(x: Value, like: Value): Value {
   const shape = broadcastShapes('Expand', x.shape, like.shape);
   if (!sameDims(shape, like.shape)) throw new Error(`Expand: ${x} does not broadcast to ${like}`);
   return x.graph.node('Expand', [x, shapeInput(like)], [{ dtype: x.dtype, shape }])[0]!;
+}
+
+/**
+ * Sums a broadcast result back down to `shape`, the adjoint of expandTo (every broadcasting op's gradient uses it):
+ * sums the leading axes `shape` lacks and the axes where `shape` has 1 but `x` does not. It writes its ReduceSum node
+ * itself rather than through reduce.ts, whose gradient rules build on this module.
+ */
+export function sumTo(x: Value, shape: Shape): Value {
+  const lead = x.rank - shape.length;
+  if (lead < 0) throw new Error(`sumTo: ${x} has lower rank than ${formatShape(shape)}`);
+  const axes: number[] = [];
+  x.shape.forEach((d, i) => {
+    const t = i < lead ? undefined : shape[i - lead];
+    if (t === undefined || (t === 1 && d !== 1)) axes.push(i);
+    else if (t !== d) throw new Error(`sumTo: ${x} does not broadcast from ${formatShape(shape)}`);
+  });
+  if (axes.length === 0) return x;
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const summed = x.graph.node('ReduceSum', [x, int64s(x, axes, 'axes')], [{ dtype: x.dtype, shape: kept }], { keepdims: attr.int(1) })[0]!;
+  return lead > 0 ? squeeze(summed, Array.from({ length: lead }, (_, i) => i)) : summed;
 }
 
 /** Zero-pads with [begin_0, …, begin_{r-1}, end_0, …, end_{r-1}] elements (ONNX Pad, constant mode). */

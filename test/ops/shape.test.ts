@@ -6,7 +6,7 @@ import { gradients } from '../../src/autodiff/grad.ts';
 import { mul, tanh } from '../../src/ops/elementwise.ts';
 import { reduceSum } from '../../src/ops/reduce.ts';
 import * as sh from '../../src/ops/shape.ts';
-import { fdCheck } from './fd-check.ts';
+import { fdCheck, session } from './fd-check.ts';
 
 test('Reshape (with 0 and -1), and Reshape of a symbolic batch (Shape at run time)', async () => {
   await fdCheck([{ shape: [2, 3, 4] }], (x) => sh.reshape(x, [0, -1]));
@@ -76,4 +76,22 @@ test('gradients keep symbolic dims (reshaping back through Shape at run time)', 
   const [dx] = gradients(reduceSum(y, 'all'), [x]);
   assert.deepEqual(dx!.shape, ['b', 3]);
   assert.ok(gr.nodes.some((n) => n.opType === 'Shape'));
+});
+
+test('sumTo (unbroadcast) sums leading and size-1 axes back to a shape, and refuses shapes that do not broadcast', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float64', [2, 3, 4]);
+  assert.equal(sh.sumTo(x, [2, 3, 4]), x);
+  assert.throws(() => sh.sumTo(x, [5]), /does not broadcast/);
+  assert.throws(() => sh.sumTo(x, [1, 2, 3, 4]), /lower rank/);
+  g.output(sh.sumTo(x, [3, 1]), 'rows');
+  g.output(sh.sumTo(x, [4]), 'cols');
+  const data = Float64Array.from({ length: 24 }, (_, i) => i);
+  const out = await (await session(g)).run({ x: { dtype: 'float64', shape: [2, 3, 4], data } });
+  const at = (b: number, r: number, c: number) => data[b * 12 + r * 4 + c]!;
+  const sum = (f: (b: number, r: number, c: number) => boolean) => [0, 1].flatMap((b) => [0, 1, 2].flatMap((r) => [0, 1, 2, 3].map((c) => (f(b, r, c) ? at(b, r, c) : 0)))).reduce((a, v) => a + v, 0);
+  assert.deepEqual(out.rows!.shape, [3, 1]);
+  assert.deepEqual(Array.from(out.rows!.data as Float64Array), [0, 1, 2].map((r) => sum((_, rr) => rr === r)));
+  assert.deepEqual(Array.from(out.cols!.data as Float64Array), [0, 1, 2, 3].map((c) => sum((_, __, cc) => cc === c)));
+  await fdCheck([{ shape: [2, 3, 4] }], (v) => sh.sumTo(v, [3, 1]));
 });
