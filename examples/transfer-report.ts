@@ -28,15 +28,18 @@ export interface TargetResult {
     readonly upstream: string;
     readonly finetune32: Run;
     readonly finetune24: Run;
-    readonly fewshot: { readonly results: readonly { shots: number; mean: number; std: number }[]; readonly command: string };
-    readonly probe: { readonly test_acc: number; readonly command: string };
+    readonly fewshot: { readonly results: readonly { shots: number; mean: number; std: number }[]; readonly command: string; readonly seconds: number };
+    readonly probe: { readonly test_acc: number; readonly command: string; readonly seconds: number };
   }[];
 }
 
 export interface Results {
   readonly quick: boolean;
   readonly machine: string;
+  /** Wall time of this invocation (steps reused from an earlier run take no time here). */
   seconds: number;
+  /** Every step's own time, reused ones included: what the whole suite takes when run from scratch. */
+  step_seconds: number;
   readonly upstream: readonly Upstream[];
   readonly targets: Record<string, TargetResult>;
 }
