@@ -4,14 +4,14 @@ import { linearProbe } from '../eval/linear-probe.ts';
 import { numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { describeFeatures, featureFlags, featureFlagsHelp, featuresFromFlags } from './embed.ts';
 import { printJson } from './json-output.ts';
-import { progressBar } from './progress.ts';
+import { type Progress, progressBar } from './progress.ts';
 
 const help = `
-Usage: vitkit linear-probe --checkpoint PATH --data PATH|NAME [--epochs 30] [--lr 1e-3] [options]
+Usage: vitkit linear-probe --checkpoint PATH --data PATH|NAME [--epochs N] [--lr 1e-3] [options]
 
 Trains a linear classifier (softmax cross-entropy, AdamW, cosine learning-rate decay) on the train split's
 standardised features and reports its accuracy on the test split.
-  --epochs N           passes over the train features (default 30)
+  --epochs N           passes over the train features (default 30, or enough for 1,000 steps on small sets)
   --lr F               peak learning rate (default 1e-3)
   --wd F               weight decay on the weights, not the bias (default 1e-4)
   --train-batch N      features per step (default 256)
@@ -32,9 +32,8 @@ export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('linear-probe', argv, options, help);
   if (!args) return;
   const v = args.values;
-  const epochs = numberFlag('epochs', v.epochs, 30, { integer: true, min: 1 });
   const probe = {
-    epochs,
+    epochs: v.epochs === undefined ? undefined : numberFlag('epochs', v.epochs, 0, { integer: true, min: 1 }),
     lr: numberFlag('lr', v.lr, 1e-3),
     weightDecay: numberFlag('wd', v.wd, 1e-4, { min: 0 }),
     batch: numberFlag('train-batch', v['train-batch'], 256, { integer: true, min: 1 }),
@@ -42,10 +41,14 @@ export async function main(argv: string[]): Promise<void> {
     threads: threadsFlag(v.threads),
   };
   const [train, test] = await featuresFromFlags('linear-probe', args, ['train', 'test']);
-  const bar = progressBar('probe', epochs, '{bar} epoch {value}/{total} loss {loss} eta {eta_formatted}');
-  const r = await linearProbe(train!, test!, { ...probe, onEpoch: (epoch, _, loss) => bar.update(epoch, { loss: loss.toFixed(4) }) });
-  bar.stop();
-  if (v.json) printJson({ accuracy: r.accuracy, n: r.n, trainLoss: r.trainLoss, epochs, train: train!.n, dim: train!.dim });
+  let bar: Progress | undefined;
+  const onEpoch = (epoch: number, epochs: number, loss: number) => {
+    bar ??= progressBar('probe', epochs, '{bar} epoch {value}/{total} loss {loss} eta {eta_formatted}');
+    bar.update(epoch, { loss: loss.toFixed(4) });
+  };
+  const r = await linearProbe(train!, test!, { ...probe, onEpoch });
+  bar?.stop();
+  if (v.json) printJson({ accuracy: r.accuracy, n: r.n, trainLoss: r.trainLoss, epochs: r.epochs, train: train!.n, dim: train!.dim });
   else {
     const what = `${describeFeatures([train!, test!])}; final train loss ${r.trainLoss.toFixed(4)}`;
     console.log(`linear probe top-1 ${(100 * r.accuracy).toFixed(2)}% on ${v.data} (${what})`);

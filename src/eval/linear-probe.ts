@@ -27,7 +27,11 @@ import { type LabelledFeatures, checkFeaturePair } from './features.ts';
 import { columnStats, standardize } from './linalg.ts';
 
 export interface LinearProbeOptions {
-  /** Passes over the train features (default 30). */
+  /**
+   * Passes over the train features. Default: 30, or as many as make MIN_STEPS steps on a small set (1,000 features at
+   * batch 256 get 250), where 30 epochs left the probe short of converged: on 1,000 CIFAR-10 features, 30 epochs
+   * scored 62.9% at train loss 0.92 and 300 epochs 66.9% at 0.77.
+   */
   readonly epochs?: number;
   /** Features per step (default 256, or the train set when smaller); each epoch drops its last partial batch. */
   readonly batch?: number;
@@ -46,6 +50,8 @@ export interface LinearProbeOptions {
 export interface LinearProbeResult {
   /** Test accuracy in [0, 1]. */
   readonly accuracy: number;
+  /** Epochs trained (the default resolved). */
+  readonly epochs: number;
   readonly n: number;
   /** Mean cross-entropy over the last epoch's steps. */
   readonly trainLoss: number;
@@ -55,12 +61,14 @@ export interface LinearProbeResult {
 }
 
 const PARAMS = ['head.weight', 'head.bias'] as const;
+/** Fewest optimizer steps the default epoch count gives. */
+const MIN_STEPS = 1000;
 
 /** Trains a linear classifier on the train features and reports its accuracy on the test features. */
 export async function linearProbe(train: LabelledFeatures, test: LabelledFeatures, opts: LinearProbeOptions = {}): Promise<LinearProbeResult> {
   checkFeaturePair(train, test);
-  const { epochs = 30, lr = 1e-3, weightDecay = 1e-4, seed = 0 } = opts;
-  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new UserError(`epochs ${epochs} is invalid: pass a positive integer`);
+  const { lr = 1e-3, weightDecay = 1e-4, seed = 0 } = opts;
+  if (opts.epochs !== undefined && !(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new UserError(`epochs ${opts.epochs} is invalid: pass a positive integer`);
   if (!(lr > 0 && Number.isFinite(lr))) throw new UserError(`learning rate ${lr} is invalid: pass a positive number`);
   if (!(weightDecay >= 0)) throw new UserError(`weight decay ${weightDecay} is invalid: pass a number ≥ 0`);
   const requested = opts.batch ?? 256;
@@ -80,6 +88,7 @@ export async function linearProbe(train: LabelledFeatures, test: LabelledFeature
     for (const s of optimizerSlots(optimizer)) state[`${s}.${p}`] = tensor('float32', shapes[p]!, new Float32Array(state[p]!.data.length));
   }
   const stepsPerEpoch = Math.floor(train.n / batch);
+  const epochs = opts.epochs ?? Math.max(30, Math.ceil(MIN_STEPS / stepsPerEpoch));
   const schedule = { kind: 'cosine' as const, lr, warmupSteps: 0, totalSteps: epochs * stepsPerEpoch };
   const step = await Session.create(toOnnx(stepGraph(d, k, batch, optimizer)), { threads: opts.threads });
   const rng = new Rng(seed);
@@ -115,7 +124,7 @@ export async function linearProbe(train: LabelledFeatures, test: LabelledFeature
   const predicted = await predict(standardize(test.features, stats, new Float32Array(test.n * d)), test.n, d, weight, bias, opts.threads);
   let hits = 0;
   for (let i = 0; i < test.n; i++) if (Number(predicted[i]) === test.labels[i]) hits++;
-  return { accuracy: hits / test.n, n: test.n, trainLoss, weight, bias };
+  return { accuracy: hits / test.n, epochs, n: test.n, trainLoss, weight, bias };
 }
 
 /** The training step graph (static batch: gradient rules need concrete shapes). */

@@ -16,6 +16,14 @@ test('linear probe trained in-graph separates Gaussian clusters, and its loss fa
   assert.equal(r.bias.length, 4);
 });
 
+test('by default a small set gets enough epochs for 1,000 steps, a large one 30', async () => {
+  const small = clusters({ classes: 2, dim: 4, perClass: 32, separation: 1.5, seed: 5 }); // 64 features: 2 steps of 32
+  const r = await linearProbe(small, small, { batch: 32, threads: 1 });
+  assert.equal(r.epochs, 500);
+  const large = clusters({ classes: 2, dim: 4, perClass: 1024, separation: 1.5, seed: 6 }); // 2,048 features: 64 steps
+  assert.equal((await linearProbe(large, small, { batch: 32, threads: 1 })).epochs, 30);
+});
+
 test('linear probe refuses mismatched feature dimensions', async () => {
   const train = clusters({ classes: 2, dim: 4, perClass: 5 });
   const test = clusters({ classes: 2, dim: 5, perClass: 5 });
