@@ -63,8 +63,8 @@ interface Ort {
 const OPTIONS = { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false };
 
 /**
- * Milliseconds per run() after warm-up: the median, and the best (for single kernels: on these virtual machines an
- * idle single-threaded engine waits for its vCPU to wake between runs, which the median of a short run includes).
+ * Milliseconds per run() after warm-up: the median, and the best (for single kernels: on these virtual machines
+ * single-threaded onnxruntime-node runs of one kernel vary up to 10×, probably an idle vCPU waking between runs).
  */
 async function time(ort: Ort, c: { model: Uint8Array; feeds: Feeds }, options: object, runs = RUNS): Promise<{ ms: number; best: number; session: { endProfiling(): unknown } }> {
   const session = await ort.InferenceSession.create(c.model, { ...OPTIONS, ...options });
