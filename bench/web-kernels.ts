@@ -2,17 +2,17 @@
 // clipping) is timed and profiled per op type on onnxruntime-web's WebAssembly and on onnxruntime-node, one thread each, and the
 // matrix products are timed alone at the step's shapes. The WebAssembly runs inside Node: it is the same module the
 // page runs, and there its profiler can be read (onnxruntime-web prints the profile to stdout, so a child process
-// runs that half and this one parses its output). One JSON line per case, with the CPU.
+// runs that half, into a file this one parses). One JSON line per case, with the CPU.
 // Run: npm run bench:web-kernels [-- --batch 16 --freeze none|backbone]
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Graph } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
-import { checkConfig, defaultConfig } from '../src/model/config.ts';
+import { checkConfig, defaultConfig, gridSize } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { buildStepGraph } from '../src/model/step-graph.ts';
 import { Rng } from '../src/rng.ts';
@@ -22,6 +22,9 @@ import { machine } from './machine.ts';
 const { values } = parseArgs({ options: { batch: { type: 'string' }, freeze: { type: 'string' }, 'web-child': { type: 'string' } } });
 const batch = Number(values.batch ?? 16);
 const freeze = (values.freeze ?? 'none') as Freeze;
+if (!(Number.isInteger(batch) && batch >= 1)) throw new Error(`--batch must be a positive integer, got '${values.batch}'`);
+if (freeze !== 'none' && freeze !== 'backbone') throw new Error(`--freeze must be none or backbone, got '${values.freeze}'`);
+const cfg = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
 const WARMUP = 2;
 const RUNS = 6;
 
@@ -29,7 +32,6 @@ type Feeds = Record<string, { type: 'float32' | 'int64'; data: Float32Array | Bi
 
 /** The step graph with its inputs: initial weights, zero optimizer state, a random batch, every scalar 0.5. */
 function stepCase(): { model: Uint8Array; feeds: Feeds } {
-  const cfg = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
   const spec = buildStepGraph(cfg, { batch, optimizer: { kind: 'adamw', weightDecay: 0.05 }, clipNorm: 1, trainable: trainableRule(freeze) });
   const params = initParameters(cfg, { seed: 0 });
   const rng = new Rng(1);
@@ -57,7 +59,7 @@ function matmulCase(m: number, k: number, n: number): { model: Uint8Array; feeds
 
 interface Ort {
   Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: number[]) => unknown;
-  InferenceSession: { create(model: Uint8Array, options: object): Promise<{ run(feeds: Record<string, unknown>): Promise<unknown>; endProfiling(): unknown }> };
+  InferenceSession: { create(model: Uint8Array, options: object): Promise<{ run(feeds: Record<string, unknown>): Promise<unknown>; endProfiling(): unknown; release(): Promise<void> }> };
 }
 
 const OPTIONS = { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false };
@@ -66,7 +68,7 @@ const OPTIONS = { graphOptimizationLevel: 'all', executionMode: 'sequential', en
  * Milliseconds per run() after warm-up: the median, and the best (for single kernels: on these virtual machines
  * single-threaded onnxruntime-node runs of one kernel vary up to 10×, probably an idle vCPU waking between runs).
  */
-async function time(ort: Ort, c: { model: Uint8Array; feeds: Feeds }, options: object, runs = RUNS): Promise<{ ms: number; best: number; session: { endProfiling(): unknown } }> {
+async function time(ort: Ort, c: { model: Uint8Array; feeds: Feeds }, options: object, runs = RUNS): Promise<{ ms: number; best: number; session: { endProfiling(): unknown; release(): Promise<void> } }> {
   const session = await ort.InferenceSession.create(c.model, { ...OPTIONS, ...options });
   const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, f]) => [k, new ort.Tensor(f.type, f.data, f.dims)]));
   for (let i = 0; i < WARMUP; i++) await session.run(feeds);
@@ -107,6 +109,7 @@ if (values['web-child']) {
   const step = values['web-child'] === 'step';
   const c = step ? stepCase() : matmulCase(...(values['web-child'].split('x').map(Number) as [number, number, number]));
   const t = await time(ort, c, { executionProviders: ['wasm'] }, step ? RUNS : 20);
+  await t.session.release();
   const ms = step ? t.ms : t.best;
   if (step) (await time(ort, c, { executionProviders: ['wasm'], enableProfiling: true })).session.endProfiling();
   console.log(`\n${JSON.stringify({ ms })}`);
@@ -114,14 +117,24 @@ if (values['web-child']) {
   await main();
 }
 
-/** Runs one case on onnxruntime-web in a child process; the profile (if any) and the time come back on its stdout. */
+/**
+ * Runs one case on onnxruntime-web in a child process; the profile (if any) and the time come back on its stdout,
+ * a file rather than a pipe (the WebAssembly's blocking writes fail with EAGAIN on a full pipe).
+ */
 function onWeb(which: string): { ms: number; events: Event[] } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--web-child', which, '--batch', `${batch}`, '--freeze', freeze], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`onnxruntime-web child failed: ${r.stderr}`);
-  const lines = r.stdout.trimEnd().split('\n');
-  const { ms } = JSON.parse(lines.pop()!) as { ms: number };
-  const start = r.stdout.lastIndexOf('[\n{"cat"');
-  const events = start < 0 ? [] : (JSON.parse(r.stdout.slice(start, r.stdout.lastIndexOf(']') + 1)) as Event[]);
+  const file = join(tmpdir(), `vitkit-web-kernels-${process.pid}-web.out`);
+  const fd = openSync(file, 'w');
+  try {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--web-child', which, '--batch', `${batch}`, '--freeze', freeze], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`onnxruntime-web child failed: ${r.stderr}`);
+  } finally {
+    closeSync(fd);
+  }
+  const out = readFileSync(file, 'utf8');
+  rmSync(file);
+  const { ms } = JSON.parse(out.trimEnd().split('\n').pop()!) as { ms: number };
+  const start = out.lastIndexOf('[\n{"cat"');
+  const events = start < 0 ? [] : (JSON.parse(out.slice(start, out.lastIndexOf(']') + 1)) as Event[]);
   return { ms, events };
 }
 
@@ -133,6 +146,7 @@ async function main(): Promise<void> {
   // The step, profiled on both engines.
   const prefix = join(tmpdir(), `vitkit-web-kernels-${process.pid}`);
   const node = await time(nodeOrt, stepCase(), nodeOptions); // timed without the profiler, which adds a little per node
+  await node.session.release();
   (await time(nodeOrt, stepCase(), { ...nodeOptions, enableProfiling: true, profileFilePrefix: prefix })).session.endProfiling();
   const file = readdirSync(tmpdir()).map((f) => join(tmpdir(), f)).find((f) => f.startsWith(prefix))!;
   const nodeOps = byOpType(JSON.parse(readFileSync(file, 'utf8')) as Event[]);
@@ -157,10 +171,14 @@ async function main(): Promise<void> {
     ops,
   }));
 
-  // The matrix products alone, at the step's shapes (rows = batch × 50 tokens), best of 20 runs.
-  const rows = batch * 50;
-  for (const [m, k, n] of [[rows, 128, 384], [rows, 128, 256], [rows, 256, 128], [128, rows, 384]] as const) {
-    const nodeMs = (await time(nodeOrt, matmulCase(m, k, n), nodeOptions, 20)).best;
+  // The matrix products alone at the step's shapes (rows: batch × tokens; qkv, MLP in and out, a weight gradient),
+  // best of 20 runs.
+  const rows = batch * (gridSize(cfg) ** 2 + 1); // patches and the class token
+  const [d, h] = [cfg.embedDim, cfg.mlpDim];
+  for (const [m, k, n] of [[rows, d, 3 * d], [rows, d, h], [rows, h, d], [d, rows, 3 * d]] as const) {
+    const mm = await time(nodeOrt, matmulCase(m, k, n), nodeOptions, 20);
+    await mm.session.release();
+    const nodeMs = mm.best;
     const webMs = onWeb(`${m}x${k}x${n}`).ms;
     const gflops = (ms: number) => round((2 * m * k * n) / ms / 1e6);
     console.log(JSON.stringify({ case: 'matmul', shape: `${m}x${k}x${n}`, threads: 1, machine: machine(), node_gflops: gflops(nodeMs), web_gflops: gflops(webMs), web_speed_over_node: round(nodeMs / webMs) }));

@@ -49,7 +49,8 @@ Output:
   --threads N            onnxruntime threads (default: all cores)
   --workers N            threads building batches ahead of each step (default 1; 0 = in the main thread)
   --eval-every N         evaluate on the test split every N epochs (default 1; 0 = only after the last step, which
-                         always evaluates): for test splits much larger than the training set
+                         always evaluates): for test splits much larger than the training set; best.safetensors
+                         is written when a better evaluation is
   --json                 print one JSON line per epoch and a final summary instead of progress bars
 
 Ctrl-C saves a checkpoint and exits; resume with --resume.`;

@@ -47,7 +47,7 @@ function humanReporter(): (e: TrainEvent) => void {
     } else if (e.kind === 'epoch') {
       bar?.stop(); // an epoch without evaluation sends no 'evaluating' event
       bar = null;
-      const test = e.testAcc === undefined ? '' : `, test loss ${e.testLoss!.toFixed(4)} acc ${(100 * e.testAcc).toFixed(2)}%`;
+      const test = e.testAcc === undefined ? '' : `, test loss ${e.testLoss.toFixed(4)} acc ${(100 * e.testAcc).toFixed(2)}%`;
       console.error(`epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAcc).toFixed(2)}%${test}`);
     }
   };

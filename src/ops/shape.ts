@@ -1,6 +1,6 @@
 // Layout ops: Reshape, Transpose, Concat, Slice, Gather, Expand, Unsqueeze, Squeeze, Identity, Pad, Shape,
 // ConstantOfShape, with their gradient rules, and sumTo (the adjoint of broadcasting). The bottom of src/ops: it
-// imports no other op module.
+// imports no other op family.
 import { attr, type Dim, type Shape, type Value } from '../graph/graph.ts';
 import { broadcastShapes, normAxis } from '../graph/shapes.ts';
 import { type DType, type Tensor, formatShape } from '../graph/tensor.ts';

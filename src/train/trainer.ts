@@ -1,6 +1,7 @@
 // The training loop: batches (built ahead in worker threads) → one graph step each (forward, backward, clipping,
-// optimizer, EMA) → metrics and checkpoints per epoch, evaluation every `evalEvery` epochs. Interruptible (an AbortSignal saves a checkpoint
-// and stops) and exactly resumable: every random draw is a function of the recipe's seed and the batch position.
+// optimizer, EMA) → metrics and checkpoints per epoch, evaluation every `evalEvery` epochs. Interruptible (an
+// AbortSignal saves a checkpoint and stops) and exactly resumable: every random draw is a function of the recipe's
+// seed and the batch position.
 import { mkdirSync } from 'node:fs';
 import { Batches } from '../data/batches.ts';
 import { openBatchStream } from '../data/prefetch.ts';
@@ -20,8 +21,11 @@ export type TrainEvent =
   | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number; readonly trainable: number }
   | { readonly kind: 'step'; readonly step: number; readonly epoch: number; readonly loss: number; readonly acc: number; readonly lr: number; readonly imagesPerSec: number }
   | { readonly kind: 'evaluating'; readonly epoch: number }
-  /** testLoss/testAcc are absent at the end of an epoch that `evalEvery` skips. */
-  | { readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly testLoss?: number; readonly testAcc?: number; readonly checkpoint: string };
+  /** testLoss and testAcc are both absent at the end of an epoch that `evalEvery` skips. */
+  | ({ readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly checkpoint: string } & (
+      | { readonly testLoss: number; readonly testAcc: number }
+      | { readonly testLoss?: undefined; readonly testAcc?: undefined }
+    ));
 
 export interface TrainRun {
   readonly recipe: TrainRecipe;
@@ -96,6 +100,7 @@ async function orRelease<T>(session: TrainSession, open: () => T): Promise<T> {
 /** Trains (or resumes) a run to the end of its recipe, or until `signal` aborts. */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { recipe, data, outDir } = run;
+  if (run.evalEvery !== undefined && !(Number.isInteger(run.evalEvery) && run.evalEvery >= 0)) throw new Error(`evalEvery must be an integer ≥ 0, got ${run.evalEvery}`);
   checkDataFits(recipe, data.train);
   checkDataFits(recipe, data.test);
   mkdirSync(outDir, { recursive: true });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -90,6 +90,23 @@ test('evalEvery skips evaluation on the epochs between, always evaluates the las
   const endOnly = await train({ recipe, data, outDir: tmp(), evalEvery: 0, onEvent: (e) => e.kind === 'evaluating' && evaluated.push(e.epoch) });
   assert.deepEqual(evaluated, [2], 'evalEvery 0: only the last step evaluates');
   assert.equal(endOnly.testAcc, every.testAcc);
+  assert.equal(endOnly.bestTestAcc, endOnly.testAcc);
+  assert.ok(existsSync(endOnly.best), 'the one evaluation writes best.safetensors');
+  await assert.rejects(train({ recipe, data, outDir: tmp(), evalEvery: 1.5 }), /evalEvery must be an integer ≥ 0, got 1.5/);
+});
+
+test('a run evaluating every 2 epochs, interrupted and resumed, evaluates the same epochs and ends where it would have', async () => {
+  const evaluated: number[] = [];
+  const onEvent = (e: TrainEvent) => e.kind === 'evaluating' && evaluated.push(e.epoch);
+  const full = await train({ recipe, data, outDir: tmp(), evalEvery: 2 });
+  const out = tmp();
+  const controller = new AbortController();
+  await train({ recipe, data, outDir: out, evalEvery: 2, signal: controller.signal, onEvent: (e) => (onEvent(e), e.kind === 'step' && e.step === 8 && controller.abort()) });
+  const ckpt = loadTrainCheckpoint(out);
+  const resumed = await train({ recipe, data, outDir: out, evalEvery: 2, resume: { state: ckpt.state, progress: ckpt.progress }, onEvent });
+  assert.deepEqual(evaluated, [1, 2]);
+  assert.equal(resumed.testAcc, full.testAcc);
+  assert.equal(resumed.bestTestAcc, full.bestTestAcc);
 });
 
 test('an interrupted and resumed run ends bit-for-bit where an uninterrupted one does', async () => {
