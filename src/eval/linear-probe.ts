@@ -29,8 +29,8 @@ import { columnStats, standardize } from './linalg.ts';
 export interface LinearProbeOptions {
   /**
    * Passes over the train features. Default: 30, or as many as make MIN_STEPS steps on a small set (1,000 features at
-   * batch 256, 3 steps an epoch, get 334), where 30 epochs left the probe short of converged: on 1,000 CIFAR-10 features, 30 epochs
-   * scored 62.9% at train loss 0.92 and 300 epochs 66.9% at 0.77.
+   * batch 256, 3 steps an epoch, get 334), where 30 epochs left the probe short of converged: on 1,000 CIFAR-10
+   * features, 30 epochs scored 62.9% at train loss 0.92 and 300 epochs 66.9% at 0.77.
    */
   readonly epochs?: number;
   /** Features per step (default 256, or the train set when smaller); each epoch drops its last partial batch. */

@@ -178,11 +178,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         if (evaluate) {
           run.onEvent?.({ kind: 'evaluating', epoch: b.epoch });
           last = await evaluateSet(session, data.test, recipe);
-          if (last.acc > progress.bestTestAcc) saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }));
+          if (last.acc > progress.bestTestAcc) {
+            saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }));
+            progress = { ...progress, bestTestAcc: last.acc };
+          }
         }
         const sums = progress.epochSums;
         const train = { loss: sums.loss / sums.steps, acc: sums.correct / sums.images };
-        progress = { ...progress, bestTestAcc: evaluate ? Math.max(progress.bestTestAcc, last.acc) : progress.bestTestAcc, epochSums: emptySums };
+        progress = { ...progress, epochSums: emptySums };
         save();
         const time = (performance.now() - started) / 1000;
         const test = evaluate ? { test_loss: last.loss, test_acc: last.acc } : {};
