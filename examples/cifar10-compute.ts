@@ -14,12 +14,11 @@
 import { cpus } from 'node:os';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { TopLevelSpec } from 'vega-lite';
 import { chartToPng } from '../src/analysis/charts.ts';
-import { classSubset, defaultArchive, extractCifar, pct, result, root, time, vitkitRunner } from './cli.ts';
+import { classSubset, defaultArchive, exampleFlags, extractCifar, pct, result, root, time, vitkitRunner } from './cli.ts';
 
-const { values } = parseArgs({ options: { archive: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, quick: { type: 'boolean' } } });
+const values = exampleFlags(import.meta.url, { archive: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, quick: { type: 'boolean' } });
 const quick = !!values.quick;
 const archive = resolve(values.archive ?? defaultArchive);
 const out = resolve(values.out ?? join(root, 'runs/cifar10-compute'));

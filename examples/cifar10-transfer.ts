@@ -11,12 +11,9 @@
 //   --quick    a smoke run (tiny model, 60 images per class, seconds) that checks the pipeline, not the claim
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { classSubset, defaultArchive, extractCifar, pct, result, root, time, vitkitRunner } from './cli.ts';
+import { classSubset, defaultArchive, exampleFlags, extractCifar, pct, result, root, time, vitkitRunner } from './cli.ts';
 
-const { values } = parseArgs({
-  options: { archive: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' } },
-});
+const values = exampleFlags(import.meta.url, { archive: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' } });
 const archive = resolve(values.archive ?? defaultArchive);
 const out = resolve(values.out ?? join(root, 'runs/cifar10-transfer'));
 const quick = !!values.quick;

@@ -2,11 +2,32 @@
 // hand) with --json, and the CIFAR-10 JPEG archive extracted once into the experiment's directory.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { Rng } from '../src/rng.ts';
 
 export const root = resolve(import.meta.dirname, '..');
 export const defaultArchive = join(root, '../shared/datasets/cifar10-jpeg.tar.gz');
+
+/**
+ * An experiment's flags, as its file's header describes them: `--help` prints that header and exits, and a flag it
+ * does not take is one line naming it (exit code 2), as with the vitkit commands.
+ */
+export function exampleFlags<const O extends NonNullable<ParseArgsConfig['options']>>(file: string, options: O) {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    const header = readFileSync(fileURLToPath(file), 'utf8').split('\n');
+    console.log(header.slice(0, header.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ args, options, strict: true }).values;
+  } catch (e) {
+    console.error(`${basename(fileURLToPath(file))}: ${(e as Error).message.split('\n')[0]} (see --help)`);
+    process.exit(2);
+  }
+}
 
 export interface Step {
   /** The command's JSON lines (per epoch, then the result). */

@@ -17,13 +17,12 @@
 import { writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { chartToPng } from '../src/analysis/charts.ts';
-import { classSubset, defaultArchive, extractCifar, result, root, time, vitkitRunner } from './cli.ts';
+import { classSubset, defaultArchive, exampleFlags, extractCifar, result, root, time, vitkitRunner } from './cli.ts';
 import { packageFolder } from './transfer-data.ts';
 import { type Results, type Upstream, transferPlot, transferTables } from './transfer-report.ts';
 
-const { values } = parseArgs({ options: { archive: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' } } });
+const values = exampleFlags(import.meta.url, { archive: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean' } });
 const quick = !!values.quick;
 const archive = resolve(values.archive ?? defaultArchive);
 const out = resolve(values.out ?? join(root, 'runs/transfer-suite'));
