@@ -1,6 +1,15 @@
 // vitkit's engine-neutral session settings (types only: the browser entry imports them too).
 
+/**
+ * Where a session's graph runs: the CPU (onnxruntime's own kernels, or WebAssembly in a page), or a GPU through
+ * onnxruntime's WebGPU execution provider (Dawn on Vulkan/Metal/D3D12 in Node, the browser's WebGPU in a page).
+ * One graph and one code path for both: the device is a session option, nothing else changes.
+ */
+export type Device = 'cpu' | 'webgpu';
+
 export interface SessionOptions {
+  /** Where the graph runs (default 'cpu'). */
+  readonly device?: Device;
   /** Intra-op threads; defaults to the machine's core count (the engine's measured sweet spot). */
   readonly threads?: number;
   /** onnxruntime graph optimisation level; 'all' enables its fusions (LayerNorm, Gelu, MatMul+Add). */

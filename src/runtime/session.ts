@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import type { DType, Tensor, TensorData } from '../graph/tensor.ts';
 import type { SessionOptions } from './session-options.ts';
 
-export type { SessionOptions } from './session-options.ts';
+export type { Device, SessionOptions } from './session-options.ts';
 
 export type Feeds = Record<string, Tensor>;
 
@@ -23,6 +23,7 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
 /** onnxruntime session options for vitkit's graphs. */
 export function ortSessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   return {
+    executionProviders: [opts.device ?? 'cpu'],
     intraOpNumThreads: opts.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: opts.optimization ?? 'all',

@@ -26,7 +26,7 @@ export function webEngine(ort: OrtWeb, opts: { threads?: number; isolated?: bool
     threads,
     Tensor: ort.Tensor,
     createSession: (model, o) =>
-      ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential', enableMemPattern: o.memoryPattern ?? false }),
+      ort.InferenceSession.create(model, { executionProviders: [o.device === 'webgpu' ? 'webgpu' : 'wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential', enableMemPattern: o.memoryPattern ?? false }),
     fillsFetches: false,
   };
 }
