@@ -65,8 +65,9 @@ export const modelFlags = {
 export const modelFlagsHelp = `
 Model and preprocessing (override what the checkpoint says):
   --checkpoint PATH    timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or
-                       a Hub id (google/vit-base-patch16-224) from the local Hugging Face cache ($HF_HOME/hub)
-  --revision R         the Hub id's branch, tag or commit in the cache (default main)
+                       a Hub id (google/vit-base-patch16-224), downloaded on first use into the Hugging Face
+                       cache ($HF_HOME/hub; HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1 as in huggingface_hub)
+  --revision R         the Hub id's branch, tag or commit (default main)
   --img-size N         run at this resolution (position embeddings are resampled in 2D)
   --crop-pct F         resize the shorter side to img-size/F then centre-crop (default 0.875; 1 = no crop margin)
   --mean a,b,c         normalisation mean (default: the checkpoint's, else ImageNet's)

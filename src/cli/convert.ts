@@ -3,6 +3,7 @@ import { UserError } from '../errors.ts';
 import { classNames } from '../inference/classifier.ts';
 import { type SaveFormat, loadCheckpoint, saveCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
 Usage: vitkit convert IN OUT --to timm|hf|npz|vitkit [--onnx] [--force] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
@@ -17,7 +18,7 @@ Reads a checkpoint in any supported format and writes it in another:
   npz      Google's original JAX .npz naming
   vitkit   vitkit's own .safetensors with the config and labels in its metadata
   --force  overwrite OUT if it exists
-IN may be a Hub id (org/name) in the local Hugging Face cache; --revision picks its branch, tag or commit.
+IN may be a Hub id (org/name), downloaded on first use; --revision picks its branch, tag or commit.
 `;
 
 const formats: readonly SaveFormat[] = ['timm', 'hf', 'npz', 'vitkit'];
@@ -30,7 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!input || !output || extra.length) throw new UserError('convert: give an input and an output path (see vitkit convert --help)');
   const to = args.values.to as SaveFormat | undefined;
   if (!to || !formats.includes(to)) throw new UserError(`convert: --to must be one of ${formats.join('|')}, got '${to ?? ''}'`);
-  const ckpt = loadCheckpoint(input, configOverrides(args.values), { revision: args.values.revision });
+  const ckpt = loadCheckpoint(await localCheckpoint(input, args.values.revision), configOverrides(args.values));
   if (args.values.onnx && to !== 'hf') throw new UserError(`convert: --onnx adds onnx/model.onnx to a Hugging Face directory: use it with --to hf`);
   // a Hugging Face config names every class (id2label), so fill in the names the library would show
   const content = to === 'hf' ? { ...ckpt, labels: classNames(ckpt.labels, ckpt.config.numClasses) } : ckpt;

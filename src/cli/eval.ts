@@ -6,6 +6,7 @@ import { Classifier, loadModel } from '../inference/classifier.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { progressBar } from './progress.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
 Usage: vitkit eval --checkpoint PATH --data PATH [--batch 32] [--confusion out.png] [--json] [options]
@@ -37,7 +38,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args.positionals.length) throw new UserError(`eval: unexpected argument '${args.positionals[0]}' (see vitkit eval --help)`);
   const batch = numberFlag('batch', v.batch, 32, { integer: true, min: 1 });
   if (v.confusion) assertWritable(v.confusion, { force: v.force });
-  const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
+  const model = loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v));
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
   const source = await evalSource(v.data, model.preprocess);
   const bar = progressBar('eval', source.labels.length);

@@ -5,6 +5,7 @@ import { loadModel } from '../inference/classifier.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
 import { writeFileAtomic } from '../weights/atomic-write.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, parseCommand } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
 Usage: vitkit export-onnx CHECKPOINT OUT.onnx [--outputs logits,pooled,attention] [--img-size N] [--force]
@@ -30,7 +31,7 @@ export async function main(argv: string[]): Promise<void> {
   const outputs = (args.values.outputs ?? 'logits').split(',') as ViTOutputName[];
   const bad = outputs.find((o) => !allOutputs.includes(o));
   if (bad) throw new UserError(`export-onnx: unknown output '${bad}' (expected ${allOutputs.join('|')})`);
-  const model = loadModel(checkpoint, loadOptionsFromFlags(args.values));
+  const model = loadModel(await localCheckpoint(checkpoint, args.values.revision), loadOptionsFromFlags(args.values));
   const bytes = toOnnx(inferenceGraph(model.config, model.weights, outputs));
   if (bytes.length > MAX_ONNX_BYTES) throw new UserError(`export-onnx: ${checkpoint} is too large for a single ONNX file (${bytes.length} bytes > 2 GiB)`);
   writeFileAtomic(out, [bytes], { force: args.values.force });

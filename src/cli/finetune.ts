@@ -11,6 +11,7 @@ import { loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, numberList, parseCommand } from './args.ts';
 import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
 import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
 Usage: vitkit finetune --checkpoint PRETRAINED --data SPEC [options]
@@ -22,7 +23,7 @@ position embeddings are resampled in 2D. Normalisation follows the checkpoint.
 
 Model and data:
   --checkpoint PATH      timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or a
-                         Hub id (org/name) in the local Hugging Face cache (--revision R: its branch, tag or commit)
+                         Hub id (org/name), downloaded on first use (--revision R: its branch, tag or commit)
   --heads N --ln-eps E --pool token|avg   what a bare timm/PyTorch state dict does not say
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
   --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
   const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
   prepareRunDir(outDir, { resuming: false, force: v.force });
   const reg = regularizationFromFlags(v); // checked before the (possibly slow) loading
-  const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v), { revision: v.revision });
+  const ckpt = loadCheckpoint(await localCheckpoint(v.checkpoint, v.revision), configOverrides(v));
   const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
   say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
   const data = await loadDataset(v.data, { imageSize: imgSize, channels: ckpt.config.inChans as Channels });

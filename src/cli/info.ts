@@ -6,13 +6,14 @@ import { countParameters, forwardFlops } from '../model/params.ts';
 import { describeBackbone } from '../model/resnet-v2.ts';
 import { checkpointBytes, loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
 Usage: vitkit info CHECKPOINT [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
 
 Prints a checkpoint's format, inferred architecture, parameter count and GFLOPs per image.
 CHECKPOINT: timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or a Hub id
-(org/name) in the local Hugging Face cache (--revision R: its branch, tag or commit).
+(org/name), downloaded on first use (--revision R: its branch, tag or commit).
   --json     print {"path", "format", "config", "precision", "bytes", "parameters", "gflops", "labels"}
 `;
 
@@ -23,13 +24,13 @@ export async function main(argv: string[]): Promise<void> {
   if (!args) return;
   const [path, ...extra] = args.positionals;
   if (!path || extra.length) throw new UserError('info: give exactly one checkpoint path (see vitkit info --help)');
-  const ckpt = loadCheckpoint(path, configOverrides(args.values), { revision: args.values.revision });
+  const ckpt = loadCheckpoint(await localCheckpoint(path, args.values.revision), configOverrides(args.values));
   const info = {
     path,
     format: ckpt.format,
     config: ckpt.config,
     precision: isQuantized(ckpt.weights) ? 'int8' : 'fp32',
-    bytes: checkpointBytes(path),
+    bytes: checkpointBytes(ckpt.path), // the resolved file or folder, not a Hub id
     parameters: countParameters(ckpt.config),
     gflops: forwardFlops(ckpt.config) / 1e9,
     labels: ckpt.labels?.length ?? 0,

@@ -11,6 +11,7 @@ const commands: Record<string, Command> = {
   finetune: { summary: 'fine-tune a pretrained checkpoint on a dataset (new head, any resolution)', load: () => import('./finetune.ts') },
   predict: { summary: 'classify images with a checkpoint', load: () => import('./predict.ts') },
   eval: { summary: 'top-1/top-5 accuracy of a checkpoint on a labelled dataset', load: () => import('./eval.ts') },
+  pull: { summary: 'download a Hugging Face Hub model (org/name) into the shared cache', load: () => import('./pull.ts') },
   info: { summary: 'format, config, parameter count and GFLOPs of a checkpoint', load: () => import('./info.ts') },
   quantize: { summary: 'write an int8 copy of a checkpoint (about 4× smaller and faster on CPU)', load: () => import('./quantize.ts') },
   convert: { summary: 'convert a checkpoint between timm, hf, npz and vitkit formats', load: () => import('./convert.ts') },

@@ -3,6 +3,7 @@ import { preprocessBatch } from '../data/decode.ts';
 import { UserError } from '../errors.ts';
 import { Classifier, loadModel, topK } from '../inference/classifier.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
 Usage: vitkit predict IMAGE... --checkpoint PATH [--top 5] [--json] [--logits] [options]
@@ -23,7 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.checkpoint) throw new UserError('predict: --checkpoint PATH is required (see vitkit predict --help)');
   if (images.length === 0) throw new UserError('predict: give at least one image path (see vitkit predict --help)');
   const k = numberFlag('top', v.top, 5, { integer: true, min: 1 });
-  const model = loadModel(v.checkpoint, loadOptionsFromFlags(v));
+  const model = loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v));
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
   const batchSize = 16;
   for (let i = 0; i < images.length; i += batchSize) {

@@ -2,23 +2,26 @@
 import { statSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import { isQuantized, quantizeWeights } from '../model/int8.ts';
+import { assertWritable } from '../weights/atomic-write.ts';
 import { checkpointBytes, loadCheckpoint, saveCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
-Usage: vitkit quantize IN OUT [--per-tensor] [--force] [--json] [--heads N] [--ln-eps E] [--pool token|avg]
+Usage: vitkit quantize IN OUT [--per-tensor] [--force] [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
 
 Writes an int8 copy of a checkpoint in vitkit's .safetensors format, about 4× smaller: the weights of every
 linear layer (patch projection, attention, MLP, head) become int8 with one float32 scale per output channel;
 LayerNorm, biases and embeddings stay float32. predict, eval, serve, embed, bench and export-onnx run it in
-int8 directly (the same as --int8 on the original).
+int8 directly (the same as --int8 on the original). IN may be a Hub id (org/name), downloaded on first use
+(--revision R: its branch, tag or commit).
   --per-tensor   one scale per weight tensor instead of per output channel (less accurate)
   --force        overwrite OUT if it exists
   --json         print {"input", "output", "bytes_in", "bytes_out", "ratio"}
 `;
 
 const options = {
-  'per-tensor': { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  'per-tensor': { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' }, revision: { type: 'string' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
 } as const;
 
@@ -27,13 +30,15 @@ export async function main(argv: string[]): Promise<void> {
   if (!args) return;
   const [input, output, ...extra] = args.positionals;
   if (!input || !output || extra.length) throw new UserError('quantize: give an input and an output path (see vitkit quantize --help)');
-  const ckpt = loadCheckpoint(input, configOverrides(args.values));
+  assertWritable(output, { force: args.values.force }); // before a download or a long load
+  const ckpt = loadCheckpoint(await localCheckpoint(input, args.values.revision), configOverrides(args.values));
+  const bytesIn = checkpointBytes(ckpt.path); // the resolved file or folder, not a Hub id
   if (isQuantized(ckpt.weights)) throw new UserError(`quantize: ${input} is already int8 (use vitkit convert to copy it)`);
   // Training state (optimizer moments) is for resuming float training; an int8 model cannot resume, so drop it.
   const { trainingState: _dropped, ...model } = ckpt;
   const weights = quantizeWeights(ckpt.config, ckpt.weights, { perTensor: args.values['per-tensor'] });
   saveCheckpoint(output, { ...model, weights }, 'vitkit', { force: args.values.force });
-  const [bytesIn, bytesOut] = [checkpointBytes(input), statSync(output).size];
+  const bytesOut = statSync(output).size;
   const result = { input, output, bytes_in: bytesIn, bytes_out: bytesOut, ratio: bytesIn / bytesOut };
   if (args.values.json) console.log(JSON.stringify(result));
   else console.log(`wrote ${output} (int8, ${mib(bytesOut)}) from ${input} (${ckpt.format}, ${mib(bytesIn)}): ${result.ratio.toFixed(2)}× smaller`);

@@ -3,6 +3,7 @@ import { UserError } from '../errors.ts';
 import { DEFAULT_LIMITS, createServer } from '../serve/server.ts';
 import { startInferenceWorker } from '../serve/worker-runner.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 const d = DEFAULT_LIMITS;
 const help = `
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<void> {
     timeoutMs: numberFlag('timeout-ms', v['timeout-ms'], d.timeoutMs, { min: 1 }),
   };
 
-  const worker = await startInferenceWorker(v.checkpoint, { load: loadOptionsFromFlags(v), threads: threadsFlag(v.threads) });
+  const worker = await startInferenceWorker(await localCheckpoint(v.checkpoint, v.revision), { load: loadOptionsFromFlags(v), threads: threadsFlag(v.threads) });
   const app = await createServer({ model: worker.model, runner: worker.runner, limits, onClose: () => worker.close() });
   void worker.failure.then((e) => {
     // without its model the server can only fail requests: exit so a supervisor restarts it

@@ -5,6 +5,7 @@ import { loadModel } from '../inference/classifier.ts';
 import { demoSamples } from '../serve/demo-samples.ts';
 import { DEFAULT_DEMO_DIR, createDemoServer, demoPage } from '../serve/web-demo.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand } from './args.ts';
+import { localCheckpoint } from './hub-checkpoint.ts';
 
 /** The best model of `npm start`'s run, and the dataset it learnt. */
 const DEFAULT_RUN = 'runs/fashion-mnist/best.safetensors';
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
   if (positionals.length) throw new UserError(`web: unexpected argument '${positionals[0]}' (see vitkit web --help)`);
   const port = numberFlag('port', v.port, 8081, { integer: true, min: 0 });
   const host = v.host ?? '127.0.0.1';
-  const model = loadModel(checkpoint, loadOptionsFromFlags(v));
+  const model = loadModel(await localCheckpoint(checkpoint, v.revision), loadOptionsFromFlags(v));
   const samples = samplesFrom ? await demoSamples(samplesFrom) : [];
   const page = await demoPage();
   if (page.built) console.log('vitkit web: built the page');

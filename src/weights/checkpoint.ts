@@ -18,14 +18,14 @@ import { looksLikeZip, readZip } from './zip.ts';
 import { isHfNaming, hfToTimm } from './hf.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
-import { resolveCheckpointPath } from './hf-cache.ts';
+import { resolveCheckpointPath } from '../hub/cache.ts';
 import { isTimmDir, readTimmDir } from './timm-dir.ts';
 import { checkWeights, inferConfig } from './infer-config.ts';
 import { UserError } from '../errors.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
-const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
+const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id (org/name)';
 
 /** What one reader produced, before config inference: canonical tensors plus whatever the file records. */
 interface Loaded {

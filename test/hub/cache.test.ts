@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/inference/classifier.ts';
-import { hubCacheDir, isHubId, resolveCheckpointPath } from '../../src/weights/hf-cache.ts';
+import { hubCacheDir, isHubId, resolveCheckpointPath } from '../../src/hub/cache.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { tempDir } from '../data/helpers.ts';
 import { FIXTURES } from '../fixtures.ts';

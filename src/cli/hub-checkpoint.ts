@@ -1,0 +1,34 @@
+// The one step every command that takes a checkpoint runs first: a Hub id (org/name) becomes its snapshot folder in
+// the Hugging Face cache, downloaded on first use with a progress bar, so the synchronous loaders only see local
+// paths. A path that exists stays as it is (a local folder wins over a Hub id of the same name).
+import { existsSync } from 'node:fs';
+import { isHubId } from '../hub/cache.ts';
+import { type PullResult, pull } from '../hub/pull.ts';
+import { type Progress, progressBar } from './progress.ts';
+
+export const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
+
+/** pull() with a progress bar over the bytes still to download (on a TTY). */
+export async function pullWithProgress(id: string, revision?: string): Promise<PullResult> {
+  let bar: Progress | undefined;
+  try {
+    return await pull(id, {
+      revision,
+      onProgress: ({ done, total }) => {
+        bar ??= progressBar(`downloading ${id}`, total, '{bar} {percentage}% {mb} MB eta {eta_formatted}');
+        bar.update(done, { mb: `${megabytes(done)}/${megabytes(total)}` });
+      },
+    });
+  } finally {
+    bar?.stop();
+  }
+}
+
+/** `spec` as a local path: itself, or a Hub id's snapshot folder at `revision` (default main). */
+export async function localCheckpoint(spec: string, revision?: string): Promise<string> {
+  if (existsSync(spec) || !isHubId(spec)) return spec;
+  const r = await pullWithProgress(spec, revision);
+  // on stderr, so --json output stays one object per line
+  if (r.downloaded) console.error(`vitkit: downloaded ${megabytes(r.downloaded)} MB of ${spec} (${r.commit.slice(0, 7)}) into ${r.dir}`);
+  return r.dir;
+}
