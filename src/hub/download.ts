@@ -24,17 +24,21 @@ const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size
 
 /**
  * Downloads `file` at `meta.commit` into `blob` (a path in blobs/), reporting the bytes held so far with
- * `onBytes(held)`. Throws a UserError when the Hub cannot be reached after the retries (the partial file stays
+ * `onBytes(held)`; returns the bytes that came over the network (less than the file when resumed). Throws a UserError when the Hub cannot be reached after the retries (the partial file stays
  * for the next run to resume) or when the bytes do not match the Hub's size or sha256 (the partial file goes).
  */
-export async function downloadBlob(client: HubClient, file: string, meta: FileMetadata, blob: string, onBytes: (held: number) => void): Promise<void> {
+export async function downloadBlob(client: HubClient, file: string, meta: FileMetadata, blob: string, onBytes: (held: number) => void): Promise<number> {
   const partial = `${blob}.incomplete`;
   mkdirSync(dirname(blob), { recursive: true });
   let lastError: unknown;
+  let received = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (meta.size !== undefined && sizeOf(partial) > meta.size) rmSync(partial); // not a prefix of this file
     try {
-      await fetchInto(client, file, meta, partial, onBytes);
+      await fetchInto(client, file, meta, partial, (held, fresh) => {
+        received += fresh;
+        onBytes(held);
+      });
       lastError = undefined;
       break;
     } catch (e) {
@@ -54,10 +58,11 @@ export async function downloadBlob(client: HubClient, file: string, meta: FileMe
     if (got !== meta.etag) refuse(`sha256 ${got} differs from the Hub's ${meta.etag}`);
   }
   renameSync(partial, blob);
+  return received;
 }
 
 /** One GET from where `partial` ends, appended to it (or restarting it when the server ignores Range). */
-async function fetchInto(client: HubClient, file: string, meta: FileMetadata, partial: string, onBytes: (held: number) => void): Promise<void> {
+async function fetchInto(client: HubClient, file: string, meta: FileMetadata, partial: string, onBytes: (held: number, fresh: number) => void): Promise<void> {
   let held = sizeOf(partial);
   // aborts a download that goes HF_HUB_DOWNLOAD_TIMEOUT without a byte (the connection may hang, not close)
   const stall = new AbortController();
@@ -79,14 +84,14 @@ async function fetchInto(client: HubClient, file: string, meta: FileMetadata, pa
       await out.truncate(0);
       held = 0;
     }
-    onBytes(held);
+    onBytes(held, 0);
     const body = res.body;
     if (!body) throw new HubUnreachableError(`${client.endpoint} sent no body for ${file}`);
     for await (const chunk of body) {
       alive();
       await out.write(chunk, 0, chunk.length, held);
       held += chunk.length;
-      onBytes(held);
+      onBytes(held, chunk.length);
     }
   } catch (e) {
     throw e instanceof UserError ? e : client.unreachable(e);

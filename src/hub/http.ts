@@ -119,9 +119,11 @@ export class HubClient {
       throw new UserError(`${this.endpoint} refused ${what} (HTTP ${res.status}; the repo may not exist): ${fix}`);
     }
     if (res.status === 404) {
-      const code = res.headers.get('x-error-code');
-      const missing = code === 'RepoNotFound' ? `model ${this.id}` : code === 'EntryNotFound' ? `file ${file} of ${this.id} at revision '${revision}'` : what;
-      throw new UserError(`${this.endpoint} has no ${missing} (HTTP 404): check the model id${file ? '' : ' and --revision'}`);
+      const [missing, fix] = {
+        RepoNotFound: [`model ${this.id}`, 'check the model id'],
+        RevisionNotFound: [`revision '${revision}' of ${this.id}`, 'check --revision (a branch, tag or commit)'],
+      }[res.headers.get('x-error-code') ?? ''] ?? [what, 'check the model id and --revision'];
+      throw new UserError(`${this.endpoint} has no ${missing} (HTTP 404): ${fix}`);
     }
     throw new HubUnreachableError(`${this.endpoint} answered HTTP ${res.status} for ${what}: try again later, or set HF_HUB_OFFLINE=1 to use only the cache (${this.cacheDir})`);
   }

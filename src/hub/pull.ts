@@ -69,14 +69,7 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
   let downloaded = 0;
   const fetchFile = async (file: string, meta: FileMetadata, onBytes: (held: number) => void): Promise<void> => {
     const blob = blobPath(id, meta.etag, env);
-    if (!existsSync(blob)) {
-      let held = 0;
-      await downloadBlob(client, file, meta, blob, (n) => {
-        downloaded += Math.max(0, n - held);
-        held = n;
-        onBytes(n);
-      });
-    }
+    if (!existsSync(blob)) downloaded += await downloadBlob(client, file, meta, blob, onBytes);
     linkSnapshotFile(id, commit, file, meta.etag, env);
   };
   const cached = (file: string): boolean => existsSync(snapshotFile(id, commit, file, env)); // a commit's files never change

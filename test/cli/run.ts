@@ -1,5 +1,5 @@
 // Runs the vitkit CLI as a user would (vitkit …) and captures its output.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -17,4 +17,20 @@ export interface CliResult {
 export function vitkit(args: readonly string[], opts: { timeoutMs?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [...VITKIT_ARGV, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * vitkit in a child process without blocking this one (spawnSync would freeze a server the test runs in-process),
+ * with `env` added to this process's environment.
+ */
+export function vitkitAsync(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...VITKIT_ARGV, ...args], { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => void (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => void (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

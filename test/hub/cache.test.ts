@@ -81,13 +81,22 @@ test('a local folder of the same name wins over the cache', () => {
   }
 });
 
-test('an id or revision not in the cache is one line naming the folder and the download command', () => {
+test('loading an id or revision not in the cache is one line naming the folder and `vitkit pull`', () => {
+  assert.throws(() => loadCheckpoint('google/vit-absent'), {
+    message: `google/vit-absent is neither a local path nor a model in the Hugging Face cache (no ${hub}/models--google--vit-absent): check the path, or download it with \`vitkit pull google/vit-absent\` (or pull() in the API)`,
+  });
+  assert.throws(() => loadCheckpoint('google/vit-micro', {}, { revision: 'v9' }), {
+    message: `google/vit-micro: revision 'v9' is not in the Hugging Face cache (${hub}/models--google--vit-micro has refs main): download it with \`vitkit pull google/vit-micro --revision v9\` (or pull() in the API)`,
+  });
+});
+
+test('with HF_HUB_OFFLINE=1 the CLI reads the cache alone: a missing id or revision names the switch', () => {
+  process.env.HF_HUB_OFFLINE = '1';
   const r = vitkit(['predict', join(MICRO, 'img_0.png'), '--checkpoint', 'google/vit-absent']);
   assert.equal(r.status, 1);
-  const missing = `models--google--vit-absent`;
-  assert.match(r.stderr, new RegExp(`^vitkit: google/vit-absent is neither a local path nor a model in the Hugging Face cache \\(no ${hub}/${missing}\\): .*huggingface-cli download google/vit-absent\`\n$`));
+  assert.equal(r.stderr, `vitkit: google/vit-absent at revision 'main' is not in the Hugging Face cache (${hub}/models--google--vit-absent) and HF_HUB_OFFLINE is set: unset HF_HUB_OFFLINE to download it\n`);
   const rev = vitkit(['info', 'google/vit-micro', '--revision', 'v9']);
-  assert.match(rev.stderr, /^vitkit: google\/vit-micro: revision 'v9' is not in the Hugging Face cache \(.* has refs main\): fetch it with `huggingface-cli download google\/vit-micro --revision v9`\n$/);
+  assert.match(rev.stderr, /^vitkit: google\/vit-micro at revision 'v9' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/);
   const ok = vitkit(['predict', join(MICRO, 'img_0.png'), '--checkpoint', 'timm/vit_micro_test.in1k', '--revision', 'v2', '--json']);
   assert.equal(ok.status, 0, ok.stderr);
 });

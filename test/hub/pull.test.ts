@@ -55,7 +55,7 @@ test('a tag resolves to its commit and is recorded in refs/; an unknown revision
   const r = await pull('google/vit-micro', { env, revision: 'v1' });
   assert.equal(readFileSync(join(env.HF_HOME!, 'hub', 'models--google--vit-micro', 'refs', 'v1'), 'utf8'), COMMIT);
   assert.equal((await pull('google/vit-micro', { env, revision: COMMIT })).dir, r.dir);
-  await assert.rejects(pull('google/vit-micro', { env, revision: 'v9' }), /^UserError: .* has no google\/vit-micro at revision 'v9' \(HTTP 404\): check the model id and --revision$/);
+  await assert.rejects(pull('google/vit-micro', { env, revision: 'v9' }), /^UserError: .* has no revision 'v9' of google\/vit-micro \(HTTP 404\): check --revision \(a branch, tag or commit\)$/);
   await assert.rejects(pull('google/vit-micro', { env, revision: '../../x' }), /--revision '\.\.\/\.\.\/x' is not a branch, tag or commit name/);
 });
 
