@@ -12,6 +12,10 @@ export { nodeEngine } from './runtime/node-engine.ts';
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointFormat, type SaveFormat } from './weights/checkpoint.ts';
 export { readSafetensors, writeSafetensors } from './weights/safetensors.ts';
 
+// Hugging Face Hub: download into the cache huggingface_hub shares (loadCheckpoint/loadModel then take the id or the folder)
+export { pull, type PullOptions, type PullProgress, type PullResult } from './hub/pull.ts';
+export { hubCacheDir } from './hub/cache.ts';
+
 // Data
 export { decodeImage, preprocessFile, preprocessBatch } from './data/decode.ts';
 export { loadDataset } from './data/load-dataset.ts';

@@ -105,7 +105,8 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * PyTorch `.pth/.pt/.bin`, or a Hugging Face directory. Returns the architecture (inferred from tensor shapes,
  * with heads and LayerNorm epsilon from the checkpoint's own config where it has one; `overrides` win) and the
  * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it. A path that
- * does not exist but reads as a Hub id (`org/name`) is taken from the local Hugging Face cache at `opts.revision`.
+ * does not exist but reads as a Hub id (`org/name`) is taken from the local Hugging Face cache at `opts.revision`
+ * (synchronously, so nothing is downloaded here: `await pull(id)` first, as the CLI does).
  */
 export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}, opts: { revision?: string } = {}): Checkpoint {
   path = resolveCheckpointPath(path, opts.revision);
