@@ -73,14 +73,18 @@ export class HubClient {
     return { commit: body.sha, files: body.siblings.map((s) => s.rfilename).filter((f): f is string => typeof f === 'string') };
   }
 
-  /** HEAD of a file: its commit, ETag and size. Redirects within the Hub (a renamed repo) are followed, not the CDN's. */
+  /**
+   * HEAD of a file: its commit, ETag and size. Redirects to the same host (a renamed repo) are followed; one to
+   * another host (the CDN of an LFS file) is not: its answer carries the metadata, and the token stays on the Hub.
+   */
   async metadata(revision: string, file: string): Promise<FileMetadata> {
     let url = this.resolveUrl(revision, file);
     for (let hops = 0; ; hops++) {
       const res = await this.request(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(this.metadataMs) }, revision, file);
       const location = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && location?.startsWith('/') && hops < 5) {
-        url = new URL(location, url).href;
+      const target = location ? new URL(location, url) : undefined;
+      if (res.status >= 300 && res.status < 400 && target?.hostname === new URL(url).hostname && hops < 5) {
+        url = target.href;
         continue;
       }
       const etag = (res.headers.get('x-linked-etag') ?? res.headers.get('etag'))?.replace(/^W\//, '').replace(/"/g, '');

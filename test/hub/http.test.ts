@@ -28,7 +28,9 @@ test('a private repo: 401 without a token names HF_TOKEN; a wrong one is refused
   await assert.rejects(pull(id, { env: freshEnv({ HF_TOKEN: 'hf_wrong' }) }), /HTTP 401.*: the token in HF_TOKEN was refused/);
   const before = hub.requests.length;
   const r = await pull(id, { env: freshEnv({ HF_TOKEN: 'hf_secret' }) });
-  assert.ok(hub.requests.slice(before).filter((q) => !q.path.startsWith('/cdn/')).every((q) => q.authorization === 'Bearer hf_secret'));
+  const [toCdn, toHub] = [hub.requests.slice(before).filter((q) => q.path.startsWith('/cdn/')), hub.requests.slice(before).filter((q) => !q.path.startsWith('/cdn/'))];
+  assert.ok(toHub.every((q) => q.authorization === 'Bearer hf_secret'));
+  assert.ok(toCdn.length && toCdn.every((q) => q.authorization === undefined), 'the token never leaves the Hub');
   assert.equal(r.files.length, 3);
   await pull(id, { env: freshEnv(), token: 'hf_secret' });
   const home = tempDir('hf-login');

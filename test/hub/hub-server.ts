@@ -1,4 +1,4 @@
-// A local stand-in for the Hugging Face Hub, shaped like the real one where vitkit's client looks: the revision API,
+// A local stand-in for the Hugging Face Hub, shaped like the real one where clients look: the revision and tree APIs,
 // HEAD/GET /{id}/resolve/{rev}/{file} with X-Repo-Commit and ETag (git blob sha1), LFS files (.safetensors, .bin)
 // answered by a redirect to a "CDN" path with X-Linked-Etag (their sha256) and X-Linked-Size, Range requests on
 // the CDN, private repos behind a Bearer token, and 401/404s with X-Error-Code. Faults on demand: cut a
@@ -104,12 +104,22 @@ export async function startHubServer(repos: Record<string, HubRepo>): Promise<Hu
     requests.push({ method: req.method ?? '', path, range: req.headers.range, authorization: req.headers.authorization });
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    const tree = /^\/api\/models\/([^/]+\/[^/]+)\/tree\/([^/]+)$/.exec(path);
     const lfs = /^\/cdn\/([0-9a-f]{64})$/.exec(path);
     if (api) {
       const found = lookup(req, res, api[1]!, api[2]!);
       if (!found) return;
       const siblings = Object.keys(found.repo.files).map((rfilename) => ({ rfilename }));
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], sha: found.commit, siblings }));
+    } else if (tree) {
+      // huggingface_hub's snapshot_download lists this way (vitkit asks the revision API): files only, no folders
+      const found = lookup(req, res, tree[1]!, tree[2]!);
+      if (!found) return;
+      const entries = Object.entries(found.repo.files).map(([file, bytes]) => ({
+        type: 'file', path: file, size: bytes.length, oid: gitBlobId(bytes),
+        ...(isLfs(file) ? { lfs: { oid: sha256(bytes), size: bytes.length, pointerSize: 134 } } : {}),
+      }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(entries));
     } else if (resolve) {
       const found = lookup(req, res, resolve[1]!, resolve[2]!);
       if (!found) return;
@@ -119,7 +129,7 @@ export async function startHubServer(repos: Record<string, HubRepo>): Promise<Hu
       if (isLfs(resolve[3]!)) {
         const hash = sha256(bytes);
         res.writeHead(302, {
-          ...common, location: `http://${req.headers.host}/cdn/${hash}`, etag: `"${gitBlobId(Buffer.from(hash))}"`,
+          ...common, location: `http://localhost:${port()}/cdn/${hash}`, etag: `"${gitBlobId(Buffer.from(hash))}"`,
           'x-linked-etag': `"${hash}"`, 'x-linked-size': bytes.length, 'content-length': 0,
         }).end();
         return;
@@ -132,11 +142,13 @@ export async function startHubServer(repos: Record<string, HubRepo>): Promise<Hu
       fail(res, 404, 'NotFound');
     }
   });
+  // the "CDN" is this server under another host name, as the Hub's is another host: clients must not send it the token
+  const port = (): number => (server.address() as AddressInfo).port;
   let connections = 0;
   server.on('connection', () => void connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${port()}`,
     requests,
     get connections() {
       return connections;
