@@ -3,7 +3,9 @@
 //   <hub>/models--<org>--<name>/snapshots/<commit>/<file>   relative links to ../../blobs/<etag> (copies where links fail)
 //   <hub>/models--<org>--<name>/refs/<branch or tag>        the commit that revision resolved to, no newline
 // Reading is synchronous (loaders run on a snapshot folder); writing a blob is download.ts's job.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, extname, join, relative } from 'node:path';
 import { UserError } from '../errors.ts';
@@ -11,7 +13,10 @@ import { UserError } from '../errors.ts';
 /** Extensions of checkpoint files: a missing `runs/best.safetensors` is a missing file, not a Hub id. */
 const FILE_EXTENSIONS = ['.safetensors', '.npz', '.pth', '.pt', '.bin', '.json'];
 
-/** The Hub cache folder, as huggingface_hub picks it: $HF_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub. */
+/**
+ * The Hub cache folder, as huggingface_hub picks it: $HF_HUB_CACHE, $HF_HOME/hub, $XDG_CACHE_HOME/huggingface/hub,
+ * ~/.cache/huggingface/hub.
+ */
 export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
   return join(hfHome(env), 'hub');
@@ -55,14 +60,16 @@ export function cachedSnapshot(id: string, revision: string, env: NodeJS.Process
  */
 export function resolveHubId(id: string, revision = 'main', env: NodeJS.ProcessEnv = process.env): string {
   const repo = repoDir(id, env);
-  const fetch = `download it with \`vitkit pull ${id}${revision === 'main' ? '' : ` --revision ${revision}`}\` (or pull() in the API)`;
+  const command = `vitkit pull ${id}${revision === 'main' ? '' : ` --revision ${revision}`}`;
+  const fetch = `download it with \`${command}\` (or pull() in the API)`;
   if (!existsSync(repo)) {
     throw new UserError(`${id} is neither a local path nor a model in the Hugging Face cache (no ${repo}): check the path, or ${fetch}`);
   }
   const snapshot = cachedSnapshot(id, revision, env);
   if (!snapshot) {
     const have = existsSync(join(repo, 'refs')) ? readdirSync(join(repo, 'refs')) : [];
-    throw new UserError(`${id}: revision '${revision}' is not in the Hugging Face cache (${repo} has ${have.length ? `refs ${have.join(', ')}` : 'no refs'}): ${fetch}`);
+    const refs = have.length ? `refs ${have.join(', ')}` : 'no refs';
+    throw new UserError(`${id}: revision '${revision}' is not in the Hugging Face cache (${repo} has ${refs}): ${fetch}`);
   }
   return snapshot;
 }

@@ -24,10 +24,13 @@ const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size
 
 /**
  * Downloads `file` at `meta.commit` into `blob` (a path in blobs/), reporting the bytes held so far with
- * `onBytes(held)`; returns the bytes that came over the network (less than the file when resumed). Throws a UserError when the Hub cannot be reached after the retries (the partial file stays
- * for the next run to resume) or when the bytes do not match the Hub's size or sha256 (the partial file goes).
+ * `onBytes(held)`; returns the bytes that came over the network (fewer than the file's when resumed). Throws a
+ * UserError when the Hub cannot be reached after the retries (the partial file stays for the next run to resume)
+ * or when the bytes do not match the Hub's size or sha256 (the partial file goes).
  */
-export async function downloadBlob(client: HubClient, file: string, meta: FileMetadata, blob: string, onBytes: (held: number) => void): Promise<number> {
+export async function downloadBlob(
+  client: HubClient, file: string, meta: FileMetadata, blob: string, onBytes: (held: number) => void,
+): Promise<number> {
   const partial = `${blob}.incomplete`;
   mkdirSync(dirname(blob), { recursive: true });
   let lastError: unknown;
@@ -62,7 +65,9 @@ export async function downloadBlob(client: HubClient, file: string, meta: FileMe
 }
 
 /** One GET from where `partial` ends, appended to it (or restarting it when the server ignores Range). */
-async function fetchInto(client: HubClient, file: string, meta: FileMetadata, partial: string, onBytes: (held: number, fresh: number) => void): Promise<void> {
+async function fetchInto(
+  client: HubClient, file: string, meta: FileMetadata, partial: string, onBytes: (held: number, fresh: number) => void,
+): Promise<void> {
   let held = sizeOf(partial);
   // aborts a download that goes HF_HUB_DOWNLOAD_TIMEOUT without a byte (the connection may hang, not close)
   const stall = new AbortController();

@@ -55,7 +55,8 @@ export class HubClient {
     const env = access.env ?? process.env;
     this.endpoint = (access.endpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
     const tokenFile = env.HF_TOKEN_PATH ?? join(hfHome(env), 'token');
-    this.token = access.token ?? (env.HF_TOKEN || (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined)) ?? undefined;
+    const saved = existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined;
+    this.token = access.token ?? (env.HF_TOKEN || saved || undefined);
     this.metadataMs = seconds(env, 'HF_HUB_ETAG_TIMEOUT', 10);
     this.idleMs = seconds(env, 'HF_HUB_DOWNLOAD_TIMEOUT', 10);
     this.cacheDir = hubCacheDir(env);
@@ -67,10 +68,12 @@ export class HubClient {
     const res = await this.request(url, { signal: AbortSignal.timeout(this.metadataMs) }, revision);
     const body = (await res.json().catch(() => ({}))) as { sha?: unknown; siblings?: { rfilename?: unknown }[] };
     if (typeof body.sha !== 'string' || !Array.isArray(body.siblings)) {
-      throw new UserError(`${url} did not answer with a commit and a file list: is HF_ENDPOINT (${this.endpoint}) a Hugging Face Hub?`);
+      throw this.notAHub(url, 'did not answer with a commit and a file list');
     }
-    if (!isCommitHash(body.sha)) throw new UserError(`${url} answered commit ${shown(body.sha)}, not a 40-digit hash: is HF_ENDPOINT (${this.endpoint}) a Hugging Face Hub?`);
-    return { commit: body.sha, files: body.siblings.map((s) => s.rfilename).filter((f): f is string => typeof f === 'string') };
+    // the commit names a folder in snapshots/: a hash only
+    if (!isCommitHash(body.sha)) throw this.notAHub(url, `answered commit ${shown(body.sha)}, not a 40-digit hash`);
+    const files = body.siblings.map((s) => s.rfilename).filter((f): f is string => typeof f === 'string');
+    return { commit: body.sha, files };
   }
 
   /**
@@ -80,7 +83,8 @@ export class HubClient {
   async metadata(revision: string, file: string): Promise<FileMetadata> {
     let url = this.resolveUrl(revision, file);
     for (let hops = 0; ; hops++) {
-      const res = await this.request(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(this.metadataMs) }, revision, file);
+      const init: RequestInit = { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(this.metadataMs) };
+      const res = await this.request(url, init, revision, file);
       const location = res.headers.get('location');
       const target = location ? new URL(location, url) : undefined;
       if (res.status >= 300 && res.status < 400 && target?.hostname === new URL(url).hostname && hops < 5) {
@@ -90,7 +94,7 @@ export class HubClient {
       const etag = (res.headers.get('x-linked-etag') ?? res.headers.get('etag'))?.replace(/^W\//, '').replace(/"/g, '');
       const commit = res.headers.get('x-repo-commit');
       // the ETag names a file in blobs/: a plain name only
-      if (!etag || !/^[\w-]+$/.test(etag) || !commit) throw new UserError(`${url} answered without a usable ETag or X-Repo-Commit: is HF_ENDPOINT (${this.endpoint}) a Hugging Face Hub?`);
+      if (!etag || !/^[\w-]+$/.test(etag) || !commit) throw this.notAHub(url, 'answered without a usable ETag or X-Repo-Commit');
       const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length'));
       return { commit, etag, ...(Number.isFinite(size) && size >= 0 ? { size } : {}) };
     }
@@ -103,12 +107,14 @@ export class HubClient {
   }
 
   private resolveUrl(revision: string, file: string): string {
-    return `${this.endpoint}/${this.id}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+    const path = file.split('/').map(encodeURIComponent).join('/');
+    return `${this.endpoint}/${this.id}/resolve/${encodeURIComponent(revision)}/${path}`;
   }
 
   /** fetch with the token, identity encoding (sizes and hashes are of the bytes as stored) and one-line errors. */
   private async request(url: string, init: RequestInit, revision: string, file?: string, allowed: number[] = []): Promise<Response> {
-    const headers = { 'accept-encoding': 'identity', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(init.headers as Record<string, string>) };
+    const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    const headers = { 'accept-encoding': 'identity', ...auth, ...(init.headers as Record<string, string>) };
     let res: Response;
     try {
       res = await fetch(url, { ...init, headers });
@@ -119,7 +125,9 @@ export class HubClient {
     await res.body?.cancel();
     const what = `${this.id}${file ? ` file ${file}` : ''} at revision '${revision}'`;
     if (res.status === 401 || res.status === 403) {
-      const fix = this.token ? 'the token in HF_TOKEN was refused: use one that can read this repo (and accept its terms if gated)' : 'if it is private or gated, set HF_TOKEN to a token that can read it';
+      const fix = this.token
+        ? 'the token in HF_TOKEN was refused: use one that can read this repo (and accept its terms if gated)'
+        : 'if it is private or gated, set HF_TOKEN to a token that can read it';
       throw new UserError(`${this.endpoint} refused ${what} (HTTP ${res.status}; the repo may not exist): ${fix}`);
     }
     if (res.status === 404) {
@@ -129,13 +137,22 @@ export class HubClient {
       }[res.headers.get('x-error-code') ?? ''] ?? [what, 'check the model id and --revision'];
       throw new UserError(`${this.endpoint} has no ${missing} (HTTP 404): ${fix}`);
     }
-    throw new HubUnreachableError(`${this.endpoint} answered HTTP ${res.status} for ${what}: try again later, or set HF_HUB_OFFLINE=1 to use only the cache (${this.cacheDir})`);
+    throw new HubUnreachableError(
+      `${this.endpoint} answered HTTP ${res.status} for ${what}: try again later, or set HF_HUB_OFFLINE=1 to use only the cache (${this.cacheDir})`,
+    );
+  }
+
+  private notAHub(url: string, what: string): UserError {
+    return new UserError(`${url} ${what}: is HF_ENDPOINT (${this.endpoint}) a Hugging Face Hub?`);
   }
 
   /** A network failure as one line naming the offline switch and the cache folder. */
   unreachable(e: unknown): HubUnreachableError {
     const err = e as Error & { cause?: { code?: string } };
     const why = err.name === 'TimeoutError' || err.name === 'AbortError' ? 'timed out' : (err.cause?.code ?? err.message);
-    return new HubUnreachableError(`cannot reach ${this.endpoint} to download ${this.id} (${why}): check the network or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use only what is in the cache (${this.cacheDir})`);
+    return new HubUnreachableError(
+      `cannot reach ${this.endpoint} to download ${this.id} (${why}): check the network or HF_ENDPOINT, ` +
+        `or set HF_HUB_OFFLINE=1 to use only what is in the cache (${this.cacheDir})`,
+    );
   }
 }

@@ -50,7 +50,9 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
   const env = opts.env ?? process.env;
   const revision = opts.revision ?? 'main';
   // a revision names a file under refs/: no way out of it
-  if (!/^[\w.-]+(\/[\w.-]+)*$/.test(revision) || revision.split('/').includes('..')) throw new UserError(`--revision '${revision}' is not a branch, tag or commit name`);
+  if (!/^[\w.-]+(\/[\w.-]+)*$/.test(revision) || revision.split('/').includes('..')) {
+    throw new UserError(`--revision '${revision}' is not a branch, tag or commit name`);
+  }
   if (isOffline(env)) return fromCache(id, revision, env);
   const client = new HubClient(id, opts);
   let listing: { commit: string; files: string[] };
@@ -64,7 +66,11 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
   const { commit, files: listed } = listing;
   const weights = WEIGHTS.find((f) => listed.includes(f));
   if (!listed.includes('config.json') || !weights) {
-    throw new UserError(`${id} at revision '${revision}' has ${listed.includes('config.json') ? 'no weights' : 'no config.json'} vitkit can read (expected config.json and one of ${WEIGHTS.join(', ')}): is it a transformers or timm image model?`);
+    const lacks = listed.includes('config.json') ? 'no weights' : 'no config.json';
+    throw new UserError(
+      `${id} at revision '${revision}' has ${lacks} vitkit can read (expected config.json and one of ${WEIGHTS.join(', ')}): ` +
+        'is it a transformers or timm image model?',
+    );
   }
   let downloaded = 0;
   const fetchFile = async (file: string, meta: FileMetadata, onBytes: (held: number) => void): Promise<void> => {
@@ -75,7 +81,7 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
   const cached = (file: string): boolean => existsSync(snapshotFile(id, commit, file, env)); // a commit's files never change
 
   // small files first: a sharded model's index says which shards to fetch
-  const small = ['config.json', ...(listed.includes('preprocessor_config.json') ? ['preprocessor_config.json'] : []), ...(weights.endsWith('.json') ? [weights] : [])];
+  const small = ['config.json', 'preprocessor_config.json', ...(weights.endsWith('.json') ? [weights] : [])].filter((f) => listed.includes(f));
   for (const f of small.filter((f) => !cached(f))) await fetchFile(f, await client.metadata(commit, f), () => {});
   const big = weights.endsWith('.json') ? shards(snapshotFile(id, commit, weights, env), listed) : [weights];
 
@@ -89,7 +95,8 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
     before += metas[i]!.size ?? 0;
   }
   writeRef(id, revision, commit, env);
-  return { id, revision, commit, dir: join(repoDir(id, env), 'snapshots', commit), files: [...small, ...big], downloaded, fromCache: false };
+  const dir = join(repoDir(id, env), 'snapshots', commit);
+  return { id, revision, commit, dir, files: [...small, ...big], downloaded, fromCache: false };
 }
 
 /** The shard files a `*.index.json` names: plain file names that the repo lists. */
@@ -111,7 +118,10 @@ function shards(index: string, listed: readonly string[]): string[] {
 function fromCache(id: string, revision: string, env: NodeJS.ProcessEnv): PullResult {
   const dir = cachedSnapshot(id, revision, env);
   if (!dir) {
-    throw new UserError(`${id} at revision '${revision}' is not in the Hugging Face cache (${repoDir(id, env)}) and HF_HUB_OFFLINE is set: unset HF_HUB_OFFLINE to download it`);
+    throw new UserError(
+      `${id} at revision '${revision}' is not in the Hugging Face cache (${repoDir(id, env)}) and HF_HUB_OFFLINE is set: ` +
+        'unset HF_HUB_OFFLINE to download it',
+    );
   }
   const present = readdirSync(dir);
   const weights = WEIGHTS.find((f) => present.includes(f));
