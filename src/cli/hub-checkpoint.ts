@@ -14,9 +14,10 @@ export async function pullWithProgress(id: string, revision?: string): Promise<P
   try {
     return await pull(id, {
       revision,
+      // counted in MB with one decimal, so the bar's {value}/{total} read as sizes
       onProgress: ({ done, total }) => {
-        bar ??= progressBar(`downloading ${id}`, total, '{bar} {percentage}% {mb} MB eta {eta_formatted}');
-        bar.update(done, { mb: `${megabytes(done)}/${megabytes(total)}` });
+        bar ??= progressBar(`downloading ${id}`, Number(megabytes(total)), '{bar} {percentage}% {value}/{total} MB eta {eta_formatted}');
+        bar.update(Number(megabytes(done)));
       },
     });
   } finally {
