@@ -68,7 +68,8 @@ export function readJson(path: string): Record<string, unknown> {
 
 const weightFiles = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
 
-function readShard(path: string): { tensors: StateDict; metadata: Record<string, string> } {
+/** One weight file: .safetensors, or a PyTorch pickle (.bin). */
+export function readShard(path: string): { tensors: StateDict; metadata: Record<string, string> } {
   return path.endsWith('.safetensors') ? readSafetensors(path) : { tensors: readPth(path), metadata: {} };
 }
 

@@ -1,13 +1,12 @@
 // timm's Hub layout (what `timm.create_model('hf-hub:…')` downloads and `push_to_hf_hub` writes): model.safetensors
-// with timm's parameter names beside a config.json holding `architecture` and `pretrained_cfg` (input size,
+// (or, in older repos, pytorch_model.bin) with timm's parameter names beside a config.json holding `architecture` and `pretrained_cfg` (input size,
 // mean/std, crop_pct) — not a transformers config, so it is read here rather than as a Hugging Face directory.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
 import { type ViTConfig, presets } from '../model/config.ts';
 import type { Preprocess } from './checkpoint-types.ts';
-import { readJson } from './hf-dir.ts';
-import { readSafetensors } from './safetensors.ts';
+import { readJson, readShard } from './hf-dir.ts';
 import { UserError } from '../errors.ts';
 
 /** Whether a folder's config.json is timm's (it names an `architecture`; transformers' names `model_type`). */
@@ -25,9 +24,9 @@ const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.len
 /** Reads a timm Hub folder: weights as they are, heads and epsilon from the architecture's preset, timm's eval transform. */
 export function readTimmDir(dir: string): { weights: StateDict; hints: Partial<ViTConfig>; labels?: string[]; preprocess?: Preprocess; metadata: Record<string, string> } {
   const cfg = readJson(join(dir, 'config.json'));
-  const file = join(dir, 'model.safetensors');
-  if (!existsSync(file)) throw new UserError(`${dir} has timm's config.json but no model.safetensors: re-download it`);
-  const { tensors, metadata } = readSafetensors(file);
+  const file = ['model.safetensors', 'pytorch_model.bin'].map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!file) throw new UserError(`${dir} has timm's config.json but neither model.safetensors nor pytorch_model.bin: re-download it`);
+  const { tensors, metadata } = readShard(file);
   // timm names variants `<architecture>.<tag>`; the preset, where vitkit has it, says what shapes cannot
   const arch = presets[String(cfg.architecture).split('.')[0]!];
   const args = (cfg.model_args ?? {}) as Record<string, unknown>;

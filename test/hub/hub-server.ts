@@ -8,6 +8,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { encodeSafetensors } from '../../src/weights/safetensors-codec.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { FIXTURES } from '../fixtures.ts';
@@ -198,5 +199,13 @@ export function fixtureRepos(): Record<string, HubRepo> {
       },
     },
     'acme/vit-micro-private': { commit: COMMIT, files: hf, token: 'hf_secret' },
+    // an older timm repo: the state dict as a PyTorch pickle only (torch.save of micro_gray_p4_28's timm weights)
+    'timm/vit_gray_test.bin_only': {
+      commit: COMMIT,
+      files: {
+        'config.json': Buffer.from(JSON.stringify({ ...TIMM_CONFIG, model_args: { num_heads: 4 }, pretrained_cfg: { ...TIMM_CONFIG.pretrained_cfg, input_size: [1, 28, 28] } })),
+        'pytorch_model.bin': readFileSync(fileURLToPath(new URL('../fixtures/weights/micro_gray_p4_28.pth', import.meta.url))),
+      },
+    },
   };
 }

@@ -67,6 +67,14 @@ test("a timm repo: timm's config.json and model.safetensors (not the .bin), load
   assert.deepEqual([m.preprocess.mean, m.preprocess.std, m.preprocess.cropPct, m.preprocess.resize], [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5], 1, 'shorter-crop']);
 });
 
+test('an older timm repo with only pytorch_model.bin: that file, read as a PyTorch state dict', async () => {
+  const r = await pull('timm/vit_gray_test.bin_only', { env: freshEnv() });
+  assert.deepEqual([...r.files].sort(), ['config.json', 'pytorch_model.bin']);
+  const [m, ref] = [loadModel(r.dir), loadModel(`${FIXTURES}micro_gray_p4_28/timm.safetensors`, { config: { numHeads: 4 } })];
+  assert.deepEqual([m.format, m.config.numHeads, m.config.inChans], ['timm', 4, 1]);
+  for (const [name, t] of ref.weights) assert.deepEqual(m.weights.get(name)!.data, t.data, name);
+});
+
 test('a sharded repo: the index and every shard it names', async () => {
   const r = await pull('google/vit-micro-sharded', { env: freshEnv() });
   assert.deepEqual([...r.files].sort(), ['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'preprocessor_config.json']);
