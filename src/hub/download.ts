@@ -6,6 +6,7 @@ import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync }
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { UserError } from '../errors.ts';
+import { lockBlob } from './blob-lock.ts';
 import { type FileMetadata, type HubClient, HubUnreachableError } from './http.ts';
 
 /** Tries per file (the first and four resumes), as huggingface_hub's http_get retries. */
@@ -31,8 +32,21 @@ const sizeOf = (path: string): number => (existsSync(path) ? statSync(path).size
 export async function downloadBlob(
   client: HubClient, file: string, meta: FileMetadata, blob: string, onBytes: (held: number) => void,
 ): Promise<number> {
-  const partial = `${blob}.incomplete`;
   mkdirSync(dirname(blob), { recursive: true });
+  const lock = await lockBlob(blob);
+  try {
+    // another process may have finished it while this one waited
+    return existsSync(blob) ? 0 : await download(client, file, meta, blob, (held) => {
+      lock.refresh();
+      onBytes(held);
+    });
+  } finally {
+    lock.release();
+  }
+}
+
+async function download(client: HubClient, file: string, meta: FileMetadata, blob: string, onBytes: (held: number) => void): Promise<number> {
+  const partial = `${blob}.incomplete`;
   let lastError: unknown;
   let received = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

@@ -1,9 +1,10 @@
 // Downloading one blob: a connection cut mid-file resumes with Range (in the same run, and from the .incomplete file
-// a killed run left), and bytes that do not match the Hub's sha256 are refused and not kept.
+// a killed run left), bytes that do not match the Hub's sha256 are refused and not kept, and two downloads of one
+// blob at once take turns (a lock left by a dead process goes stale).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pull } from '../../src/hub/pull.ts';
 import { tempDir } from '../data/helpers.ts';
@@ -53,4 +54,27 @@ test("bytes that do not hash to the Hub's sha256 are refused, and nothing of the
   assert.ok(!existsSync(join(env.HF_HOME!, 'hub', 'models--google--vit-micro', 'refs', 'main')), 'the revision is not recorded');
   const r = await pull('google/vit-micro', { env }); // the next run starts clean and succeeds
   assert.deepEqual(readFileSync(join(r.dir, 'model.safetensors')), weights);
+});
+
+test('two pulls of one model at once: one downloads each blob, the other waits for it', async () => {
+  const env = freshEnv();
+  const before = hub.requests.length;
+  const [a, b] = await Promise.all([pull('google/vit-micro', { env }), pull('google/vit-micro', { env })]);
+  assert.equal(a.dir, b.dir);
+  assert.equal(cdnGets(before).length, 1);
+  assert.equal(a.downloaded + b.downloaded, ['config.json', 'model.safetensors', 'preprocessor_config.json'].reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0));
+  assert.deepEqual(readFileSync(join(a.dir, 'model.safetensors')), weights);
+  assert.ok(!readdirSync(blobs(env)).some((f) => /\.(incomplete|vitkit-lock)$/.test(f)), 'no partial file or lock left');
+});
+
+test('a lock a killed process left behind goes stale and is taken over', async () => {
+  const env = freshEnv();
+  mkdirSync(blobs(env), { recursive: true });
+  const lock = join(blobs(env), `${sha}.vitkit-lock`);
+  writeFileSync(lock, '99999');
+  const twoMinutesAgo = Date.now() / 1000 - 120;
+  utimesSync(lock, twoMinutesAgo, twoMinutesAgo);
+  const r = await pull('google/vit-micro', { env });
+  assert.deepEqual(readFileSync(join(r.dir, 'model.safetensors')), weights);
+  assert.ok(!existsSync(lock));
 });
