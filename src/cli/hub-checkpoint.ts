@@ -2,6 +2,7 @@
 // the Hugging Face cache, downloaded on first use with a progress bar, so the synchronous loaders only see local
 // paths. A path that exists stays as it is (a local folder wins over a Hub id of the same name).
 import { existsSync } from 'node:fs';
+import { UserError } from '../errors.ts';
 import { isHubId } from '../hub/cache.ts';
 import { type PullResult, pull } from '../hub/pull.ts';
 import { type Progress, progressBar } from './progress.ts';
@@ -28,7 +29,14 @@ export async function pullWithProgress(id: string, revision?: string): Promise<P
 /** `spec` as a local path: itself, or a Hub id's snapshot folder at `revision` (default main). */
 export async function localCheckpoint(spec: string, revision?: string): Promise<string> {
   if (existsSync(spec) || !isHubId(spec)) return spec;
-  const r = await pullWithProgress(spec, revision);
+  let r: PullResult;
+  try {
+    r = await pullWithProgress(spec, revision);
+  } catch (e) {
+    // `runs/typo` reads as a Hub id too: say that the local path was looked for first
+    if (e instanceof UserError) throw new UserError(`${spec} is not a local path; as a Hub model id: ${e.message}`);
+    throw e;
+  }
   // on stderr, so --json output stays one object per line
   if (r.downloaded) console.error(`vitkit: downloaded ${megabytes(r.downloaded)} MB of ${spec} (${r.commit.slice(0, 7)}) into ${r.dir}`);
   return r.dir;

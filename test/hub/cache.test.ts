@@ -94,9 +94,9 @@ test('with HF_HUB_OFFLINE=1 the CLI reads the cache alone: a missing id or revis
   process.env.HF_HUB_OFFLINE = '1';
   const r = vitkit(['predict', join(MICRO, 'img_0.png'), '--checkpoint', 'google/vit-absent']);
   assert.equal(r.status, 1);
-  assert.equal(r.stderr, `vitkit: google/vit-absent at revision 'main' is not in the Hugging Face cache (${hub}/models--google--vit-absent) and HF_HUB_OFFLINE is set: unset HF_HUB_OFFLINE to download it\n`);
+  assert.equal(r.stderr, `vitkit: google/vit-absent is not a local path; as a Hub model id: google/vit-absent at revision 'main' is not in the Hugging Face cache (${hub}/models--google--vit-absent) and HF_HUB_OFFLINE is set: unset HF_HUB_OFFLINE to download it\n`);
   const rev = vitkit(['info', 'google/vit-micro', '--revision', 'v9']);
-  assert.match(rev.stderr, /^vitkit: google\/vit-micro at revision 'v9' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/);
+  assert.match(rev.stderr, /^vitkit: google\/vit-micro is not a local path; as a Hub model id: google\/vit-micro at revision 'v9' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/);
   const ok = vitkit(['predict', join(MICRO, 'img_0.png'), '--checkpoint', 'timm/vit_micro_test.in1k', '--revision', 'v2', '--json']);
   assert.equal(ok.status, 0, ok.stderr);
 });
