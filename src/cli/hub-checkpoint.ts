@@ -17,6 +17,7 @@ export async function pullWithProgress(id: string, revision?: string): Promise<P
       revision,
       // counted in MB with one decimal, so the bar's {value}/{total} read as sizes
       onProgress: ({ done, total }) => {
+        if (!total) return; // sizes the Hub did not announce
         bar ??= progressBar(`downloading ${id}`, Number(megabytes(total)), '{bar} {percentage}% {value}/{total} MB eta {eta_formatted}');
         bar.update(Number(megabytes(done)));
       },
@@ -38,6 +39,6 @@ export async function localCheckpoint(spec: string, revision?: string): Promise<
     throw e;
   }
   // on stderr, so --json output stays one object per line
-  if (r.downloaded) console.error(`vitkit: downloaded ${megabytes(r.downloaded)} MB of ${spec} (${r.commit.slice(0, 7)}) into ${r.dir}`);
+  if (r.downloadedBytes) console.error(`vitkit: downloaded ${megabytes(r.downloadedBytes)} MB of ${spec} (${r.commit.slice(0, 7)}) into ${r.dir}`);
   return r.dir;
 }

@@ -2,6 +2,7 @@
 import { UserError } from '../errors.ts';
 import { parseCommand } from './args.ts';
 import { megabytes, pullWithProgress } from './hub-checkpoint.ts';
+import { printJson } from './json-output.ts';
 
 const help = `
 Usage: vitkit pull ORG/NAME [--revision R] [--json]
@@ -27,11 +28,10 @@ export async function main(argv: string[]): Promise<void> {
   if (!id || extra.length) throw new UserError('pull: give exactly one Hub model id, e.g. vitkit pull google/vit-base-patch16-224');
   const r = await pullWithProgress(id, args.values.revision);
   if (args.values.json) {
-    const { revision, commit, dir, files, downloaded, fromCache } = r;
-    console.log(JSON.stringify({ id, revision, commit, dir, files, downloaded_bytes: downloaded, from_cache: fromCache }));
+    printJson({ ...r });
     return;
   }
-  const how = r.fromCache ? 'from the cache (not checked against the Hub)' : r.downloaded ? `downloaded ${megabytes(r.downloaded)} MB` : 'up to date';
+  const how = r.fromCache ? 'from the cache (not checked against the Hub)' : r.downloadedBytes ? `downloaded ${megabytes(r.downloadedBytes)} MB` : 'up to date';
   console.log(`${id} ${r.revision} (${r.commit.slice(0, 7)}): ${how}: ${r.files.join(', ')}`);
   console.log(r.dir);
 }

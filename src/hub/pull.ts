@@ -32,7 +32,7 @@ export interface PullResult {
   /** The files vitkit needs, as they are in `dir`. */
   readonly files: readonly string[];
   /** Bytes downloaded by this call (0 when everything was cached). */
-  readonly downloaded: number;
+  readonly downloadedBytes: number;
   /** Whether the cache answered alone (HF_HUB_OFFLINE=1, or the Hub was unreachable and the cache had it). */
   readonly fromCache: boolean;
 }
@@ -72,10 +72,10 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
         'is it a transformers or timm image model?',
     );
   }
-  let downloaded = 0;
+  let downloadedBytes = 0;
   const fetchFile = async (file: string, meta: FileMetadata, onBytes: (held: number) => void): Promise<void> => {
     const blob = blobPath(id, meta.etag, env);
-    if (!existsSync(blob)) downloaded += await downloadBlob(client, file, meta, blob, onBytes);
+    if (!existsSync(blob)) downloadedBytes += await downloadBlob(client, file, meta, blob, onBytes);
     linkSnapshotFile(id, commit, file, meta.etag, env);
   };
   const cached = (file: string): boolean => existsSync(snapshotFile(id, commit, file, env)); // a commit's files never change
@@ -96,7 +96,7 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
   }
   writeRef(id, revision, commit, env);
   const dir = join(repoDir(id, env), 'snapshots', commit);
-  return { id, revision, commit, dir, files: [...small, ...big], downloaded, fromCache: false };
+  return { id, revision, commit, dir, files: [...small, ...big], downloadedBytes, fromCache: false };
 }
 
 /** The shard files a `*.index.json` names: plain file names that the repo lists. */
@@ -130,5 +130,5 @@ function fromCache(id: string, revision: string, env: NodeJS.ProcessEnv): PullRe
     ...(weights ? [weights] : []),
     ...(weights?.endsWith('.json') ? shards(join(dir, weights), present) : []),
   ];
-  return { id, revision, commit: basename(dir), dir, files, downloaded: 0, fromCache: true };
+  return { id, revision, commit: basename(dir), dir, files, downloadedBytes: 0, fromCache: true };
 }

@@ -39,7 +39,7 @@ test('the .incomplete file a killed run left is continued, not downloaded again'
   assert.deepEqual(cdnGets(before).map((q) => q.range), ['bytes=12345-']);
   assert.deepEqual(readFileSync(join(blobs(env), sha)), weights);
   const small = ['config.json', 'preprocessor_config.json'].reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0);
-  assert.equal(r.downloaded, small + weights.length - 12_345);
+  assert.equal(r.downloadedBytes, small + weights.length - 12_345);
 });
 
 test("bytes that do not hash to the Hub's sha256 are refused, and nothing of them is kept", async () => {
@@ -62,7 +62,7 @@ test('two pulls of one model at once: one downloads each blob, the other waits f
   const [a, b] = await Promise.all([pull('google/vit-micro', { env }), pull('google/vit-micro', { env })]);
   assert.equal(a.dir, b.dir);
   assert.equal(cdnGets(before).length, 1);
-  assert.equal(a.downloaded + b.downloaded, ['config.json', 'model.safetensors', 'preprocessor_config.json'].reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0));
+  assert.equal(a.downloadedBytes + b.downloadedBytes, ['config.json', 'model.safetensors', 'preprocessor_config.json'].reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0));
   assert.deepEqual(readFileSync(join(a.dir, 'model.safetensors')), weights);
   assert.ok(!readdirSync(blobs(env)).some((f) => /\.(incomplete|vitkit-lock)$/.test(f)), 'no partial file or lock left');
 });

@@ -35,7 +35,7 @@ test('a transformers repo: config, preprocessor config and weights only, in the 
   assert.deepEqual([r.commit, r.fromCache, [...r.files].sort()], [COMMIT, false, ['config.json', 'model.safetensors', 'preprocessor_config.json']]);
   assert.ok(!asked.some((a) => /README|tf_model|onnx/.test(a)), `fetched only what it needs: ${asked.join(', ')}`);
   const weights = repos['google/vit-micro']!.files['model.safetensors']!;
-  assert.equal(r.downloaded, r.files.reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0));
+  assert.equal(r.downloadedBytes, r.files.reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0));
   // blobs named by ETag (sha256 for LFS), snapshot entries relative links to them, refs/main naming the commit
   assert.equal(readlinkSync(join(r.dir, 'model.safetensors')), join('..', '..', 'blobs', sha256(weights)));
   assert.match(readlinkSync(join(r.dir, 'config.json')), /^\.\.\/\.\.\/blobs\/[0-9a-f]{40}$/);
@@ -46,7 +46,7 @@ test('a transformers repo: config, preprocessor config and weights only, in the 
   assert.deepEqual(byHub.weights.get('head.weight')!.data, byDir.weights.get('head.weight')!.data);
 
   const [again, asked2] = await requestsDuring(() => pull('google/vit-micro', { env }));
-  assert.deepEqual([again.dir, again.downloaded], [r.dir, 0]);
+  assert.deepEqual([again.dir, again.downloadedBytes], [r.dir, 0]);
   assert.deepEqual(asked2, ['GET /api/models/google/vit-micro/revision/main'], 'a complete snapshot costs one listing');
 });
 
@@ -97,7 +97,7 @@ test("a cache written as Python's huggingface_hub writes it is used as is, onlin
   }
   writeFileSync(join(repo, 'refs', 'main'), COMMIT);
   const [online, asked] = await requestsDuring(() => pull('google/vit-micro', { env }));
-  assert.deepEqual([online.dir, online.downloaded, asked.length], [snapshot, 0, 1]);
+  assert.deepEqual([online.dir, online.downloadedBytes, asked.length], [snapshot, 0, 1]);
   const offline = await pull('google/vit-micro', { env: { ...env, HF_HUB_OFFLINE: '1' } });
   assert.deepEqual([offline.dir, offline.fromCache, offline.commit], [snapshot, true, COMMIT]);
 });
