@@ -1,13 +1,15 @@
 // Commands given a Hub id against a local Hub-shaped server, as a new user on a fresh clone would run them: predict
 // downloads on first use and gives the fixture's reference logits, then again with HF_HUB_OFFLINE=1 and no socket;
-// info and quantize size the downloaded files (not the id), and quantize writes nothing for an input it cannot read.
+// info and quantize size the downloaded files (not the id), and quantize writes nothing for an input it cannot read;
+// serve runs a Hub id in its inference worker.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../data/helpers.ts';
 import { FIXTURES, expected } from '../fixtures.ts';
 import { fixtureRepos, startHubServer } from '../hub/hub-server.ts';
+import { post, spawnVitkit } from '../serve/helpers.ts';
 import { vitkitAsync } from './run.ts';
 
 const IMAGE = join(FIXTURES, 'micro_p16_224', 'img_0.png');
@@ -66,4 +68,19 @@ test('vitkit pull ORG/NAME --json: the snapshot folder, its files, the bytes dow
   assert.match(second.stdout, /^timm\/vit_micro_test\.in1k main \(c0ffee0\): up to date: config\.json, model\.safetensors\n.*snapshots\/c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00\n$/);
   const usage = await vitkitAsync(['pull'], { env });
   assert.equal(usage.stderr, 'vitkit: pull: give exactly one Hub model id, e.g. vitkit pull google/vit-base-patch16-224\n');
+});
+
+test('serve --checkpoint ORG/NAME: the server (and its inference worker) runs the downloaded model', async () => {
+  Object.assign(process.env, { HF_HOME: tempDir('hf-home'), HF_ENDPOINT: hub.endpoint, HF_HUB_OFFLINE: '' });
+  const { child, url } = await spawnVitkit(['serve', '--checkpoint', 'google/vit-micro', '--port', '0', '--threads', '1']);
+  const r = await post(`${url}/v1/classify?top=3`, readFileSync(IMAGE));
+  child.kill('SIGTERM');
+  assert.equal(r.status, 200);
+  const row = Array.from(reference.subarray(0, 10));
+  const z = row.reduce((n, x) => n + Math.exp(x - Math.max(...row)), 0);
+  const best = row.map((x, index) => ({ index, prob: Math.exp(x - Math.max(...row)) / z })).sort((a, b) => b.prob - a.prob).slice(0, 3);
+  r.json.top.forEach((p: { index: number; prob: number }, i: number) => {
+    assert.equal(p.index, best[i]!.index);
+    assert.ok(Math.abs(p.prob - best[i]!.prob) < 1e-4);
+  });
 });
