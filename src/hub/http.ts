@@ -131,11 +131,11 @@ export class HubClient {
       throw new UserError(`${this.endpoint} refused ${what} (HTTP ${res.status}; the repo may not exist): ${fix}`);
     }
     if (res.status === 404) {
-      const [missing, fix] = {
-        RepoNotFound: [`model ${this.id}`, 'check the model id'],
-        RevisionNotFound: [`revision '${revision}' of ${this.id}`, 'check --revision (a branch, tag or commit)'],
-      }[res.headers.get('x-error-code') ?? ''] ?? [what, 'check the model id and --revision'];
-      throw new UserError(`${this.endpoint} has no ${missing} (HTTP 404): ${fix}`);
+      const why = {
+        RepoNotFound: `no model ${this.id} (HTTP 404 for revision '${revision}'): check the model id`,
+        RevisionNotFound: `no revision '${revision}' of ${this.id} (HTTP 404): check --revision (a branch, tag or commit)`,
+      }[res.headers.get('x-error-code') ?? ''] ?? `no ${what} (HTTP 404): check the model id and --revision`;
+      throw new UserError(`${this.endpoint} has ${why}`);
     }
     throw new HubUnreachableError(
       `${this.endpoint} answered HTTP ${res.status} for ${what}: try again later, or set HF_HUB_OFFLINE=1 to use only the cache (${this.cacheDir})`,

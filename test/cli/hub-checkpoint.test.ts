@@ -53,7 +53,7 @@ test('info and quantize size the files a Hub id resolved to; quantize writes no 
   assert.equal(JSON.parse(q.stdout).bytes_in, size);
   const missing = join(tempDir('quantize-hub'), 'never.safetensors');
   const bad = await vitkitAsync(['quantize', 'google/vit-absent', missing], { env });
-  assert.match(bad.stderr, /^vitkit: .* has no model google\/vit-absent \(HTTP 404\): check the model id\n$/);
+  assert.match(bad.stderr, /^vitkit: .* has no model google\/vit-absent \(HTTP 404 for revision 'main'\): check the model id\n$/);
   assert.ok(!existsSync(missing));
 });
 

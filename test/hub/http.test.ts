@@ -39,7 +39,7 @@ test('a private repo: 401 without a token names HF_TOKEN; a wrong one is refused
 });
 
 test('a repo the Hub does not have is a 404 naming it', async () => {
-  await assert.rejects(pull('google/vit-absent', { env: freshEnv() }), /^UserError: http:\/\/127\.0\.0\.1:\d+ has no model google\/vit-absent \(HTTP 404\): check the model id$/);
+  await assert.rejects(pull('google/vit-absent', { env: freshEnv() }), /^UserError: http:\/\/127\.0\.0\.1:\d+ has no model google\/vit-absent \(HTTP 404 for revision 'main'\): check the model id$/);
   await assert.rejects(pull('not-an-id', { env: freshEnv() }), /'not-an-id' is not a Hub model id \(expected org\/name/);
 });
 
