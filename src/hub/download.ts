@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.ts';
 import { lockBlob } from './blob-lock.ts';
 import { type FileMetadata, type HubClient, HubUnreachableError } from './http.ts';
@@ -50,7 +51,10 @@ async function download(client: HubClient, file: string, meta: FileMetadata, blo
   let lastError: unknown;
   let received = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (meta.size !== undefined && sizeOf(partial) > meta.size) rmSync(partial); // not a prefix of this file
+    const have = sizeOf(partial);
+    if (meta.size !== undefined && have > meta.size) rmSync(partial); // not a prefix of this file
+    if (have === meta.size && have > 0) break; // complete: a run stopped before checking it
+    if (attempt > 0) await sleep(500 * attempt); // a server in trouble gets a moment
     try {
       await fetchInto(client, file, meta, partial, (held, fresh) => {
         received += fresh;
@@ -63,7 +67,7 @@ async function download(client: HubClient, file: string, meta: FileMetadata, blo
       lastError = e;
     }
   }
-  if (lastError) throw lastError;
+  if (lastError !== undefined) throw lastError;
   const held = sizeOf(partial);
   const refuse = (why: string): never => {
     rmSync(partial, { force: true });

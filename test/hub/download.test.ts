@@ -42,6 +42,16 @@ test('the .incomplete file a killed run left is continued, not downloaded again'
   assert.equal(r.downloadedBytes, small + weights.length - 12_345);
 });
 
+test('a complete .incomplete file (a run stopped before checking it) is checked and kept, not fetched again', async () => {
+  const env = freshEnv();
+  mkdirSync(blobs(env), { recursive: true });
+  writeFileSync(join(blobs(env), `${sha}.incomplete`), weights);
+  const before = hub.requests.length;
+  const r = await pull('google/vit-micro', { env });
+  assert.equal(cdnGets(before).length, 0);
+  assert.deepEqual(readFileSync(join(r.dir, 'model.safetensors')), weights);
+});
+
 test("bytes that do not hash to the Hub's sha256 are refused, and nothing of them is kept", async () => {
   const env = freshEnv();
   hub.corrupt.add('model.safetensors');
