@@ -47,7 +47,9 @@ export async function main(argv: string[]): Promise<void> {
   const r = await evaluate(classifier, source, batch, (done) => bar.update(done));
   bar.stop();
   await classifier.release();
-  if (r.byPosition && !v.json) console.error(`${v.checkpoint} names no classes: the data's ${source.classes.length} classes are matched to its outputs by position`);
+  if (r.byPosition && !v.json) {
+    console.error(`${v.checkpoint} names no classes: the data's ${source.classes.length} classes are matched to its outputs by position`);
+  }
   if (v.confusion) writeFileAtomic(v.confusion, [await chartToPng(confusionSpec(r.confusion, r.classes))], { force: v.force });
   if (v.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, n: r.n, matched: r.byPosition ? 'position' : 'name' }));
   else console.log(`top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  (${r.n} images, ${v.data})`);

@@ -68,7 +68,8 @@ export async function main(argv: string[]): Promise<void> {
   checkRunDir(outDir, { resuming: false, force: v.force });
   // Every flag is checked before the (possibly slow) loading; --force replaces the old run only once all is checked.
   const reg = regularizationFromFlags(v);
-  const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, { ...f, epochs: 1, accum: defaultAccumulation }, stepsPerEpoch);
+  const defaults = { ...f, epochs: 1, accum: defaultAccumulation };
+  const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, defaults, stepsPerEpoch);
   optimization(() => 0); // --warmup-epochs is converted once the data is loaded
   const [mean, std] = [numberList('mean', v.mean), numberList('std', v.std)];
   const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v), { revision: v.revision });

@@ -31,7 +31,8 @@ export function lastEvaluation(outDir: string): { readonly loss: number; readonl
     } catch {
       continue; // an empty or cut-off line (a crash mid-write) holds nothing to report
     }
-    if (r.kind === 'epoch' && typeof r.test_acc === 'number' && typeof r.test_loss === 'number') last = { loss: r.test_loss, acc: r.test_acc };
+    const { kind, test_loss: loss, test_acc: acc } = r;
+    if (kind === 'epoch' && typeof loss === 'number' && typeof acc === 'number') last = { loss, acc };
   }
   return last;
 }
