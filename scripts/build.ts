@@ -12,6 +12,6 @@ const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-// tsc emits only modules; this list is read through createRequire (src/inference/classifier.ts)
-copyFileSync(join(root, 'src/data/imagenet-classes.json'), join(dist, 'data/imagenet-classes.json'));
+// tsc emits only modules; these lists are read through createRequire (src/inference/classifier.ts, src/eval/evaluate.ts)
+for (const list of ['imagenet-classes.json', 'imagenet-synsets.json']) copyFileSync(join(root, 'src/data', list), join(dist, 'data', list));
 await buildDemo(join(dist, 'web'), { force: true });

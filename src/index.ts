@@ -1,4 +1,6 @@
-// vitkit's public library API. The CLI uses nothing that is not exported here.
+// vitkit's public library API. Every library name the CLI imports is exported here, except a few CLI-only helpers
+// (output-file plumbing, the attention command's overlays, the serve/web processes, help-text defaults) that
+// test/index.test.ts lists and checks.
 
 // Everything that runs in a browser too: graph, ops, autodiff, model, step graphs, preprocessing core, ranking
 export * from './browser.ts';
@@ -50,3 +52,20 @@ export { filterPCA } from './analysis/filter-pca.ts';
 // Serving
 export { createServer, DEFAULT_LIMITS } from './serve/server.ts';
 export { Batcher } from './serve/batcher.ts';
+
+// The rest of what the CLI builds on: resuming a run (loadTrainCheckpoint's result is train()'s `resume`), flags'
+// allowed values and defaults, charts, and smaller pieces a library user meets in the CLI's output
+export { loadTrainCheckpoint, listCheckpoints, type TrainCheckpoint, type TrainProgress } from './train/checkpoints.ts';
+export { SCHEDULES } from './train/schedule.ts';
+export { describeAdaptation } from './train/finetune.ts';
+export { RRC_DEFAULTS } from './data/augment.ts';
+export { subset } from './data/image-set.ts';
+export { type Channels } from './data/raw-image.ts';
+export { defaultHeads } from './model/config.ts';
+export { describeBackbone } from './model/resnet-v2.ts';
+export { checkpointBytes } from './weights/checkpoint.ts';
+export { encodeNpy } from './weights/npz.ts';
+export { SPLITS, type Split, type ExtractedFeatures } from './eval/features.ts';
+export { readMetrics, type TrainingCurves } from './analysis/training-curves.ts';
+export { type AttentionMethod } from './analysis/rollout.ts';
+export { chartToPng, confusionSpec, imageGridSpec, trainingCurvesSpec } from './analysis/charts.ts';

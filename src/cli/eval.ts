@@ -16,8 +16,11 @@ Top-1 and top-5 accuracy of a checkpoint on labelled images.
                        MNIST-style IDX files (*-images-idx3-ubyte[.gz] + *-labels-idx1-ubyte[.gz]), CIFAR-10 .bin
                        batches, or fashion-mnist | mnist (their test splits)
   --batch N            images per run (default 32)
-  --confusion PATH     also draw the confusion matrix with class names as a PNG (--force to overwrite)
-  --json               print {"top1", "top5", "n"}
+  --confusion PATH     also draw the confusion matrix with the checkpoint's class names as a PNG (--force to overwrite)
+  --json               print {"top1", "top5", "n", "matched"}
+
+The data's classes are matched to the checkpoint's by name (a folder may hold some of them, in any order); only
+a checkpoint that names no classes is matched by position (and says so).
 ${modelFlagsHelp}
 `;
 
@@ -45,10 +48,10 @@ export async function main(argv: string[]): Promise<void> {
   const r = await evaluate(classifier, source, batch, (done) => bar.update(done));
   bar.stop();
   await classifier.release();
-  if (v.confusion) {
-    const labels = model.labels.map((l, i) => r.classes[i] ?? l);
-    writeFileAtomic(v.confusion, [await chartToPng(confusionSpec(r.confusion, labels))], { force: v.force });
+  if (r.byPosition && !v.json) {
+    console.error(`${v.checkpoint} names no classes: the data's ${source.classes.length} classes are matched to its outputs by position`);
   }
-  if (v.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, n: r.n }));
+  if (v.confusion) writeFileAtomic(v.confusion, [await chartToPng(confusionSpec(r.confusion, r.classes))], { force: v.force });
+  if (v.json) console.log(JSON.stringify({ top1: r.top1, top5: r.top5, n: r.n, matched: r.byPosition ? 'position' : 'name' }));
   else console.log(`top-1 ${(100 * r.top1).toFixed(2)}%  top-5 ${(100 * r.top5).toFixed(2)}%  (${r.n} images, ${v.data})`);
 }

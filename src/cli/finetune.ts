@@ -10,7 +10,7 @@ import type { TrainRecipe } from '../train/recipe.ts';
 import { loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, numberList, parseCommand } from './args.ts';
 import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
-import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
+import { checkRunDir, defaultRunDir, reportIfFinished, runTraining } from './training-run.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<void> {
 
   if (v.resume) {
     const resumed = loadTrainCheckpoint(v.resume);
+    if (reportIfFinished(v.resume, resumed, runOptions.json)) return;
     const { config } = resumed.recipe;
     say(`loading ${resumed.recipe.data} …`);
     const data = await loadDataset(resumed.recipe.data, { imageSize: config.imgSize, channels: config.inChans as Channels });
@@ -65,8 +66,13 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.checkpoint) throw new UserError('finetune: pass --checkpoint PRETRAINED (a timm, Hugging Face, .npz or vitkit checkpoint), or --resume RUN_DIR');
   if (!v.data) throw new UserError('finetune: pass --data SPEC (fashion-mnist, mnist, or an IDX, CIFAR-10 or ImageFolder directory)');
   const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
-  prepareRunDir(outDir, { resuming: false, force: v.force });
-  const reg = regularizationFromFlags(v); // checked before the (possibly slow) loading
+  checkRunDir(outDir, { resuming: false, force: v.force });
+  // Every flag is checked before the (possibly slow) loading; --force replaces the old run only once all is checked.
+  const reg = regularizationFromFlags(v);
+  const defaults = { ...f, epochs: 1, accum: defaultAccumulation };
+  const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, defaults, stepsPerEpoch);
+  optimization(() => 0); // --warmup-epochs is converted once the data is loaded
+  const [mean, std] = [numberList('mean', v.mean), numberList('std', v.std)];
   const ckpt = loadCheckpoint(await localCheckpoint(v.checkpoint, v.revision), configOverrides(v));
   const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
   say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
@@ -77,11 +83,11 @@ export async function main(argv: string[]): Promise<void> {
     config: model.config,
     data: v.data,
     init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
-    ...optimizationFromFlags(v, { ...f, epochs: 1, accum: defaultAccumulation }, (batch) => Math.floor(data.train.n / batch)),
+    ...optimization((batch) => Math.floor(data.train.n / batch)),
     freeze: v['freeze-backbone'] ? 'backbone' : 'none',
     ...reg,
-    mean: numberList('mean', v.mean) ?? model.mean,
-    std: numberList('std', v.std) ?? model.std,
+    mean: mean ?? model.mean,
+    std: std ?? model.std,
   };
-  await runTraining({ recipe, data, outDir, init: model.weights, options: runOptions, command: 'vitkit finetune' });
+  await runTraining({ recipe, data, outDir, init: model.weights, replace: v.force, options: runOptions, command: 'vitkit finetune' });
 }

@@ -11,7 +11,7 @@ Usage: vitkit predict IMAGE... --checkpoint PATH [--top 5] [--json] [--logits] [
 Classifies each image (JPEG, PNG, WebP, GIF, TIFF) and prints its most probable classes.
   --top K              how many classes to show per image (default 5)
   --json               one JSON object per image: {"image", "top": [{"index", "label", "prob"}], "logits"?}
-  --logits             include the raw logits in --json output
+  --logits             include the raw logits (implies --json)
 ${modelFlagsHelp}
 `;
 
@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.checkpoint) throw new UserError('predict: --checkpoint PATH is required (see vitkit predict --help)');
   if (images.length === 0) throw new UserError('predict: give at least one image path (see vitkit predict --help)');
   const k = numberFlag('top', v.top, 5, { integer: true, min: 1 });
+  const json = v.json || v.logits; // logits are only printed as JSON, so asking for them asks for JSON
   const model = loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v));
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
   const batchSize = 16;
@@ -34,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
     paths.forEach((image, j) => {
       const row = (logits!.data as Float32Array).subarray(j * numClasses, (j + 1) * numClasses);
       const top = topK(row, k, model.labels);
-      if (v.json) console.log(JSON.stringify({ image, top, ...(v.logits ? { logits: Array.from(row) } : {}) }));
+      if (json) console.log(JSON.stringify({ image, top, ...(v.logits ? { logits: Array.from(row) } : {}) }));
       else {
         console.log(image);
         for (const p of top) console.log(`  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label} (${p.index})`);

@@ -7,8 +7,11 @@ import { type ResNetV2Config, type ViTConfig, checkConfig, defaultConfig, defaul
 import { loadTrainCheckpoint } from '../train/checkpoints.ts';
 import { type TrainRecipe, fashionMnistRecipe } from '../train/recipe.ts';
 import { numberList, parseCommand } from './args.ts';
-import { type RegularizationFields, int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
-import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
+import {
+  type OptimizationFields, type RegularizationFields, int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags,
+  regularizationHelp, runFlags, runHelp, runOptionsFromFlags,
+} from './training-flags.ts';
+import { checkRunDir, defaultRunDir, reportIfFinished, runTraining } from './training-run.ts';
 
 const d = fashionMnistRecipe;
 const help = `
@@ -92,18 +95,33 @@ export function backboneFromSpec(spec: string): ResNetV2Config {
   return { stemChs, layers: parsed.map((p) => p[0]!), channels: parsed.map((p) => p[1]!) };
 }
 
-function recipeFromFlags(v: Values, arch: Partial<ViTConfig>, reg: RegularizationFields, stepsPerEpoch: (batch: number) => number, data: { size: number; channels: number; classes: number }): TrainRecipe {
+/** The recipe from checked flags and the loaded data's size, channels and classes. */
+function recipe(v: Values, arch: Partial<ViTConfig>, flags: Flags, data: { size: number; channels: number; classes: number; n: number }): TrainRecipe {
   const config = checkConfig({ ...defaultConfig, ...arch, imgSize: data.size, inChans: data.channels, numClasses: data.classes });
   return {
     config,
     data: v.data ?? d.data,
     init: { kind: 'scratch' },
-    ...optimizationFromFlags(v, { ...d, accum: () => 1 }, stepsPerEpoch),
+    ...flags.optimization((batch) => Math.floor(data.n / batch)),
     freeze: 'none',
-    ...reg,
-    mean: numberList('mean', v.mean) ?? Array(data.channels).fill(0.5),
-    std: numberList('std', v.std) ?? Array(data.channels).fill(0.5),
+    ...flags.reg,
+    mean: flags.mean ?? Array(data.channels).fill(0.5),
+    std: flags.std ?? Array(data.channels).fill(0.5),
   };
+}
+
+/** Every flag checked before anything is loaded or written; what depends on the data is finished later. */
+interface Flags {
+  readonly reg: RegularizationFields;
+  readonly optimization: (stepsPerEpoch: (batch: number) => number) => OptimizationFields;
+  readonly mean?: number[];
+  readonly std?: number[];
+}
+
+function checkedFlags(v: Values): Flags {
+  const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, { ...d, accum: () => 1 }, stepsPerEpoch);
+  optimization(() => 0); // throws on a bad --lr, --optimizer, --schedule, --batch…; --warmup-epochs needs the data
+  return { reg: regularizationFromFlags(v), optimization, mean: numberList('mean', v.mean), std: numberList('std', v.std) };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -112,24 +130,24 @@ export async function main(argv: string[]): Promise<void> {
   const v = args.values;
   if (args.positionals.length) throw new UserError(`train: unexpected argument '${args.positionals[0]}' (see vitkit train --help)`);
   const resumed = v.resume ? loadTrainCheckpoint(v.resume) : undefined;
+  if (v.resume && resumed && reportIfFinished(v.resume, resumed, !!v.json)) return;
   const spec = resumed?.recipe.data ?? v.data ?? d.data;
   const outDir = v.resume ?? v.out ?? defaultRunDir(spec);
-  // Flags are checked before anything is written or (slowly) loaded.
-  const reg = regularizationFromFlags(v);
+  // Flags are checked before anything is (slowly) loaded; --force replaces the old run only once all is checked.
+  const flags = checkedFlags(v);
   const arch = architecture(v);
   const runOptions = runOptionsFromFlags(v);
-  prepareRunDir(outDir, { resuming: !!resumed, force: v.force });
+  checkRunDir(outDir, { resuming: !!resumed, force: v.force });
   if (!v.json) console.error(`loading ${spec} …`);
   const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };
   const data = await loadDataset(spec, size);
-  const recipe =
-    resumed?.recipe ??
-    recipeFromFlags(v, arch, reg, (batch) => Math.floor(data.train.n / batch), { size: data.train.height, channels: data.train.channels, classes: data.train.classes.length });
+  const { train } = data;
   await runTraining({
-    recipe,
+    recipe: resumed?.recipe ?? recipe(v, arch, flags, { size: train.height, channels: train.channels, classes: train.classes.length, n: train.n }),
     data,
     outDir,
     resume: resumed && { state: resumed.state, progress: resumed.progress },
+    replace: v.force,
     options: runOptions,
     command: 'vitkit train',
   });

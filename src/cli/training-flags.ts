@@ -44,8 +44,9 @@ export const runHelp = (defaultDir: string): string => `
 Output:
   --out DIR              run directory (default ${defaultDir}): metrics.jsonl, checkpoints/, best.safetensors
   --resume DIR           continue a run exactly where its last checkpoint stopped (other flags but --threads,
-                         --workers, --eval-every and --json are ignored)
-  --force                train into an existing run directory (its checkpoints are replaced)
+                         --workers, --eval-every and --json are ignored); a finished run prints its result
+  --force                replace the run in an existing run directory, once every flag, the data and the
+                         checkpoint have been checked (a refused command leaves the old run as it was)
   --threads N            onnxruntime threads (default: all cores)
   --workers N            threads building batches ahead of each step (default 1; 0 = in the main thread)
   --eval-every N         evaluate on the test split every N epochs (default 1; 0 = only after the last step, which

@@ -1,16 +1,15 @@
 // Running a training recipe from the CLI, shared by `vitkit train` and `vitkit finetune`: the run directory checks,
 // Ctrl-C handling, progress bars or JSON lines, and the closing summary with a few sample predictions.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { Batches } from '../data/batches.ts';
 import type { Dataset } from '../data/image-set.ts';
 import { subset } from '../data/image-set.ts';
 import { UserError } from '../errors.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { Classifier, loadModel, topK } from '../inference/classifier.ts';
-import type { TrainProgress } from '../train/checkpoints.ts';
+import type { TrainCheckpoint, TrainProgress } from '../train/checkpoints.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
-import { type TrainEvent, train } from '../train/trainer.ts';
+import { type TrainEvent, type TrainResult, finishedResult, isFinished, train } from '../train/trainer.ts';
 import { printJson } from './json-output.ts';
 import { type Progress, progressBar } from './progress.ts';
 import type { RunOptions } from './training-flags.ts';
@@ -20,13 +19,27 @@ export function defaultRunDir(spec: string, prefix = ''): string {
   return `runs/${prefix}${spec.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '')}`;
 }
 
-/** Refuses to train into a directory that holds a run unless resuming or forced; clears it when forced. */
-export function prepareRunDir(outDir: string, opts: { readonly resuming: boolean; readonly force?: boolean }): void {
-  if (opts.resuming) return;
-  if (!opts.force && existsSync(outDir) && readdirSync(outDir).length > 0) {
+/**
+ * Refuses to train into a directory that holds a run unless resuming or forced. It deletes nothing: with --force,
+ * train() replaces the old run only once every flag, the data and the checkpoint have been checked.
+ */
+export function checkRunDir(outDir: string, opts: { readonly resuming: boolean; readonly force?: boolean }): void {
+  if (opts.resuming || opts.force) return;
+  if (existsSync(outDir) && readdirSync(outDir).length > 0) {
     throw new UserError(`${outDir} already holds a run: pass --resume ${outDir} to continue it, --out DIR for a new one, or --force to replace it`);
   }
-  if (opts.force) for (const f of ['metrics.jsonl', 'checkpoints', 'best.safetensors']) rmSync(join(outDir, f), { recursive: true, force: true });
+}
+
+/**
+ * `--resume` of a run that has already trained its whole recipe: prints its result (as a finished run prints it)
+ * instead of loading its data; returns whether it did.
+ */
+export function reportIfFinished(outDir: string, ckpt: TrainCheckpoint, json: boolean): boolean {
+  if (!isFinished(ckpt.recipe, ckpt.progress)) return false;
+  const r = finishedResult(outDir, ckpt.progress);
+  if (!json) console.error(`${outDir} is finished (${r.step} steps): nothing to resume`);
+  printResult(r, ckpt.recipe, outDir, json);
+  return true;
 }
 
 /** Human output: a progress bar per epoch with loss, accuracy, LR, images/s and ETA. */
@@ -71,12 +84,24 @@ async function showPredictions(best: string, data: Dataset): Promise<void> {
   await classifier.release();
 }
 
+/** A run's result: one JSON line, or its test accuracy and where its models are. */
+function printResult(r: TrainResult, recipe: TrainRecipe, outDir: string, json: boolean): void {
+  if (json) return printJson({ kind: 'result', ...r, outDir });
+  const pct = (x: number) => (Number.isNaN(x) ? 'unknown (no evaluation in metrics.jsonl)' : `${(100 * x).toFixed(2)}%`);
+  const ema = recipe.ema ? ' (EMA weights)' : '';
+  const time = r.status === 'finished' ? '' : ` in ${r.seconds.toFixed(0)} s`;
+  console.log(`test accuracy${ema} ${pct(r.testAcc)} (best ${pct(r.bestTestAcc)}) after ${r.step} steps${time}`);
+  console.log(`checkpoint: ${r.checkpoint}\nbest model: ${r.best}  (try: vitkit eval --checkpoint ${r.best} --data ${recipe.data})`);
+}
+
 export interface CliRun {
   readonly recipe: TrainRecipe;
   readonly data: Dataset;
   readonly outDir: string;
   readonly resume?: { readonly state: StateDict; readonly progress: TrainProgress };
   readonly init?: StateDict;
+  /** --force: replace the run in outDir once everything is checked. */
+  readonly replace?: boolean;
   readonly options: RunOptions;
   /** The command to resume with, for the interrupted message (e.g. 'vitkit train'). */
   readonly command: string;
@@ -99,18 +124,14 @@ export async function runTraining(c: CliRun): Promise<void> {
     outDir: c.outDir,
     resume: c.resume,
     init: c.init,
+    replace: c.replace,
     ...loop,
     signal: controller.signal,
     onEvent: json ? jsonReporter : humanReporter(),
   }).finally(() => process.off('SIGINT', onSigint));
 
-  if (json) printJson({ kind: 'result', ...r, outDir: c.outDir });
-  else if (r.status === 'interrupted') console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${c.command} --resume ${c.outDir}`);
-  else {
-    const ema = c.recipe.ema ? ' (EMA weights)' : '';
-    console.log(`test accuracy${ema} ${(100 * r.testAcc).toFixed(2)}% (best ${(100 * r.bestTestAcc).toFixed(2)}%) after ${r.step} steps in ${r.seconds.toFixed(0)} s`);
-    console.log(`checkpoint: ${r.checkpoint}\nbest model: ${r.best}  (try: vitkit eval --checkpoint ${r.best} --data ${c.recipe.data})`);
-    await showPredictions(r.best, c.data);
-  }
+  if (r.status === 'interrupted' && !json) console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${c.command} --resume ${c.outDir}`);
+  else printResult(r, c.recipe, c.outDir, json);
+  if (r.status === 'done' && !json) await showPredictions(r.best, c.data);
   if (r.status === 'interrupted') process.exitCode = 130;
 }

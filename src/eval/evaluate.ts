@@ -1,4 +1,5 @@
 // Accuracy of a classifier on a labelled dataset, preprocessing every image with the model's own transform.
+import { createRequire } from 'node:module';
 import { preprocessBatch } from '../data/decode.ts';
 import { isDirectory, listEvalImages } from '../data/image-folder.ts';
 import type { ImageSet } from '../data/image-set.ts';
@@ -59,25 +60,63 @@ export async function evalSource(spec: string, pre: Preprocess): Promise<ImageSo
   return imageSetSource((await loadDataset(spec)).test, pre);
 }
 
-/** Runs the classifier over the source; `onProgress(done, total)` after each batch. */
+/** How a dataset's classes map onto a model's outputs. */
+export interface ClassMatch {
+  /** The model's output index of each of the dataset's classes. */
+  readonly indices: Int32Array;
+  /** True when matched by position, because the model's labels are only its indices (the checkpoint names none). */
+  readonly byPosition: boolean;
+}
+
+/** ImageNet-1k's WordNet ids (n01440764 …) in the order of every 1000-class head: the folder names of its val set. */
+const imagenetSynsets = (): string[] => createRequire(import.meta.url)('../data/imagenet-synsets.json') as string[];
+
+/**
+ * Matches a dataset's classes to a model's by name, so a dataset with some of the model's classes, or in another
+ * order, is scored against the right outputs; a 1000-class model also matches ImageNet's WordNet ids (an ImageNet
+ * val folder). By position only when the model has no names (labels '0', '1', …) and the dataset's names are not
+ * among them; a class that a named model lacks is an error naming it and the model's classes.
+ */
+export function matchClasses(classes: readonly string[], modelLabels: readonly string[]): ClassMatch {
+  const byName = (names: readonly string[]): ClassMatch | undefined => {
+    const index = new Map<string, number>();
+    names.forEach((l, i) => index.has(l) || index.set(l, i)); // ImageNet names a few classes twice: the first
+    if (!classes.every((c) => index.has(c))) return undefined;
+    return { indices: Int32Array.from(classes, (c) => index.get(c)!), byPosition: false };
+  };
+  const k = modelLabels.length;
+  const matched = byName(modelLabels) ?? (k === 1000 ? byName(imagenetSynsets()) : undefined);
+  if (matched) return matched;
+  const unknown = classes.find((c) => !modelLabels.includes(c));
+  if (!modelLabels.every((l, i) => l === String(i))) {
+    const shown = k > 12 ? `${modelLabels.slice(0, 12).join(', ')}, … (${k} in all)` : modelLabels.join(', ');
+    throw new UserError(`the data's class '${unknown}' is not one of the checkpoint's classes (${shown}): name the data's classes as the checkpoint does`);
+  }
+  if (classes.length > k) throw new UserError(`the dataset has ${classes.length} classes but the model's head has ${k}: evaluate a checkpoint trained on these classes`);
+  return { indices: Int32Array.from(classes, (_, i) => i), byPosition: true };
+}
+
+/**
+ * Runs the classifier over the source, its classes matched to the model's by name (see matchClasses);
+ * `onProgress(done, total)` after each batch. The confusion matrix's rows (true) and columns (predicted) are the
+ * model's classes, named by `classes`.
+ */
 export async function evaluate(
   classifier: Classifier,
   source: ImageSource,
   batchSize: number,
   onProgress?: (done: number, total: number) => void,
-): Promise<AccuracyResult & { confusion: Int32Array; classes: readonly string[] }> {
-  const k = classifier.model.config.numClasses;
-  if (source.classes.length > k) {
-    throw new UserError(`the dataset has ${source.classes.length} classes but the model's head has ${k}: evaluate a checkpoint trained on these classes`);
-  }
-  const meter = new AccuracyMeter(k);
+): Promise<AccuracyResult & { confusion: Int32Array; classes: readonly string[]; byPosition: boolean }> {
+  const { labels: modelLabels, config } = classifier.model;
+  const match = matchClasses(source.classes, modelLabels);
+  const meter = new AccuracyMeter(config.numClasses);
   const n = source.labels.length;
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(start + batchSize, n);
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
     const { logits } = await classifier.run(await source.load(indices));
-    meter.add(logits!.data as Float32Array, source.labels.subarray(start, end));
+    meter.add(logits!.data as Float32Array, Int32Array.from(source.labels.subarray(start, end), (l) => match.indices[l]!));
     onProgress?.(end, n);
   }
-  return { ...meter.result(), confusion: meter.confusion, classes: source.classes };
+  return { ...meter.result(), confusion: meter.confusion, classes: modelLabels, byPosition: match.byPosition };
 }

@@ -84,6 +84,11 @@ function writeOrExplain(path: string, write: () => void): void {
   }
 }
 
+/** Removes a previous run's files from `outDir` (metrics.jsonl, checkpoints/, best.safetensors), nothing else. */
+export function clearRun(outDir: string): void {
+  for (const f of ['metrics.jsonl', CHECKPOINTS, 'best.safetensors']) rmSync(join(outDir, f), { recursive: true, force: true });
+}
+
 /** Checkpoint files of a run, oldest first. */
 export function listCheckpoints(outDir: string): string[] {
   const dir = join(outDir, CHECKPOINTS);

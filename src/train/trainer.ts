@@ -12,8 +12,8 @@ import { initParameters } from '../model/init.ts';
 import { countParameters, parameterShapes } from '../model/params.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import { nodeEngine } from '../runtime/node-engine.ts';
-import { type TrainProgress, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
-import { MetricsLog } from './metrics.ts';
+import { type TrainProgress, bestPath, clearRun, listCheckpoints, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
+import { MetricsLog, lastEvaluation } from './metrics.ts';
 import { type TrainRecipe, totalSteps as stepsOf, trainableRule, usesSoftTargets } from './recipe.ts';
 import { learningRate } from './schedule.ts';
 
@@ -36,6 +36,11 @@ export interface TrainRun {
   readonly resume?: { readonly state: StateDict; readonly progress: TrainProgress };
   /** Initial weights when not resuming (e.g. an adapted pretrained model); default initParameters(config, seed). */
   readonly init?: StateDict;
+  /**
+   * Replace a previous run in outDir: its metrics.jsonl, checkpoints and best model are removed, but only once the
+   * recipe, data and batch options have been checked, so that a run refused for bad input leaves the old one intact.
+   */
+  readonly replace?: boolean;
   /** Worker threads building batches ahead of the step (default 1; 0 builds them in this thread). */
   readonly workers?: number;
   /** Checkpoints kept (newest first). Default 2. */
@@ -54,8 +59,10 @@ export interface TrainRun {
 }
 
 export interface TrainResult {
-  readonly status: 'done' | 'interrupted';
+  /** 'finished': resumed from a run that had already trained its whole recipe; the figures are its logged ones. */
+  readonly status: 'done' | 'interrupted' | 'finished';
   readonly step: number;
+  /** Of the last evaluation (NaN for a finished run whose metrics.jsonl is gone). */
   readonly testAcc: number;
   readonly testLoss: number;
   readonly bestTestAcc: number;
@@ -97,10 +104,31 @@ async function orRelease<T>(session: TrainSession, open: () => T): Promise<T> {
   }
 }
 
-/** Trains (or resumes) a run to the end of its recipe, or until `signal` aborts. */
+/** Whether a run at `progress` has trained its whole recipe: its steps, or its epochs (the next batch is past them). */
+export function isFinished(recipe: Pick<TrainRecipe, 'epochs' | 'steps'>, progress: TrainProgress): boolean {
+  return recipe.steps !== undefined ? progress.step >= recipe.steps : progress.position.epoch >= recipe.epochs;
+}
+
+/** The result of a finished run, from its newest checkpoint's progress and the last evaluation in metrics.jsonl. */
+export function finishedResult(outDir: string, progress: TrainProgress): TrainResult {
+  const last = lastEvaluation(outDir);
+  return {
+    status: 'finished',
+    step: progress.step,
+    testAcc: last?.acc ?? NaN,
+    testLoss: last?.loss ?? NaN,
+    bestTestAcc: progress.bestTestAcc,
+    checkpoint: listCheckpoints(outDir).at(-1) ?? '',
+    best: bestPath(outDir),
+    seconds: 0,
+  };
+}
+
+/** Trains (or resumes) a run to the end of its recipe, or until `signal` aborts; a finished run is not trained again. */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { recipe, data, outDir } = run;
   if (run.evalEvery !== undefined && !(Number.isInteger(run.evalEvery) && run.evalEvery >= 0)) throw new Error(`evalEvery must be an integer ≥ 0, got ${run.evalEvery}`);
+  if (run.resume && isFinished(recipe, run.resume.progress)) return finishedResult(outDir, run.resume.progress);
   checkDataFits(recipe, data.train);
   checkDataFits(recipe, data.test);
   mkdirSync(outDir, { recursive: true });
@@ -128,6 +156,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const stepsPerEpoch = batches.batchesPerEpoch;
   const totalSteps = stepsOf(recipe, stepsPerEpoch);
   const schedule = { kind: recipe.schedule, lr: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps };
+  if (run.replace && !run.resume) clearRun(outDir); // everything is checked: the old run may go
   const metrics = new MetricsLog(outDir);
   const logEvery = run.logEvery ?? 50;
   const evalEvery = run.evalEvery ?? 1;
@@ -212,7 +241,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       testLoss: last.loss,
       bestTestAcc: progress.bestTestAcc,
       checkpoint,
-      best: `${outDir}/best.safetensors`,
+      best: bestPath(outDir),
       seconds: (performance.now() - started) / 1000,
     };
   }

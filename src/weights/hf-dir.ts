@@ -1,6 +1,6 @@
 // Hugging Face model directories: config.json (+ preprocessor_config.json) beside model.safetensors,
 // sharded model-0000x-of-0000y.safetensors with an index, or pytorch_model.bin.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
@@ -51,7 +51,13 @@ function shardPath(dir: string, index: string, name: unknown): string {
     throw new UserError(`${index} names weight file ${shown(name)}, which is not a plain file name in ${dir}: fix or re-download the index`);
   }
   if (!existsSync(join(dir, name))) throw new UserError(`${join(dir, name)} (listed in ${index}) does not exist: download every shard of the model`);
-  return inside(dir, name);
+  return weightFile(inside(dir, name), ` (listed in ${index})`);
+}
+
+/** `path` when it is a file; a directory where weights should be is a UserError, not EISDIR on the first read. */
+function weightFile(path: string, listed = ''): string {
+  if (!statSync(path).isFile()) throw new UserError(`${path}${listed} is a directory, not a weight file: fix or re-download the model`);
+  return path;
 }
 
 /** A JSON object from `path`; anything else is a UserError naming the file. */
@@ -76,8 +82,8 @@ export function readShard(path: string): { tensors: StateDict; metadata: Record<
 function readWeights(dir: string): { tensors: StateDict; metadata: Record<string, string> } {
   const file = weightFiles.find((f) => existsSync(join(dir, f)));
   if (!file) throw new UserError(`${dir} has config.json but no weights (expected one of ${weightFiles.join(', ')})`);
-  if (!file.endsWith('.index.json')) return readShard(inside(dir, file));
-  const index = inside(dir, file);
+  if (!file.endsWith('.index.json')) return readShard(weightFile(inside(dir, file)));
+  const index = weightFile(inside(dir, file));
   const map = readJson(index).weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new UserError(`${index} has no weight_map: fix or re-download it`);
   const shards = [...new Set(Object.values(map as Record<string, unknown>))].map((name) => shardPath(dir, index, name));

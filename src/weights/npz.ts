@@ -19,13 +19,28 @@ const descrOf: Readonly<Record<RawType, string>> = Object.fromEntries(Object.ent
 /** numpy's own limit on header length when reading (np.load's max_header_size); real headers are ~100 bytes. */
 const MAX_HEADER = 10_000;
 
-/** Parses one .npy file (format versions 1–3, little-endian, C or Fortran order). `name` is used in errors. */
-export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
+/** What a .npy header says: the dtype, shape and order, and where the data start and how long they are. */
+interface NpyHeader {
+  readonly raw: RawType;
+  readonly shape: number[];
+  readonly fortran: boolean;
+  /** Offset of the data: the preamble and header dict before it. */
+  readonly start: number;
+  /** Data bytes: shape × dtype size. */
+  readonly size: number;
+}
+
+/** The longest preamble (magic, version, header length) plus header that vitkit reads. */
+const MAX_NPY_HEAD = 12 + MAX_HEADER;
+
+/** Parses a .npy file's header from its first bytes (MAX_NPY_HEAD suffice). `name` is used in errors. */
+function npyHeader(bytes: Uint8Array, name: string): NpyHeader {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC) throw new UserError(`${name} is not a .npy array (bad magic): re-export it with numpy.save`);
   const major = buf[6]!;
   if (major < 1 || major > 3) throw new UserError(`${name} uses .npy format version ${major} (vitkit reads 1–3): re-save it with a current numpy`);
   const lenBytes = major === 1 ? 2 : 4;
+  if (buf.length < 8 + lenBytes) throw new UserError(`${name} is truncated inside its .npy header: re-download or re-export it`);
   const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   if (hlen > MAX_HEADER) throw new UserError(`${name} has a .npy header of ${hlen} bytes (numpy writes under ${MAX_HEADER}): re-export it with numpy.save`);
   const start = 8 + lenBytes + hlen;
@@ -42,10 +57,15 @@ export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
   if (dims.at(-1) === '') dims.pop(); // '(3,)' and '()'
   const shape = dims.map((d) => (/^\d{1,15}$/.test(d) ? Number(d) : NaN));
   if (!shape.every(Number.isSafeInteger)) throw new UserError(`${name} has an invalid .npy shape (${shapeText}) (expected non-negative integers): re-export it with numpy.save`);
-  const size = numel(shape) * rawBytes[raw];
-  if (start + size > buf.length) throw new UserError(`${name} is truncated (needs ${size} data bytes, has ${buf.length - start}): re-download or re-export it`);
+  return { raw, shape, fortran: fortran === 'True', start, size: numel(shape) * rawBytes[raw] };
+}
+
+/** Parses one .npy file (format versions 1–3, little-endian, C or Fortran order). `name` is used in errors. */
+export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
+  const { raw, shape, fortran, start, size } = npyHeader(bytes, name);
+  if (start + size > bytes.length) throw new UserError(`${name} is truncated (needs ${size} data bytes, has ${bytes.length - start}): re-download or re-export it`);
   const t = decodeTensor(raw, shape, bytes.subarray(start, start + size));
-  if (fortran === 'False' || shape.length < 2) return t;
+  if (!fortran || shape.length < 2) return t;
   // Fortran data is the C-order array of the reversed shape; reversing its axes gives the C-order tensor
   const rev = [...shape].reverse();
   return permute({ ...t, shape: rev }, rev.map((_, i) => rev.length - 1 - i));
@@ -71,7 +91,14 @@ export function parseNpz(src: ByteSource): StateDict {
   for (const e of entries) {
     if (!e.name.endsWith('.npy')) throw corrupt(src, `member ${e.name} is not a .npy array`);
     const key = e.name.slice(0, -4);
-    out.set(key, decodeNpy(e.read(), `${src.name}:${key}`));
+    const name = `${src.name}:${key}`;
+    // the header first, from as few bytes as it needs: a member that declares more than its shape × dtype (a
+    // zip bomb with an honest size) is refused before it is inflated
+    const h = npyHeader(e.readHead(MAX_NPY_HEAD), name);
+    if (e.size > h.start + h.size) {
+      throw new UserError(`${name} holds ${e.size} bytes but its .npy header (shape (${h.shape.join(', ')}), ${h.raw}) needs ${h.start + h.size}: re-export it with numpy.savez`);
+    }
+    out.set(key, decodeNpy(e.read(), name));
   }
   return out;
 }

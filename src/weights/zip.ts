@@ -1,7 +1,7 @@
 // The zip container under .npz and torch.save files: a central-directory reader (stored and deflate entries,
 // zip64 records as PyTorch always writes them) and a writer for stored entries.
 // https://pkware.cachefly.net/webdocs/casestudies/APPNOTE.TXT
-import { inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync } from 'node:zlib';
 import { type ByteSource, corrupt } from './byte-source.ts';
 
 /** One member of a zip archive; `read()` extracts (and CRC-checks) its bytes. */
@@ -9,6 +9,11 @@ export interface ZipEntry {
   readonly name: string;
   readonly size: number;
   read(): Uint8Array;
+  /**
+   * The member's first `n` bytes (fewer if it is shorter), inflating no further than they need: a format's header
+   * can be checked against the declared size before the whole member is inflated. Not CRC-checked.
+   */
+  readHead(n: number): Uint8Array;
 }
 
 const SIG_EOCD = 0x06054b50;
@@ -22,6 +27,8 @@ const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01, the earliest date zip c
 const MAX_DEFLATE_RATIO = 1032;
 /** Room for deflate's block headers when tiny members are compared against the ratio. */
 const DEFLATE_SLACK = 64;
+/** Compressed bytes beyond the wanted length that readHead inflates: room for deflate's block headers. */
+const HEAD_SLACK = 1024;
 /** Size of a local file header before its name and extra field. */
 const LOCAL_HEADER = 30;
 
@@ -116,14 +123,30 @@ export function readZip(src: ByteSource): ZipEntry[] {
     if (method === 0 && usize !== csize) throw corrupt(src, `zip member ${name} is stored with ${csize} bytes but declares ${usize}`);
     if (usize > csize * MAX_DEFLATE_RATIO + DEFLATE_SLACK) throw corrupt(src, `zip member ${name} declares ${usize} bytes from ${csize} compressed, more than deflate can produce`);
     spans.push({ name, start: local, end: local + LOCAL_HEADER + csize });
+    const dataStart = () => {
+      const hdr = view(src.read(local, LOCAL_HEADER));
+      if (hdr.readUInt32LE(0) !== SIG_LOCAL) throw corrupt(src, `zip member ${name} has no local header`);
+      return local + LOCAL_HEADER + hdr.readUInt16LE(26) + hdr.readUInt16LE(28); // PyTorch pads data via the extra field
+    };
     entries.push({
       name,
       size: usize,
+      readHead(n) {
+        const want = Math.min(n, usize);
+        if (method === 0) return src.read(dataStart(), want);
+        // A prefix of the compressed bytes, inflated as far as it goes (sync flush: no error at its cut end). A literal
+        // costs at most 15 bits, so twice `want` plus room for block headers holds `want` bytes of any real encoder's
+        // output (a hostile stream that holds fewer gives a short head, which its format check refuses), and the
+        // prefix cannot inflate past MAX_DEFLATE_RATIO times its length.
+        const raw = src.read(dataStart(), Math.min(csize, 2 * want + HEAD_SLACK));
+        try {
+          return inflateRawSync(raw, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, want);
+        } catch {
+          throw corrupt(src, `zip member ${name} does not inflate`);
+        }
+      },
       read() {
-        const hdr = view(src.read(local, LOCAL_HEADER));
-        if (hdr.readUInt32LE(0) !== SIG_LOCAL) throw corrupt(src, `zip member ${name} has no local header`);
-        const start = local + LOCAL_HEADER + hdr.readUInt16LE(26) + hdr.readUInt16LE(28); // PyTorch pads data via the extra field
-        const raw = src.read(start, csize);
+        const raw = src.read(dataStart(), csize);
         let data: Uint8Array;
         try {
           // one byte past the declared size is enough to know the member lies

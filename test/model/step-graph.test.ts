@@ -10,9 +10,8 @@ import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/model/step-graph.ts';
-import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
+import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
-const skip = haveFixture ? false : 'needs ../shared/fixtures/train_step';
 const TOL = 1e-5;
 const names = () => [...params('init.').keys()];
 const scalar = (t: Tensor | undefined): number => (t!.data as Float32Array)[0]!;
@@ -35,7 +34,7 @@ test('step graph: inputs, outputs and shapes', () => {
   assert.throws(() => buildStepGraph(microGray, { batch: 0, optimizer: sgd }), /batch must be a positive integer/);
 });
 
-test('AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, three updates', { skip }, async (t) => {
+test('AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, three updates', async (t) => {
   const spec = buildStepGraph(microGray, { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, exposeGradients: true });
   const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
   const state: Record<string, Tensor> = {};
@@ -72,7 +71,7 @@ test('AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, th
   await session.release();
 });
 
-test('SGD-momentum step graph matches PyTorch', { skip }, async (t) => {
+test('SGD-momentum step graph matches PyTorch', async (t) => {
   const spec = buildStepGraph(microGray, { batch: 8, optimizer: sgd, labelSmoothing, clipNorm, exposeGradients: true });
   const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
   const feeds: Record<string, Tensor> = { images: get('x.0'), labels: get('y.0'), ...optimizerScalarFeeds(sgd, 0.01, 1) };
@@ -94,7 +93,7 @@ test('SGD-momentum step graph matches PyTorch', { skip }, async (t) => {
   await session.release();
 });
 
-test('gradient accumulation (grad graph ×2 + apply graph) equals one fused step on the whole batch', { skip }, async () => {
+test('gradient accumulation (grad graph ×2 + apply graph) equals one fused step on the whole batch', async () => {
   const opts = { optimizer: adamw, labelSmoothing, clipNorm } as const;
   const fused = await Session.create(toOnnx(buildStepGraph(microGray, { ...opts, batch: 8 }).graph), { threads: 2 });
   const grad = await Session.create(toOnnx(buildGradGraph(microGray, { batch: 4, labelSmoothing }).graph), { threads: 2 });
@@ -138,7 +137,7 @@ test('gradient accumulation (grad graph ×2 + apply graph) equals one fused step
   for (const s of [fused, grad, apply]) await s.release();
 });
 
-test('eval graph: any batch size, same loss as the step graph', { skip }, async () => {
+test('eval graph: any batch size, same loss as the step graph', async () => {
   const spec = buildEvalGraph(microGray, { labelSmoothing });
   assert.deepEqual(spec.graph.outputs.map((v) => v.name), ['logits', 'loss', 'correct']);
   const session = await Session.create(toOnnx(spec.graph), { threads: 2 });

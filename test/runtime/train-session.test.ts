@@ -7,14 +7,13 @@ import { STEP_KEY, TrainSession } from '../../src/runtime/train-session.ts';
 import { nodeEngine } from '../../src/runtime/node-engine.ts';
 import type { Engine } from '../../src/runtime/engine.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { ErrorReport, adamw, clipCoef, clipNorm, get, haveFixture, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
+import { ErrorReport, adamw, clipCoef, clipNorm, get, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
-const skip = haveFixture ? false : 'needs ../shared/fixtures/train_step';
 const x = (i: number) => get(`x.${i}`).data as Float32Array;
 const y = (i: number) => get(`y.${i}`).data as BigInt64Array;
 const common = { engine: nodeEngine, batch: 8, labelSmoothing, clipNorm, threads: 2 } as const;
 
-test('TrainSession AdamW: three steps match PyTorch; state() holds params, moments and the step', { skip }, async (t) => {
+test('TrainSession AdamW: three steps match PyTorch; state() holds params, moments and the step', async (t) => {
   const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
   const r = new ErrorReport(1e-5);
   for (let i = 0; i < 3; i++) {
@@ -34,7 +33,7 @@ test('TrainSession AdamW: three steps match PyTorch; state() holds params, momen
   await s.release();
 });
 
-test('TrainSession SGD-momentum: one step matches PyTorch', { skip }, async () => {
+test('TrainSession SGD-momentum: one step matches PyTorch', async () => {
   const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd });
   const res = await s.step(x(0), y(0), 0.01);
   const r = new ErrorReport(1e-5);
@@ -44,7 +43,7 @@ test('TrainSession SGD-momentum: one step matches PyTorch', { skip }, async () =
   await s.release();
 });
 
-test('TrainSession: resume from state() continues bit-for-bit; buffers are updated in place, never reallocated', { skip }, async () => {
+test('TrainSession: resume from state() continues bit-for-bit; buffers are updated in place, never reallocated', async () => {
   const a = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
   const buffers = () => {
     const cur = (a as unknown as { cur: { data: Map<string, Float32Array> } }).cur.data;
@@ -86,7 +85,7 @@ test('TrainSession: resume from state() continues bit-for-bit; buffers are updat
   await c.release();
 });
 
-test('TrainSession gradAccum 2 matches gradAccum 1 on the same batch', { skip }, async () => {
+test('TrainSession gradAccum 2 matches gradAccum 1 on the same batch', async () => {
   const one = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw });
   const two = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: adamw, gradAccum: 2 });
   const r = new ErrorReport(1e-5);
@@ -103,7 +102,7 @@ test('TrainSession gradAccum 2 matches gradAccum 1 on the same batch', { skip },
   await two.release();
 });
 
-test('TrainSession.evaluate uses the current parameters and takes any batch size', { skip }, async () => {
+test('TrainSession.evaluate uses the current parameters and takes any batch size', async () => {
   const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd, exposeGradients: true });
   const before = await s.evaluate(x(0), y(0));
   assert.ok(Math.abs(before.loss - (get('sgd.loss.0').data as Float32Array)[0]!) < 1e-5);
@@ -122,7 +121,7 @@ test('TrainSession.evaluate uses the current parameters and takes any batch size
   await s.release();
 });
 
-test('TrainSession refuses overlapping calls and bad arguments', { skip }, async () => {
+test('TrainSession refuses overlapping calls and bad arguments', async () => {
   const s = await TrainSession.create(microGray, params('init.'), { ...common, optimizer: sgd });
   const first = s.step(x(0), y(0), 0.01);
   await assert.rejects(s.step(x(1), y(1), 0.01), /busy/);
@@ -136,7 +135,7 @@ test('TrainSession refuses overlapping calls and bad arguments', { skip }, async
 
 // The updates write the weights in place, so a step that fails inside onnxruntime (e.g. out of memory) may leave them
 // partly updated: the session then refuses every use but load() instead of training on from a mix.
-test('TrainSession: after a step fails inside the engine, only load() makes the session usable again', { skip }, async () => {
+test('TrainSession: after a step fails inside the engine, only load() makes the session usable again', async () => {
   let failing = false;
   const engine: Engine = {
     ...nodeEngine,

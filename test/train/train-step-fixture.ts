@@ -1,6 +1,5 @@
 // Shared by the training tests: the PyTorch one-step fixture (../shared/fixtures/train_step, see its README)
 // and a scale-relative comparison that reports the worst error.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { StateDict, Tensor } from '../../src/graph/tensor.ts';
@@ -9,7 +8,6 @@ import { parameterShapes } from '../../src/model/params.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 
 export const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/train_step/train_step.safetensors');
-export const haveFixture = existsSync(FIXTURE);
 
 /** micro_gray_p4_28 (timm kwargs in the fixtures' manifest). */
 export const microGray: ViTConfig = checkConfig({

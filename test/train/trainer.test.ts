@@ -10,7 +10,7 @@ import { defaultConfig } from '../../src/model/config.ts';
 import { Rng } from '../../src/rng.ts';
 import { listCheckpoints, loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
 import type { TrainRecipe } from '../../src/train/recipe.ts';
-import { type TrainEvent, train } from '../../src/train/trainer.ts';
+import { type TrainEvent, isFinished, train } from '../../src/train/trainer.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 
 /** Three classes of 8×8 gray images, told apart by texture within every patch: rows, columns, checks; plus noise. */
@@ -195,4 +195,22 @@ test('a hybrid (stem-only ResNetV2 tokens) trains, its loss falls, and resumes b
   const b = loadTrainCheckpoint(resumed.checkpoint).state;
   assert.ok(a.has('m.patch_embed.backbone.conv.weight'));
   for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+});
+
+test('resuming a finished run returns its logged result without training; replace clears an old run only once checked', async () => {
+  const out = tmp();
+  const done = await train({ recipe: { ...recipe, epochs: 1 }, data, outDir: out });
+  const saved = loadTrainCheckpoint(out);
+  assert.equal(isFinished(saved.recipe, saved.progress), true);
+  const again = await train({ recipe: saved.recipe, data, outDir: out, resume: saved });
+  assert.deepEqual(again, { ...done, status: 'finished', seconds: 0 });
+  assert.deepEqual(listCheckpoints(out), [saved.path], 'nothing trained or saved again');
+  assert.equal(isFinished({ epochs: 2 }, saved.progress), false);
+  assert.equal(isFinished({ epochs: 9, steps: 6 }, saved.progress), true);
+
+  const bad = { ...recipe, config: { ...recipe.config, imgSize: 16 } }; // the data are 8×8: refused
+  await assert.rejects(train({ recipe: bad, data, outDir: out, replace: true }), /pass --img-size 8/);
+  assert.deepEqual(listCheckpoints(out), [saved.path], 'a refused run leaves the old one');
+  await train({ recipe: { ...recipe, steps: 1 }, data, outDir: out, replace: true });
+  assert.deepEqual(listCheckpoints(out).map((p) => p.slice(-24)), ['step-0000001.safetensors']);
 });

@@ -138,6 +138,7 @@ export function npzCases(rng: Rng): FuzzCase[] {
     cases.push(fileCase(`npz member ${m.name} fortran junk`, name, replace(i, npy(`'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), `, m.data.subarray(hlen)))));
   }
   cases.push(fileCase('npz member not .npy', name, rezip([...ms, { name: 'evil.pkl', data: new Uint8Array(8) }])));
+  cases.push(fileCase('npz member longer than its .npy header says', name, replace(0, Buffer.concat([ms[0]!.data, new Uint8Array(4096)]))));
   return cases;
 }
 
@@ -227,6 +228,8 @@ export function hfCases(rng: Rng): FuzzCase[] {
   });
   const traversal = ['../outside.safetensors', '/etc/passwd', 'sub/../model.safetensors', '..', '.', '', 'a\\b', 'x\u0000y', 'nope.safetensors', 'model.safetensors.index.json'];
   for (const shard of [...traversal, 5, null, ['a'], { a: 1 }]) cases.push(folder(`index ${JSON.stringify(shard)}`, { ...index(shard), 'outside.safetensors': model }));
+  cases.push(folder('index names a directory', index('shards', { 'hf/shards/model.safetensors': model })));
+  cases.push(folder('weights a link to a directory', { 'hf/model.safetensors': { link: 'sub' }, 'hf/sub/model.safetensors': model }));
   const idx = (v: unknown) => ({ 'hf/model.safetensors': '', 'hf/model.safetensors.index.json': JSON.stringify(v) });
   for (const v of [null, [], {}, { weight_map: [] }, { weight_map: 'x' }, { weight_map: null }]) cases.push(folder(`index body ${JSON.stringify(v)}`, idx(v)));
   cases.push(

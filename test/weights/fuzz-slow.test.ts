@@ -2,12 +2,31 @@
 // enough to expose quadratic decoding, stack-deep recursion or unbounded inflation, each still under 2 s.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { type FuzzCase, describeStats, fileCase, runCorpus } from '../fuzz-corpus.ts';
 import { type Py, pickle, pthBytes, torchTensor } from './pickle-writer.ts';
 import { buildZip } from './zip-builder.ts';
 
 const MiB = 2 ** 20;
+
+/**
+ * A .npz member whose .npy header says 2 floats, followed by `gib` GiB of zeros, its declared size and CRC honest:
+ * deflate streams of 16 MiB of zeros concatenated (each sync-flushed, so not final), then a final empty block.
+ */
+function honestBomb(gib: number): Buffer {
+  const dict = Buffer.from(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n`, 'latin1');
+  const pre = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, 0, 0]);
+  pre.writeUInt16LE(dict.length, 8);
+  const head = Buffer.concat([pre, dict, new Uint8Array(8)]);
+  const zeros = new Uint8Array(16 * MiB);
+  const flush = { finishFlush: constants.Z_SYNC_FLUSH };
+  const chunks = gib * 64;
+  let crc = crc32(head);
+  for (let i = 0; i < chunks; i++) crc = crc32(zeros, crc);
+  const deflated = Buffer.concat([deflateRawSync(head, flush), ...Array<Buffer>(chunks).fill(deflateRawSync(zeros, flush)), deflateRawSync(new Uint8Array(0))]);
+  return buildZip([{ name: 'w.npy', data: head, deflated, size: head.length + chunks * zeros.length, crc }]);
+}
 const op = (...bytes: number[]) => Buffer.from(bytes);
 
 function slowCases(): FuzzCase[] {
@@ -33,6 +52,7 @@ function slowCases(): FuzzCase[] {
     fileCase('30k nested model dicts', 'x.pth', pthBytes(nestedModels)),
     fileCase('64 MiB zip bomb declared small', 'x.npz', buildZip([{ name: 'w.npy', data: zeros, deflate: true, size: 128 }])),
     fileCase('16 MiB of zeros declared honestly', 'x.npz', buildZip([{ name: 'w.npy', data: zeros.subarray(0, 16 * MiB), deflate: true }])),
+    fileCase('1 GiB member declared honestly behind a 2-float .npy header', 'x.npz', honestBomb(1)),
     fileCase('8 MiB safetensors header', 'x.safetensors', Buffer.concat([len, header, new Uint8Array(4)])),
   ];
 }

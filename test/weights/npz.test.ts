@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { type StateDict, type Tensor, float32, tensor } from '../../src/graph/tensor.ts';
 import { decodeNpy, decodeNpz, encodeNpy, readNpz, writeNpz } from '../../src/weights/npz.ts';
 import { LOCAL, SHARED, assertSameTensors, assertUserError, tempDir } from './helpers.ts';
+import { buildZip } from './zip-builder.ts';
 
 const dir = tempDir();
 
@@ -83,4 +84,10 @@ test('.npy object arrays (pickled Python objects) and oversized headers are refu
   assertUserError(() => decodeNpy(npyWith("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), 'g.npz:o'), /g\.npz:o holds Python objects/, /allow_pickle/);
   const long = `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ${' '.repeat(20_000)}}`;
   assertUserError(() => decodeNpy(npyWith(long), 'g.npz:h'), /g\.npz:h has a \.npy header of \d+ bytes/);
+});
+
+test('a member longer than its .npy header says is refused before it is inflated', () => {
+  const npy = Buffer.concat([...encodeNpy(float32([2], [1, 2])), new Uint8Array(4096)]);
+  const zip = buildZip([{ name: 'w.npy', data: npy, deflate: true }]);
+  assertUserError(() => decodeNpz(zip, 'long.npz'), /long\.npz:w holds 4232 bytes but its \.npy header \(shape \(2\), F32\) needs 136/);
 });

@@ -7,6 +7,8 @@ export interface RawMember {
   readonly name: string;
   readonly data: Uint8Array;
   readonly deflate?: boolean;
+  /** The member's deflated bytes, used as they are (a stream too large to build by deflating `data`); declare `size` and `crc`. */
+  readonly deflated?: Uint8Array;
   /** Declared uncompressed size (default: the data's). */
   readonly size?: number;
   /** Declared CRC (default: the data's). */
@@ -28,7 +30,7 @@ export function buildZip(members: readonly RawMember[]): Buffer {
   let offset = 0;
   members.forEach((m, i) => {
     const name = Buffer.from(m.name);
-    const body = m.deflate ? deflateRawSync(m.data) : Buffer.from(m.data);
+    const body = m.deflated ? Buffer.from(m.deflated) : m.deflate ? deflateRawSync(m.data) : Buffer.from(m.data);
     const crc = m.crc ?? crc32(m.data);
     const size = m.size ?? m.data.length;
     const at = m.sameAs === undefined ? offset : offsets[m.sameAs]!;
@@ -38,7 +40,7 @@ export function buildZip(members: readonly RawMember[]): Buffer {
     if (m.sameAs === undefined) {
       const local = Buffer.alloc(30);
       local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(m.deflate ? 8 : 0, 8);
+      local.writeUInt16LE(m.deflate || m.deflated ? 8 : 0, 8);
       local.writeUInt32LE(crc, 14);
       local.writeUInt32LE(body.length, 18);
       local.writeUInt32LE(size >>> 0, 22);
@@ -49,7 +51,8 @@ export function buildZip(members: readonly RawMember[]): Buffer {
     const extra = Buffer.from(m.extra ?? new Uint8Array());
     const cen = Buffer.alloc(46);
     cen.writeUInt32LE(0x02014b50, 0);
-    cen.writeUInt16LE(m.deflate || members[m.sameAs ?? i]?.deflate ? 8 : 0, 10);
+    const source = members[m.sameAs ?? i];
+    cen.writeUInt16LE(m.deflate || m.deflated || source?.deflate || source?.deflated ? 8 : 0, 10);
     cen.writeUInt32LE(crc, 16);
     cen.writeUInt32LE(m.fields32?.csize ?? csize, 20);
     cen.writeUInt32LE(m.fields32?.usize ?? size >>> 0, 24);

@@ -61,3 +61,14 @@ test('a zip64 extra field shorter than the values it must hold is corrupt, not r
   const zip = buildZip([{ name: 'a', data: new Uint8Array(8), extra, fields32: { usize: 0xffffffff } }]);
   assertUserError(() => readZip(bufferSource(zip, 'z64.zip')), /z64\.zip is corrupt \(zip member a has a zip64 extra field too short/);
 });
+
+test('readHead gives a member\'s first bytes, stored or deflated, inflating only a bounded prefix', () => {
+  const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)); // hardly compressible
+  const zip = buildZip([{ name: 'stored', data }, { name: 'deflated', data, deflate: true }]);
+  for (const e of readZip(bufferSource(zip, 'x.zip'))) {
+    assert.deepEqual(Buffer.from(e.readHead(10_012)), data.subarray(0, 10_012), e.name);
+    assert.equal(e.readHead(1e9).length, data.length, `${e.name}: no more than the member holds`);
+  }
+  const bomb = readZip(bufferSource(buildZip([{ name: 'zeros', data: new Uint8Array(64 * 2 ** 20), deflate: true }]), 'bomb.zip'))[0]!;
+  assert.equal(bomb.readHead(100).length, 100);
+});
