@@ -16,7 +16,7 @@ export { readSafetensors, writeSafetensors } from './weights/safetensors.ts';
 
 // Hugging Face Hub: download into the cache huggingface_hub shares (loadCheckpoint/loadModel then take the id or the folder)
 export { pull, type PullOptions, type PullProgress, type PullResult } from './hub/pull.ts';
-export { hubCacheDir } from './hub/cache.ts';
+export { hubCacheDir, isHubId } from './hub/cache.ts';
 
 // Data
 export { decodeImage, preprocessFile, preprocessBatch } from './data/decode.ts';
