@@ -4,21 +4,25 @@ import { UserError } from '../errors.ts';
 import { isQuantized, quantizeWeights } from '../model/int8.ts';
 import { checkpointBytes, loadCheckpoint, saveCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
+import { preprocessFlags, preprocessFlagsHelp, withPreprocessFlags } from './preprocess-flags.ts';
 
 const help = `
-Usage: vitkit quantize IN OUT [--per-tensor] [--force] [--json] [--heads N] [--ln-eps E] [--pool token|avg]
+Usage: vitkit quantize IN OUT [--per-tensor] [--force] [--json] [--mean a,b,c --std a,b,c] [--crop-pct F]
+                      [--interpolation M] [--labels FILE] [--heads N] [--ln-eps E] [--pool token|avg]
 
 Writes an int8 copy of a checkpoint in vitkit's .safetensors format, about 4× smaller: the weights of every
 linear layer (patch projection, attention, MLP, head) become int8 with one float32 scale per output channel;
-LayerNorm, biases and embeddings stay float32. predict, eval, serve, embed, bench and export-onnx run it in
-int8 directly (the same as --int8 on the original).
+LayerNorm, biases and embeddings stay float32. predict, eval, serve, embed, export-onnx and
+bench --checkpoint run it in int8 directly (the same as --int8 on the original). Its preprocessing and class
+names are kept (or set by the flags below).
   --per-tensor   one scale per weight tensor instead of per output channel (less accurate)
   --force        overwrite OUT if it exists
   --json         print {"input", "output", "bytes_in", "bytes_out", "ratio"}
+${preprocessFlagsHelp}
 `;
 
 const options = {
-  'per-tensor': { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+  ...preprocessFlags, 'per-tensor': { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
 } as const;
 
@@ -27,8 +31,9 @@ export async function main(argv: string[]): Promise<void> {
   if (!args) return;
   const [input, output, ...extra] = args.positionals;
   if (!input || !output || extra.length) throw new UserError('quantize: give an input and an output path (see vitkit quantize --help)');
-  const ckpt = loadCheckpoint(input, configOverrides(args.values));
-  if (isQuantized(ckpt.weights)) throw new UserError(`quantize: ${input} is already int8 (use vitkit convert to copy it)`);
+  const loaded = loadCheckpoint(input, configOverrides(args.values));
+  if (isQuantized(loaded.weights)) throw new UserError(`quantize: ${input} is already int8 (use vitkit convert to copy it)`);
+  const ckpt = withPreprocessFlags(loaded, input, args.values);
   // Training state (optimizer moments) is for resuming float training; an int8 model cannot resume, so drop it.
   const { trainingState: _dropped, ...model } = ckpt;
   const weights = quantizeWeights(ckpt.config, ckpt.weights, { perTensor: args.values['per-tensor'] });
