@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
     throw new UserError(`export-onnx: ${checkpoint} has no classifier head, so no logits: export its features with --outputs pooled (or encoded)`);
   }
   const outputs = asked ?? [headless ? 'pooled' : 'logits'];
-  if (model.preprocess.mean === undefined || model.preprocess.std === undefined) noteUnstatedPreprocess(checkpoint);
+  noteUnstatedPreprocess(checkpoint, model.preprocess);
   const labels = v.labels === undefined ? model.labels : labelsFile(v.labels, model.config.numClasses);
   const p = resolvePreprocessOptions(model.preprocess);
   const metadata = {

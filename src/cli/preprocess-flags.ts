@@ -43,8 +43,9 @@ export function labelsFile(path: string, numClasses: number): string[] {
   return names;
 }
 
-/** The one-line notice for a checkpoint that does not say how it normalises images (timm's bare files). */
-export function noteUnstatedPreprocess(path: string): void {
+/** One line on stderr when neither a checkpoint (timm's bare files) nor the flags say how it normalises images. */
+export function noteUnstatedPreprocess(path: string, given: { readonly mean?: unknown; readonly std?: unknown } | undefined): void {
+  if (given?.mean !== undefined && given.std !== undefined) return;
   console.error(`vitkit: note: ${path} does not say how its images were normalised: ImageNet's mean/std are assumed; if it was trained otherwise, pass --mean/--std (0.5,0.5,0.5 for augreg ViTs), --crop-pct, --interpolation`);
 }
 
@@ -55,7 +56,7 @@ export function noteUnstatedPreprocess(path: string): void {
 export function withPreprocessFlags<C extends CheckpointContent>(c: C, path: string, v: Values): C {
   const labels = v.labels === undefined ? c.labels : labelsFile(v.labels, c.config.numClasses);
   const stated = c.preprocess;
-  if (!stated && (v.mean === undefined || v.std === undefined)) noteUnstatedPreprocess(path);
+  noteUnstatedPreprocess(path, stated ?? v);
   if (v.mean === undefined && v.std === undefined && v['crop-pct'] === undefined && v.interpolation === undefined) {
     return { ...c, ...(labels ? { labels } : {}) };
   }

@@ -142,15 +142,17 @@ const isTimmFolder = (path: string): boolean => extname(path).toLowerCase() !== 
  * can (for a notice), or undefined when nothing is lost. A Google .npz reloads as mean = std = 0.5 with timm's crop.
  */
 export function unsavedBy(path: string, format: SaveFormat, c: Pick<CheckpointContent, 'labels' | 'preprocess'>): string | undefined {
+  const named = c.labels?.some((l, i) => l !== String(i)); // class indices are what every format reloads without names
   if (format === 'npz') {
     const p = c.preprocess;
     const googles = !p || ([...p.mean, ...p.std].every((v) => v === 0.5) && p.resize === 'shorter-crop'
       && (p.cropPct ?? DEFAULT_CROP_PCT) === DEFAULT_CROP_PCT && (p.interpolation ?? 'bicubic') === 'bicubic');
-    const lost = [...(googles ? [] : ['its preprocessing']), ...(c.labels ? ['its class names'] : [])];
+    const lost = [...(googles ? [] : ['its preprocessing']), ...(named ? ['its class names'] : [])];
     return lost.length ? `${path}: a Google .npz cannot hold ${lost.join(' or ')} (it reloads as mean/std 0.5): convert to vitkit, hf or a timm folder to keep them, or pass --mean/--std/--crop-pct/--interpolation when using it` : undefined;
   }
-  if (format === 'timm' && !isTimmFolder(path) && (c.preprocess || c.labels)) {
-    return `${path}: a bare timm .safetensors cannot hold its ${c.preprocess ? 'preprocessing' : 'class names'}${c.preprocess && c.labels ? ' or class names' : ''}: give a folder as the output for timm's Hub layout (config.json with pretrained_cfg)`;
+  if (format === 'timm' && !isTimmFolder(path) && (c.preprocess || named)) {
+    const lost = c.preprocess && named ? 'preprocessing or class names' : c.preprocess ? 'preprocessing' : 'class names';
+    return `${path}: a bare timm .safetensors cannot hold its ${lost}: give a folder as the output for timm's Hub layout (config.json with pretrained_cfg)`;
   }
   return undefined;
 }
