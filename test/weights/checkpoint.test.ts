@@ -157,6 +157,7 @@ test('vitkit metadata from elsewhere is checked field by field', () => {
     [{ config: null }, /no config object/],
     [{ config: {}, labels: 'abc' }, /labels are not a list of strings/],
     [{ config: {}, preprocess: { mean: [0.5], std: [0] } }, /positive std/],
+    [{ config: {}, preprocess: { mean: [0.5], std: [0.5], interpolation: 'lanczos' } }, /interpolation is not bicubic\|bilinear/],
     [{ config: { layerNormEps: -1 } }, /LayerNorm epsilon -1/],
   ];
   cases.forEach(([meta, pattern], i) => {
