@@ -36,13 +36,16 @@ export async function main(argv: string[]): Promise<void> {
   if (!v.arch === !v.checkpoint) throw new UserError('bench: give --arch NAME (e.g. vit_small_patch16_224) or --checkpoint PATH, not both');
   const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
   const model = v.checkpoint ? loadModel(v.checkpoint, loadOptionsFromFlags(v)) : undefined;
-  const cfg = model?.config ?? preset(v.arch!, v['img-size'] ? { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) } : {});
+  const imgSize = v['img-size'] === undefined ? {} : { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) };
+  const cfg = model?.config ?? preset(v.arch!, imgSize);
   const precision = model?.precision ?? (v.int8 ? 'int8' : 'fp32');
-  const r = await benchmarkInference(cfg, {
-    batch, precision, weights: model?.weights, threads: threadsFlag(v.threads), minSeconds: numberFlag('seconds', v.seconds, 5, { min: 0 }),
-  });
+  const minSeconds = numberFlag('seconds', v.seconds, 5, { min: 0 });
+  const r = await benchmarkInference(cfg, { batch, precision, weights: model?.weights, threads: threadsFlag(v.threads), minSeconds });
+  const { images_per_sec, ms_per_batch, gflops_per_sec } = r;
   const name = v.checkpoint ? { checkpoint: v.checkpoint } : { arch: v.arch };
-  const out = { ...name, precision, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
-  if (v.json) console.log(JSON.stringify(out));
-  else console.log(`${v.checkpoint ?? v.arch} ${precision} batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
+  if (v.json) console.log(JSON.stringify({ ...name, precision, batch, images_per_sec, ms_per_batch, gflops_per_sec }));
+  else {
+    const rate = `${images_per_sec.toFixed(1)} img/s, ${ms_per_batch.toFixed(1)} ms/batch, ${gflops_per_sec.toFixed(0)} GFLOP/s`;
+    console.log(`${v.checkpoint ?? v.arch} ${precision} batch ${batch}: ${rate} (${r.runs} runs)`);
+  }
 }

@@ -13,9 +13,9 @@ Usage: vitkit convert IN OUT --to timm|hf|npz|vitkit [--onnx] [--mean a,b,c --st
 
 Reads a checkpoint in any supported format and writes it in another, with its preprocessing and class names
 wherever the format can hold them:
-  timm     OUT a folder: timm's Hub layout (model.safetensors + config.json with pretrained_cfg and label_names),
-           which timm.create_model('local-dir:OUT') and vitkit load; OUT.safetensors: timm's bare state dict,
-           which holds neither (a notice says so)
+  timm     OUT a folder: timm's Hub layout as push_to_hf_hub writes it (model.safetensors + config.json with
+           pretrained_cfg and label_names); OUT.safetensors: timm's bare state dict, which holds neither (a notice
+           says so)
   hf       Hugging Face directory (config.json with id2label + model.safetensors + preprocessor_config.json);
            a 1000-class checkpoint without class names gets ImageNet's
   --onnx   with --to hf: also onnx/model.onnx (input pixel_values, output logits) and its int8 twin

@@ -26,7 +26,9 @@ ${modelFlagsHelp}
 `;
 
 const allOutputs: readonly ViTOutputName[] = ['logits', 'pooled', 'encoded', 'attention', 'tokens'];
-const options = { ...modelFlags, labels: preprocessFlags.labels, outputs: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } } as const;
+const options = {
+  ...modelFlags, labels: preprocessFlags.labels, outputs: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+} as const;
 
 /** protobuf messages are capped at 2 GiB; larger models need external data, which vitkit does not write yet. */
 const MAX_ONNX_BYTES = 2 ** 31 - 1;
@@ -51,7 +53,9 @@ export async function main(argv: string[]): Promise<void> {
   const labels = v.labels === undefined ? model.labels : labelsFile(v.labels, model.config.numClasses);
   const p = resolvePreprocessOptions(model.preprocess);
   const metadata = {
-    preprocess: JSON.stringify({ image_size: p.imgSize, resize: p.resize, crop_pct: p.cropPct, interpolation: p.interpolation, mean: p.mean, std: p.std }),
+    preprocess: JSON.stringify({
+      image_size: p.imgSize, resize: p.resize, crop_pct: p.cropPct, interpolation: p.interpolation, mean: p.mean, std: p.std,
+    }),
     ...(headless ? {} : { labels: JSON.stringify(labels) }),
   };
   const bytes = toOnnx(inferenceGraph(model.config, model.weights, outputs), 'vitkit', metadata);

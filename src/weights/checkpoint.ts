@@ -148,7 +148,9 @@ export function unsavedBy(path: string, format: SaveFormat, c: Pick<CheckpointCo
     const googles = !p || ([...p.mean, ...p.std].every((v) => v === 0.5) && p.resize === 'shorter-crop'
       && (p.cropPct ?? DEFAULT_CROP_PCT) === DEFAULT_CROP_PCT && (p.interpolation ?? 'bicubic') === 'bicubic');
     const lost = [...(googles ? [] : ['its preprocessing']), ...(named ? ['its class names'] : [])];
-    return lost.length ? `${path}: a Google .npz cannot hold ${lost.join(' or ')} (it reloads as mean/std 0.5): convert to vitkit, hf or a timm folder to keep them, or pass --mean/--std/--crop-pct/--interpolation when using it` : undefined;
+    if (!lost.length) return undefined;
+    return `${path}: a Google .npz cannot hold ${lost.join(' or ')} (it reloads as mean/std 0.5): convert to vitkit, hf or `
+      + 'a timm folder to keep them, or pass --mean/--std/--crop-pct/--interpolation when using it';
   }
   if (format === 'timm' && !isTimmFolder(path) && (c.preprocess || named)) {
     const lost = c.preprocess && named ? 'preprocessing or class names' : c.preprocess ? 'preprocessing' : 'class names';

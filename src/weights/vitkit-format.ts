@@ -36,7 +36,8 @@ function vitkitMeta(src: { name: string }, json: string): VitkitMeta {
   const { labels, preprocess: p } = meta;
   if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) throw bad('labels are not a list of strings');
   if (p !== undefined && !(isObject(p) && isFiniteList(p.mean) && isFiniteList(p.std) && (p.std as number[]).every((x) => x > 0))) throw bad('preprocess needs finite mean and positive std lists');
-  if (isObject(p) && p.interpolation !== undefined && p.interpolation !== 'bicubic' && p.interpolation !== 'bilinear') throw bad('interpolation is not bicubic|bilinear');
+  const filter = isObject(p) ? p.interpolation : undefined;
+  if (filter !== undefined && filter !== 'bicubic' && filter !== 'bilinear') throw bad('interpolation is not bicubic|bilinear');
   return meta as unknown as VitkitMeta;
 }
 
