@@ -3,6 +3,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import type { LoadOptions } from '../inference/classifier.ts';
 import type { Pool, ViTConfig } from '../model/config.ts';
+import type { ResampleFilter } from '../data/resample.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -55,6 +56,7 @@ export const modelFlags = {
   'crop-pct': { type: 'string' },
   mean: { type: 'string' },
   std: { type: 'string' },
+  interpolation: { type: 'string' },
   pool: { type: 'string' },
   heads: { type: 'string' },
   'ln-eps': { type: 'string' },
@@ -72,6 +74,7 @@ Model and preprocessing (override what the checkpoint says):
   --crop-pct F         resize the shorter side to img-size/F then centre-crop (default 0.875; 1 = no crop margin)
   --mean a,b,c         normalisation mean (default: the checkpoint's, else ImageNet's)
   --std a,b,c          normalisation std
+  --interpolation M    bicubic|bilinear resizing (default: the checkpoint's, else bicubic; bilinear for HF folders)
   --pool token|avg     classify from the class token or the mean of patch tokens
   --heads N            attention heads (default: from the checkpoint's config, else D/64)
   --ln-eps E           LayerNorm epsilon (default: checkpoint config, else 1e-6)
@@ -103,7 +106,14 @@ export function loadOptionsFromFlags(v: ModelFlagValues): LoadOptions {
     cropPct: v['crop-pct'] === undefined ? undefined : numberFlag('crop-pct', v['crop-pct'], 0, { min: 0.01 }),
     mean: numberList('mean', v.mean),
     std: numberList('std', v.std),
+    interpolation: interpolationFlag(v.interpolation),
   };
+}
+
+/** --interpolation: a resampling filter vitkit has. */
+export function interpolationFlag(value: string | undefined): ResampleFilter | undefined {
+  if (value === undefined || value === 'bicubic' || value === 'bilinear') return value;
+  throw new UserError(`--interpolation must be bicubic or bilinear, got '${value}'`);
 }
 
 /** --threads, or undefined for onnxruntime's default of all cores. */

@@ -1,42 +1,51 @@
-// vitkit bench --arch NAME --batch B: inference throughput on random weights.
+// vitkit bench --arch NAME | --checkpoint PATH: inference throughput of an architecture or a real checkpoint.
 import { UserError } from '../errors.ts';
 import { benchmarkInference } from '../inference/benchmark.ts';
+import { loadModel } from '../inference/classifier.ts';
 import { preset } from '../model/config.ts';
-import { numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { loadOptionsFromFlags, modelFlags, numberFlag, parseCommand, threadsFlag } from './args.ts';
 
 const help = `
-Usage: vitkit bench --arch NAME [--batch 8] [--img-size N] [--threads N] [--seconds 5] [--int8] [--json]
+Usage: vitkit bench (--arch NAME | --checkpoint PATH) [--batch 8] [--img-size N] [--threads N] [--seconds 5]
+                   [--int8] [--json]
 
-Measures steady-state inference throughput of a randomly initialised model (warm-up, then timed runs).
-  --arch NAME       a preset such as vit_small_patch16_224 (vitkit info --help lists how to inspect one)
-  --batch B         images per run (default 8)
-  --img-size N      input resolution (default: the preset's)
-  --threads N       onnxruntime intra-op threads (default: all cores)
-  --seconds S       minimum timed duration (default 5)
-  --int8            int8 linear layers (weights quantized per output channel)
-  --json            print {"arch", "precision", "batch", "images_per_sec", "ms_per_batch", "gflops_per_sec"}
+Measures steady-state inference throughput (warm-up, then timed runs) of the logits (pooled features for a
+model without a head) on a fixed batch of synthetic images.
+  --arch NAME        a preset such as vit_small_patch16_224 on random weights (an unknown name lists them all)
+  --checkpoint PATH  a real checkpoint, as predict takes it (an int8 one from vitkit quantize runs in int8);
+                     --revision, --heads, --ln-eps and --pool as in predict
+  --batch B          images per run (default 8)
+  --img-size N       input resolution (default: the preset's or checkpoint's)
+  --threads N        onnxruntime intra-op threads (default: all cores)
+  --seconds S        minimum timed duration (default 5)
+  --int8             int8 linear layers (weights quantized per output channel)
+  --json             print {"arch" or "checkpoint", "precision", "batch", "images_per_sec", "ms_per_batch",
+                     "gflops_per_sec"}
 `;
 
+const { checkpoint, revision, heads, 'ln-eps': lnEps, pool, int8, threads, 'img-size': imgSize } = modelFlags;
 const options = {
-  arch: { type: 'string' },
-  batch: { type: 'string' },
-  'img-size': { type: 'string' },
-  threads: { type: 'string' },
-  seconds: { type: 'string' },
-  int8: { type: 'boolean' },
-  json: { type: 'boolean' },
+  arch: { type: 'string' }, checkpoint, revision, heads, 'ln-eps': lnEps, pool, int8, threads, 'img-size': imgSize,
+  batch: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('bench', argv, options, help);
   if (!args) return;
   const v = args.values;
-  if (!v.arch) throw new UserError('bench: --arch NAME is required, e.g. --arch vit_small_patch16_224');
-  const cfg = preset(v.arch, v['img-size'] ? { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) } : {});
+  if (!v.arch === !v.checkpoint) throw new UserError('bench: give --arch NAME (e.g. vit_small_patch16_224) or --checkpoint PATH, not both');
   const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
-  const precision = v.int8 ? 'int8' : 'fp32';
-  const r = await benchmarkInference(cfg, { batch, precision, threads: threadsFlag(v.threads), minSeconds: numberFlag('seconds', v.seconds, 5, { min: 0 }) });
-  const out = { arch: v.arch, precision, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
-  if (v.json) console.log(JSON.stringify(out));
-  else console.log(`${v.arch} ${precision} batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
+  const model = v.checkpoint ? loadModel(v.checkpoint, loadOptionsFromFlags(v)) : undefined;
+  const imgSize = v['img-size'] === undefined ? {} : { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) };
+  const cfg = model?.config ?? preset(v.arch!, imgSize);
+  const precision = model?.precision ?? (v.int8 ? 'int8' : 'fp32');
+  const minSeconds = numberFlag('seconds', v.seconds, 5, { min: 0 });
+  const r = await benchmarkInference(cfg, { batch, precision, weights: model?.weights, threads: threadsFlag(v.threads), minSeconds });
+  const { images_per_sec, ms_per_batch, gflops_per_sec } = r;
+  const name = v.checkpoint ? { checkpoint: v.checkpoint } : { arch: v.arch };
+  if (v.json) console.log(JSON.stringify({ ...name, precision, batch, images_per_sec, ms_per_batch, gflops_per_sec }));
+  else {
+    const rate = `${images_per_sec.toFixed(1)} img/s, ${ms_per_batch.toFixed(1)} ms/batch, ${gflops_per_sec.toFixed(0)} GFLOP/s`;
+    console.log(`${v.checkpoint ?? v.arch} ${precision} batch ${batch}: ${rate} (${r.runs} runs)`);
+  }
 }

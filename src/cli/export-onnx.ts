@@ -1,24 +1,35 @@
 // vitkit export-onnx CHECKPOINT OUT.onnx: a standalone ONNX model with a dynamic batch.
+import { resolvePreprocessOptions } from '../data/preprocess.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { UserError } from '../errors.ts';
 import { loadModel } from '../inference/classifier.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
-import { writeFileAtomic } from '../weights/atomic-write.ts';
+import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, parseCommand } from './args.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
+import { printJson } from './json-output.ts';
+import { labelsFile, noteUnstatedPreprocess, preprocessFlags } from './preprocess-flags.ts';
 
 const help = `
-Usage: vitkit export-onnx CHECKPOINT OUT.onnx [--outputs logits,pooled,attention] [--img-size N] [--force]
+Usage: vitkit export-onnx CHECKPOINT OUT.onnx [--outputs logits,pooled,attention] [--img-size N] [--labels FILE]
+                         [--force] [--json]
 
 Writes the model as ONNX (opset 18, input "images" [batch, C, S, S] with a dynamic batch), runnable by
-onnxruntime-node, onnxruntime-web and any ONNX runtime.
-  --outputs LIST   graph outputs among logits, pooled, encoded, attention (attn.{i}), tokens (default logits)
+onnxruntime-node, onnxruntime-web and any ONNX runtime. The model's metadata_props say how to prepare its input
+and name its classes: "preprocess" (JSON: image_size, resize, crop_pct, interpolation, mean, std; the
+checkpoint's, or the flags below) and "labels" (JSON list).
+  --outputs LIST   graph outputs among logits, pooled, encoded, attention (attn.{i}), tokens (default logits;
+                   pooled for a checkpoint without a classifier head)
+  --labels FILE    class names, one per line in class order (default: the checkpoint's)
   --force          overwrite OUT.onnx if it exists
+  --json           print {"input", "output", "outputs", "precision", "bytes"}
 ${modelFlagsHelp}
 `;
 
 const allOutputs: readonly ViTOutputName[] = ['logits', 'pooled', 'encoded', 'attention', 'tokens'];
-const options = { ...modelFlags, outputs: { type: 'string' }, force: { type: 'boolean' } } as const;
+const options = {
+  ...modelFlags, labels: preprocessFlags.labels, outputs: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' },
+} as const;
 
 /** protobuf messages are capped at 2 GiB; larger models need external data, which vitkit does not write yet. */
 const MAX_ONNX_BYTES = 2 ** 31 - 1;
@@ -26,14 +37,31 @@ const MAX_ONNX_BYTES = 2 ** 31 - 1;
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('export-onnx', argv, options, help);
   if (!args) return;
+  const v = args.values;
   const [checkpoint, out, ...extra] = args.positionals;
   if (!checkpoint || !out || extra.length) throw new UserError('export-onnx: give a checkpoint and an output path (see vitkit export-onnx --help)');
-  const outputs = (args.values.outputs ?? 'logits').split(',') as ViTOutputName[];
-  const bad = outputs.find((o) => !allOutputs.includes(o));
+  const asked = v.outputs?.split(',') as ViTOutputName[] | undefined;
+  const bad = asked?.find((o) => !allOutputs.includes(o));
   if (bad) throw new UserError(`export-onnx: unknown output '${bad}' (expected ${allOutputs.join('|')})`);
-  const model = loadModel(await localCheckpoint(checkpoint, args.values.revision), loadOptionsFromFlags(args.values));
-  const bytes = toOnnx(inferenceGraph(model.config, model.weights, outputs));
+  assertWritable(out, { force: v.force });
+  const model = loadModel(await localCheckpoint(checkpoint, v.revision), loadOptionsFromFlags(v));
+  const headless = model.config.numClasses === 0;
+  if (headless && asked?.includes('logits')) {
+    throw new UserError(`export-onnx: ${checkpoint} has no classifier head, so no logits: export its features with --outputs pooled (or encoded)`);
+  }
+  const outputs = asked ?? [headless ? 'pooled' : 'logits'];
+  noteUnstatedPreprocess(checkpoint, model.preprocess);
+  const labels = v.labels === undefined ? model.labels : labelsFile(v.labels, model.config.numClasses);
+  const p = resolvePreprocessOptions(model.preprocess);
+  const metadata = {
+    preprocess: JSON.stringify({
+      image_size: p.imgSize, resize: p.resize, crop_pct: p.cropPct, interpolation: p.interpolation, mean: p.mean, std: p.std,
+    }),
+    ...(headless ? {} : { labels: JSON.stringify(labels) }),
+  };
+  const bytes = toOnnx(inferenceGraph(model.config, model.weights, outputs), 'vitkit', metadata);
   if (bytes.length > MAX_ONNX_BYTES) throw new UserError(`export-onnx: ${checkpoint} is too large for a single ONNX file (${bytes.length} bytes > 2 GiB)`);
-  writeFileAtomic(out, [bytes], { force: args.values.force });
-  console.log(`wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB, outputs: ${outputs.join(', ')})`);
+  writeFileAtomic(out, [bytes], { force: v.force });
+  if (v.json) printJson({ input: checkpoint, output: out, outputs, precision: model.precision, bytes: bytes.length });
+  else console.log(`wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB, outputs: ${outputs.join(', ')})`);
 }

@@ -6,6 +6,7 @@ import { demoSamples } from '../serve/demo-samples.ts';
 import { DEFAULT_DEMO_DIR, createDemoServer, demoPage } from '../serve/web-demo.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand } from './args.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
+import { noteUnstatedPreprocess } from './preprocess-flags.ts';
 
 /** The best model of `npm start`'s run, and the dataset it learnt. */
 const DEFAULT_RUN = 'runs/fashion-mnist/best.safetensors';
@@ -43,6 +44,9 @@ export async function main(argv: string[]): Promise<void> {
   const port = numberFlag('port', v.port, 8081, { integer: true, min: 0 });
   const host = v.host ?? '127.0.0.1';
   const model = loadModel(await localCheckpoint(checkpoint, v.revision), loadOptionsFromFlags(v));
+  // before the page is built or samples decoded: the page classifies, so a feature extractor has nothing to show
+  if (model.config.numClasses === 0) throw new UserError(`web: ${checkpoint} has no classifier head: the page shows class predictions (vitkit embed gives its features; vitkit finetune adds a head)`);
+  noteUnstatedPreprocess(checkpoint, model.preprocess);
   const samples = samplesFrom ? await demoSamples(samplesFrom) : [];
   const page = await demoPage();
   if (page.built) console.log('vitkit web: built the page');

@@ -61,8 +61,11 @@ function attribute(name: string, a: Attr): Encoded {
   return w.int(20, attrType[a.type]).finish();
 }
 
-/** Encodes the graph as an ONNX model, ready for `InferenceSession.create`. */
-export function toOnnx(g: Graph, producer = 'vitkit'): Uint8Array {
+/**
+ * Encodes the graph as an ONNX model, ready for `InferenceSession.create`; `metadata` becomes the model's
+ * metadata_props (key/value strings any ONNX tool can read).
+ */
+export function toOnnx(g: Graph, producer = 'vitkit', metadata: Readonly<Record<string, string>> = {}): Uint8Array {
   const graph = new MessageWriter();
   const nodes = inlineComposites(g.nodes);
   nodes.forEach((n, i) => {
@@ -82,6 +85,7 @@ export function toOnnx(g: Graph, producer = 'vitkit'): Uint8Array {
   const model = new MessageWriter().int(1, IR_VERSION).string(2, producer).string(3, '0.1.0');
   model.message(7, graph.finish());
   model.message(8, new MessageWriter().string(1, '').int(2, OPSET).finish());
+  for (const [k, v] of Object.entries(metadata)) model.message(14, new MessageWriter().string(1, k).string(2, v).finish());
   if (nodes.some((n) => n.domain === 'com.microsoft')) {
     model.message(8, new MessageWriter().string(1, 'com.microsoft').int(2, 1).finish());
   }

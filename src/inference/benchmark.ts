@@ -1,6 +1,7 @@
-// Steady-state inference throughput of an architecture on random weights (warm-up, then timed runs).
+// Steady-state inference throughput of a model, a checkpoint's or an architecture's on random weights (warm-up,
+// then timed runs).
 import { toOnnx } from '../graph/onnx.ts';
-import { zeros } from '../graph/tensor.ts';
+import { type StateDict, zeros } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { initParameters } from '../model/init.ts';
 import { type Precision, quantizeWeights } from '../model/int8.ts';
@@ -18,6 +19,8 @@ export interface BenchmarkOptions {
   readonly minSeconds?: number;
   /** int8 linear layers (weights quantized per output channel) or float32 throughout. */
   readonly precision?: Precision;
+  /** The weights to time (a loaded checkpoint's, canonical, float32 or int8); default a seeded random init. */
+  readonly weights?: StateDict;
 }
 
 export interface BenchmarkResult {
@@ -28,9 +31,9 @@ export interface BenchmarkResult {
   readonly runs: number;
 }
 
-/** Times the logits of a randomly initialised `cfg` at `opts.batch`, with a fixed batch in the graph. */
+/** Times the logits (pooled features without a head) of `cfg` at `opts.batch`, with a fixed batch in the graph. */
 export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
-  const init = initParameters(cfg, { seed: 0 });
+  const init = opts.weights ?? initParameters(cfg, { seed: 0 });
   const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : init;
   const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], { batch: opts.batch });
   const session = await Session.create(toOnnx(graph), { threads: opts.threads });

@@ -2,6 +2,7 @@
 // and an onnxruntime session over the inference graph. predict, eval and serve all go through here.
 import { createRequire } from 'node:module';
 import type { PreprocessOptions } from '../data/preprocess.ts';
+import type { ResampleFilter } from '../data/resample.ts';
 import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
@@ -35,6 +36,7 @@ export interface LoadOptions {
   readonly cropPct?: number;
   readonly mean?: readonly number[];
   readonly std?: readonly number[];
+  readonly interpolation?: ResampleFilter;
   /**
    * 'int8' quantizes the linear layers on load (per output channel) unless the checkpoint already is int8;
    * 'fp32' dequantizes an int8 checkpoint. Default: the checkpoint's own precision.
@@ -68,6 +70,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     cropPct: opts.cropPct ?? pre?.cropPct,
     // A crop-pct flag asks for timm's resize-and-crop even on checkpoints that squash (HF).
     resize: opts.cropPct !== undefined ? 'shorter-crop' : pre?.resize,
+    interpolation: opts.interpolation ?? pre?.interpolation,
   };
   return { path, format: ckpt.format, config, weights, precision, labels, preprocess };
 }

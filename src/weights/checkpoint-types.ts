@@ -1,6 +1,7 @@
 // The shapes of a loaded checkpoint, shared by checkpoint.ts and the per-format directory code.
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
+import type { ResampleFilter } from '../resample-taps.ts';
 
 /** Where a checkpoint came from: timm safetensors, Hugging Face, Google .npz, torch.save, or vitkit's own. */
 export type CheckpointFormat = 'timm' | 'hf' | 'npz' | 'pth' | 'vitkit';
@@ -20,6 +21,8 @@ export interface Preprocess {
   readonly cropPct?: number;
   /** timm's eval transform (resize the shorter side, centre crop) or ViTImageProcessor's straight resize. */
   readonly resize: 'shorter-crop' | 'squash';
+  /** Resampling filter (timm's `interpolation`, HF's `resample`); absent: bicubic for timm's, bilinear for HF's. */
+  readonly interpolation?: ResampleFilter;
 }
 
 /** What a checkpoint holds, format aside: the input to saveCheckpoint. */

@@ -19,9 +19,10 @@ import { isHfNaming, hfToTimm } from './hf.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
 import { resolveCheckpointPath } from '../hub/cache.ts';
-import { isTimmDir, readTimmDir } from './timm-dir.ts';
+import { isTimmDir, readTimmDir, timmDirFiles } from './timm-dir.ts';
 import { checkWeights, inferConfig } from './infer-config.ts';
 import { UserError } from '../errors.ts';
+import { DEFAULT_CROP_PCT } from '../data/preprocess.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
@@ -134,11 +135,37 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {},
   };
 }
 
+/** Whether a 'timm' output path is timm's Hub folder (config.json + model.safetensors) rather than a bare file. */
+const isTimmFolder = (path: string): boolean => extname(path).toLowerCase() !== '.safetensors';
+
 /**
- * Saves a checkpoint atomically: 'timm' and 'vitkit' write one .safetensors file (vitkit adds config, labels and
- * preprocessing as metadata), 'npz' a Google-layout .npz, 'hf' a directory with config.json, model.safetensors and
- * (given preprocessing) preprocessor_config.json. Labels and preprocessing are dropped by formats that cannot hold
- * them (timm, npz). Only 'vitkit' holds int8 weights; the other formats get them dequantized to float32.
+ * What `format` at `path` cannot hold of a checkpoint's labels and preprocessing, as one sentence saying where it
+ * can (for a notice), or undefined when nothing is lost. A Google .npz reloads as mean = std = 0.5 with timm's crop.
+ */
+export function unsavedBy(path: string, format: SaveFormat, c: Pick<CheckpointContent, 'labels' | 'preprocess'>): string | undefined {
+  const named = c.labels?.some((l, i) => l !== String(i)); // class indices are what every format reloads without names
+  if (format === 'npz') {
+    const p = c.preprocess;
+    const googles = !p || ([...p.mean, ...p.std].every((v) => v === 0.5) && p.resize === 'shorter-crop'
+      && (p.cropPct ?? DEFAULT_CROP_PCT) === DEFAULT_CROP_PCT && (p.interpolation ?? 'bicubic') === 'bicubic');
+    const lost = [...(googles ? [] : ['its preprocessing']), ...(named ? ['its class names'] : [])];
+    if (!lost.length) return undefined;
+    return `${path}: a Google .npz cannot hold ${lost.join(' or ')} (it reloads as mean/std 0.5): convert to vitkit, hf or `
+      + 'a timm folder to keep them, or pass --mean/--std/--crop-pct/--interpolation when using it';
+  }
+  if (format === 'timm' && !isTimmFolder(path) && (c.preprocess || named)) {
+    const lost = c.preprocess && named ? 'preprocessing or class names' : c.preprocess ? 'preprocessing' : 'class names';
+    return `${path}: a bare timm .safetensors cannot hold its ${lost}: give a folder as the output for timm's Hub layout (config.json with pretrained_cfg)`;
+  }
+  return undefined;
+}
+
+/**
+ * Saves a checkpoint atomically: 'vitkit' writes one .safetensors file (config, labels and preprocessing as
+ * metadata), 'timm' a bare .safetensors file or, at a path not ending in .safetensors, timm's Hub folder
+ * (model.safetensors + config.json with pretrained_cfg and label_names), 'npz' a Google-layout .npz, 'hf' a
+ * directory with config.json, model.safetensors and preprocessor_config.json. Labels and preprocessing are dropped
+ * by files that cannot hold them (see unsavedBy). Only 'vitkit' holds int8 weights; the others get float32.
  * An existing `path` is a UserError unless `opts.force`. `opts.onnx` adds onnx/model.onnx to an 'hf' directory
  * (for transformers.js).
  */
@@ -148,6 +175,7 @@ export function saveCheckpoint(path: string, content: CheckpointContent, format:
   assertWritable(path, opts);
   switch (format) {
     case 'timm':
+      if (isTimmFolder(path)) return writeDirAtomic(path, timmDirFiles(c), opts);
       return writeFileAtomic(path, encodeSafetensors(c.weights, { format: 'pt', ...c.metadata }), opts);
     case 'vitkit':
       return writeFileAtomic(path, encodeVitkit(c), opts);

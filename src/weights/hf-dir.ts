@@ -120,7 +120,14 @@ function preprocessOf(path: string, p: Record<string, unknown>, channels: number
   if (imgSize !== undefined && !(Number.isInteger(imgSize) && (imgSize as number) > 0 && (imgSize as number) <= MAX_SIDE)) {
     throw new UserError(`${path} has size ${shown(imgSize)} (expected an integer from 1 to ${MAX_SIDE}): fix it or re-download the folder`);
   }
-  return { mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}) };
+  // PIL's codes (what `resample` holds): 2 bilinear, 3 bicubic; vitkit has no other filter, so others keep the default
+  const interpolation = p.resample === 3 ? 'bicubic' : p.resample === 2 ? 'bilinear' : undefined;
+  // crop_pct is not ViTImageProcessor's: vitkit writes it to keep a timm checkpoint's crop for the way back to timm
+  const cropPct = typeof p.crop_pct === 'number' && p.crop_pct > 0 && p.crop_pct <= 1 ? p.crop_pct : undefined;
+  return {
+    mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}),
+    ...(interpolation ? { interpolation } : {}), ...(cropPct ? { cropPct } : {}),
+  };
 }
 
 /** config.json fields that the weights' shapes also determine: they must agree before anything is built. */
@@ -192,13 +199,15 @@ export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}):
     'config.json': [Buffer.from(JSON.stringify(config, null, 2) + '\n')],
     'model.safetensors': encodeSafetensors(timmToHf(c.weights), { format: 'pt', ...c.metadata }),
   };
-  const p: Pick<Preprocess, 'mean' | 'std' | 'imgSize'> = c.preprocess ?? { mean: IMAGENET_MEAN, std: IMAGENET_STD };
-  // ViTImageProcessor can only resize straight to `size`: a 'shorter-crop' checkpoint's centre crop is not
-  // recorded. Resampling 2 (bilinear) is what vitkit reads such a directory with, so both run the same transform.
+  const p: Omit<Preprocess, 'resize'> = c.preprocess ?? { mean: IMAGENET_MEAN, std: IMAGENET_STD };
+  // ViTImageProcessor can only resize straight to `size` (with PIL's filter `resample`, read back by vitkit, so both
+  // run the same transform): a 'shorter-crop' checkpoint's centre crop is kept as crop_pct, which it ignores.
   const size = p.imgSize ?? cfg.imgSize;
+  const filter = p.interpolation ?? (c.preprocess?.resize === 'shorter-crop' ? 'bicubic' : 'bilinear'); // as vitkit runs it
   const pp = {
     do_normalize: true, do_rescale: true, do_resize: true, image_mean: p.mean, image_std: p.std,
-    resample: 2, rescale_factor: 1 / 255, size: { height: size, width: size }, image_processor_type: 'ViTImageProcessor',
+    resample: filter === 'bicubic' ? 3 : 2, rescale_factor: 1 / 255, size: { height: size, width: size },
+    ...(p.cropPct !== undefined ? { crop_pct: p.cropPct } : {}), image_processor_type: 'ViTImageProcessor',
   };
   files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
   if (opts.onnx) for (const [name, bytes] of Object.entries(hfOnnxFiles(cfg, c.weights))) files[name] = [bytes];

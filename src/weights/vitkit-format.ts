@@ -36,6 +36,8 @@ function vitkitMeta(src: { name: string }, json: string): VitkitMeta {
   const { labels, preprocess: p } = meta;
   if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) throw bad('labels are not a list of strings');
   if (p !== undefined && !(isObject(p) && isFiniteList(p.mean) && isFiniteList(p.std) && (p.std as number[]).every((x) => x > 0))) throw bad('preprocess needs finite mean and positive std lists');
+  const filter = isObject(p) ? p.interpolation : undefined;
+  if (filter !== undefined && filter !== 'bicubic' && filter !== 'bilinear') throw bad('interpolation is not bicubic|bilinear');
   return meta as unknown as VitkitMeta;
 }
 
@@ -84,5 +86,5 @@ export function decodeVitkit(bytes: Uint8Array, name: string): CheckpointContent
 /** The preprocessing a model runs with, as a checkpoint records it (what loadModel turns back into the same options). */
 export function savedPreprocess(opts: PreprocessOptions): Preprocess {
   const o = resolvePreprocessOptions(opts);
-  return { mean: o.mean, std: o.std, cropPct: o.cropPct, resize: o.resize };
+  return { mean: o.mean, std: o.std, cropPct: o.cropPct, resize: o.resize, interpolation: o.interpolation };
 }

@@ -16,6 +16,7 @@ import { add } from '../../src/ops/elementwise.ts';
 import { reduceSum } from '../../src/ops/reduce.ts';
 import { transpose } from '../../src/ops/shape.ts';
 import { fdCheck } from './fd-check.ts';
+import { protoField } from '../graph/proto-fields.ts';
 
 const qkv = [{ shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }, { shape: [2, 2, 3, 4] }];
 
@@ -45,32 +46,7 @@ test('attention is one composite node to autodiff and standard ops to onnxruntim
 
 /** op_type of every node of an ONNX model's graph (ModelProto.graph is field 7, GraphProto.node 1, NodeProto.op_type 4). */
 function opTypes(model: Uint8Array): string[] {
-  function* fields(b: Uint8Array): Generator<[number, Uint8Array | null]> {
-    let i = 0;
-    const varint = (): number => {
-      let x = 0;
-      for (let shift = 0; ; shift += 7) {
-        const c = b[i++]!;
-        x += (c & 127) * 2 ** shift;
-        if (c < 128) return x;
-      }
-    };
-    while (i < b.length) {
-      const key = varint();
-      const wire = key & 7;
-      if (wire === 2) {
-        const n = varint();
-        i += n;
-        yield [Math.floor(key / 8), b.subarray(i - n, i)];
-      } else {
-        if (wire === 0) varint();
-        else i += wire === 1 ? 8 : wire === 5 ? 4 : Number.NaN;
-        yield [Math.floor(key / 8), null];
-      }
-    }
-  }
-  const sub = (b: Uint8Array, field: number) => [...fields(b)].filter(([f, v]) => f === field && v).map(([, v]) => v!);
-  return sub(sub(model, 7)[0]!, 1).map((node) => new TextDecoder().decode(sub(node, 4)[0]));
+  return protoField(protoField(model, 7)[0]!, 1).map((node) => new TextDecoder().decode(protoField(node, 4)[0]));
 }
 
 // Kept from the forward pass, P = softmax(s·q·kᵀ) would stay alive from the forward to the backward of its block, so

@@ -29,7 +29,8 @@ for (const [model, m] of Object.entries(manifest.models)) {
       assert.deepEqual([...ckpt.weights.keys()].slice(0, 3), ['cls_token', 'pos_embed', 'patch_embed.proj.weight'], 'timm order');
       if (format === 'hf') {
         assert.deepEqual(ckpt.labels, Array.from({ length: want.numClasses }, (_, i) => `class_${i}`));
-        assert.deepEqual(ckpt.preprocess, { mean: m.mean, std: m.std, resize: 'squash', imgSize: want.imgSize });
+        // resample 2 in preprocessor_config.json: PIL's bilinear
+        assert.deepEqual(ckpt.preprocess, { mean: m.mean, std: m.std, resize: 'squash', imgSize: want.imgSize, interpolation: 'bilinear' });
       } else if (format === 'npz') {
         assert.deepEqual(ckpt.preprocess, { mean: m.mean, std: m.std, resize: 'shorter-crop' });
       }
@@ -39,7 +40,7 @@ for (const [model, m] of Object.entries(manifest.models)) {
   test(`${model}: saving in every format and loading back gives identical tensors`, () => {
     const weights = timmOf(model);
     const labels = Array.from({ length: want.numClasses }, (_, i) => `c${i}`);
-    const preprocess = { mean: m.mean, std: m.std, resize: 'squash' as const, imgSize: want.imgSize };
+    const preprocess = { mean: m.mean, std: m.std, resize: 'squash' as const, imgSize: want.imgSize, interpolation: 'bicubic' as const };
     for (const format of ['timm', 'vitkit', 'npz', 'hf'] satisfies SaveFormat[]) {
       const out = join(dir, `${model}-${format}${format === 'hf' ? '' : format === 'npz' ? '.npz' : '.safetensors'}`);
       const save = () => saveCheckpoint(out, { config: want, weights, labels, preprocess, metadata: { note: 'x' } }, format);
@@ -156,6 +157,7 @@ test('vitkit metadata from elsewhere is checked field by field', () => {
     [{ config: null }, /no config object/],
     [{ config: {}, labels: 'abc' }, /labels are not a list of strings/],
     [{ config: {}, preprocess: { mean: [0.5], std: [0] } }, /positive std/],
+    [{ config: {}, preprocess: { mean: [0.5], std: [0.5], interpolation: 'lanczos' } }, /interpolation is not bicubic\|bilinear/],
     [{ config: { layerNormEps: -1 } }, /LayerNorm epsilon -1/],
   ];
   cases.forEach(([meta, pattern], i) => {

@@ -9,7 +9,7 @@ import { preprocessFile } from '../../src/data/decode.ts';
 import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { topK } from '../../src/inference/top-k.ts';
 import { tempDir } from '../data/helpers.ts';
-import { FIXTURES } from '../fixtures.ts';
+import { FIXTURES, expected } from '../fixtures.ts';
 import { vitkit } from '../cli/run.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
@@ -70,4 +70,51 @@ test('id2label: ImageNet names for a 1000-class checkpoint without names, a trai
   assert.deepEqual([pp.image_mean, pp.resample, pp.size], [[0.485, 0.456, 0.406], 2, { height: 8, width: 8 }]);
   const bad = vitkit(['convert', join(dir, 'in1k.safetensors'), join(dir, 'x.safetensors'), '--to', 'timm', '--onnx']);
   assert.match(bad.stderr, /--onnx adds onnx\/model\.onnx to a Hugging Face directory: use it with --to hf/);
+});
+
+test("a bare timm file converted with --mean/--std 0.5: transformers.js gives timm's top-1 in fp32 and q8", async () => {
+  const models = tempDir('hf-onnx-05');
+  const timm = `${MICRO}/timm.safetensors`; // says nothing about preprocessing; timm made it with mean = std = 0.5
+  const half = vitkit(['convert', timm, join(models, 'half'), '--to', 'hf', '--onnx', '--heads', '2', '--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5']);
+  assert.equal(half.status, 0, half.stderr);
+  assert.equal(half.stderr, '', 'stated by the flags: no notice');
+  const bare = vitkit(['convert', timm, join(models, 'imagenet'), '--to', 'hf', '--onnx', '--heads', '2']);
+  assert.equal(bare.status, 0, bare.stderr);
+  assert.match(bare.stderr, /^vitkit: note: .*timm\.safetensors does not say how its images were normalised: ImageNet's mean\/std are assumed; .*--mean\/--std/);
+  assert.equal(bare.stderr.trim().split('\n').length, 1, 'one notice');
+
+  const reference = expected('micro_p16_224').get('logits')!; // timm's, on img_0 and img_1 normalised with 0.5
+  const k = reference.shape[1]!;
+  const softmax = (row: number): number[] => {
+    const z = Array.from(reference.data.subarray(row * k, (row + 1) * k) as Float32Array);
+    const e = z.map((v) => Math.exp(v - Math.max(...z)));
+    return e.map((v) => v / e.reduce((a, b) => a + b, 0));
+  };
+  env.allowRemoteModels = false;
+  env.localModelPath = models;
+  const scores = async (name: string, dtype: 'fp32' | 'q8'): Promise<Map<string, number>[]> => {
+    const classify = await pipeline('image-classification', name, { dtype, device: 'cpu' });
+    const out: Map<string, number>[] = [];
+    for (const i of [0, 1]) {
+      const r = (await classify(`${MICRO}/img_${i}.png`, { top_k: k })) as { label: string; score: number }[];
+      out.push(new Map(r.map((p) => [p.label, p.score])));
+    }
+    await classify.dispose();
+    return out;
+  };
+  for (const dtype of ['fp32', 'q8'] as const) {
+    const got = await scores('half', dtype);
+    for (const i of [0, 1]) {
+      const want = softmax(i);
+      const top1 = String(want.indexOf(Math.max(...want)));
+      assert.equal([...got[i]!.keys()][0], top1, `${dtype} img_${i}: timm's top-1`);
+      // fp32 is timm's model to rounding; q8 is int8, so only near it
+      const tol = dtype === 'fp32' ? 1e-4 : 0.05;
+      want.forEach((p, c) => assert.ok(Math.abs(got[i]!.get(String(c))! - p) < tol, `${dtype} img_${i} class ${c}: ${got[i]!.get(String(c))} vs timm's ${p}`));
+    }
+  }
+  // what the issue measured: ImageNet's normalisation (the old default) is a different model input
+  const wrong = await scores('imagenet', 'fp32');
+  const drift = Math.max(...[0, 1].flatMap((i) => softmax(i).map((p, c) => Math.abs(wrong[i]!.get(String(c))! - p))));
+  assert.ok(drift > 1e-3, `ImageNet's mean/std should move the probabilities well past the fp32 tolerance, moved ${drift}`);
 });
