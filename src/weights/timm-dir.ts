@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
 import { type ViTConfig, presets } from '../model/config.ts';
 import type { Preprocess } from './checkpoint-types.ts';
-import { readJson, readShard } from './hf-dir.ts';
+import { inside, readJson, readShard } from './hf-dir.ts';
 import { UserError } from '../errors.ts';
 
 /** Whether a folder's config.json is timm's (it names an `architecture`; transformers' names `model_type`). */
@@ -23,10 +23,11 @@ const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.len
 
 /** Reads a timm Hub folder: weights as they are, heads and epsilon from the architecture's preset, timm's eval transform. */
 export function readTimmDir(dir: string): { weights: StateDict; hints: Partial<ViTConfig>; labels?: string[]; preprocess?: Preprocess; metadata: Record<string, string> } {
-  const cfg = readJson(join(dir, 'config.json'));
-  const file = ['model.safetensors', 'pytorch_model.bin'].map((f) => join(dir, f)).find((f) => existsSync(f));
-  if (!file) throw new UserError(`${dir} has timm's config.json but neither model.safetensors nor pytorch_model.bin: re-download it`);
-  const { tensors, metadata } = readShard(file);
+  // through inside(): like a Hugging Face folder, a timm folder reads only its own files (or its snapshot's blobs)
+  const cfg = readJson(inside(dir, 'config.json'));
+  const name = ['model.safetensors', 'pytorch_model.bin'].find((f) => existsSync(join(dir, f)));
+  if (!name) throw new UserError(`${dir} has timm's config.json but neither model.safetensors nor pytorch_model.bin: re-download it`);
+  const { tensors, metadata } = readShard(inside(dir, name));
   // timm names variants `<architecture>.<tag>`; the preset, where vitkit has it, says what shapes cannot
   const arch = presets[String(cfg.architecture).split('.')[0]!];
   const args = (cfg.model_args ?? {}) as Record<string, unknown>;
