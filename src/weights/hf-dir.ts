@@ -34,7 +34,7 @@ function allowedRoots(dir: string): string[] {
 }
 
 /** `dir/name`, refused when it resolves (through symlinks) outside `dir`: a folder may only read its own files. */
-function inside(dir: string, name: string): string {
+export function inside(dir: string, name: string): string {
   const path = join(dir, name);
   const real = realpathSync(path);
   const within = (root: string) => {

@@ -8,7 +8,7 @@ import type { StateDict } from '../graph/tensor.ts';
 import { type ViTConfig, presets } from '../model/config.ts';
 import { DEFAULT_CROP_PCT } from '../data/preprocess.ts';
 import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
-import { readJson, readShard } from './hf-dir.ts';
+import { inside, readJson, readShard } from './hf-dir.ts';
 import { encodeSafetensors } from './safetensors.ts';
 import { UserError } from '../errors.ts';
 
@@ -26,10 +26,11 @@ const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.len
 
 /** Reads a timm Hub folder: weights as they are, heads and epsilon from the architecture's preset, timm's eval transform. */
 export function readTimmDir(dir: string): { weights: StateDict; hints: Partial<ViTConfig>; labels?: string[]; preprocess?: Preprocess; metadata: Record<string, string> } {
-  const cfg = readJson(join(dir, 'config.json'));
-  const file = ['model.safetensors', 'pytorch_model.bin'].map((f) => join(dir, f)).find((f) => existsSync(f));
-  if (!file) throw new UserError(`${dir} has timm's config.json but neither model.safetensors nor pytorch_model.bin: re-download it`);
-  const { tensors, metadata } = readShard(file);
+  // through inside(): like a Hugging Face folder, a timm folder reads only its own files (or its snapshot's blobs)
+  const cfg = readJson(inside(dir, 'config.json'));
+  const name = ['model.safetensors', 'pytorch_model.bin'].find((f) => existsSync(join(dir, f)));
+  if (!name) throw new UserError(`${dir} has timm's config.json but neither model.safetensors nor pytorch_model.bin: re-download it`);
+  const { tensors, metadata } = readShard(inside(dir, name));
   // timm names variants `<architecture>.<tag>`; the preset, where vitkit has it, says what shapes cannot
   const arch = presets[String(cfg.architecture).split('.')[0]!];
   const args = (cfg.model_args ?? {}) as Record<string, unknown>;
