@@ -53,9 +53,10 @@ export { filterPCA } from './analysis/filter-pca.ts';
 export { createServer, DEFAULT_LIMITS } from './serve/server.ts';
 export { Batcher } from './serve/batcher.ts';
 
-// The rest of what the CLI builds on: resuming a run (loadTrainCheckpoint's result is train()'s `resume`), flags'
-// allowed values and defaults, charts, and smaller pieces a library user meets in the CLI's output
+// The rest of what the CLI builds on: resuming a run (loadTrainCheckpoint's result is train()'s `resume`; a finished
+// run is not trained again), flags' allowed values and defaults, charts, and smaller pieces of the CLI's output
 export { loadTrainCheckpoint, listCheckpoints, type TrainCheckpoint, type TrainProgress } from './train/checkpoints.ts';
+export { isFinished, finishedResult } from './train/trainer.ts';
 export { SCHEDULES } from './train/schedule.ts';
 export { describeAdaptation } from './train/finetune.ts';
 export { RRC_DEFAULTS } from './data/augment.ts';
