@@ -2,10 +2,11 @@
 import { UserError } from '../errors.ts';
 import { benchmarkInference } from '../inference/benchmark.ts';
 import { preset } from '../model/config.ts';
+import { parseDevice, resolveDevice } from '../runtime/devices.ts';
 import { numberFlag, parseCommand, threadsFlag } from './args.ts';
 
 const help = `
-Usage: vitkit bench --arch NAME [--batch 8] [--img-size N] [--threads N] [--seconds 5] [--int8] [--json]
+Usage: vitkit bench --arch NAME [--batch 8] [--img-size N] [--threads N] [--seconds 5] [--int8] [--device D] [--json]
 
 Measures steady-state inference throughput of a randomly initialised model (warm-up, then timed runs).
   --arch NAME       a preset such as vit_small_patch16_224 (vitkit info --help lists how to inspect one)
@@ -13,8 +14,9 @@ Measures steady-state inference throughput of a randomly initialised model (warm
   --img-size N      input resolution (default: the preset's)
   --threads N       onnxruntime intra-op threads (default: all cores)
   --seconds S       minimum timed duration (default 5)
-  --int8            int8 linear layers (weights quantized per output channel)
-  --json            print {"arch", "precision", "batch", "images_per_sec", "ms_per_batch", "gflops_per_sec"}
+  --int8            int8 linear layers (weights quantized per output channel; CPU only)
+  --device D        cpu (default), webgpu, or auto (webgpu when an adapter is found; see vitkit info --devices)
+  --json            print {"arch", "precision", "device", "batch", "images_per_sec", "ms_per_batch", "gflops_per_sec"}
 `;
 
 const options = {
@@ -24,6 +26,7 @@ const options = {
   threads: { type: 'string' },
   seconds: { type: 'string' },
   int8: { type: 'boolean' },
+  device: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -35,8 +38,13 @@ export async function main(argv: string[]): Promise<void> {
   const cfg = preset(v.arch, v['img-size'] ? { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) } : {});
   const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
   const precision = v.int8 ? 'int8' : 'fp32';
-  const r = await benchmarkInference(cfg, { batch, precision, threads: threadsFlag(v.threads), minSeconds: numberFlag('seconds', v.seconds, 5, { min: 0 }) });
-  const out = { arch: v.arch, precision, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
+  const choice = parseDevice(v.device ?? 'cpu');
+  if (precision === 'int8' && choice === 'webgpu') throw new UserError('bench: int8 runs on the CPU only (WebGPU has no int8 kernels): drop --int8 or use --device cpu');
+  const { device, note } = precision === 'int8' ? { device: 'cpu' as const, note: undefined } : await resolveDevice(choice);
+  if (note) console.error(`vitkit: ${note}`);
+  const minSeconds = numberFlag('seconds', v.seconds, 5, { min: 0 });
+  const r = await benchmarkInference(cfg, { batch, precision, device, threads: threadsFlag(v.threads), minSeconds });
+  const out = { arch: v.arch, precision, device, batch, images_per_sec: r.images_per_sec, ms_per_batch: r.ms_per_batch, gflops_per_sec: r.gflops_per_sec };
   if (v.json) console.log(JSON.stringify(out));
-  else console.log(`${v.arch} ${precision} batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
+  else console.log(`${v.arch} ${precision} on ${device}, batch ${batch}: ${r.images_per_sec.toFixed(1)} img/s, ${r.ms_per_batch.toFixed(1)} ms/batch, ${r.gflops_per_sec.toFixed(0)} GFLOP/s (${r.runs} runs)`);
 }

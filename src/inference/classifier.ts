@@ -8,8 +8,9 @@ import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { type Precision, dequantizeWeights, isQuantized, quantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
-import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
-import { Session } from '../runtime/session.ts';
+import { type AttentionKernel, type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { type DeviceChoice, resolveDevice } from '../runtime/devices.ts';
+import { type Device, Session } from '../runtime/session.ts';
 import { type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
 
 /** Everything needed to run a checkpoint on images. */
@@ -23,6 +24,8 @@ export interface LoadedModel {
   /** One name per class (ImageNet's for 1000-class heads without names, else the index). */
   readonly labels: readonly string[];
   readonly preprocess: PreprocessOptions;
+  /** Where its sessions run unless Classifier.create says otherwise (default 'cpu'). */
+  readonly device: DeviceChoice;
 }
 
 /** What flags may override; anything left out comes from the checkpoint. */
@@ -40,6 +43,8 @@ export interface LoadOptions {
    * 'fp32' dequantizes an int8 checkpoint. Default: the checkpoint's own precision.
    */
   readonly precision?: Precision;
+  /** Where the model runs: 'cpu' (default), 'webgpu', or 'auto' (WebGPU when an adapter is found). */
+  readonly device?: DeviceChoice;
 }
 
 const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/imagenet-classes.json') as string[];
@@ -69,26 +74,54 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     // A crop-pct flag asks for timm's resize-and-crop even on checkpoints that squash (HF).
     resize: opts.cropPct !== undefined ? 'shorter-crop' : pre?.resize,
   };
-  return { path, format: ckpt.format, config, weights, precision, labels, preprocess };
+  if (precision === 'int8' && opts.device === 'webgpu') throw int8OnWebGpu(path);
+  return { path, format: ckpt.format, config, weights, precision, labels, preprocess, device: opts.device ?? 'cpu' };
 }
 
 // Re-exported from a browser-safe file so the web demo ranks classes with the same code.
 export { type Prediction, topK } from './top-k.ts';
 
+// The WebGPU EP has no DynamicQuantizeMatMul: every int8 linear layer would run on the CPU with its activations
+// copied off and back onto the GPU, slower than the CPU alone (docs/gpu.md). fp32 is the GPU path.
+const int8OnWebGpu = (path: string) =>
+  new UserError(`${path}: int8 models run on the CPU only (WebGPU has no int8 kernels): use --device cpu, or drop --int8 (an int8 checkpoint: vitkit convert it to fp32 first)`);
+
+/**
+ * The attention kernel for a device. On WebGPU, plain ops: the EP runs the com.microsoft Attention and
+ * MultiHeadAttention kernels too, but their logits were 1.5e-3 to 5.6e-3 off the CPU's on the fixtures where the
+ * plain graph's were within 1e-6 (docs/gpu.md). On the CPU, the measured fastest for the precision.
+ */
+export function attentionKernelFor(device: Device): AttentionKernel | undefined {
+  return device === 'webgpu' ? 'plain' : undefined;
+}
+
+export interface ClassifierOptions {
+  /** onnxruntime intra-op threads (on WebGPU they only run the few CPU-side shape ops). */
+  readonly threads?: number;
+  readonly outputs?: readonly ViTOutputName[];
+  /** Overrides the model's `device`. */
+  readonly device?: DeviceChoice;
+}
+
+let noted = false;
+
 /** An onnxruntime session over a loaded model's inference graph (dynamic batch). */
 export class Classifier {
   private constructor(
     readonly model: LoadedModel,
+    /** Where it runs ('auto' resolved). */
+    readonly device: Device,
     private readonly session: Session,
   ) {}
 
-  static async create(model: LoadedModel, opts: { threads?: number; outputs?: readonly ViTOutputName[] } = {}): Promise<Classifier> {
+  static async create(model: LoadedModel, opts: ClassifierOptions = {}): Promise<Classifier> {
     const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
     if (outputs.includes('logits') && model.config.numClasses === 0) {
       throw new UserError(`${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`);
     }
-    const graph = inferenceGraph(model.config, model.weights, outputs);
-    return new Classifier(model, await Session.create(toOnnx(graph), { threads: opts.threads }));
+    const device = await classifierDevice(model, opts.device ?? model.device);
+    const graph = inferenceGraph(model.config, model.weights, outputs, { kernel: attentionKernelFor(device) });
+    return new Classifier(model, device, await Session.create(toOnnx(graph), { threads: opts.threads, device }));
   }
 
   /** Runs a [B, C, S, S] batch; returns the graph's outputs by name (`logits`, `pooled`, `attn.{i}`, …). */
@@ -99,4 +132,17 @@ export class Classifier {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Resolves a model's device; int8 stays on the CPU ('auto' picks it, 'webgpu' is refused). */
+async function classifierDevice(model: LoadedModel, choice: DeviceChoice): Promise<Device> {
+  if (model.precision === 'int8') {
+    if (choice === 'webgpu') throw int8OnWebGpu(model.path);
+    return 'cpu';
+  }
+  const { device, note } = await resolveDevice(choice);
+  // once per process (a serve worker, an eval with several sessions): the fallback is the same every time
+  if (note && !noted) console.error(`vitkit: ${note}`);
+  noted ||= note !== undefined;
+  return device;
 }
