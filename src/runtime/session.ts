@@ -24,6 +24,9 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
 export function ortSessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [opts.device ?? 'cpu'],
+    // On WebGPU onnxruntime warns on every session that some nodes run on the CPU: the shape ops it keeps there on
+    // purpose (an int64 Shape → Concat feeding Expand). Errors still print.
+    ...(opts.device === 'webgpu' ? { logSeverityLevel: 3 as const } : {}),
     intraOpNumThreads: opts.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: opts.optimization ?? 'all',

@@ -1,0 +1,69 @@
+// How far WebGPU's logits are from timm's and from the CPU's, per model and attention kernel: the golden fixtures
+// (timm's logits are the reference) and a randomly initialised Ti/16 at 224 px (the CPU's plain graph is). The
+// kernels: 'plain' (standard ONNX ops, what vitkit runs on WebGPU) and 'fused' (com.microsoft Attention, the CPU's
+// default and export-onnx's). Prints one JSON line per case and the machine. Without a GPU, set
+// VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader; slow: a few minutes in all).
+// Run: node --import tsx bench/webgpu-accuracy.ts [--no-ti16]
+import { parseArgs } from 'node:util';
+import { toOnnx } from '../src/graph/onnx.ts';
+import type { StateDict, Tensor } from '../src/graph/tensor.ts';
+import { type ViTConfig, preset } from '../src/model/config.ts';
+import { initParameters } from '../src/model/init.ts';
+import { type AttentionKernel, inferenceGraph } from '../src/model/vit.ts';
+import { probeWebGpu } from '../src/runtime/devices.ts';
+import { type Device, Session } from '../src/runtime/session.ts';
+import { loadCheckpoint } from '../src/weights/checkpoint.ts';
+import { FIXTURES, expected, maxAbsDiff } from '../test/fixtures.ts';
+import { machine } from './machine.ts';
+
+const { values } = parseArgs({ options: { 'no-ti16': { type: 'boolean' } } });
+const probe = await probeWebGpu();
+if (!probe.available) throw new Error(`no WebGPU adapter: ${probe.reason} (${probe.fix})`);
+
+async function logits(cfg: ViTConfig, weights: StateDict, images: Tensor, kernel: AttentionKernel, device: Device): Promise<Tensor> {
+  const session = await Session.create(toOnnx(inferenceGraph(cfg, weights, ['logits'], { kernel })), { device });
+  const out = (await session.run({ images })).logits!;
+  await session.release();
+  return out;
+}
+
+interface Case {
+  readonly name: string;
+  readonly config: ViTConfig;
+  readonly weights: StateDict;
+  readonly images: Tensor;
+  /** timm's logits, where there are some. */
+  readonly timm?: Tensor;
+}
+
+const cases: Case[] = [];
+const fixtures: [string, string, Partial<ViTConfig>][] = [
+  ['micro_p16_224', 'timm.safetensors', { numHeads: 2, layerNormEps: 1e-6 }],
+  ['micro_p16_224', 'hf', {}],
+  ['micro_p16_224', 'google.npz', { layerNormEps: 1e-6 }],
+  ['micro_p8_64_avg', 'timm.safetensors', { numHeads: 3, layerNormEps: 1e-6 }],
+  ['hybrid_r26_32', 'timm.safetensors', { numHeads: 2 }],
+];
+for (const [model, format, overrides] of fixtures) {
+  const golden = expected(model);
+  const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/${format}`, overrides);
+  cases.push({ name: `${model}/${format}`, config, weights, images: golden.get('input')!, timm: golden.get('logits')! });
+}
+if (!values['no-ti16']) {
+  const config = preset('vit_tiny_patch16_224');
+  const data = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.37));
+  cases.push({ name: 'vit_tiny_patch16_224 (random init)', config, weights: initParameters(config, { seed: 0 }), images: { dtype: 'float32', shape: [1, 3, 224, 224], data } });
+}
+
+console.log(JSON.stringify({ machine: machine(), webgpu: { drivers: probe.drivers.map((d) => d.library || d.manifest), fp16: probe.fp16 } }));
+for (const c of cases) {
+  const cpu = await logits(c.config, c.weights, c.images, 'plain', 'cpu');
+  const row: Record<string, unknown> = { case: c.name, max_abs_logit: Math.max(...Array.from(cpu.data as Float32Array, Math.abs)) };
+  for (const kernel of ['plain', 'fused'] as const) {
+    const gpu = await logits(c.config, c.weights, c.images, kernel, 'webgpu');
+    row[`${kernel}_vs_cpu`] = maxAbsDiff(gpu, cpu);
+    if (c.timm) row[`${kernel}_vs_timm`] = maxAbsDiff(gpu, c.timm);
+  }
+  if (c.timm) row.cpu_vs_timm = maxAbsDiff(cpu, c.timm);
+  console.log(JSON.stringify(row));
+}
