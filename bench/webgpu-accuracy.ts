@@ -1,9 +1,10 @@
 // How far WebGPU's logits are from timm's and from the CPU's, per model and attention kernel: the golden fixtures
 // (timm's logits are the reference) and a randomly initialised Ti/16 at 224 px (the CPU's plain graph is). The
 // kernels: 'plain' (standard ONNX ops, what vitkit runs on WebGPU) and 'fused' (com.microsoft Attention, the CPU's
-// default and export-onnx's). Prints one JSON line per case and the machine. Without a GPU, set
-// VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader; slow: a few minutes in all).
-// Run: node --import tsx bench/webgpu-accuracy.ts [--no-ti16]
+// default and export-onnx's). Prints one JSON line per case and the machine. --sweep adds what the fused kernel's
+// error depends on: one-block models of growing sequence length, and micro_p16_224 with flatter attention. Without
+// a GPU, set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader; slow: minutes).
+// Run: node --import tsx bench/webgpu-accuracy.ts [--no-ti16] [--sweep]
 import { parseArgs } from 'node:util';
 import { toOnnx } from '../src/graph/onnx.ts';
 import type { StateDict, Tensor } from '../src/graph/tensor.ts';
@@ -16,7 +17,7 @@ import { loadCheckpoint } from '../src/weights/checkpoint.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../test/fixtures.ts';
 import { machine } from './machine.ts';
 
-const { values } = parseArgs({ options: { 'no-ti16': { type: 'boolean' } } });
+const { values } = parseArgs({ options: { 'no-ti16': { type: 'boolean' }, sweep: { type: 'boolean' } } });
 const probe = await probeWebGpu();
 if (!probe.available) throw new Error(`no WebGPU adapter: ${probe.reason} (${probe.fix})`);
 
@@ -48,6 +49,26 @@ for (const [model, format, overrides] of fixtures) {
   const golden = expected(model);
   const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/${format}`, overrides);
   cases.push({ name: `${model}/${format}`, config, weights, images: golden.get('input')!, timm: golden.get('logits')! });
+}
+if (values.sweep) {
+  // one block, D 64, 2 heads, patch 8: T = (img/8)² tokens, + 1 with a class token; deterministic weights
+  for (const [img, classToken] of [[32, false], [32, true], [48, false], [64, false], [64, true]] as const) {
+    const config = preset('vit_tiny_patch16_224', { imgSize: img, patchSize: 8, depth: 1, numHeads: 2, embedDim: 64, mlpDim: 128, numClasses: 5, classToken, pool: classToken ? 'token' : 'avg' });
+    const weights = initParameters(config, { seed: 1 });
+    for (const [k, t] of weights) (t.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i * 1.7 + k.length) * 0.5));
+    const data = Float32Array.from({ length: 3 * img * img }, (_, i) => Math.cos(i * 0.3));
+    cases.push({ name: `one block, T = ${(img / 8) ** 2 + Number(classToken)}`, config, weights, images: { dtype: 'float32', shape: [1, 3, img, img], data } });
+  }
+  // the fixture's query and key rows scaled down: scores 100× smaller, attention flatter
+  const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, { numHeads: 2, layerNormEps: 1e-6 });
+  const flat = new Map(weights);
+  for (let b = 0; b < config.depth; b++) {
+    const w = flat.get(`blocks.${b}.attn.qkv.weight`)!;
+    const d = new Float32Array(w.data as Float32Array);
+    d.subarray(0, 2 * config.embedDim * config.embedDim).forEach((x, i, a) => (a[i] = x * 0.1));
+    flat.set(`blocks.${b}.attn.qkv.weight`, { ...w, data: d });
+  }
+  cases.push({ name: 'micro_p16_224, q and k × 0.1', config, weights: flat, images: expected('micro_p16_224').get('input')! });
 }
 if (!values['no-ti16']) {
   const config = preset('vit_tiny_patch16_224');
