@@ -84,7 +84,10 @@ export { type Prediction, topK } from './top-k.ts';
 // The WebGPU EP has no DynamicQuantizeMatMul: every int8 linear layer would run on the CPU with its activations
 // copied off and back onto the GPU, slower than the CPU alone (docs/gpu.md). fp32 is the GPU path.
 const int8OnWebGpu = (path: string) =>
-  new UserError(`${path}: int8 models run on the CPU only (WebGPU has no int8 kernels): use --device cpu, or drop --int8 (an int8 checkpoint: vitkit convert it to fp32 first)`);
+  new UserError(
+    `${path}: int8 models run on the CPU only (WebGPU has no int8 kernels): use --device cpu, or drop --int8 ` +
+      '(an int8 checkpoint: `vitkit convert IN OUT --to timm` writes it in float32)',
+  );
 
 /**
  * The attention kernel for a device. On WebGPU, plain ops: the EP runs the com.microsoft Attention and

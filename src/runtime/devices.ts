@@ -68,8 +68,13 @@ export async function resolveDevice(choice: DeviceChoice): Promise<ResolvedDevic
   if (choice === 'cpu') return { device: 'cpu' };
   const probe = await probeWebGpu();
   if (probe.available) return { device: 'webgpu' };
-  if (choice === 'webgpu') throw new UserError(`--device webgpu: no WebGPU adapter: ${probe.reason} (${probe.fix}; or use --device cpu)`);
+  if (choice === 'webgpu') throw noAdapter(probe);
   return { device: 'cpu', note: `device auto: running on the CPU, no WebGPU adapter: ${probe.reason}` };
+}
+
+/** The one-line error for a WebGPU that cannot be had. */
+export function noAdapter(probe: WebGpuProbe): UserError {
+  return new UserError(`--device webgpu: no WebGPU adapter: ${probe.reason} (${probe.fix}; or use --device cpu)`);
 }
 
 let cached: Promise<WebGpuProbe> | undefined;
@@ -144,7 +149,8 @@ async function runProbe(): Promise<WebGpuProbe> {
   const { listSupportedBackends } = await import('onnxruntime-node');
   if (!listSupportedBackends().some((b) => b.name === 'webgpu')) {
     const build = `${process.platform}-${process.arch}`;
-    return done({ available: false, fp16: false, reason: `this onnxruntime-node build (${build}) has no WebGPU execution provider`, fix: 'use Linux x64, or run in a browser with vitkit/web', diagnostics: [] });
+    const reason = `this onnxruntime-node build (${build}) has no WebGPU execution provider`;
+    return done({ available: false, fp16: false, reason, fix: 'use Linux x64, or run in a browser with vitkit/web', diagnostics: [] });
   }
   const [f32, f16] = probeModels().map((m) => Buffer.from(m).toString('base64'));
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
@@ -184,19 +190,27 @@ function runChild(args: string[]): Promise<{ stdout: string; stderr: string; tim
   });
 }
 
+export interface Explanation {
+  readonly reason: string;
+  readonly fix: string;
+}
+
 /** Why no adapter was found, from what Dawn and onnxruntime said and which drivers are installed. */
-export function explain(messages: string, drivers: readonly VulkanDriver[], env: NodeJS.ProcessEnv = process.env): { reason: string; fix: string } {
+export function explain(messages: string, drivers: readonly VulkanDriver[], env: NodeJS.ProcessEnv = process.env): Explanation {
   if (process.platform === 'linux') {
     if (/Couldn't load Vulkan/.test(messages)) {
-      return { reason: 'no Vulkan loader (libvulkan.so.1 is not installed)', fix: 'install it (Debian/Ubuntu: apt install libvulkan1) and a Vulkan driver' };
+      const fix = 'install it (Debian/Ubuntu: apt install libvulkan1) and a Vulkan driver';
+      return { reason: 'no Vulkan loader (libvulkan.so.1 is not installed)', fix };
     }
     const variable = env.VK_DRIVER_FILES ? 'VK_DRIVER_FILES' : 'VK_ICD_FILENAMES';
     const missing = drivers.find((d) => !d.exists);
     if (missing && (env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES)) {
-      return { reason: `${variable} names ${missing.manifest}, which does not exist`, fix: `point ${variable} at a driver's ICD manifest or unset it; ${SWIFTSHADER_HINT}` };
+      const fix = `point ${variable} at a driver's ICD manifest or unset it; ${SWIFTSHADER_HINT}`;
+      return { reason: `${variable} names ${missing.manifest}, which does not exist`, fix };
     }
     if (drivers.length === 0) {
-      return { reason: `no Vulkan driver (no ICD manifest in ${ICD_DIRS.join(', ')})`, fix: `install the GPU's Vulkan driver (NVIDIA: its proprietary driver); ${SWIFTSHADER_HINT}` };
+      const fix = `install the GPU's Vulkan driver (NVIDIA: its proprietary driver); ${SWIFTSHADER_HINT}`;
+      return { reason: `no Vulkan driver (no ICD manifest in ${ICD_DIRS.join(', ')})`, fix };
     }
     const refused = /Warning: (.+)/.exec(messages)?.[1];
     const names = drivers.map((d) => basename(d.library || d.manifest)).join(', ');
@@ -205,7 +219,8 @@ export function explain(messages: string, drivers: readonly VulkanDriver[], env:
       fix: `install the GPU's Vulkan driver (NVIDIA: its proprietary driver; Mesa's lavapipe is refused); ${SWIFTSHADER_HINT}`,
     };
   }
-  return { reason: firstLine(/Failed to get a WebGPU adapter[^\n]*/.exec(messages)?.[0] ?? messages) || 'onnxruntime found no WebGPU adapter', fix: "update the GPU driver (Metal on macOS, D3D12 on Windows)" };
+  const said = firstLine(/Failed to get a WebGPU adapter[^\n]*/.exec(messages)?.[0] ?? messages);
+  return { reason: said || 'onnxruntime found no WebGPU adapter', fix: 'update the GPU driver (Metal on macOS, D3D12 on Windows)' };
 }
 
 /** The first line of an onnxruntime error, without its source location (`/onnxruntime_src/…cc:136 … was false.`). */

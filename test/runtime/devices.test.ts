@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
+import { Graph } from '../../src/graph/graph.ts';
+import { toOnnx } from '../../src/graph/onnx.ts';
 import { explain, parseDevice, resolveDevice, vulkanDrivers } from '../../src/runtime/devices.ts';
+import { Session } from '../../src/runtime/session.ts';
+
+// This file's process (node's runner starts one per file) probes with a driver that does not exist: no adapter.
+const MISSING = '/nonexistent/vulkan_icd.json';
+process.env.VK_ICD_FILENAMES = MISSING;
 
 test('--device takes cpu, webgpu or auto', () => {
   for (const d of ['cpu', 'webgpu', 'auto']) assert.equal(parseDevice(d), d);
@@ -50,4 +57,15 @@ test('no adapter: the reason names the missing piece and the fix says what to in
   const refused = explain('Warning: Vulkan shaderUniform*ArrayDynamicIndexing required.\n - While initializing adapter', lavapipe, {});
   assert.match(refused.reason, /tried libvulkan_lvp\.so; Dawn: Vulkan shaderUniform\*ArrayDynamicIndexing required\./);
   for (const r of [noLoader, missing, none, refused]) assert.ok(!r.reason.includes('\n') && !r.fix.includes('\n'), 'one line each');
+});
+
+test("without an adapter 'auto' is the CPU with a note, and 'webgpu' a one-line UserError, also from Session", { skip: process.platform !== 'linux' && 'Vulkan is the Linux backend' }, async () => {
+  const auto = await resolveDevice('auto');
+  assert.equal(auto.device, 'cpu');
+  assert.match(auto.note!, /^device auto: running on the CPU, no WebGPU adapter: VK_ICD_FILENAMES names \/nonexistent\/vulkan_icd\.json/);
+  const named = (e: Error) => e instanceof UserError && e.message.includes(MISSING) && e.message.endsWith('or use --device cpu)');
+  await assert.rejects(resolveDevice('webgpu'), named);
+  const g = new Graph('relu');
+  g.output(g.node('Relu', [g.input('x', 'float32', [2])], [{ dtype: 'float32', shape: [2] }])[0]!, 'y');
+  await assert.rejects(Session.create(toOnnx(g), { device: 'webgpu' }), named);
 });
