@@ -1,6 +1,9 @@
 // --device on the command line: webgpu gives the CPU's predictions, auto picks WebGPU where SwiftShader is the
 // driver and the CPU (with a note) where the named driver is missing, and a webgpu that cannot be had is one line.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { FIXTURES } from '../fixtures.ts';
 import { assertWebGpu, needsWebGpu } from '../webgpu.ts';
@@ -68,4 +71,13 @@ test('info --devices finds the adapter and whether f16 shaders run', needsWebGpu
   const out = JSON.parse(r.stdout) as { webgpu: { available: boolean; fp16: boolean } };
   assert.equal(out.webgpu.available, true);
   assert.equal(typeof out.webgpu.fp16, 'boolean');
+});
+
+test('export-onnx --device webgpu writes attention from standard ops; the default uses com.microsoft Attention', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vitkit-export-'));
+  const [cpu, gpu] = [join(dir, 'cpu.onnx'), join(dir, 'webgpu.onnx')];
+  assert.equal(vitkit(['export-onnx', hf, cpu]).status, 0);
+  assert.equal(vitkit(['export-onnx', hf, gpu, '--device', 'webgpu']).status, 0);
+  assert.ok(readFileSync(cpu).includes('com.microsoft'));
+  assert.ok(!readFileSync(gpu).includes('com.microsoft'));
 });
