@@ -1,8 +1,9 @@
 // vitkit bench --arch NAME --batch B: inference throughput on random weights.
 import { UserError } from '../errors.ts';
 import { benchmarkInference } from '../inference/benchmark.ts';
+import { modelDevice } from '../inference/classifier.ts';
 import { preset } from '../model/config.ts';
-import { parseDevice, resolveDevice } from '../runtime/devices.ts';
+import { parseDevice } from '../runtime/devices.ts';
 import { numberFlag, parseCommand, threadsFlag } from './args.ts';
 
 const help = `
@@ -39,8 +40,7 @@ export async function main(argv: string[]): Promise<void> {
   const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
   const precision = v.int8 ? 'int8' : 'fp32';
   const choice = parseDevice(v.device ?? 'cpu');
-  if (precision === 'int8' && choice === 'webgpu') throw new UserError('bench: int8 runs on the CPU only (WebGPU has no int8 kernels): drop --int8 or use --device cpu');
-  const { device, note } = precision === 'int8' ? { device: 'cpu' as const, note: undefined } : await resolveDevice(choice);
+  const { device, note } = await modelDevice(precision, choice, `bench --arch ${v.arch}`);
   if (note) console.error(`vitkit: ${note}`);
   const minSeconds = numberFlag('seconds', v.seconds, 5, { min: 0 });
   const r = await benchmarkInference(cfg, { batch, precision, device, threads: threadsFlag(v.threads), minSeconds });
