@@ -1,5 +1,5 @@
-// Inference on WebGPU (SwiftShader in CI, see test/webgpu.ts): the fixtures' logits against timm's and against the
-// CPU's, through the Classifier as every command runs it.
+// Inference on WebGPU (SwiftShader in CI, see test/webgpu.ts): the fixtures' logits and attention probabilities
+// against timm's, and the logits against the CPU's, through the Classifier as every command runs it.
 //
 // Tolerance, 1e-4 absolute on logits of magnitude ≤ 4.3 (timm's own bar, fixtures/README.md): both devices compute
 // in float32 but reduce in different orders (WGSL's tiled MatMul and workgroup-tree LayerNorm/Softmax sums against
@@ -30,9 +30,15 @@ for (const [model, format, config] of cases) {
     const images = golden.get('input')! as Parameters<Classifier['run']>[0];
     const logits: Record<string, ReturnType<typeof golden.get>> = {};
     for (const device of ['webgpu', 'cpu'] as const) {
-      const classifier = await Classifier.create(loadModel(`${FIXTURES}${model}/${format}`, { config, device }), { outputs: ['logits'] });
+      // with the attention probabilities, which `vitkit attention` and `analyze` read (they stay within 1e-4 too)
+      const classifier = await Classifier.create(loadModel(`${FIXTURES}${model}/${format}`, { config, device }), { outputs: ['logits', 'attention'] });
       assert.equal(classifier.device, device);
-      logits[device] = (await classifier.run(images)).logits;
+      const out = await classifier.run(images);
+      logits[device] = out.logits;
+      for (let i = 0; golden.has(`attn.${i}`); i++) {
+        const e = maxAbsDiff(out[`attn.${i}`]!, golden.get(`attn.${i}`)!);
+        assert.ok(e < TOLERANCE, `${device} attn.${i} vs timm: ${e}`);
+      }
       await classifier.release();
     }
     const fromTimm = maxAbsDiff(logits.webgpu!, golden.get('logits')!);
