@@ -6,9 +6,10 @@
 export * from './browser.ts';
 
 // Runtime
-export { Session, type SessionOptions } from './runtime/session.ts';
+export { Session, type Device, type SessionOptions } from './runtime/session.ts';
 // TrainSession itself comes from the browser entry; Node's engine for it is this one
 export { nodeEngine } from './runtime/node-engine.ts';
+export { type DeviceChoice, type ResolvedDevice, type WebGpuProbe, parseDevice, probeWebGpu, resolveDevice } from './runtime/devices.ts';
 
 // Weights
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointFormat, type SaveFormat } from './weights/checkpoint.ts';
@@ -27,7 +28,7 @@ export { openBatchStream, type BatchStream } from './data/prefetch.ts';
 export { resizeImageSet } from './data/resize-set.ts';
 
 // Inference and evaluation
-export { loadModel, Classifier, classNames, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
+export { loadModel, Classifier, classNames, type ClassifierOptions, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
 export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';

@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import type { LoadOptions } from '../inference/classifier.ts';
 import type { Pool, ViTConfig } from '../model/config.ts';
 import type { ResampleFilter } from '../data/resample.ts';
+import { parseDevice } from '../runtime/devices.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -62,6 +63,7 @@ export const modelFlags = {
   'ln-eps': { type: 'string' },
   threads: { type: 'string' },
   int8: { type: 'boolean' },
+  device: { type: 'string' },
 } as const;
 
 export const modelFlagsHelp = `
@@ -80,7 +82,9 @@ Model and preprocessing (override what the checkpoint says):
   --ln-eps E           LayerNorm epsilon (default: checkpoint config, else 1e-6)
   --threads N          onnxruntime intra-op threads (default: all cores)
   --int8               run the linear layers in int8 (weights quantized per output channel on load; an int8
-                       checkpoint from vitkit quantize runs in int8 without it)`;
+                       checkpoint from vitkit quantize runs in int8 without it); CPU only
+  --device D           cpu (default), webgpu (a GPU through onnxruntime's WebGPU/Vulkan provider; vitkit info
+                       --devices says whether one is found), or auto (webgpu when an adapter is found, else cpu)`;
 
 type ModelFlagValues = { [K in keyof typeof modelFlags]?: (typeof modelFlags)[K]['type'] extends 'boolean' ? boolean : string };
 
@@ -100,6 +104,7 @@ export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-
 export function loadOptionsFromFlags(v: ModelFlagValues): LoadOptions {
   return {
     ...(v.int8 ? { precision: 'int8' as const } : {}),
+    ...(v.device === undefined ? {} : { device: parseDevice(v.device) }),
     config: configOverrides(v),
     revision: v.revision,
     imgSize: v['img-size'] === undefined ? undefined : numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }),

@@ -2,7 +2,7 @@
 import { resolvePreprocessOptions } from '../data/preprocess.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { UserError } from '../errors.ts';
-import { loadModel } from '../inference/classifier.ts';
+import { attentionKernelFor, loadModel } from '../inference/classifier.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, parseCommand } from './args.ts';
@@ -23,7 +23,9 @@ checkpoint's, or the flags below) and "labels" (JSON list).
   --labels FILE    class names, one per line in class order (default: the checkpoint's)
   --force          overwrite OUT.onnx if it exists
   --json           print {"input", "output", "outputs", "precision", "bytes"}
-${modelFlagsHelp}
+  --device webgpu  write the graph form for onnxruntime's WebGPU provider (attention from standard ops; the
+                   default uses onnxruntime's fused com.microsoft Attention, fastest on the CPU)
+${modelFlagsHelp.replace(/\n\s+--device .*$(\n {20,}.*$)*/m, '')}
 `;
 
 const allOutputs: readonly ViTOutputName[] = ['logits', 'pooled', 'encoded', 'attention', 'tokens'];
@@ -59,7 +61,8 @@ export async function main(argv: string[]): Promise<void> {
     }),
     ...(headless ? {} : { labels: JSON.stringify(labels) }),
   };
-  const bytes = toOnnx(inferenceGraph(model.config, model.weights, outputs), 'vitkit', metadata);
+  const kernel = model.device === 'webgpu' ? attentionKernelFor('webgpu') : undefined;
+  const bytes = toOnnx(inferenceGraph(model.config, model.weights, outputs, { kernel }), 'vitkit', metadata);
   if (bytes.length > MAX_ONNX_BYTES) throw new UserError(`export-onnx: ${checkpoint} is too large for a single ONNX file (${bytes.length} bytes > 2 GiB)`);
   writeFileAtomic(out, [bytes], { force: v.force });
   if (v.json) printJson({ input: checkpoint, output: out, outputs, precision: model.precision, bytes: bytes.length });

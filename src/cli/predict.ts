@@ -10,7 +10,7 @@ Usage: vitkit predict IMAGE... --checkpoint PATH [--top 5] [--json] [--logits] [
 
 Classifies each image (JPEG, PNG, WebP, GIF, TIFF) and prints its most probable classes.
   --top K              how many classes to show per image (default 5)
-  --json               one JSON object per image: {"image", "top": [{"index", "label", "prob"}], "logits"?}
+  --json               one JSON object per image: {"image", "device", "top": [{"index", "label", "prob"}], "logits"?}
   --logits             include the raw logits (implies --json)
 ${modelFlagsHelp}
 `;
@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
     paths.forEach((image, j) => {
       const row = (logits!.data as Float32Array).subarray(j * numClasses, (j + 1) * numClasses);
       const top = topK(row, k, model.labels);
-      if (json) console.log(JSON.stringify({ image, top, ...(v.logits ? { logits: Array.from(row) } : {}) }));
+      if (json) console.log(JSON.stringify({ image, device: classifier.device, top, ...(v.logits ? { logits: Array.from(row) } : {}) }));
       else {
         console.log(image);
         for (const p of top) console.log(`  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label} (${p.index})`);

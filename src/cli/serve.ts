@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
     throw new UserError(`serve: cannot listen on ${host}:${port} (${e.code ?? e.message}): pick another --port`);
   });
   // Tests and scripts read the address from this line (with --port 0 it is the only place it appears).
-  console.log(`vitkit serve: listening on ${url} (max batch ${limits.maxBatch}, max wait ${limits.maxWaitMs} ms)`);
+  console.log(`vitkit serve: listening on ${url} (${worker.model.device ?? 'cpu'}, max batch ${limits.maxBatch}, max wait ${limits.maxWaitMs} ms)`);
 
   await new Promise<void>((resolve) => {
     let stopping = false;

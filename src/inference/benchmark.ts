@@ -7,7 +7,8 @@ import { initParameters } from '../model/init.ts';
 import { type Precision, quantizeWeights } from '../model/int8.ts';
 import { forwardFlops } from '../model/params.ts';
 import { inferenceGraph } from '../model/vit.ts';
-import { Session } from '../runtime/session.ts';
+import { type Device, Session } from '../runtime/session.ts';
+import { attentionKernelFor } from './classifier.ts';
 
 export interface BenchmarkOptions {
   readonly batch: number;
@@ -21,6 +22,8 @@ export interface BenchmarkOptions {
   readonly precision?: Precision;
   /** The weights to time (a loaded checkpoint's, canonical, float32 or int8); default a seeded random init. */
   readonly weights?: StateDict;
+  /** Where it runs (default 'cpu'; resolve 'auto' with resolveDevice first). */
+  readonly device?: Device;
 }
 
 export interface BenchmarkResult {
@@ -35,8 +38,9 @@ export interface BenchmarkResult {
 export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
   const init = opts.weights ?? initParameters(cfg, { seed: 0 });
   const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : init;
-  const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], { batch: opts.batch });
-  const session = await Session.create(toOnnx(graph), { threads: opts.threads });
+  const device = opts.device ?? 'cpu';
+  const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], { batch: opts.batch, kernel: attentionKernelFor(device) });
+  const session = await Session.create(toOnnx(graph), { threads: opts.threads, device });
   const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));
   for (let i = 0; i < (opts.warmup ?? 2); i++) await session.run({ images });

@@ -9,8 +9,9 @@ import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { type Precision, dequantizeWeights, isQuantized, quantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
-import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
-import { Session } from '../runtime/session.ts';
+import { type AttentionKernel, type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { type DeviceChoice, type ResolvedDevice, resolveDevice } from '../runtime/devices.ts';
+import { type Device, Session } from '../runtime/session.ts';
 import { type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
 
 /** Everything needed to run a checkpoint on images. */
@@ -24,6 +25,8 @@ export interface LoadedModel {
   /** One name per class (ImageNet's for 1000-class heads without names, else the index). */
   readonly labels: readonly string[];
   readonly preprocess: PreprocessOptions;
+  /** Where its sessions run unless Classifier.create says otherwise (default 'cpu'). */
+  readonly device: DeviceChoice;
 }
 
 /** What flags may override; anything left out comes from the checkpoint. */
@@ -42,6 +45,8 @@ export interface LoadOptions {
    * 'fp32' dequantizes an int8 checkpoint. Default: the checkpoint's own precision.
    */
   readonly precision?: Precision;
+  /** Where the model runs: 'cpu' (default), 'webgpu', or 'auto' (WebGPU when an adapter is found). */
+  readonly device?: DeviceChoice;
 }
 
 const imagenetClasses = (): string[] => createRequire(import.meta.url)('../data/imagenet-classes.json') as string[];
@@ -72,26 +77,57 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     resize: opts.cropPct !== undefined ? 'shorter-crop' : pre?.resize,
     interpolation: opts.interpolation ?? pre?.interpolation,
   };
-  return { path, format: ckpt.format, config, weights, precision, labels, preprocess };
+  if (precision === 'int8' && opts.device === 'webgpu') throw int8OnWebGpu(path);
+  return { path, format: ckpt.format, config, weights, precision, labels, preprocess, device: opts.device ?? 'cpu' };
 }
 
 // Re-exported from a browser-safe file so the web demo ranks classes with the same code.
 export { type Prediction, topK } from './top-k.ts';
 
+// The WebGPU EP has no DynamicQuantizeMatMul: every int8 linear layer would run on the CPU with its activations
+// copied off and back onto the GPU, slower than the CPU alone (docs/gpu.md). fp32 is the GPU path.
+const int8OnWebGpu = (path: string) =>
+  new UserError(
+    `${path}: int8 models run on the CPU only (WebGPU has no int8 kernels): use --device cpu, or drop --int8 ` +
+      '(an int8 checkpoint: `vitkit convert IN OUT --to timm` writes it in float32)',
+  );
+
+/**
+ * The attention kernel for a device. On WebGPU, plain ops: the EP runs the com.microsoft Attention and
+ * MultiHeadAttention kernels too, but their logits were up to 8e-3 off the CPU's on the fixtures (3.7e-2 on a Ti/16)
+ * where the plain graph's were within 1.5e-6 (docs/gpu.md). On the CPU, the measured fastest for the precision.
+ */
+export function attentionKernelFor(device: Device): AttentionKernel | undefined {
+  return device === 'webgpu' ? 'plain' : undefined;
+}
+
+export interface ClassifierOptions {
+  /** onnxruntime intra-op threads (on WebGPU they only run the few CPU-side shape ops). */
+  readonly threads?: number;
+  readonly outputs?: readonly ViTOutputName[];
+  /** Overrides the model's `device`. */
+  readonly device?: DeviceChoice;
+}
+
+let noted = false;
+
 /** An onnxruntime session over a loaded model's inference graph (dynamic batch). */
 export class Classifier {
   private constructor(
     readonly model: LoadedModel,
+    /** Where it runs ('auto' resolved). */
+    readonly device: Device,
     private readonly session: Session,
   ) {}
 
-  static async create(model: LoadedModel, opts: { threads?: number; outputs?: readonly ViTOutputName[] } = {}): Promise<Classifier> {
+  static async create(model: LoadedModel, opts: ClassifierOptions = {}): Promise<Classifier> {
     const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
     if (outputs.includes('logits') && model.config.numClasses === 0) {
       throw new UserError(`${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`);
     }
-    const graph = inferenceGraph(model.config, model.weights, outputs);
-    return new Classifier(model, await Session.create(toOnnx(graph), { threads: opts.threads }));
+    const device = await classifierDevice(model, opts.device ?? model.device);
+    const graph = inferenceGraph(model.config, model.weights, outputs, { kernel: attentionKernelFor(device) });
+    return new Classifier(model, device, await Session.create(toOnnx(graph), { threads: opts.threads, device }));
   }
 
   /** Runs a [B, C, S, S] batch; returns the graph's outputs by name (`logits`, `pooled`, `attn.{i}`, …). */
@@ -102,4 +138,19 @@ export class Classifier {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Where a model of `precision` runs: int8 stays on the CPU ('auto' picks it, 'webgpu' is refused). */
+export async function modelDevice(precision: Precision, choice: DeviceChoice, what: string): Promise<ResolvedDevice> {
+  if (precision !== 'int8') return resolveDevice(choice);
+  if (choice === 'webgpu') throw int8OnWebGpu(what);
+  return { device: 'cpu' };
+}
+
+async function classifierDevice(model: LoadedModel, choice: DeviceChoice): Promise<Device> {
+  const { device, note } = await modelDevice(model.precision, choice, model.path);
+  // once per process (a serve worker, an eval with several sessions): the fallback is the same every time
+  if (note && !noted) console.error(`vitkit: ${note}`);
+  noted ||= note !== undefined;
+  return device;
 }

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { DType, Tensor, TensorData } from '../graph/tensor.ts';
+import { noAdapter, probeWebGpu } from './devices.ts';
 import type { SessionOptions } from './session-options.ts';
 
 export type { Device, SessionOptions } from './session-options.ts';
@@ -24,6 +25,9 @@ export function fromOrtTensor(t: ort.Tensor): Tensor {
 export function ortSessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [opts.device ?? 'cpu'],
+    // On WebGPU onnxruntime warns on every session that some nodes run on the CPU: the shape ops it keeps there on
+    // purpose (an int64 Shape → Concat feeding Expand). Errors still print.
+    ...(opts.device === 'webgpu' ? { logSeverityLevel: 3 as const } : {}),
     intraOpNumThreads: opts.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: opts.optimization ?? 'all',
@@ -38,8 +42,13 @@ export class Session {
   private constructor(private readonly session: ort.InferenceSession) {}
 
   static async create(model: Uint8Array | string, opts: SessionOptions = {}): Promise<Session> {
-    const session = await ort.InferenceSession.create(model as Uint8Array, ortSessionOptions(opts));
-    return new Session(session);
+    try {
+      return new Session(await ort.InferenceSession.create(model as Uint8Array, ortSessionOptions(opts)));
+    } catch (e) {
+      // a caller that did not resolveDevice first gets the probe's reason and fix, not Dawn's assertion text
+      const probe = opts.device === 'webgpu' && /WebGPU adapter/.test(String(e)) ? await probeWebGpu() : undefined;
+      throw probe && !probe.available ? noAdapter(probe) : e;
+    }
   }
 
   get inputNames(): readonly string[] {

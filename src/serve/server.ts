@@ -8,13 +8,17 @@ import { preprocess } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
 import type { Tensor } from '../graph/tensor.ts';
 import type { LoadedModel } from '../inference/classifier.ts';
+import type { DeviceChoice } from '../runtime/devices.ts';
 import { topK } from '../inference/top-k.ts';
 import { Batcher, BatcherError } from './batcher.ts';
 import type { BatchRunner, ImageOutputs } from './model-runner.ts';
 import { ServerMetrics } from './metrics.ts';
 
 /** What the server needs to know of the model (the weights themselves live in the runner). */
-export type ServedModel = Pick<LoadedModel, 'path' | 'format' | 'config' | 'precision' | 'labels' | 'preprocess'>;
+export type ServedModel = Pick<LoadedModel, 'path' | 'format' | 'config' | 'precision' | 'labels' | 'preprocess'> & {
+  /** Where the model runs (the inference worker reports it resolved: cpu or webgpu). */
+  readonly device?: DeviceChoice;
+};
 
 /** Limits and batching settings; every field has a default (see DEFAULT_LIMITS). */
 export interface ServeLimits {
@@ -187,6 +191,7 @@ export async function createServer(opts: ServerOptions): Promise<FastifyInstance
     model: name,
     format: model.format,
     precision: model.precision,
+    ...(model.device ? { device: model.device } : {}),
     config: model.config,
     labels: model.labels,
     preprocess: model.preprocess,

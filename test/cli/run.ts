@@ -14,8 +14,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function vitkit(args: readonly string[], opts: { timeoutMs?: number } = {}): CliResult {
-  const r = spawnSync(process.execPath, [...VITKIT_ARGV, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 });
+export function vitkit(args: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const env = opts.env && { ...process.env, ...opts.env };
+  const r = spawnSync(process.execPath, [...VITKIT_ARGV, ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -158,7 +158,7 @@ test('the worker-thread runner (what vitkit serve uses) gives the in-thread outp
   const worker = await startInferenceWorker(MICRO, { threads: 1 });
   try {
     const { path, format, config, precision, labels, preprocess: pre } = model;
-    assert.deepEqual(worker.model, { path, format, config, precision, labels, preprocess: pre });
+    assert.deepEqual(worker.model, { path, format, config, precision, labels, preprocess: pre, device: 'cpu' });
     const images = await Promise.all([0, 1, 2].map(async (i) => preprocess(await decodeImage(await noiseImage(i, 30, 20)), model.preprocess)));
     const [inWorker, inThread] = await Promise.all([worker.runner(images), runner(images)]);
     inWorker.forEach((o, i) => {
