@@ -45,7 +45,8 @@ export { decodeVitkit, encodeVitkit, savedPreprocess } from './weights/vitkit-fo
 export { type CheckpointContent, type Preprocess } from './weights/checkpoint-types.ts';
 
 // Preprocessing core (decoded pixels in, normalised tensor out) and ranking
-export { preprocess, modelPixels, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
+export { preprocess, modelPixels, resolvePreprocessOptions, type PreprocessOptions, IMAGENET_MEAN, IMAGENET_STD } from './data/preprocess.ts';
+export { type ResampleFilter } from './resample-taps.ts';
 export { type RawImage } from './data/raw-image.ts';
 export { topK, type Prediction } from './inference/top-k.ts';
 export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';

@@ -28,7 +28,7 @@ export { openBatchStream, type BatchStream } from './data/prefetch.ts';
 export { resizeImageSet } from './data/resize-set.ts';
 
 // Inference and evaluation
-export { loadModel, Classifier, classNames, type ClassifierOptions, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
+export { loadModel, Classifier, classNames, modelDevice, attentionKernelFor, type ClassifierOptions, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
 export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';
@@ -65,7 +65,7 @@ export { subset } from './data/image-set.ts';
 export { type Channels } from './data/raw-image.ts';
 export { defaultHeads } from './model/config.ts';
 export { describeBackbone } from './model/resnet-v2.ts';
-export { checkpointBytes } from './weights/checkpoint.ts';
+export { checkpointBytes, unsavedBy } from './weights/checkpoint.ts';
 export { encodeNpy } from './weights/npz.ts';
 export { SPLITS, type Split, type ExtractedFeatures } from './eval/features.ts';
 export { readMetrics, type TrainingCurves } from './analysis/training-curves.ts';
