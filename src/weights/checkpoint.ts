@@ -26,7 +26,7 @@ import { DEFAULT_CROP_PCT } from '../data/preprocess.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
-const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id (org/name)';
+const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
 
 /** What one reader produced, before config inference: canonical tensors plus whatever the file records. */
 interface Loaded {
