@@ -56,14 +56,15 @@ test('the step graph differentiates only towards trainable tensors: no backward 
     // Every backward step through a block multiplies by its weights (dx = dy·W) or its LayerNorm scale: none may read them.
     const through = backward(g).filter((n) => n.inputs.some((x) => x && weights.has(x)));
     assert.deepEqual(through.map((n) => `${n.opType} reads ${n.inputs.find((x) => x && weights.has(x))!.name}`), [], formatTrainSelection(sel));
-    // Activations below the lowest trainable block: the backward reads at most the tokens entering it.
+    // Activations below the lowest trainable layer: the backward reads at most the one entering it.
     const trained = new Set(spec.trainable);
     const depends = new Set<Value>(g.inputs.filter((v) => trained.has(v.name)));
     for (const n of g.nodes) if (n.inputs.some((x) => x && depends.has(x))) n.outputs.forEach((o) => depends.add(o));
     const forwardOut = new Set(g.nodes.filter((n) => !n.scope).flatMap((n) => n.outputs));
     const kept = new Set(backward(g).flatMap((n) => n.inputs).filter((x): x is Value => !!x && forwardOut.has(x) && !depends.has(x) && !weights.has(x) && x.dtype === 'float32'));
     assert.ok(kept.size <= 1, `${formatTrainSelection(sel)}: the backward keeps ${[...kept].map(String).join(', ')}`);
-    for (const v of kept) assert.deepEqual(v.shape, [2, 17, 16], 'only the [B, T, D] tokens entering the first trainable block');
+    const entering = sel.lastBlocks ? [2, 17, 16] : [2, 16]; // the tokens entering the first trained block, or the pooled features
+    for (const v of kept) assert.deepEqual(v.shape, entering, 'only the input of the lowest trainable layer');
     // K of 4 blocks: about K/4 of the full backward, plus the head's and the loss's few nodes.
     const [nodes, fullNodes] = [backward(g).length, backward(full.graph).length];
     assert.ok(nodes < (fullNodes * (sel.lastBlocks ?? 0)) / 4 + 30, `${nodes} backward nodes of the full step's ${fullNodes}`);
