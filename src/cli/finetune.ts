@@ -9,7 +9,11 @@ import { adaptPretrained, defaultAccumulation, describeAdaptation, finetuneDefau
 import type { TrainRecipe } from '../train/recipe.ts';
 import { loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, numberList, parseCommand } from './args.ts';
-import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
+import { baseIdentity, weightsHash } from '../weights/adapters.ts';
+import {
+  int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags,
+  selectionFlags, selectionFromFlags, selectionHelp,
+} from './training-flags.ts';
 import { defaultRunDir, prepareRunDir, runTraining } from './training-run.ts';
 
 const help = `
@@ -27,7 +31,9 @@ Model and data:
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
   --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
   --mean a,b,c --std a,b,c   normalisation (default: the checkpoint's, else ImageNet's)
-  --freeze-backbone      train the new head only
+${selectionHelp}
+  --save-adapters        write best.safetensors as what the run changed only (adapters, head, …) with the base's
+                         identity; every command loads it with its base, and refuses another base
 Optimisation (defaults: the paper's protocol):
   --steps N (${f.steps}) | --epochs N  --batch B (${f.batch})  --accum K (micro-batches of at most ${MAX_MICRO_BATCH})  --lr F (${f.lr})
   --optimizer sgd|adamw (sgd)  --momentum F (0.9)  --weight-decay F (0)  --warmup-steps N (${f.warmupSteps}) | --warmup-epochs F
@@ -39,8 +45,8 @@ ${runHelp('runs/finetune-<data>')}
 const options = {
   checkpoint: { type: 'string' }, revision: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
-  mean: { type: 'string' }, std: { type: 'string' }, 'freeze-backbone': { type: 'boolean' },
-  ...optimizationFlags, ...regularizationFlags, ...runFlags,
+  mean: { type: 'string' }, std: { type: 'string' }, 'save-adapters': { type: 'boolean' },
+  ...selectionFlags, ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;
 
 export async function main(argv: string[]): Promise<void> {
@@ -57,7 +63,11 @@ export async function main(argv: string[]): Promise<void> {
     say(`loading ${resumed.recipe.data} …`);
     const data = await loadDataset(resumed.recipe.data, { imageSize: config.imgSize, channels: config.inChans as Channels });
     const resume = { state: resumed.state, progress: resumed.progress };
-    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, options: runOptions, command: 'vitkit finetune' });
+    const base = resumed.recipe.saveAdapters;
+    const baseWeights = base && loadCheckpoint(base.source, {}, { revision: base.revision }).weights;
+    if (base && weightsHash(baseWeights!) !== base.sha256) throw new UserError(`${base.source} no longer holds the weights this run fine-tunes: restore them to resume`);
+    const saveAdapters = base && { base, baseWeights: baseWeights! };
+    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, options: runOptions, command: 'vitkit finetune', saveAdapters });
     return;
   }
 
@@ -66,6 +76,8 @@ export async function main(argv: string[]): Promise<void> {
   const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
   prepareRunDir(outDir, { resuming: false, force: v.force });
   const reg = regularizationFromFlags(v); // checked before the (possibly slow) loading
+  const train = selectionFromFlags(v);
+  if (v['save-adapters'] && train.all) throw new UserError('--save-adapters keeps what a cheap fine-tune changed: pick --train head|bias|last:K|lora:R');
   const ckpt = loadCheckpoint(v.checkpoint, configOverrides(v), { revision: v.revision });
   const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
   say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
@@ -77,10 +89,11 @@ export async function main(argv: string[]): Promise<void> {
     data: v.data,
     init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
     ...optimizationFromFlags(v, { ...f, epochs: 1, accum: defaultAccumulation }, (batch) => Math.floor(data.train.n / batch)),
-    freeze: v['freeze-backbone'] ? 'backbone' : 'none',
+    train,
     ...reg,
     mean: numberList('mean', v.mean) ?? model.mean,
     std: numberList('std', v.std) ?? model.std,
   };
-  await runTraining({ recipe, data, outDir, init: model.weights, options: runOptions, command: 'vitkit finetune' });
+  const saveAdapters = v['save-adapters'] ? { base: baseIdentity(v.checkpoint, ckpt.weights, v.revision), baseWeights: ckpt.weights } : undefined;
+  await runTraining({ recipe: { ...recipe, ...(saveAdapters ? { saveAdapters: saveAdapters.base } : {}) }, data, outDir, init: model.weights, options: runOptions, command: 'vitkit finetune', saveAdapters });
 }

@@ -240,7 +240,7 @@ export interface EvalGraphOptions extends LossOptions, Pick<ForwardOptions, 'lor
  */
 export function buildEvalGraph(cfg: ViTConfig, opts: EvalGraphOptions = {}): StepGraphSpec {
   const g = new Graph('vit_eval');
-  const f = forward(g, cfg, opts.batch ?? 'batch', opts);
+  const f = forward(g, cfg, opts.batch ?? 'batch', { ...opts, lora: opts.lora && { ...opts.lora, dropout: 0 } }); // no noise
   g.output(f.logits, 'logits');
   g.output(f.loss, 'loss');
   g.output(f.correct, 'correct');

@@ -66,7 +66,7 @@ export function formatTrainSelection(sel: TrainSelection): string {
 }
 
 /** The trainable-parameter predicate of a selection for a model (undefined: everything trains). */
-export function trainableRule(cfg: ViTConfig, sel: TrainSelection): ((name: string) => boolean) | undefined {
+export function selectionRule(cfg: ViTConfig, sel: TrainSelection): ((name: string) => boolean) | undefined {
   if (sel.all) return undefined;
   const k = sel.lastBlocks ?? 0;
   if (k > cfg.depth) throw new UserError(`--train last:${k}: the model has ${cfg.depth} blocks`);

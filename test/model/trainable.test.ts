@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { Graph, Value } from '../../src/graph/graph.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { buildStepGraph } from '../../src/model/step-graph.ts';
-import { type TrainSelection, formatTrainSelection, parseTrainSelection, trainableRule } from '../../src/model/trainable.ts';
+import { type TrainSelection, formatTrainSelection, parseTrainSelection, selectionRule } from '../../src/model/trainable.ts';
 import { trainingShapes } from '../../src/model/lora.ts';
 
 const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 2, inChans: 1, embedDim: 16, depth: 4, numHeads: 2, mlpDim: 24, numClasses: 3 });
@@ -24,15 +24,15 @@ test('--train parses all|head|bias|last:K|lora:R and their combinations; bad par
 });
 
 test('the trainable predicate: the head always, then biases, the last K blocks and the final norm, adapters', () => {
-  const names = (sel: TrainSelection) => [...trainingShapes(cfg, sel.lora).keys()].filter(trainableRule(cfg, sel) ?? (() => true));
-  assert.equal(trainableRule(cfg, { all: true }), undefined);
+  const names = (sel: TrainSelection) => [...trainingShapes(cfg, sel.lora).keys()].filter(selectionRule(cfg, sel) ?? (() => true));
+  assert.equal(selectionRule(cfg, { all: true }), undefined);
   assert.deepEqual(names({}), ['head.weight', 'head.bias']);
   const bias = names({ bias: true });
   assert.ok(bias.every((n) => n.endsWith('.bias') || n === 'head.weight') && bias.includes('blocks.0.attn.qkv.bias'), bias.join());
   const last = names({ lastBlocks: 1 });
   assert.ok(last.includes('blocks.3.mlp.fc2.weight') && last.includes('norm.weight') && !last.some((n) => n.startsWith('blocks.2.')));
   assert.deepEqual(names({ lora: { rank: 2, targets: ['proj'] } }).slice(0, 3), ['head.weight', 'head.bias', 'blocks.0.attn.proj.lora_A']);
-  assert.throws(() => trainableRule(cfg, { lastBlocks: 5 }), /last:5: the model has 4 blocks/);
+  assert.throws(() => selectionRule(cfg, { lastBlocks: 5 }), /last:5: the model has 4 blocks/);
 });
 
 /** Values computed from `roots` alone (through views such as a Transpose of a weight), the roots included. */
@@ -50,7 +50,7 @@ test('the step graph differentiates only towards trainable tensors: no backward 
   const frozenBlocks = (spec: ReturnType<typeof buildStepGraph>, below: number) =>
     new Set([...spec.params.keys()].filter((n) => !/^blocks\.\d+\./.test(n) ? /^(patch_embed|pos_embed|cls_token)/.test(n) : Number(n.split('.')[1]) < below && !n.includes('.lora_')));
   for (const [sel, below] of [[{ lastBlocks: 1 }, 3], [{ lastBlocks: 2 }, 2], [{}, 4]] as const) {
-    const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'adamw' }, trainable: trainableRule(cfg, sel) });
+    const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'adamw' }, trainable: selectionRule(cfg, sel) });
     const g = spec.graph;
     const weights = derived(g, frozenBlocks(spec, below));
     // Every backward step through a block multiplies by its weights (dx = dy·W) or its LayerNorm scale: none may read them.
@@ -75,7 +75,7 @@ test('the step graph differentiates only towards trainable tensors: no backward 
 
 test('LoRA step graph: gradients flow through every block, but no frozen weight matrix gets a gradient', () => {
   const lora = { rank: 2, targets: ['qkv', 'proj', 'fc1', 'fc2'] as const };
-  const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'adamw' }, lora, trainable: trainableRule(cfg, { lora }) });
+  const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'adamw' }, lora, trainable: selectionRule(cfg, { lora }) });
   assert.equal(spec.trainable.length, 2 + 4 * 4 * 2, 'the head and the A, B of 4 layers × 4 blocks');
   const frozenMatrices = ['[48,16]', '[16,16]', '[24,16]', '[16,24]'];
   const weightViews = derived(spec.graph, new Set(spec.params.keys())); // W transposed for dx = dy·W is not a gradient
