@@ -82,7 +82,7 @@ export function saveAdapters(path: string, content: CheckpointContent, save: Ada
   return kept.size;
 }
 
-/** Loads the base a checkpoint names (`overrides` from the fine-tuned config, for bare state dicts). */
+/** Loads the base a checkpoint names (`overrides` from the fine-tuned config, for bare state dicts); refuses adapter files. */
 export type BaseLoader = (source: string, overrides: Partial<ViTConfig>, revision?: string) => Checkpoint;
 
 /**
@@ -103,7 +103,6 @@ export function applyAdapters(path: string, tensors: StateDict, metaJson: string
     throw new UserError(`${path}: its base checkpoint ${source} is gone: put it back, or load with the same weights from elsewhere`);
   }
   const b = load(source, { numHeads, layerNormEps, pool }, base ? undefined : meta.base.revision);
-  if (b.metadata?.[ADAPTERS_KEY] !== undefined) throw new UserError(`${source} is itself an adapter file: adapters apply to a full checkpoint`);
   const sha = weightsHash(b.weights);
   if (sha !== meta.base.sha256) {
     throw new UserError(`${path} was trained on other weights than ${source} holds (SHA-256 ${sha.slice(0, 12)}…, expected ${meta.base.sha256.slice(0, 12)}… of ${meta.base.source}): load it with its own base`);

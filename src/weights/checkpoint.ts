@@ -110,13 +110,18 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * An adapter file (adapters.ts) loads its base (the recorded one, or `opts.base` with the same weights) merged.
  */
 export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}, opts: { revision?: string; base?: string } = {}): Checkpoint {
+  return load(path, overrides, opts, true);
+}
+
+function load(path: string, overrides: Partial<ViTConfig>, opts: { revision?: string; base?: string }, adaptersAllowed: boolean): Checkpoint {
   path = resolveCheckpointPath(path, opts.revision);
   let r: Loaded;
   try {
     r = readAny(path);
     const adapters = r.metadata?.[ADAPTERS_KEY];
     if (adapters !== undefined) {
-      const merged = applyAdapters(path, r.weights, adapters, (p, o, revision) => loadCheckpoint(p, o, { revision }), opts.base);
+      if (!adaptersAllowed) throw new UserError(`${path} is itself an adapter file: adapters apply to a full checkpoint`);
+      const merged = applyAdapters(path, r.weights, adapters, (p, o, revision) => load(p, o, { revision }, false), opts.base);
       r = { format: 'vitkit', weights: merged.weights, hints: merged.config, labels: merged.labels ? [...merged.labels] : undefined, preprocess: merged.preprocess };
     }
   } catch (e) {
