@@ -10,6 +10,7 @@ export { nodeEngine } from './runtime/node-engine.ts';
 
 // Weights
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointFormat, type SaveFormat } from './weights/checkpoint.ts';
+export { baseIdentity, saveAdapters, weightsHash, type AdapterSave, type BaseIdentity } from './weights/adapters.ts';
 export { readSafetensors, writeSafetensors } from './weights/safetensors.ts';
 
 // Data
