@@ -75,7 +75,8 @@ function speed(): void {
     const all = rows['all']!;
     const ratios = { speedup_vs_all: rows[spec]!.images_per_sec! / all.images_per_sec!, rss_vs_all: rows[spec]!.peak_rss_mb! / all.peak_rss_mb! };
     const model = quick ? 'micro ViT (quick)' : 'vit_base_patch16_224';
-    console.log(JSON.stringify({ part: 'speed', train: spec, model, img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', threads, machine: machine(), ...rows[spec], ...ratios }));
+    const setting = { model, img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', threads, machine: machine() };
+    console.log(JSON.stringify({ part: 'speed', train: spec, ...setting, ...rows[spec], ...ratios }));
   }
 }
 
@@ -84,7 +85,9 @@ async function accuracy(): Promise<void> {
   const out = resolve(values.out ?? join(root, quick ? 'runs/bench-finetune-quick' : 'runs/bench-finetune'));
   mkdirSync(out, { recursive: true });
   const vitkit = vitkitRunner(out);
-  const s = quick ? { perClass: 12, test: 20, upstreamPerClass: 60, pretrainSteps: 4, steps: 4, batch: 32 } : { perClass: undefined, test: undefined, upstreamPerClass: 5000, pretrainSteps: 1560, steps: 300, batch: 64 };
+  const s = quick
+    ? { perClass: 12, test: 20, upstreamPerClass: 60, pretrainSteps: 4, steps: 4, batch: 32 }
+    : { perClass: undefined, test: undefined, upstreamPerClass: 5000, pretrainSteps: 1560, steps: 300, batch: 64 };
   const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
   const cifar = extractCifar(resolve(defaultArchive), out);
   const classes = readdirSync(join(cifar, 'train')).sort();
@@ -110,10 +113,12 @@ async function accuracy(): Promise<void> {
     for (const train of choices) {
       const run = vitkit([
         'finetune', '--checkpoint', upstream, '--data', t.dir, '--img-size', '32', '--train', train, '--steps', `${s.steps}`, '--warmup-steps', `${Math.ceil(s.steps / 10)}`,
-        '--batch', `${s.batch}`, '--accum', '1', ...(t.flip ? ['--flip'] : []), '--pad-crop', '4', '--eval-every', '0', '--out', join(out, `ft-${name}-${train}`.replace(/[^\w.-]+/g, '_')), '--force',
+        '--batch', `${s.batch}`, '--accum', '1', ...(t.flip ? ['--flip'] : []), '--pad-crop', '4', '--eval-every', '0',
+        '--out', join(out, `ft-${name}-${train}`.replace(/[^\w.-]+/g, '_')), '--force',
       ]);
       (table[train] ??= {})[name] = result(run).test_acc;
-      console.log(JSON.stringify({ part: 'accuracy', target: name, train, test_acc: result(run).test_acc, seconds: run.seconds, steps: s.steps, command: run.command, quick, machine: machine() }));
+      const row = { target: name, train, test_acc: result(run).test_acc, seconds: run.seconds, steps: s.steps, command: run.command };
+      console.log(JSON.stringify({ part: 'accuracy', ...row, quick, machine: machine() }));
     }
   }
   for (const [train, accs] of Object.entries(table)) {

@@ -95,5 +95,6 @@ export async function main(argv: string[]): Promise<void> {
     std: numberList('std', v.std) ?? model.std,
   };
   const saveAdapters = v['save-adapters'] ? { base: baseIdentity(v.checkpoint, ckpt.weights, v.revision), baseWeights: ckpt.weights } : undefined;
-  await runTraining({ recipe: { ...recipe, ...(saveAdapters ? { saveAdapters: saveAdapters.base } : {}) }, data, outDir, init: model.weights, options: runOptions, command: 'vitkit finetune', saveAdapters });
+  const recorded = { ...recipe, ...(saveAdapters ? { saveAdapters: saveAdapters.base } : {}) };
+  await runTraining({ recipe: recorded, data, outDir, init: model.weights, options: runOptions, command: 'vitkit finetune', saveAdapters });
 }

@@ -105,7 +105,8 @@ export function applyAdapters(path: string, tensors: StateDict, metaJson: string
   const b = load(source, { numHeads, layerNormEps, pool }, base ? undefined : meta.base.revision);
   const sha = weightsHash(b.weights);
   if (sha !== meta.base.sha256) {
-    throw new UserError(`${path} was trained on other weights than ${source} holds (SHA-256 ${sha.slice(0, 12)}…, expected ${meta.base.sha256.slice(0, 12)}… of ${meta.base.source}): load it with its own base`);
+    const [got, want] = [sha.slice(0, 12), meta.base.sha256.slice(0, 12)];
+    throw new UserError(`${path} was trained on other weights than ${source} holds (SHA-256 ${got}…, expected ${want}… of ${meta.base.source}): load it with its own base`);
   }
   // The fine-tuned model's tensors: from the file where it has them, else the base's (float32: merging needs it).
   const all: StateDict = new Map<string, Tensor>([...dequantizeWeights(b.config, b.weights), ...tensors]);
