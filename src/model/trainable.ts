@@ -33,7 +33,7 @@ const USAGE = 'all|head|bias|last:K|lora:R, combined with commas';
 
 /** Parses `--train` (e.g. `lora:8,head`); `lora` supplies the LoRA options other than the rank. */
 export function parseTrainSelection(text: string, lora: Omit<LoraOptions, 'rank'> = {}): TrainSelection {
-  let sel: { -readonly [K in keyof TrainSelection]: TrainSelection[K] } = {};
+  const sel: { -readonly [K in keyof TrainSelection]: TrainSelection[K] } = {};
   const count = (part: string, v: string | undefined): number => {
     const n = Number(v);
     if (!(v && Number.isInteger(n) && n >= 1)) throw new UserError(`--train ${text}: '${part}' needs a positive integer (e.g. ${part.split(':')[0]}:8)`);
