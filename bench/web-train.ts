@@ -4,7 +4,7 @@
 // with the CPU. Two measures: images per second of wall time (what a user sees on an idle machine), and CPU time
 // per image (every chromium process's, or Node's own, around the timed steps), which holds when something else
 // shares the cores. The teach mode runs the same steps in a worker.
-// Run: npm run bench:web-train [-- --steps N --threads 1,2]
+// Run: npm run bench:web-train [-- --steps N --threads 1,2 --cases teach-full,teach-last2,teach-lora8,teach-head,fmnist-main-job]
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkConfig, defaultConfig } from '../src/model/config.ts';
@@ -12,20 +12,25 @@ import { initParameters } from '../src/model/init.ts';
 import { Rng } from '../src/rng.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
-import { type Freeze, fashionMnistRecipe, trainableRule } from '../src/train/recipe.ts';
+import { fashionMnistRecipe } from '../src/train/recipe.ts';
+import { parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
 import { launchChromium } from '../test/web/chromium.ts';
 import { buildHarness, serveHarness } from '../test/web/harness.ts';
 import { machine } from './machine.ts';
 
-const { values } = parseArgs({ options: { steps: { type: 'string' }, threads: { type: 'string' } } });
+const { values } = parseArgs({ options: { steps: { type: 'string' }, threads: { type: 'string' }, cases: { type: 'string' } } });
 const STEPS = Number(values.steps ?? 20);
 const WARMUP = 3;
 const THREADS = (values.threads ?? '1,2').split(',').map(Number);
-const CASES: readonly { name: string; batch: number; freeze: Freeze }[] = [
-  { name: 'teach-full', batch: 16, freeze: 'none' },
-  { name: 'teach-head', batch: 16, freeze: 'backbone' },
-  { name: 'fmnist-main-job', batch: 64, freeze: 'none' },
+/** `train`: what trains, as `--train` spells it (model/trainable.ts); the page's teach choices. */
+const ALL_CASES: readonly { name: string; batch: number; train: string }[] = [
+  { name: 'teach-full', batch: 16, train: 'all' },
+  { name: 'teach-last2', batch: 16, train: 'last:2' },
+  { name: 'teach-lora8', batch: 16, train: 'lora:8' },
+  { name: 'teach-head', batch: 16, train: 'head' },
+  { name: 'fmnist-main-job', batch: 64, train: 'all' },
 ];
+const CASES = values.cases ? ALL_CASES.filter((c) => values.cases!.split(',').includes(c.name)) : ALL_CASES;
 
 const config = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
 const options = { optimizer: { kind: 'adamw' as const, weightDecay: 0.05 }, clipNorm: 1 };
@@ -62,8 +67,9 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-async function node(batch: number, freeze: Freeze, threads: number): Promise<{ rate: number; cpuMsPerImage: number }> {
-  const s = await TrainSession.create(config, params, { ...options, batch, trainable: trainableRule(freeze), engine: nodeEngine, threads });
+async function node(batch: number, train: string, threads: number): Promise<{ rate: number; cpuMsPerImage: number }> {
+  const selection = parseTrainSelection(train);
+  const s = await TrainSession.create(config, params, { ...options, batch, trainable: selectionRule(config, selection), lora: selection.lora, engine: nodeEngine, threads });
   const { images, labels } = batchOf(batch);
   const ms: number[] = [];
   let cpu0 = 0;
@@ -84,13 +90,13 @@ type RunCase = (steps?: number) => Promise<{ stepMs: number[]; threads: number }
 try {
   for (const threads of THREADS) {
     for (const c of CASES) {
-      const ours = await node(c.batch, c.freeze, threads);
+      const ours = await node(c.batch, c.train, threads);
       const { images, labels } = batchOf(c.batch);
       const server = await serveHarness(dir, new Map([
         ...params,
         ['images', { dtype: 'float32', shape: [c.batch, 1, 28, 28], data: images }],
         ['labels', { dtype: 'int64', shape: [c.batch], data: labels }],
-      ]), { config, options: { ...options, batch: c.batch }, freeze: c.freeze, lrs, states: false, threads });
+      ]), { config, options: { ...options, batch: c.batch }, train: c.train, lrs, states: false, threads });
       const page = await browser.newPage();
       await page.goto(server.url);
       await page.waitForSelector('body[data-state=ready]', { state: 'attached' });
@@ -108,7 +114,7 @@ try {
       await server.close();
       const web = { rate: rate(c.batch, got.stepMs), cpuMsPerImage: webCpu / (STEPS * c.batch) };
       console.log(JSON.stringify({
-        case: c.name, batch: c.batch, trains: c.freeze === 'none' ? 'all' : 'head', steps: STEPS, threads: { node: threads, web: got.threads },
+        case: c.name, batch: c.batch, trains: c.train, steps: STEPS, threads: { node: threads, web: got.threads },
         machine: machine(),
         node_images_per_sec: ours.rate, web_images_per_sec: web.rate, web_over_node: web.rate / ours.rate,
         node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage, web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,

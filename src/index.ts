@@ -13,6 +13,7 @@ export { type DeviceChoice, type ResolvedDevice, type WebGpuProbe, parseDevice, 
 
 // Weights
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointFormat, type SaveFormat } from './weights/checkpoint.ts';
+export { baseIdentity, saveAdapters, weightsHash, type AdapterSave, type BaseIdentity } from './weights/adapters.ts';
 export { readSafetensors, writeSafetensors } from './weights/safetensors.ts';
 
 // Hugging Face Hub: download into the cache huggingface_hub shares (loadCheckpoint/loadModel then take the id or the folder)

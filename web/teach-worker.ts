@@ -7,7 +7,7 @@ import { toOnnx } from '../src/graph/onnx.ts';
 import { inferenceGraph } from '../src/model/vit.ts';
 import type { TrainSession } from '../src/runtime/train-session.ts';
 import { webEngine } from '../src/runtime/web-engine.ts';
-import { type TeachBase, classifyPixels, teach, teachSession } from '../src/train/teach.ts';
+import { type TeachBase, classifyPixels, taughtWeights, teach, teachSession } from '../src/train/teach.ts';
 import { decodeVitkit, encodeVitkit, savedPreprocess } from '../src/weights/vitkit-format.ts';
 import type { FromWorker, ToWorker } from './teach-protocol.ts';
 
@@ -72,7 +72,7 @@ async function handle(m: ToWorker): Promise<void> {
     case 'checkpoint': {
       if (!trained) throw new Error('teach the model first');
       const { session, classes, preprocess } = trained;
-      const chunks = encodeVitkit({ config: session.config, weights: session.parameters(), labels: classes, preprocess: savedPreprocess(preprocess) });
+      const chunks = encodeVitkit({ config: session.config, weights: taughtWeights(session), labels: classes, preprocess: savedPreprocess(preprocess) });
       const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
       chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
       return post({ kind: 'checkpoint', bytes: bytes.buffer }, [bytes.buffer]);

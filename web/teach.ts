@@ -4,7 +4,7 @@
 // model sees (modelPixels, the same code as Node's preprocess); they never leave the page.
 import { type PreprocessOptions, modelPixels } from '../src/data/preprocess.ts';
 import type { DemoManifest } from '../src/serve/demo-manifest.ts';
-import type { TeachProgress } from '../src/train/teach.ts';
+import type { TeachMode, TeachProgress } from '../src/train/teach.ts';
 import { drawChart } from './chart.ts';
 import { decodeFile } from './canvas.ts';
 import type { FromWorker, ToWorker } from './teach-protocol.ts';
@@ -167,7 +167,7 @@ export class TeachPage {
       classes: used.map((r) => r.name.value.trim() || r.name.placeholder),
       pixels,
       labels,
-      mode: el<HTMLSelectElement>('teach-mode-select').value === 'head' ? 'head' : 'full',
+      mode: el<HTMLSelectElement>('teach-mode-select').value as TeachMode, // index.html's options are TeachModes (parsed in the worker)
       steps,
       batch,
       flip: el<HTMLInputElement>('teach-flip').checked,

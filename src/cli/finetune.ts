@@ -9,7 +9,11 @@ import { adaptPretrained, defaultAccumulation, describeAdaptation, finetuneDefau
 import type { TrainRecipe } from '../train/recipe.ts';
 import { loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, numberList, parseCommand } from './args.ts';
-import { int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags } from './training-flags.ts';
+import { baseIdentity, weightsHash } from '../weights/adapters.ts';
+import {
+  int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags,
+  selectionFlags, selectionFromFlags, selectionHelp,
+} from './training-flags.ts';
 import { checkRunDir, defaultRunDir, reportIfFinished, runTraining } from './training-run.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
 
@@ -28,7 +32,9 @@ Model and data:
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
   --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
   --mean a,b,c --std a,b,c   normalisation (default: the checkpoint's, else ImageNet's)
-  --freeze-backbone      train the new head only
+${selectionHelp}
+  --save-adapters        write best.safetensors as what the run changed only (adapters, head, …) with the base's
+                         identity; every command loads it with its base, and refuses another base
 Optimisation (defaults: the paper's protocol):
   --steps N (${f.steps}) | --epochs N  --batch B (${f.batch})  --accum K (micro-batches of at most ${MAX_MICRO_BATCH})  --lr F (${f.lr})
   --optimizer sgd|adamw (sgd)  --momentum F (0.9)  --weight-decay F (0)  --warmup-steps N (${f.warmupSteps}) | --warmup-epochs F
@@ -40,8 +46,8 @@ ${runHelp('runs/finetune-<data>')}
 const options = {
   checkpoint: { type: 'string' }, revision: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
-  mean: { type: 'string' }, std: { type: 'string' }, 'freeze-backbone': { type: 'boolean' },
-  ...optimizationFlags, ...regularizationFlags, ...runFlags,
+  mean: { type: 'string' }, std: { type: 'string' }, 'save-adapters': { type: 'boolean' },
+  ...selectionFlags, ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;
 
 export async function main(argv: string[]): Promise<void> {
@@ -59,7 +65,11 @@ export async function main(argv: string[]): Promise<void> {
     say(`loading ${resumed.recipe.data} …`);
     const data = await loadDataset(resumed.recipe.data, { imageSize: config.imgSize, channels: config.inChans as Channels });
     const resume = { state: resumed.state, progress: resumed.progress };
-    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, options: runOptions, command: 'vitkit finetune' });
+    const base = resumed.recipe.saveAdapters;
+    const baseWeights = base && loadCheckpoint(base.source, {}, { revision: base.revision }).weights;
+    if (base && weightsHash(baseWeights!) !== base.sha256) throw new UserError(`${base.source} no longer holds the weights this run fine-tunes: restore them to resume`);
+    const saveAdapters = base && { base, baseWeights: baseWeights! };
+    await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, options: runOptions, command: 'vitkit finetune', saveAdapters });
     return;
   }
 
@@ -69,6 +79,8 @@ export async function main(argv: string[]): Promise<void> {
   checkRunDir(outDir, { resuming: false, force: v.force });
   // Every flag is checked before the (possibly slow) loading; --force replaces the old run only once all is checked.
   const reg = regularizationFromFlags(v);
+  const train = selectionFromFlags(v);
+  if (v['save-adapters'] && train.all) throw new UserError('--save-adapters keeps what a cheap fine-tune changed: pick --train head|bias|last:K|lora:R');
   const defaults = { ...f, epochs: 1, accum: defaultAccumulation };
   const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, defaults, stepsPerEpoch);
   optimization(() => 0); // --warmup-epochs is converted once the data is loaded
@@ -84,10 +96,12 @@ export async function main(argv: string[]): Promise<void> {
     data: v.data,
     init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
     ...optimization((batch) => Math.floor(data.train.n / batch)),
-    freeze: v['freeze-backbone'] ? 'backbone' : 'none',
+    train,
     ...reg,
     mean: mean ?? model.mean,
     std: std ?? model.std,
   };
-  await runTraining({ recipe, data, outDir, init: model.weights, replace: v.force, options: runOptions, command: 'vitkit finetune' });
+  const saveAdapters = v['save-adapters'] ? { base: baseIdentity(v.checkpoint, ckpt.weights, v.revision), baseWeights: ckpt.weights } : undefined;
+  const recorded = { ...recipe, ...(saveAdapters ? { saveAdapters: saveAdapters.base } : {}) };
+  await runTraining({ recipe: recorded, data, outDir, init: model.weights, replace: v.force, options: runOptions, command: 'vitkit finetune', saveAdapters });
 }

@@ -4,6 +4,8 @@ import type { OptimizerConfig } from '../autodiff/optim.ts';
 import type { AugmentOptions } from '../data/batches.ts';
 import { RRC_DEFAULTS } from '../data/augment.ts';
 import { UserError } from '../errors.ts';
+import { DEFAULT_LORA_TARGETS, LORA_TARGETS, type LoraTarget } from '../model/lora.ts';
+import { TRAIN_ALL, TRAIN_HEAD, type TrainSelection, parseTrainSelection } from '../model/trainable.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
 import { numberFlag, numberList, threadsFlag } from './args.ts';
@@ -25,6 +27,33 @@ export const runFlags = {
   out: { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, threads: { type: 'string' },
   workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' },
 } as const;
+
+export const selectionFlags = {
+  train: { type: 'string' }, 'lora-targets': { type: 'string' }, 'lora-alpha': { type: 'string' }, 'lora-dropout': { type: 'string' },
+  'freeze-backbone': { type: 'boolean' },
+} as const;
+
+/** Help text of the what-to-train flags. */
+export const selectionHelp = `
+What to train (cheaper fine-tuning; the new head always trains):
+  --train SPEC           all (default) | head | bias | last:K | lora:R, combined with commas (e.g. lora:8,bias)
+  --lora-targets LIST    the block layers LoRA adapts: ${LORA_TARGETS.join(',')} (default ${DEFAULT_LORA_TARGETS.join(',')})
+  --lora-alpha F         LoRA's update is scaled by alpha/R (default alpha = R)
+  --lora-dropout P       dropout on the adapters' input (default 0)
+  --freeze-backbone      the same as --train head (kept for older scripts)`;
+
+/** --train and the LoRA options; --freeze-backbone is --train head. */
+export function selectionFromFlags(v: FlagValues<typeof selectionFlags>): TrainSelection {
+  if (v['freeze-backbone'] && v.train && v.train !== 'head') throw new UserError(`--freeze-backbone means --train head: pass one of them, not --train ${v.train} too`);
+  const targets = v['lora-targets']?.split(',').map((t) => t.trim()) as LoraTarget[] | undefined;
+  for (const t of targets ?? []) if (!LORA_TARGETS.includes(t)) throw new UserError(`--lora-targets: unknown layer '${t}' (expected ${LORA_TARGETS.join('|')})`);
+  const alpha = v['lora-alpha'] === undefined ? undefined : numberFlag('lora-alpha', v['lora-alpha'], 0, { min: Number.MIN_VALUE });
+  const dropout = v['lora-dropout'] === undefined ? undefined : rate('lora-dropout', v['lora-dropout']);
+  const lora = { ...(alpha !== undefined ? { alpha } : {}), ...(targets ? { targets } : {}), ...(dropout ? { dropout } : {}) };
+  const sel = v['freeze-backbone'] ? TRAIN_HEAD : v.train ? parseTrainSelection(v.train, lora) : TRAIN_ALL;
+  if (Object.keys(lora).length && !sel.lora) throw new UserError(`--lora-* options apply to --train lora:R; --train is ${v.train ?? 'all'}`);
+  return sel;
+}
 
 /** Help text of the regularisation flags (the same for both commands). */
 export const regularizationHelp = `

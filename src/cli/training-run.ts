@@ -9,7 +9,7 @@ import type { StateDict } from '../graph/tensor.ts';
 import { Classifier, loadModel, topK } from '../inference/classifier.ts';
 import type { TrainCheckpoint, TrainProgress } from '../train/checkpoints.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
-import { type TrainEvent, type TrainResult, finishedResult, isFinished, train } from '../train/trainer.ts';
+import { type TrainEvent, type TrainResult, type TrainRun, finishedResult, isFinished, train } from '../train/trainer.ts';
 import { printJson } from './json-output.ts';
 import { type Progress, progressBar } from './progress.ts';
 import type { RunOptions } from './training-flags.ts';
@@ -105,6 +105,7 @@ export interface CliRun {
   readonly options: RunOptions;
   /** The command to resume with, for the interrupted message (e.g. 'vitkit train'). */
   readonly command: string;
+  readonly saveAdapters?: TrainRun['saveAdapters'];
 }
 
 /** Trains with Ctrl-C saving a checkpoint, reports as asked, and ends with a summary (exit code 130 if interrupted). */
@@ -125,6 +126,7 @@ export async function runTraining(c: CliRun): Promise<void> {
     resume: c.resume,
     init: c.init,
     replace: c.replace,
+    saveAdapters: c.saveAdapters,
     ...loop,
     signal: controller.signal,
     onEvent: json ? jsonReporter : humanReporter(),

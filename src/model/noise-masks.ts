@@ -21,6 +21,8 @@ export interface NoiseRates {
   readonly dropout?: number;
   /** Stochastic depth of the last block; earlier blocks get linearly less (timm's drop_path_rate). 0 = off. */
   readonly dropPath?: number;
+  /** Dropout on the input of every LoRA adapter (see lora.ts). 0 = off. */
+  readonly loraDropout?: number;
 }
 
 /** timm's schedule: block i of `depth` drops its residual branches with probability rate·i/(depth − 1). */
@@ -39,11 +41,12 @@ export const maskName = (site: string): string => `mask.${site}`;
 export function maskHook(g: Graph, depth: number, rates: NoiseRates): { hook: (x: Value, site: NoiseSite) => Value; specs: NoiseSpec[] } {
   const specs: NoiseSpec[] = [];
   const hook = (x: Value, site: NoiseSite): Value => {
-    const rate = site.kind === 'dropout' ? (rates.dropout ?? 0) : dropPathRate(rates.dropPath ?? 0, site.block ?? 0, depth);
+    const rate =
+      site.kind === 'dropout' ? (rates.dropout ?? 0) : site.kind === 'lora-dropout' ? (rates.loraDropout ?? 0) : dropPathRate(rates.dropPath ?? 0, site.block ?? 0, depth);
     if (rate === 0) return x;
     if (!(rate > 0 && rate < 1)) throw new Error(`${site.kind} rate ${rate} at ${site.name} is outside [0, 1)`);
     const [batch, ...rest] = x.dims;
-    const shape = site.kind === 'dropout' ? rest : rest.map(() => 1);
+    const shape = site.kind === 'drop-path' ? rest.map(() => 1) : rest;
     const mask = g.input(maskName(site.name), 'uint8', [batch!, ...shape]);
     specs.push({ name: maskName(site.name), shape, rate });
     return mul(mul(x, cast(mask, x.dtype)), 1 / (1 - rate));

@@ -12,7 +12,9 @@
 //            (unclipped gradients)
 //
 // Frozen parameters (`trainable` false, e.g. the backbone when fine-tuning a head) are inputs only: not
-// differentiated (autodiff prunes their backward), not clipped, not updated, with no optimizer state.
+// differentiated (autodiff prunes their backward), not clipped, not updated, with no optimizer state. The backward
+// stops at the lowest trainable tensor, so nothing below it keeps activations for it (model/trainable.ts). With
+// `lora`, the adapters' A and B (lora.ts) are parameters after the model's, `<layer>.lora_A` / `.lora_B`.
 // The EMA of the weights is kept in the graph as one more state slot: after the update,
 // ema ← decay·ema + (1 − decay)·new (timm's ModelEmaV2), so it is updated in place with the parameters at no host cost.
 //
@@ -37,8 +39,8 @@ import {
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
 import type { ViTConfig } from './config.ts';
-import { parameterShapes } from './params.ts';
-import { buildViT } from './vit.ts';
+import { type LoraOptions, loraLinear, trainingShapes } from './lora.ts';
+import { buildViT, floatLinear } from './vit.ts';
 import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
 
 export interface LossOptions {
@@ -54,6 +56,8 @@ export interface ForwardOptions extends LossOptions, NoiseRates {
   readonly softTargets?: boolean;
   /** Which parameters train (default all); the others are frozen inputs. */
   readonly trainable?: (name: string) => boolean;
+  /** LoRA adapters on the blocks' linear layers: their tensors become parameters too (see lora.ts). */
+  readonly lora?: LoraOptions;
 }
 
 export interface StepGraphOptions extends ForwardOptions {
@@ -99,21 +103,20 @@ interface Forward {
 
 /** Parameters as inputs (declared up front in parameterShapes order), images, labels or targets, forward and loss. */
 function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions, 'batch'>): Forward {
-  const shapes = parameterShapes(cfg);
+  const shapes = trainingShapes(cfg, opts.lora);
   if (cfg.numClasses <= 0) throw new Error('training needs a classifier head (numClasses > 0)');
   const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const targets = opts.softTargets ? g.input('targets', 'float32', [batch, cfg.numClasses]) : g.input('labels', 'int64', [batch]);
   const params = new Map<string, Value>();
   for (const [name, shape] of shapes) params.set(name, g.input(name, 'float32', shape));
-  const noise = maskHook(g, cfg.depth, opts);
-  const v = buildViT(cfg, images, {
-    params: (name) => {
-      const p = params.get(name);
-      if (!p) throw new Error(`ViT asked for unknown parameter '${name}'`);
-      return p;
-    },
-    noise: noise.hook,
-  });
+  const noise = maskHook(g, cfg.depth, { ...opts, loraDropout: opts.lora?.dropout });
+  const param = (name: string): Value => {
+    const p = params.get(name);
+    if (!p) throw new Error(`ViT asked for unknown parameter '${name}'`);
+    return p;
+  };
+  const linear = opts.lora ? loraLinear(cfg, opts.lora, floatLinear(param), param, noise.hook) : undefined;
+  const v = buildViT(cfg, images, { params: param, noise: noise.hook, linear });
   const logits = v.logits!;
   const { ce, correct } = g.inScope('loss', () => {
     const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
@@ -186,7 +189,7 @@ export function buildStepGraph(cfg: ViTConfig, opts: StepGraphOptions): StepGrap
   const { f, grads } = lossAndGrads(g, cfg, opts);
   if (opts.exposeGradients) f.trainable.forEach((n, i) => g.output(grads[i]!, `grad.${n}`));
   const { slots, scalars } = update(g, subset(f.params, f.trainable), grads, opts);
-  return { graph: g, params: parameterShapes(cfg), trainable: f.trainable, slots, scalars, masks: f.masks };
+  return { graph: g, params: trainingShapes(cfg, opts.lora), trainable: f.trainable, slots, scalars, masks: f.masks };
 }
 
 /** Graph input name of an accumulated gradient. */
@@ -201,7 +204,7 @@ export function buildGradGraph(cfg: ViTConfig, opts: ForwardOptions): StepGraphS
     const acc = g.input(accName(n), 'float32', p.shape);
     g.output(g.node('Add', [acc, grads[i]!], [{ dtype: 'float32', shape: p.shape, name: newName(accName(n)) }])[0]!);
   });
-  return { graph: g, params: parameterShapes(cfg), trainable: f.trainable, slots: [], scalars: [], masks: f.masks };
+  return { graph: g, params: trainingShapes(cfg, opts.lora), trainable: f.trainable, slots: [], scalars: [], masks: f.masks };
 }
 
 /**
@@ -210,12 +213,12 @@ export function buildGradGraph(cfg: ViTConfig, opts: ForwardOptions): StepGraphS
  */
 export function buildApplyGraph(
   cfg: ViTConfig,
-  opts: UpdateOptions & Pick<ForwardOptions, 'trainable'> & { readonly microBatches: number },
+  opts: UpdateOptions & Pick<ForwardOptions, 'trainable' | 'lora'> & { readonly microBatches: number },
 ): StepGraphSpec {
   if (!Number.isInteger(opts.microBatches) || opts.microBatches < 1) throw new Error(`microBatches must be a positive integer, got ${opts.microBatches}`);
   const g = new Graph('vit_train_apply');
   const params = new Map<string, Value>();
-  const shapes = parameterShapes(cfg);
+  const shapes = trainingShapes(cfg, opts.lora);
   const trainable = [...shapes.keys()].filter(opts.trainable ?? (() => true));
   for (const name of trainable) params.set(name, g.input(name, 'float32', shapes.get(name)!));
   const grads = trainable.map((n) => {
@@ -226,7 +229,7 @@ export function buildApplyGraph(
   return { graph: g, params: shapes, trainable, slots, scalars, masks: [] };
 }
 
-export interface EvalGraphOptions extends LossOptions {
+export interface EvalGraphOptions extends LossOptions, Pick<ForwardOptions, 'lora'> {
   /** Batch size, or a symbolic name for any batch (default 'batch'). */
   readonly batch?: Dim;
 }
@@ -237,11 +240,11 @@ export interface EvalGraphOptions extends LossOptions {
  */
 export function buildEvalGraph(cfg: ViTConfig, opts: EvalGraphOptions = {}): StepGraphSpec {
   const g = new Graph('vit_eval');
-  const f = forward(g, cfg, opts.batch ?? 'batch', opts);
+  const f = forward(g, cfg, opts.batch ?? 'batch', { ...opts, lora: opts.lora && { ...opts.lora, dropout: 0 } }); // no noise
   g.output(f.logits, 'logits');
   g.output(f.loss, 'loss');
   g.output(f.correct, 'correct');
-  return { graph: g, params: parameterShapes(cfg), trainable: [], slots: [], scalars: [], masks: [] };
+  return { graph: g, params: trainingShapes(cfg, opts.lora), trainable: [], slots: [], scalars: [], masks: [] };
 }
 
 function checkBatch(b: number): number {

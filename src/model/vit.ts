@@ -31,7 +31,7 @@ export interface ViTValues {
 
 /** Where training noise may apply: dropout on a value, or stochastic depth on block `block`'s residual branch. */
 export interface NoiseSite {
-  readonly kind: 'dropout' | 'drop-path';
+  readonly kind: 'dropout' | 'drop-path' | 'lora-dropout';
   /** Unique per site, e.g. `pos`, `blocks.0.mlp.fc1`, `blocks.0.drop_path1`. */
   readonly name: string;
   readonly block?: number;
@@ -72,6 +72,15 @@ export function initializerParams(g: Graph, weights: StateDict): ParamSource {
   };
 }
 
+/** x·Wᵀ + b on the float32 parameters `p` gives; the patch projection's P×P conv kernel [D, C, P, P] is used as a linear map on flattened patches. */
+export function floatLinear(p: (name: string) => Value): LinearSource {
+  return (x, layer, bias) => {
+    const w = p(`${layer}.weight`);
+    const [out, ...rest] = w.dims;
+    return linear(x, rest.length === 1 ? w : reshape(w, [out!, numel(rest)]), bias ? p(`${layer}.bias`) : null);
+  };
+}
+
 /** Parameters as float32 graph inputs named after them (the training step feeds them each run). */
 export function inputParams(g: Graph): ParamSource {
   return (name, shape) => g.input(name, 'float32', shape);
@@ -85,12 +94,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const shapes = parameterShapes(cfg);
   const p = (name: string): Value => opts.params(name, shapes.get(name)!);
   const noise = opts.noise ?? ((v: Value) => v);
-  // The patch projection is a P×P conv kernel [D, C, P, P] used as a linear map on flattened patches.
-  const dense: LinearSource = opts.linear ?? ((x, layer, bias) => {
-    const w = p(`${layer}.weight`);
-    const [out, ...rest] = w.dims;
-    return linear(x, rest.length === 1 ? w : reshape(w, [out!, numel(rest)]), bias ? p(`${layer}.bias`) : null);
-  });
+  const dense: LinearSource = opts.linear ?? floatLinear(p);
   const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
   const dropPath = (v: Value, block: number, name: string): Value => noise(v, { kind: 'drop-path', name: `blocks.${block}.${name}`, block });
   const { embedDim: d, inChans: c, numHeads: heads } = cfg;

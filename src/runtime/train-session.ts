@@ -17,6 +17,7 @@ import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
 import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autodiff/optim.ts';
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
+import { withLoraAdapters } from '../model/lora.ts';
 import {
   type StepGraphOptions,
   type StepGraphSpec,
@@ -129,7 +130,10 @@ export class TrainSession {
     this.acc = apply ? new BufferSet(engine, ps) : null;
   }
 
-  /** Builds the graphs, creates the sessions and loads the parameters (optimizer state zero, EMA = parameters, step 0). */
+  /**
+   * Builds the graphs, creates the sessions and loads the parameters (optimizer state zero, EMA = parameters, step 0;
+   * with `lora`, fresh adapters unless `params` holds them).
+   */
   static async create(cfg: ViTConfig, params: StateDict, opts: TrainSessionOptions): Promise<TrainSession> {
     const accum = opts.gradAccum ?? 1;
     if (!Number.isInteger(accum) || accum < 1) throw new Error(`gradAccum must be a positive integer, got ${accum}`);
@@ -147,7 +151,7 @@ export class TrainSession {
     }
     const step1 = await opts.engine.createSession(toOnnx(spec.graph), opts);
     const s = new TrainSession(cfg, opts, spec, step1, apply);
-    s.load(params);
+    s.load(opts.lora ? withLoraAdapters(cfg, params, opts.lora) : params);
     return s;
   }
 
@@ -291,7 +295,7 @@ export class TrainSession {
     if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
     const batch: BatchData = { x: imageData(images, this.config, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
     if (!this.evalSession) {
-      const spec = buildEvalGraph(this.config, { batch: this.options.evalBatch ?? 'batch', labelSmoothing: this.options.labelSmoothing });
+      const spec = buildEvalGraph(this.config, { batch: this.options.evalBatch ?? 'batch', labelSmoothing: this.options.labelSmoothing, lora: this.options.lora });
       this.evalSession = await this.engine.createSession(toOnnx(spec.graph), this.options);
     }
     const params: Record<string, EngineTensor> = { ...this.frozen.tensors };

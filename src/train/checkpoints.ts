@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import type { BatchPosition } from '../data/batches.ts';
 import { UserError } from '../errors.ts';
 import type { StateDict } from '../graph/tensor.ts';
+import { isLoraParam, loraLayers, mergeLora } from '../model/lora.ts';
+import { type AdapterSave, saveAdapters } from '../weights/adapters.ts';
 import { loadCheckpoint, saveCheckpoint } from '../weights/checkpoint.ts';
 import type { Preprocess } from '../weights/checkpoint.ts';
-import type { TrainRecipe } from './recipe.ts';
+import { type TrainRecipe, recipeSelection } from './recipe.ts';
 
 /** Where training stands after a step: enough, with the recipe, to resume exactly. */
 export interface TrainProgress {
@@ -44,13 +46,24 @@ function preprocessOf(recipe: TrainRecipe): Preprocess {
   return { mean: recipe.mean, std: recipe.std, imgSize: recipe.config.imgSize, cropPct: 1, resize: 'shorter-crop' };
 }
 
-/** Splits TrainSession.state() into model weights and the rest (optimizer moments, step counter). */
+/** Training-state key of a LoRA-adapted layer's weight before merging. */
+const UNMERGED = 'lora.unmerged.';
+
+/**
+ * Splits TrainSession.state() into model weights and the rest (optimizer moments, step counter). With LoRA the model
+ * part is the merged model, so that every command loads a checkpoint as what was trained; the adapters and the
+ * unmerged weights of the layers they adapt go with the training state, so that a resume continues exactly.
+ */
 function split(recipe: TrainRecipe, state: StateDict, names: ReadonlySet<string>): { weights: StateDict; trainingState: StateDict } {
   const weights: StateDict = new Map();
   const trainingState: StateDict = new Map();
-  for (const [k, t] of state) (names.has(k) ? weights : trainingState).set(k, t);
-  if (weights.size !== names.size) throw new Error(`training state of ${recipe.data} lacks model parameters`);
-  return { weights, trainingState };
+  for (const [k, t] of state) (names.has(k) && !isLoraParam(k) ? weights : trainingState).set(k, t);
+  if (weights.size !== [...names].filter((n) => !isLoraParam(n)).length) throw new Error(`training state of ${recipe.data} lacks model parameters`);
+  const lora = recipeSelection(recipe).lora;
+  if (!lora) return { weights, trainingState };
+  for (const layer of loraLayers(recipe.config, lora)) trainingState.set(UNMERGED + `${layer}.weight`, weights.get(`${layer}.weight`)!);
+  const adapters = [...state].filter(([k]) => isLoraParam(k));
+  return { weights: mergeLora(recipe.config, new Map([...weights, ...adapters]), lora), trainingState };
 }
 
 /** Writes `checkpoints/step-N.safetensors` and deletes all but the newest `keep`; returns its path. */
@@ -65,10 +78,16 @@ export function saveTrainCheckpoint(outDir: string, ckpt: TrainCheckpoint, param
   return path;
 }
 
-/** Writes the model alone (no optimizer state) as `best.safetensors`. */
-export function saveBest(outDir: string, recipe: TrainRecipe, labels: readonly string[], weights: StateDict): string {
+/**
+ * Writes the model alone (no optimizer state) as `best.safetensors`, LoRA adapters merged; with `adapters`, only what
+ * the run changed and the base's identity (weights/adapters.ts).
+ */
+export function saveBest(outDir: string, recipe: TrainRecipe, labels: readonly string[], weights: StateDict, adapters?: Omit<AdapterSave, 'lora'>): string {
   const path = bestPath(outDir);
-  writeOrExplain(path, () => saveCheckpoint(path, { config: recipe.config, weights, labels, preprocess: preprocessOf(recipe) }, 'vitkit', { force: true }));
+  const { lora } = recipeSelection(recipe);
+  const content = { config: recipe.config, weights, labels, preprocess: preprocessOf(recipe) };
+  if (adapters) writeOrExplain(path, () => saveAdapters(path, content, { ...adapters, lora }, { force: true }));
+  else writeOrExplain(path, () => saveCheckpoint(path, { ...content, weights: lora ? mergeLora(recipe.config, weights, lora) : weights }, 'vitkit', { force: true }));
   return path;
 }
 
@@ -109,5 +128,10 @@ export function loadTrainCheckpoint(pathOrRunDir: string): TrainCheckpoint & { r
   if (c.format !== 'vitkit' || !train) throw new UserError(`${path} is not a vitkit training checkpoint (no training state): fine-tune from it instead of resuming`);
   const { recipe, progress } = JSON.parse(train) as { recipe: TrainRecipe; progress: TrainProgress };
   const state: StateDict = new Map([...c.weights, ...(c.trainingState ?? [])]);
+  for (const [k, t] of state) {
+    if (!k.startsWith(UNMERGED)) continue;
+    state.set(k.slice(UNMERGED.length), t);
+    state.delete(k);
+  }
   return { path, recipe, progress, labels: c.labels ?? [], state };
 }

@@ -5,7 +5,9 @@
 import type { AugmentOptions } from '../data/batches.ts';
 import type { OptimizerConfig } from '../autodiff/optim.ts';
 import type { ViTConfig } from '../model/config.ts';
+import { TRAIN_ALL, TRAIN_HEAD, type TrainSelection } from '../model/trainable.ts';
 import type { CheckpointFormat } from '../weights/checkpoint-types.ts';
+import type { BaseIdentity } from '../weights/adapters.ts';
 import type { ScheduleKind } from './schedule.ts';
 
 /** What a pretrained checkpoint needed to become the fine-tuning model (see finetune.ts). */
@@ -23,7 +25,7 @@ export type InitSpec =
   | { readonly kind: 'scratch' }
   | { readonly kind: 'pretrained'; readonly checkpoint: string; readonly format: CheckpointFormat; readonly adapted: Adaptation };
 
-/** Which parameters train: all, or only the classifier head on a frozen backbone. */
+/** The first releases' choice of what trains: all, or only the classifier head on a frozen backbone (see `train`). */
 export type Freeze = 'none' | 'backbone';
 
 export interface TrainRecipe {
@@ -50,8 +52,12 @@ export interface TrainRecipe {
   /** Seeds the initial weights and every shuffle, augmentation and dropout mask. */
   readonly seed: number;
   readonly augment: AugmentOptions;
-  /** Default 'none'. */
+  /** What trains (model/trainable.ts: all, head, bias, last K blocks, LoRA); default all. Supersedes `freeze`. */
+  readonly train?: TrainSelection;
+  /** Recipes written before `train`: 'backbone' trains the head only. Default 'none'. */
   readonly freeze?: Freeze;
+  /** best.safetensors is an adapter file for this base (weights/adapters.ts), not the merged model. */
+  readonly saveAdapters?: BaseIdentity;
   /** Dropout probability (default 0). */
   readonly dropout?: number;
   /** Stochastic depth rate of the last block (default 0; earlier blocks linearly less). */
@@ -96,6 +102,11 @@ export function totalSteps(recipe: Pick<TrainRecipe, 'epochs' | 'steps'>, stepsP
 /** Whether batches carry soft targets (Mixup or CutMix on), so the step graph takes targets instead of labels. */
 export function usesSoftTargets(recipe: Pick<TrainRecipe, 'augment'>): boolean {
   return (recipe.augment.mixup ?? 0) > 0 || (recipe.augment.cutmix ?? 0) > 0;
+}
+
+/** What a recipe trains: its `train`, else what its `freeze` meant. */
+export function recipeSelection(recipe: Pick<TrainRecipe, 'train' | 'freeze'>): TrainSelection {
+  return recipe.train ?? (recipe.freeze === 'backbone' ? TRAIN_HEAD : TRAIN_ALL);
 }
 
 /** The trainable-parameter rule of a freeze setting: undefined trains everything. */

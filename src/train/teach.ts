@@ -2,8 +2,9 @@
 // onnxruntime-web), kept here with no `node:` imports so Node runs and tests the very same loop on onnxruntime-node.
 //
 // A teach run replaces the model's head with a zero-initialised one for the new classes (withNewHead), then trains
-// the head alone or the whole model with AdamW, a short linear warm-up and cosine decay, over seeded batches of the
-// user's images (Batches: the same shuffling, flip and crop-with-padding as `vitkit train`).
+// the head alone, the last blocks, LoRA adapters, the biases or the whole model (model/trainable.ts) with AdamW, a
+// short linear warm-up and cosine decay, over seeded batches of the user's images (Batches: the same shuffling, flip
+// and crop-with-padding as `vitkit train`).
 import type { Engine } from '../runtime/engine.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import type { StateDict } from '../graph/tensor.ts';
@@ -13,10 +14,19 @@ import { Batches } from '../data/batches.ts';
 import type { ImageSet } from '../data/image-set.ts';
 import { type PreprocessOptions, normalizationTables, resolvePreprocessOptions } from '../data/preprocess.ts';
 import { learningRate } from './schedule.ts';
-import { trainableRule } from './recipe.ts';
+import { mergeLora } from '../model/lora.ts';
+import { TRAIN_ALL, type TrainSelection, parseTrainSelection, selectionRule } from '../model/trainable.ts';
 
-/** Train the new head only (fast: the backward stops at the head), or every weight. */
-export type TeachMode = 'head' | 'full';
+/**
+ * What a teach run trains: every weight ('full'), or a `--train` choice (model/trainable.ts) such as 'head' (the
+ * backward stops at the head), 'last:2' or 'lora:8'.
+ */
+export type TeachMode = 'full' | 'head' | 'bias' | `last:${number}` | `lora:${number}`;
+
+/** The selection a teach mode stands for. */
+export function teachSelection(mode: TeachMode): TrainSelection {
+  return mode === 'full' ? TRAIN_ALL : parseTrainSelection(mode);
+}
 
 export interface TeachOptions {
   readonly mode: TeachMode;
@@ -33,10 +43,16 @@ export interface TeachOptions {
 }
 
 /**
- * Peak learning rates, picked on two Fashion-MNIST classes × 20 images: a zero head on frozen features takes a
- * large step; the whole network needs a smaller one, or the pretrained features are lost in 20 steps.
+ * Peak learning rates by kind of mode. head and full were picked on two Fashion-MNIST classes × 20 images: a zero
+ * head on frozen features takes a large step; the whole network needs a smaller one, or the pretrained features are
+ * lost in 20 steps. last:K trains whole blocks, as full does; LoRA and biases move few weights, and take larger steps.
  */
-export const TEACH_LR: Readonly<Record<TeachMode, number>> = { head: 1e-2, full: 1e-3 };
+export const TEACH_LR: Readonly<Record<'full' | 'head' | 'bias' | 'last' | 'lora', number>> = { head: 1e-2, full: 1e-3, last: 1e-3, bias: 5e-3, lora: 5e-3 };
+
+/** The default peak learning rate of a mode. */
+export function teachLearningRate(mode: TeachMode): number {
+  return TEACH_LR[mode.split(':')[0] as keyof typeof TEACH_LR];
+}
 
 export interface TeachProgress {
   /** Steps done (1-based). */
@@ -62,13 +78,21 @@ export interface TeachBase {
 export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch'>): Promise<TrainSession> {
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
   const { config, weights } = withNewHead(base.config, base.weights, classes);
+  const selection = teachSelection(opts.mode);
   return TrainSession.create(config, weights, {
     engine,
     batch: opts.batch,
     optimizer: { kind: 'adamw', weightDecay: 0.05 },
     clipNorm: 1,
-    trainable: trainableRule(opts.mode === 'head' ? 'backbone' : 'none'),
+    trainable: selectionRule(config, selection),
+    lora: selection.lora,
   });
+}
+
+/** The taught model's weights as a plain checkpoint holds them: LoRA adapters merged. */
+export function taughtWeights(session: TrainSession): StateDict {
+  const { lora } = session.options;
+  return lora ? mergeLora(session.config, session.parameters(), lora) : session.parameters();
 }
 
 /**
@@ -87,7 +111,7 @@ export async function teach(
   if (set.n < opts.batch) throw new Error(`${set.n} images are fewer than the batch of ${opts.batch}`);
   const { mean, std } = resolvePreprocessOptions(preprocess);
   const batches = new Batches(set, { batchSize: opts.batch, mean, std, seed: opts.seed ?? 0, augment: { flip: opts.flip, padCrop: opts.padCrop } });
-  const schedule = { kind: 'cosine' as const, lr: opts.lr ?? TEACH_LR[opts.mode], warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
+  const schedule = { kind: 'cosine' as const, lr: opts.lr ?? teachLearningRate(opts.mode), warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
   const t0 = performance.now();
   let tFirst = t0;
   let last: TeachProgress | null = null;

@@ -9,12 +9,15 @@ import type { Dataset, ImageSet } from '../data/image-set.ts';
 import { UserError } from '../errors.ts';
 import { type StateDict, numel } from '../graph/tensor.ts';
 import { initParameters } from '../model/init.ts';
-import { countParameters, parameterShapes } from '../model/params.ts';
+import { countParameters } from '../model/params.ts';
+import { trainingShapes } from '../model/lora.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import { nodeEngine } from '../runtime/node-engine.ts';
 import { type TrainProgress, bestPath, clearRun, listCheckpoints, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
 import { MetricsLog, lastEvaluation } from './metrics.ts';
-import { type TrainRecipe, totalSteps as stepsOf, trainableRule, usesSoftTargets } from './recipe.ts';
+import { selectionRule } from '../model/trainable.ts';
+import type { AdapterSave } from '../weights/adapters.ts';
+import { type TrainRecipe, recipeSelection, totalSteps as stepsOf, usesSoftTargets } from './recipe.ts';
 import { learningRate } from './schedule.ts';
 
 export type TrainEvent =
@@ -53,6 +56,11 @@ export interface TrainRun {
    */
   readonly evalEvery?: number;
   readonly threads?: number;
+  /**
+   * Write best.safetensors as an adapter file (only what the run changed, and the base's identity) instead of the
+   * whole model with adapters merged.
+   */
+  readonly saveAdapters?: Omit<AdapterSave, 'trained' | 'lora'>;
   /** Aborting saves a checkpoint after the current step and returns status 'interrupted'. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: TrainEvent) => void;
@@ -134,6 +142,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   mkdirSync(outDir, { recursive: true });
   const labels = data.train.classes;
   if (recipe.init?.kind === 'pretrained' && !run.resume && !run.init) throw new Error('a fine-tuning recipe needs its adapted weights as run.init');
+  const selection = recipeSelection(recipe);
   const session = await TrainSession.create(recipe.config, run.resume?.state ?? run.init ?? initParameters(recipe.config, { seed: recipe.seed }), {
     engine: nodeEngine,
     batch: recipe.batch,
@@ -142,7 +151,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     labelSmoothing: recipe.labelSmoothing,
     clipNorm: recipe.clipNorm,
     softTargets: usesSoftTargets(recipe),
-    trainable: trainableRule(recipe.freeze),
+    trainable: selectionRule(recipe.config, selection),
+    lora: selection.lora,
     dropout: recipe.dropout,
     dropPath: recipe.dropPath,
     ema: recipe.ema,
@@ -165,7 +175,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let checkpoint = '';
   let last = { loss: NaN, acc: NaN };
   const save = () => (checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep));
-  const shapes = parameterShapes(recipe.config);
+  const shapes = trainingShapes(recipe.config, selection.lora);
   const trainable = session.trainable.reduce((n, p) => n + numel(shapes.get(p)!), 0);
   run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config), trainable });
 
@@ -208,7 +218,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           run.onEvent?.({ kind: 'evaluating', epoch: b.epoch });
           last = await evaluateSet(session, data.test, recipe);
           if (last.acc > progress.bestTestAcc) {
-            saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }));
+            const adapters = run.saveAdapters && { ...run.saveAdapters, trained: session.trainable };
+            saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }), adapters);
             progress = { ...progress, bestTestAcc: last.acc };
           }
         }

@@ -12,6 +12,7 @@ import { withFileSource } from './file-source.ts';
 import { type WriteOptions, assertWritable, writeDirAtomic, writeFileAtomic } from './atomic-write.ts';
 import { encodeSafetensors, parseSafetensors } from './safetensors-codec.ts';
 import { encodeVitkit, splitVitkit } from './vitkit-format.ts';
+import { ADAPTERS_KEY, applyAdapters } from './adapters.ts';
 import { encodeNpz, parseNpz } from './npz.ts';
 import { parsePth } from './pth.ts';
 import { looksLikeZip, readZip } from './zip.ts';
@@ -108,12 +109,23 @@ function canonicalOrder(cfg: ViTConfig, sd: StateDict): StateDict {
  * canonical float32 weights, checked against it. Any problem with the file is a UserError naming it. A path that
  * does not exist but reads as a Hub id (`org/name`) is taken from the local Hugging Face cache at `opts.revision`
  * (synchronously, so nothing is downloaded here: `await pull(id)` first, as the CLI does).
+ * An adapter file (adapters.ts) loads its base (the recorded one, or `opts.base` with the same weights) merged.
  */
-export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}, opts: { revision?: string } = {}): Checkpoint {
+export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {}, opts: { revision?: string; base?: string } = {}): Checkpoint {
+  return load(path, overrides, opts, true);
+}
+
+function load(path: string, overrides: Partial<ViTConfig>, opts: { revision?: string; base?: string }, adaptersAllowed: boolean): Checkpoint {
   path = resolveCheckpointPath(path, opts.revision);
   let r: Loaded;
   try {
     r = readAny(path);
+    const adapters = r.metadata?.[ADAPTERS_KEY];
+    if (adapters !== undefined) {
+      if (!adaptersAllowed) throw new UserError(`${path} is itself an adapter file: adapters apply to a full checkpoint`);
+      const merged = applyAdapters(path, r.weights, adapters, (p, o, revision) => load(p, o, { revision }, false), opts.base);
+      r = { format: 'vitkit', weights: merged.weights, hints: merged.config, labels: merged.labels ? [...merged.labels] : undefined, preprocess: merged.preprocess };
+    }
   } catch (e) {
     // name converters (Google, HF) raise errors deep inside, where the path is unknown: every error names the file
     if (e instanceof UserError && !e.message.includes(path)) throw new UserError(`${path}: ${e.message}`);

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
-import { saveCheckpoint } from '../../src/weights/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../src/weights/checkpoint.ts';
+import { parameterShapes } from '../../src/model/params.ts';
 import { tempDir, writeTinyIdx } from '../data/helpers.ts';
 import { vitkit } from './run.ts';
 
@@ -30,7 +31,7 @@ test('finetune at 12 px: says what it adapted, trains by steps with the paper de
   assert.equal(recipe.init?.kind, 'pretrained');
   assert.deepEqual([recipe.steps, recipe.batch, recipe.gradAccum, recipe.clipNorm, recipe.schedule], [3, 8, 1, 1, 'cosine']);
   assert.deepEqual(recipe.optimizer, { kind: 'sgd', weightDecay: 0, momentum: 0.9 });
-  assert.deepEqual([recipe.augment.mixup, recipe.dropout, recipe.ema, recipe.freeze], [0.2, 0.1, 0.9, 'none']);
+  assert.deepEqual([recipe.augment.mixup, recipe.dropout, recipe.ema, recipe.train], [0.2, 0.1, 0.9, { all: true }]);
 });
 
 test('bad input gets one line: a resolution the patches do not divide, no checkpoint', () => {
@@ -52,4 +53,38 @@ test('--json lines spell their keys as metrics.jsonl does (snake_case)', () => {
   for (const key of ['train_loss', 'train_acc', 'test_loss', 'test_acc']) assert.equal(epoch[key], logged[key], key);
   assert.ok(Number.isFinite(result.test_acc) && Number.isFinite(result.best_test_acc) && typeof result.out_dir === 'string');
   assert.deepEqual([...lines.flatMap((l) => Object.keys(l))].filter((k) => /[A-Z]/.test(k)), []);
+});
+
+test('--train lora:R with --lora-* and --save-adapters: best.safetensors is an adapter file every command loads merged', () => {
+  const out = join(dir, 'lora');
+  const args = ['--train', 'lora:4,head', '--lora-targets', 'qkv,fc1', '--lora-alpha', '8', '--save-adapters', '--steps', '2', '--batch', '8'];
+  const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, ...args, '--out', out, '--threads', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  const { recipe } = loadTrainCheckpoint(out);
+  assert.deepEqual(recipe.train, { lora: { alpha: 8, targets: ['qkv', 'fc1'], rank: 4 } });
+  const best = loadCheckpoint(join(out, 'best.safetensors'));
+  assert.deepEqual([...best.weights.keys()], [...parameterShapes(best.config).keys()]);
+  assert.equal(best.config.numClasses, 10);
+  const info = vitkit(['info', join(out, 'best.safetensors'), '--json']);
+  assert.equal(info.status, 0, info.stderr);
+  const head = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--freeze-backbone', '--steps', '1', '--batch', '8', '--out', join(dir, 'head'), '--threads', '1']);
+  assert.equal(head.status, 0, head.stderr);
+  assert.deepEqual(loadTrainCheckpoint(join(dir, 'head')).recipe.train, {}, '--freeze-backbone is --train head');
+});
+
+test('what-to-train flags: bad values are one-line errors before anything loads', () => {
+  const run = (...flags: string[]) => vitkit(['finetune', '--checkpoint', pretrained, '--data', data, ...flags, '--out', join(dir, 'never')]);
+  for (const [flags, message] of [
+    [['--train', 'lora'], /--train lora: 'lora' needs a positive integer \(e\.g\. lora:8\)/],
+    [['--train', 'top:2'], /unknown part 'top:2' \(expected all\|head\|bias\|last:K\|lora:R/],
+    [['--train', 'lora:4', '--lora-targets', 'qkv,k'], /--lora-targets: unknown layer 'k' \(expected qkv\|proj\|fc1\|fc2\)/],
+    [['--train', 'last:2', '--lora-alpha', '8'], /--lora-\* options apply to --train lora:R; --train is last:2/],
+    [['--save-adapters'], /--save-adapters keeps what a cheap fine-tune changed/],
+    [['--freeze-backbone', '--train', 'bias'], /--freeze-backbone means --train head/],
+  ] as const) {
+    const r = run(...flags);
+    assert.equal(r.status, 1, flags.join(' '));
+    assert.match(r.stderr, new RegExp(`^vitkit: .*${message.source}.*\n$`, 'm'));
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
 });

@@ -9,6 +9,8 @@ import { Rng } from '../../src/rng.ts';
 import { TrainSession, type TrainSessionOptions } from '../../src/runtime/train-session.ts';
 import { nodeEngine } from '../../src/runtime/node-engine.ts';
 import { buildEvalGraph, buildStepGraph } from '../../src/model/step-graph.ts';
+import { mergeLora } from '../../src/model/lora.ts';
+import { selectionRule } from '../../src/model/trainable.ts';
 
 const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 3 });
 const B = 4;
@@ -107,6 +109,26 @@ test('a frozen backbone is not updated and has no optimizer state; accumulation 
   again.load(st);
   assert.equal(maxDiff(again.parameters(), p), 0);
   for (const s of [one, two, again]) await s.release();
+});
+
+test('LoRA in a session: fresh adapters, the base frozen, accumulation agrees, evaluation sees the adapters', async () => {
+  const lora = { rank: 2, targets: ['qkv', 'fc2'] as const };
+  const opts = { ...base, optimizer: adamw, lora, trainable: selectionRule(cfg, { lora }) };
+  const one = await TrainSession.create(cfg, init, opts);
+  const two = await TrainSession.create(cfg, init, { ...opts, gradAccum: 2 });
+  for (let i = 0; i < 2; i++) {
+    await one.step(x, y, 1e-2);
+    await two.step(x, y, 1e-2);
+  }
+  assert.deepEqual(one.trainable.slice(0, 4), ['head.weight', 'head.bias', 'blocks.0.attn.qkv.lora_A', 'blocks.0.attn.qkv.lora_B']);
+  const p = one.parameters();
+  assert.equal(maxDiff(p, init, [...init.keys()].filter((n) => !n.startsWith('head.'))), 0, 'the model’s own weights are frozen');
+  assert.ok(maxDiff(p, new Map([...p].map(([n, t]) => [n, { ...t, data: new Float32Array(t.data.length) }])), ['blocks.1.mlp.fc2.lora_B']) > 0, 'B learnt');
+  assert.ok(maxDiff(two.parameters(), p) < 1e-5);
+  const plain = await TrainSession.create(cfg, mergeLora(cfg, p, lora), { ...base, optimizer: adamw });
+  const [adapted, merged] = [await one.evaluate(x, y), await plain.evaluate(x, y)];
+  assert.ok(adapted.logits.data.every((v, i) => Math.abs(v - merged.logits.data[i]!) < 1e-5), 'the eval graph has the adapters');
+  for (const s of [one, two, plain]) await s.release();
 });
 
 test('the EMA starts at the weights, follows ema ← d·ema + (1 − d)·new, evaluates, saves and resumes', async () => {

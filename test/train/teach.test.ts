@@ -9,7 +9,10 @@ import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { Rng } from '../../src/rng.ts';
 import { nodeEngine } from '../../src/runtime/node-engine.ts';
-import { type TeachOptions, type TeachProgress, classifyPixels, teach, teachSession } from '../../src/train/teach.ts';
+import { parameterShapes } from '../../src/model/params.ts';
+import {
+  TEACH_LR, type TeachOptions, type TeachProgress, classifyPixels, taughtWeights, teach, teachLearningRate, teachSelection, teachSession,
+} from '../../src/train/teach.ts';
 
 const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5 });
 const pre = { imgSize: 8, inChans: 1 as const, mean: [0.5], std: [0.5], cropPct: 1 };
@@ -71,4 +74,25 @@ test('classifyPixels gives the eval graph\'s logits on preprocess()\'s input', a
   assert.deepEqual(await classifyPixels(session, set.images, pre), ref.logits.data);
   await assert.rejects(classifyPixels(session, new Uint8Array(65), pre), /not a whole number/);
   await session.release();
+});
+
+test('cheap teach modes: last:1 and lora:4 learn, leave the frozen weights alone, and save a plain merged model', async () => {
+  for (const mode of ['last:1', 'lora:4'] as const) {
+    const opts: TeachOptions = { mode, steps: 30, batch: 8, lr: 1e-2 }; // as the full run above: the toy base is untrained
+    const session = await teachSession(nodeEngine, base, 2, opts);
+    const seen: TeachProgress[] = [];
+    await teach(session, toySet(10, 1), pre, opts, (p) => void seen.push(p));
+    assert.ok(seen[29]!.loss < 0.5 * seen[0]!.loss, `${mode}: loss ${seen[0]!.loss} → ${seen[29]!.loss}`);
+    const after = session.parameters();
+    assert.deepEqual(after.get('patch_embed.proj.weight')!.data, base.weights.get('patch_embed.proj.weight')!.data, `${mode}: frozen`);
+    const saved = taughtWeights(session);
+    assert.deepEqual([...saved.keys()], [...parameterShapes(session.config).keys()], `${mode}: a plain model`);
+    if (mode === 'lora:4') {
+      assert.deepEqual(after.get('blocks.0.attn.qkv.weight')!.data, base.weights.get('blocks.0.attn.qkv.weight')!.data);
+      assert.notDeepEqual(saved.get('blocks.0.attn.qkv.weight')!.data, base.weights.get('blocks.0.attn.qkv.weight')!.data, 'adapters merged');
+    }
+    await session.release();
+  }
+  assert.equal(teachLearningRate('lora:8'), TEACH_LR.lora);
+  assert.throws(() => teachSelection('lora:x' as never), /'lora:x' needs a positive integer/);
 });

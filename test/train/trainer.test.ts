@@ -7,6 +7,8 @@ import { RRC_DEFAULTS } from '../../src/data/augment.ts';
 import { type ImageSet, imageSet } from '../../src/data/image-set.ts';
 import { UserError } from '../../src/errors.ts';
 import { defaultConfig } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
+import { parameterShapes } from '../../src/model/params.ts';
 import { Rng } from '../../src/rng.ts';
 import { listCheckpoints, loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
 import type { TrainRecipe } from '../../src/train/recipe.ts';
@@ -213,4 +215,28 @@ test('resuming a finished run returns its logged result without training; replac
   assert.deepEqual(listCheckpoints(out), [saved.path], 'a refused run leaves the old one');
   await train({ recipe: { ...recipe, steps: 1 }, data, outDir: out, replace: true });
   assert.deepEqual(listCheckpoints(out).map((p) => p.slice(-24)), ['step-0000001.safetensors']);
+});
+
+test('LoRA (with adapter dropout and EMA): resumes bit for bit; checkpoints hold the merged model, the base stays frozen', async () => {
+  const lora: TrainRecipe = { ...recipe, steps: 9, train: { lora: { rank: 2, alpha: 4, targets: ['qkv', 'fc1'], dropout: 0.1 } }, ema: 0.9 };
+  const full = await train({ recipe: lora, data, outDir: tmp() });
+  const out = tmp();
+  const controller = new AbortController();
+  await train({ recipe: lora, data, outDir: out, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 4 && controller.abort() });
+  const ckpt = loadTrainCheckpoint(out);
+  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
+  const a = loadTrainCheckpoint(full.checkpoint).state;
+  const b = loadTrainCheckpoint(resumed.checkpoint).state;
+  assert.deepEqual([...a.keys()], [...b.keys()]);
+  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  assert.equal(resumed.testAcc, full.testAcc);
+  const init = initParameters(lora.config, { seed: lora.seed });
+  const qkv = 'blocks.0.attn.qkv.weight';
+  assert.deepEqual(a.get(qkv)!.data, init.get(qkv)!.data, 'the adapted layer’s own weight is frozen');
+  assert.ok(a.has('blocks.0.mlp.fc1.lora_B') && a.has('m.blocks.0.mlp.fc1.lora_A') && !a.has('m.blocks.0.attn.qkv.weight'));
+  for (const path of [full.checkpoint, full.best]) {
+    const model = loadCheckpoint(path);
+    assert.deepEqual([...model.weights.keys()], [...parameterShapes(lora.config).keys()], `${path} is a plain model`);
+    assert.notDeepEqual(model.weights.get(qkv)!.data, init.get(qkv)!.data, 'with the trained adapters merged in');
+  }
 });

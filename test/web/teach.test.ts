@@ -128,6 +128,27 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
       s.logits.forEach((v, j) => assert.ok(Math.abs(v - node[i]!.logits[j]!) <= 1e-4 * scale + 1e-6, `${s.file} logit ${j}: page ${v}, node ${node[i]!.logits[j]}`));
     });
 
+    // "what to train": LoRA adapters in the page; the download is a plain model with them merged, and Node's predict
+    // gives the page's logits
+    await page.selectOption('#teach-mode-select', 'lora:8');
+    await page.fill('#teach-steps', '10');
+    await page.click('#teach-start');
+    await page.waitForSelector('body[data-teach=trained], body[data-teach=error]', { timeout: 120_000 });
+    assert.equal(await page.getAttribute('body', 'data-teach'), 'trained', (await page.textContent('#teach-stats')) ?? '');
+    await page.locator('#teach-try').setInputFiles(testFiles.slice(0, 4));
+    await page.waitForFunction(() => document.querySelectorAll('#teach-results li').length === 4 && document.body.dataset.teach === 'trained');
+    const loraShown = await page.$$eval('#teach-results li', (li) => li.map((l) => JSON.parse(l.dataset.logits!) as number[]));
+    const [loraDownload] = await Promise.all([page.waitForEvent('download'), page.click('#teach-download')]);
+    const merged = join(dir, 'taught-lora.safetensors');
+    await loraDownload.saveAs(merged);
+    const lr = vitkit(['predict', ...testFiles.slice(0, 4), '--checkpoint', merged, '--json', '--logits', '--top', '1']);
+    assert.equal(lr.status, 0, lr.stderr);
+    lr.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { logits: number[] }).logits).forEach((logits, i) => {
+      const scale = Math.max(...loraShown[i]!.map(Math.abs));
+      logits.forEach((v, j) => assert.ok(Math.abs(v - loraShown[i]![j]!) <= 1e-4 * scale + 1e-6, `LoRA logit ${j} of image ${i}: page ${loraShown[i]![j]}, node ${v}`));
+    });
+    await page.selectOption('#teach-mode-select', 'full');
+
     // Stop ends a long run between two steps, and the page keeps what was trained so far
     await page.fill('#teach-steps', '500');
     await page.click('#teach-start');

@@ -5,12 +5,15 @@
 import { decodeSafetensors, encodeSafetensors, TrainSession, webEngine } from '../../../src/browser.ts';
 import type { StateDict } from '../../../src/graph/tensor.ts';
 import { type Freeze, trainableRule } from '../../../src/train/recipe.ts';
+import { parseTrainSelection, selectionRule } from '../../../src/model/trainable.ts';
 
 interface Case {
   readonly config: Parameters<typeof TrainSession.create>[0];
   readonly options: Omit<Parameters<typeof TrainSession.create>[2], 'engine' | 'trainable'>;
   /** Which weights train (a rule is not JSON): as `vitkit train --freeze`. */
   readonly freeze?: Freeze;
+  /** Or a `--train` choice (e.g. 'lora:8'; model/trainable.ts), which wins over `freeze`. */
+  readonly train?: string;
   /** One step per learning rate. */
   readonly lrs: readonly number[];
   /** Hand back the state after each step (default true; a benchmark only wants the times). */
@@ -24,7 +27,9 @@ async function runCase(steps?: number): Promise<{ states: string[]; threads: num
   const c = JSON.parse(metadata.case!) as Case;
   const engine = webEngine(await import('onnxruntime-web/wasm'), { threads: c.threads });
   const params: StateDict = new Map([...tensors].filter(([n]) => n !== 'images' && n !== 'labels'));
-  const session = await TrainSession.create(c.config, params, { ...c.options, trainable: trainableRule(c.freeze), engine });
+  const selection = c.train ? parseTrainSelection(c.train) : undefined;
+  const trainable = selection ? selectionRule(c.config, selection) : trainableRule(c.freeze);
+  const session = await TrainSession.create(c.config, params, { ...c.options, trainable, lora: selection?.lora, engine });
   const states: string[] = [];
   const stepMs: number[] = [];
   for (const lr of c.lrs.slice(0, steps)) {

@@ -1,0 +1,146 @@
+// Cheap fine-tuning, measured: what each `--train` choice costs and what it reaches, all in one run on one CPU.
+//
+// speed     ViT-B/16 at 224 px, batch 16, AdamW (a 10-class head, as fine-tuning attaches): images/s of the step
+//           and peak RSS for all / last:4 / lora:8 / bias / head, each case in a child process of its own (so its
+//           peak RSS is its own), with each case's ratio to the whole-model step measured in the same run, by wall
+//           time and by CPU time (which holds when other work shares the cores).
+// accuracy  the transfer suite's three 1,000-image targets (examples/transfer-suite.ts) from its ViT pre-trained
+//           on CIFAR-10 classes 0–4 (all 25,000 images): `vitkit finetune` with --train all / last:1 (of its 4
+//           blocks) / lora:8 / head (a linear probe trained by the same SGD), the same steps and protocol each.
+//
+// Run: npm run bench:finetune [-- --part speed|accuracy|both] [--steps N] [--quick] [--upstream CKPT] [--out DIR]
+//   --steps     timed steps per speed case after one warm-up step (default 3: B/16's whole step takes ~10 s)
+//   --quick     a smoke run: a micro ViT for speed, tiny sets and a few steps for accuracy (checks the pipeline)
+//   --upstream  a pre-trained checkpoint to start from (e.g. a transfer-suite run's up-ViT-5000/best.safetensors)
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
+import { initParameters } from '../src/model/init.ts';
+import { parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
+import { TrainSession } from '../src/runtime/train-session.ts';
+import { nodeEngine } from '../src/runtime/node-engine.ts';
+import { classSubset, defaultArchive, extractCifar, result, root, vitkitRunner } from '../examples/cli.ts';
+import { packageFolder } from '../examples/transfer-data.ts';
+import { machine } from './machine.ts';
+import { benchStep } from './train-cases.ts';
+
+const { values } = parseArgs({
+  options: {
+    part: { type: 'string' }, steps: { type: 'string' }, quick: { type: 'boolean' }, upstream: { type: 'string' }, out: { type: 'string' },
+    child: { type: 'string' },
+  },
+});
+const quick = !!values.quick;
+const part = values.part ?? 'both';
+if (!['speed', 'accuracy', 'both'].includes(part)) throw new Error(`--part must be speed|accuracy|both, got '${part}'`);
+const timedSteps = Number(values.steps ?? 3);
+const threads = availableParallelism();
+const SPEED_CASES = ['all', 'last:4', 'lora:8', 'bias', 'head'] as const;
+const speedConfig: ViTConfig = quick
+  ? checkConfig({ ...defaultConfig, imgSize: 32, patchSize: 8, embedDim: 64, depth: 8, numHeads: 2, mlpDim: 128, numClasses: 10 })
+  : { ...preset('vit_base_patch16_224'), numClasses: 10 };
+const speedBatch = quick ? 8 : 16;
+
+/** One speed case in this (child) process: session creation, a warm-up step, then `timedSteps` timed steps. */
+async function speedCase(spec: string): Promise<Record<string, number>> {
+  const cfg = speedConfig;
+  const selection = parseTrainSelection(spec);
+  const t0 = performance.now();
+  const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), {
+    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, trainable: selectionRule(cfg, selection), lora: selection.lora,
+  });
+  const build = (performance.now() - t0) / 1000;
+  const x = Float32Array.from({ length: speedBatch * cfg.inChans * cfg.imgSize ** 2 }, (_, i) => Math.sin(i));
+  const y = BigInt64Array.from({ length: speedBatch }, (_, i) => BigInt(i % cfg.numClasses));
+  await session.step(x, y, 1e-3);
+  const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < timedSteps; i++) await session.step(x, y, 1e-3);
+  const perStep = (performance.now() - start) / 1000 / timedSteps;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuPerStep = (cpu.user + cpu.system) / 1e6 / timedSteps;
+  const trainable = session.trainable.length;
+  await session.release();
+  return { images_per_sec: speedBatch / perStep, seconds_per_step: perStep, cpu_seconds_per_step: cpuPerStep, build_seconds: build, trainable_tensors: trainable, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+function speed(): void {
+  const rows: Record<string, Record<string, number>> = {};
+  for (const spec of SPEED_CASES) {
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', spec, '--steps', `${timedSteps}`, ...(quick ? ['--quick'] : [])];
+    const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    const line = child.stdout?.trim().split('\n').pop();
+    if (child.status !== 0 || !line) throw new Error(`speed case ${spec} failed: ${(child.stderr || String(child.error)).trim()}`);
+    rows[spec] = JSON.parse(line) as Record<string, number>;
+    const all = rows['all']!;
+    const r = rows[spec]!;
+    const ratios = {
+      speedup_vs_all: r.images_per_sec! / all.images_per_sec!,
+      // CPU time holds when other work shares the cores (wall time does not)
+      speedup_vs_all_by_cpu_time: all.cpu_seconds_per_step! / r.cpu_seconds_per_step!,
+      rss_vs_all: r.peak_rss_mb! / all.peak_rss_mb!,
+    };
+    const model = quick ? 'micro ViT (quick)' : 'vit_base_patch16_224';
+    const setting = { model, img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', threads, machine: machine() };
+    console.log(JSON.stringify({ part: 'speed', train: spec, ...setting, ...rows[spec], ...ratios }));
+  }
+}
+
+/** The suite's targets and upstream ViT (its own settings, examples/transfer-suite.ts), then one finetune per choice. */
+async function accuracy(): Promise<void> {
+  const out = resolve(values.out ?? join(root, quick ? 'runs/bench-finetune-quick' : 'runs/bench-finetune'));
+  mkdirSync(out, { recursive: true });
+  const vitkit = vitkitRunner(out);
+  const s = quick
+    ? { perClass: 12, test: 20, upstreamPerClass: 60, pretrainSteps: 4, steps: 4, batch: 32 }
+    : { perClass: undefined, test: undefined, upstreamPerClass: 5000, pretrainSteps: 1560, steps: 300, batch: 64 };
+  const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
+  const cifar = extractCifar(resolve(defaultArchive), out);
+  const classes = readdirSync(join(cifar, 'train')).sort();
+  const data = join(out, 'data');
+  const seed = 0;
+  const targets = {
+    'CIFAR-10 5–9': { dir: classSubset(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: s.perClass ?? 200, test: s.test }, seed), flip: true },
+    'Fashion-MNIST': { dir: await packageFolder('fashion-mnist', join(data, 'fashion-mnist-1k'), s.perClass ?? 100, seed, s.test), flip: true },
+    MNIST: { dir: await packageFolder('mnist', join(data, 'mnist-1k'), s.perClass ?? 100, seed, s.test), flip: false },
+  };
+  let upstream = values.upstream;
+  if (!upstream) {
+    const dir = classSubset(cifar, join(data, `cifar-0-4-${s.upstreamPerClass}`), classes.slice(0, 5), { train: s.upstreamPerClass, test: s.test }, seed);
+    const run = vitkit([
+      'train', '--data', dir, '--img-size', '24', '--patch', '4', ...encoder, '--steps', `${s.pretrainSteps}`, '--warmup-steps', `${Math.ceil(s.pretrainSteps / 10)}`,
+      '--batch', '128', '--lr', '0.0015', '--weight-decay', '0.05', '--label-smoothing', '0.1', '--flip', '--pad-crop', '3', '--out', join(out, 'upstream'), '--force',
+    ]);
+    upstream = result(run).best;
+  }
+  const choices = ['all', 'last:1', 'lora:8', 'head'];
+  const table: Record<string, Record<string, number>> = {};
+  for (const [name, t] of Object.entries(targets)) {
+    for (const train of choices) {
+      const run = vitkit([
+        'finetune', '--checkpoint', upstream, '--data', t.dir, '--img-size', '32', '--train', train, '--steps', `${s.steps}`, '--warmup-steps', `${Math.ceil(s.steps / 10)}`,
+        '--batch', `${s.batch}`, '--accum', '1', ...(t.flip ? ['--flip'] : []), '--pad-crop', '4', '--eval-every', '0',
+        '--out', join(out, `ft-${name}-${train}`.replace(/[^\w.-]+/g, '_')), '--force',
+      ]);
+      (table[train] ??= {})[name] = result(run).test_acc;
+      const row = { target: name, train, test_acc: result(run).test_acc, seconds: run.seconds, steps: s.steps, command: run.command };
+      console.log(JSON.stringify({ part: 'accuracy', ...row, quick, machine: machine() }));
+    }
+  }
+  for (const [train, accs] of Object.entries(table)) {
+    const mean = Object.values(accs).reduce((a, b) => a + b, 0) / Object.values(accs).length;
+    console.log(JSON.stringify({ part: 'accuracy-mean', train, mean_test_acc: mean, minus_all_points: 100 * (mean - meanOf(table['all']!)), quick }));
+  }
+}
+
+const meanOf = (accs: Record<string, number>): number => Object.values(accs).reduce((a, b) => a + b, 0) / Object.values(accs).length;
+
+if (values.child) console.log(JSON.stringify(await speedCase(values.child)));
+else {
+  if (part !== 'accuracy') speed();
+  if (part !== 'speed') await accuracy();
+}
