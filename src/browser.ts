@@ -30,7 +30,7 @@ export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeight
 // Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph), and training them on an
 // injected onnxruntime: `webEngine(ort)` over the onnxruntime-web module the page imported
 export { buildStepGraph, buildEvalGraph, type StepGraphOptions, type StepGraphSpec } from './model/step-graph.ts';
-export { LORA_TARGETS, loraShapes, mergeLora, withLoraAdapters, type LoraOptions, type LoraTarget } from './model/lora.ts';
+export { LORA_TARGETS, DEFAULT_LORA_TARGETS, loraShapes, mergeLora, withLoraAdapters, type LoraOptions, type LoraTarget } from './model/lora.ts';
 export { TRAIN_ALL, TRAIN_HEAD, formatTrainSelection, parseTrainSelection, selectionRule, type TrainSelection } from './model/trainable.ts';
 export { TrainSession, type TrainSessionOptions, type StepResult, type EvalResult } from './runtime/train-session.ts';
 export { type Engine } from './runtime/engine.ts';
