@@ -6,6 +6,7 @@ import { RRC_DEFAULTS } from '../data/augment.ts';
 import { UserError } from '../errors.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
+import { type DeviceChoice, parseDevice } from '../runtime/device.ts';
 import { numberFlag, numberList, threadsFlag } from './args.ts';
 
 export const optimizationFlags = {
@@ -23,7 +24,7 @@ export const regularizationFlags = {
 
 export const runFlags = {
   out: { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, threads: { type: 'string' },
-  workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' },
+  workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' }, device: { type: 'string' },
 } as const;
 
 /** Help text of the regularisation flags (the same for both commands). */
@@ -44,9 +45,12 @@ export const runHelp = (defaultDir: string): string => `
 Output:
   --out DIR              run directory (default ${defaultDir}): metrics.jsonl, checkpoints/, best.safetensors
   --resume DIR           continue a run exactly where its last checkpoint stopped (other flags but --threads,
-                         --workers, --eval-every and --json are ignored)
+                         --workers, --eval-every, --device and --json are ignored)
   --force                train into an existing run directory (its checkpoints are replaced)
   --threads N            onnxruntime threads (default: all cores)
+  --device D             cpu (default), webgpu (a GPU through onnxruntime's WebGPU provider: weights and optimizer
+                         state stay in GPU memory; results equal the CPU's to float32 rounding) or auto (webgpu
+                         when an adapter is found, else cpu)
   --workers N            threads building batches ahead of each step (default 1; 0 = in the main thread)
   --eval-every N         evaluate on the test split every N epochs (default 1; 0 = only after the last step, which
                          always evaluates): for test splits much larger than the training set; best.safetensors
@@ -142,6 +146,8 @@ export function regularizationFromFlags(v: RegularizationValues): Regularization
 /** How a run executes and reports, as opposed to what it computes; these apply on --resume too. */
 export interface RunOptions {
   readonly threads?: number;
+  /** Resolved when the run starts (runTraining). */
+  readonly device: DeviceChoice;
   readonly workers?: number;
   readonly evalEvery: number;
   readonly json: boolean;
@@ -151,6 +157,7 @@ export interface RunOptions {
 export function runOptionsFromFlags(v: RunValues): RunOptions {
   return {
     threads: threadsFlag(v.threads),
+    device: parseDevice(v.device ?? 'cpu'),
     workers: v.workers === undefined ? undefined : int('workers', v.workers, 1, 0),
     evalEvery: int('eval-every', v['eval-every'], 1, 0),
     json: v.json ?? false,

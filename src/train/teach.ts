@@ -5,6 +5,7 @@
 // the head alone or the whole model with AdamW, a short linear warm-up and cosine decay, over seeded batches of the
 // user's images (Batches: the same shuffling, flip and crop-with-padding as `vitkit train`).
 import type { Engine } from '../runtime/engine.ts';
+import type { Device } from '../runtime/session-options.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
@@ -30,6 +31,8 @@ export interface TeachOptions {
   /** Random crop after this many pixels of zero padding (0 = off). */
   readonly padCrop?: number;
   readonly seed?: number;
+  /** Where the session runs (default 'cpu'; 'webgpu': the page's or Node's GPU through onnxruntime's WebGPU provider). */
+  readonly device?: Device;
 }
 
 /**
@@ -59,7 +62,7 @@ export interface TeachBase {
 }
 
 /** A training session on `engine` for `classes` new classes, starting from `base` (its head replaced). */
-export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch'>): Promise<TrainSession> {
+export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch' | 'device'>): Promise<TrainSession> {
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
   const { config, weights } = withNewHead(base.config, base.weights, classes);
   return TrainSession.create(config, weights, {
@@ -68,6 +71,7 @@ export async function teachSession(engine: Engine, base: TeachBase, classes: num
     optimizer: { kind: 'adamw', weightDecay: 0.05 },
     clipNorm: 1,
     trainable: trainableRule(opts.mode === 'head' ? 'backbone' : 'none'),
+    device: opts.device,
   });
 }
 

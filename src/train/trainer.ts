@@ -12,6 +12,7 @@ import { initParameters } from '../model/init.ts';
 import { countParameters, parameterShapes } from '../model/params.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import { nodeEngine } from '../runtime/node-engine.ts';
+import type { Device } from '../runtime/session-options.ts';
 import { type TrainProgress, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
 import { MetricsLog } from './metrics.ts';
 import { type TrainRecipe, totalSteps as stepsOf, trainableRule, usesSoftTargets } from './recipe.ts';
@@ -48,6 +49,11 @@ export interface TrainRun {
    */
   readonly evalEvery?: number;
   readonly threads?: number;
+  /**
+   * Where the steps run (default 'cpu'). On 'webgpu' the weights and optimizer state stay in GPU memory and come back
+   * only for checkpoints and best.safetensors; results equal the CPU's to float32 rounding, not bit for bit.
+   */
+  readonly device?: Device;
   /** Aborting saves a checkpoint after the current step and returns status 'interrupted'. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: TrainEvent) => void;
@@ -119,6 +125,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     dropPath: recipe.dropPath,
     ema: recipe.ema,
     threads: run.threads,
+    device: run.device,
   });
   const paramNames = new Set(session.paramNames);
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
@@ -135,7 +142,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const started = performance.now();
   let checkpoint = '';
   let last = { loss: NaN, acc: NaN };
-  const save = () => (checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep));
+  const save = async () => {
+    await session.download();
+    checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep);
+  };
   const shapes = parameterShapes(recipe.config);
   const trainable = session.trainable.reduce((n, p) => n + numel(shapes.get(p)!), 0);
   run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config), trainable });
@@ -145,7 +155,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     let windowImages = 0;
     while (progress.step < totalSteps) {
       if (run.signal?.aborted) {
-        save();
+        await save();
         return result('interrupted');
       }
       const b = await batches.next();
@@ -179,6 +189,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           run.onEvent?.({ kind: 'evaluating', epoch: b.epoch });
           last = await evaluateSet(session, data.test, recipe);
           if (last.acc > progress.bestTestAcc) {
+            await session.download();
             saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }));
             progress = { ...progress, bestTestAcc: last.acc };
           }
@@ -186,7 +197,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         const sums = progress.epochSums;
         const train = { loss: sums.loss / sums.steps, acc: sums.correct / sums.images };
         progress = { ...progress, epochSums: emptySums };
-        save();
+        await save();
         const time = (performance.now() - started) / 1000;
         const test = evaluate ? { test_loss: last.loss, test_acc: last.acc } : {};
         metrics.write({ kind: 'epoch', epoch: b.epoch, step: progress.step, train_loss: train.loss, train_acc: train.acc, ...test, lr, time });
@@ -196,7 +207,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         windowImages = 0;
       }
     }
-    if (!checkpoint) save();
+    if (!checkpoint) await save();
     return result('done');
   } finally {
     metrics.close();
