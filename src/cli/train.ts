@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
   // Flags are checked before anything is written or (slowly) loaded.
   const reg = regularizationFromFlags(v);
   const arch = architecture(v);
-  const runOptions = runOptionsFromFlags(v);
+  const runOptions = await runOptionsFromFlags(v);
   prepareRunDir(outDir, { resuming: !!resumed, force: v.force });
   if (!v.json) console.error(`loading ${spec} …`);
   const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };

@@ -6,7 +6,9 @@ import { RRC_DEFAULTS } from '../data/augment.ts';
 import { UserError } from '../errors.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
-import { type DeviceChoice, parseDevice } from '../runtime/device.ts';
+import { parseDevice, resolveDevice } from '../runtime/device.ts';
+import { nodeEngine } from '../runtime/node-engine.ts';
+import type { Device } from '../runtime/session-options.ts';
 import { numberFlag, numberList, threadsFlag } from './args.ts';
 
 export const optimizationFlags = {
@@ -146,18 +148,22 @@ export function regularizationFromFlags(v: RegularizationValues): Regularization
 /** How a run executes and reports, as opposed to what it computes; these apply on --resume too. */
 export interface RunOptions {
   readonly threads?: number;
-  /** Resolved when the run starts (runTraining). */
-  readonly device: DeviceChoice;
+  readonly device: Device;
+  /** Why `--device auto` chose the CPU (shown when the run starts). */
+  readonly deviceNote?: string;
   readonly workers?: number;
   readonly evalEvery: number;
   readonly json: boolean;
 }
 
-/** The run options from their flags, checked before anything (slow) is loaded. */
-export function runOptionsFromFlags(v: RunValues): RunOptions {
+/** The run options from their flags, checked (and the device resolved) before anything slow is loaded. */
+export async function runOptionsFromFlags(v: RunValues): Promise<RunOptions> {
+  const threads = threadsFlag(v.threads);
+  const { device, note } = await resolveDevice(parseDevice(v.device ?? 'cpu'), nodeEngine);
   return {
-    threads: threadsFlag(v.threads),
-    device: parseDevice(v.device ?? 'cpu'),
+    threads,
+    device,
+    ...(note ? { deviceNote: note } : {}),
     workers: v.workers === undefined ? undefined : int('workers', v.workers, 1, 0),
     evalEvery: int('eval-every', v['eval-every'], 1, 0),
     json: v.json ?? false,

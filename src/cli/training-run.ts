@@ -13,8 +13,6 @@ import type { TrainRecipe } from '../train/recipe.ts';
 import { type TrainEvent, train } from '../train/trainer.ts';
 import { printJson } from './json-output.ts';
 import { type Progress, progressBar } from './progress.ts';
-import { resolveDevice } from '../runtime/device.ts';
-import { nodeEngine } from '../runtime/node-engine.ts';
 import type { RunOptions } from './training-flags.ts';
 
 /** The default run directory for a dataset spec: `runs/<prefix><spec as a safe name>`. */
@@ -94,10 +92,8 @@ export async function runTraining(c: CliRun): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   const jsonReporter = (e: TrainEvent) => e.kind === 'epoch' && printJson(e);
-  const { json, device: choice, ...loop } = c.options;
-  const { device, note } = await resolveDevice(choice, nodeEngine);
-  if (note && !json) console.error(note);
-  else if (device !== 'cpu' && !json) console.error(`training on ${device}`);
+  const { json, deviceNote, ...loop } = c.options;
+  if (!json && (deviceNote || loop.device !== 'cpu')) console.error(deviceNote ?? `training on ${loop.device}`);
   const r = await train({
     recipe: c.recipe,
     data: c.data,
@@ -105,7 +101,6 @@ export async function runTraining(c: CliRun): Promise<void> {
     resume: c.resume,
     init: c.init,
     ...loop,
-    device,
     signal: controller.signal,
     onEvent: json ? jsonReporter : humanReporter(),
   }).finally(() => process.off('SIGINT', onSigint));

@@ -3,7 +3,9 @@
 // merging the two is a matter of keeping theirs and pointing the imports at it.
 //
 // onnxruntime-node exposes no adapter list; the one way to learn whether its WebGPU provider finds an adapter is to
-// create a session on it (a failed request throws "Failed to get a WebGPU adapter"). Done once per process.
+// create a session on it (a failed request throws "Failed to get a WebGPU adapter"). Done once per process, in it:
+// the Vulkan loader and Dawn then write their reasons to the native stderr (gpu-runtime's probe runs in a child
+// process and reports them instead).
 import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { buildCopyGraph } from '../model/step-graph.ts';
@@ -49,7 +51,7 @@ function webGpuMissing(engine: Engine): Promise<string | null> {
   if (!p) {
     p = engine.createSession(toOnnx(buildCopyGraph(new Map([['x', [1]]]))), { device: 'webgpu' }).then(
       async (s) => (await s.release(), null),
-      (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/^.*?(Failed to get a WebGPU adapter)/s, '$1'),
+      (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/^.*?(Failed to get a WebGPU adapter)/s, '$1').trim(),
     );
     probes.set(engine, p);
   }

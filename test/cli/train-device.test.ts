@@ -37,8 +37,21 @@ test('vitkit train --device webgpu trains as --device cpu does (checkpoints with
   }
 });
 
-test('vitkit train --device with an unknown device is a one-line error', () => {
+test('vitkit train --device: an unknown device, or webgpu without an adapter, is a one-line error before any loading', () => {
   const r = vitkit([...flags, '--device', 'tpu', '--out', join(tmp, 'bad')]);
   assert.notEqual(r.status, 0);
   assert.equal(r.stderr.trim(), "vitkit: unknown device 'tpu' (expected cpu|webgpu|auto)");
+  const icd = process.env.VK_ICD_FILENAMES;
+  process.env.VK_ICD_FILENAMES = join(tmp, 'no-driver.json'); // the child's Vulkan loader finds no driver
+  try {
+    const none = vitkit(['train', '--data', join(tmp, 'absent'), '--device', 'webgpu', '--out', join(tmp, 'none')]);
+    assert.notEqual(none.status, 0);
+    // vitkit's one line comes last (before it, the Vulkan loader and Dawn print their own reasons to the native stderr)
+    assert.match(none.stderr.trim().split('\n').at(-1)!, /^vitkit: --device webgpu: no WebGPU adapter: Failed to get a WebGPU adapter: .* or use --device cpu\)$/);
+    const auto = vitkit([...flags, '--steps', '1', '--device', 'auto', '--out', join(tmp, 'auto')]);
+    assert.equal(auto.status, 0, auto.stderr);
+  } finally {
+    if (icd === undefined) delete process.env.VK_ICD_FILENAMES;
+    else process.env.VK_ICD_FILENAMES = icd;
+  }
 });
