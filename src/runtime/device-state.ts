@@ -12,6 +12,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import { buildCopyGraph, copyName } from '../model/step-graph.ts';
 import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';
 import type { SessionOptions } from './session-options.ts';
+import { pick } from './train-buffers.ts';
 
 export class DeviceState {
   /** Device tensors by input name; null until the first upload after a load. */
@@ -67,8 +68,4 @@ export class DeviceState {
   private createCopySession(deviceOutputs: readonly string[]): Promise<EngineSession> {
     return this.engine.createSession(toOnnx(buildCopyGraph(this.shapes)), { ...this.options, deviceOutputs });
   }
-}
-
-function pick<T>(record: Readonly<Record<string, T>>, names: readonly string[]): Record<string, T> {
-  return Object.fromEntries(names.map((n) => [n, record[n]!]));
 }

@@ -31,6 +31,11 @@ export class BufferSet {
   }
 }
 
+/** The entries of `record` named in `names`, in that order. */
+export function pick<T>(record: Readonly<Record<string, T>>, names: readonly string[]): Record<string, T> {
+  return Object.fromEntries(names.map((n) => [n, record[n]!]));
+}
+
 export function scalarTensor(engine: Engine): [Float32Array, EngineTensor] {
   const d = new Float32Array(1);
   return [d, new engine.Tensor('float32', d, [])];

@@ -26,7 +26,7 @@ import { createStepSessions, keepsOnDevice, updatedShapes } from './step-session
 import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';
 import type { SessionOptions } from './session-options.ts';
 import { type BatchData, BufferSet, type ImagesInput, type LabelsInput, type TargetsInput } from './train-buffers.ts';
-import { batchTensors, checkLoadState, imageData, labelData, maskData, scalarTensor, targetData } from './train-buffers.ts';
+import { batchTensors, checkLoadState, imageData, labelData, maskData, pick, scalarTensor, targetData } from './train-buffers.ts';
 
 export type { ImagesInput, LabelsInput, TargetsInput } from './train-buffers.ts';
 
@@ -379,8 +379,4 @@ export class TrainSession {
     await this.apply?.release();
     await this.evalSession?.release();
   }
-}
-
-function pick<T>(record: Readonly<Record<string, T>>, names: readonly string[]): Record<string, T> {
-  return Object.fromEntries(names.map((n) => [n, record[n]!]));
 }
