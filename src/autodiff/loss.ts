@@ -2,11 +2,11 @@
 // scratch), its soft-target form (Mixup/CutMix targets) and sigmoid cross-entropy (multi-label targets, as the
 // paper's JFT pre-training head).
 import type { Value } from '../graph/graph.ts';
-import { formatShape } from '../graph/tensor.ts';
-import { add, cast, equal, mul, neg, softplus, sub } from '../ops/elementwise.ts';
+import { float32, formatShape } from '../graph/tensor.ts';
+import { add, cast, mul, neg, softplus, sub } from '../ops/elementwise.ts';
 import { logSoftmax } from '../ops/nn.ts';
 import { argMax, reduceMean, reduceSum } from '../ops/reduce.ts';
-import { unsqueeze } from '../ops/shape.ts';
+import { gather } from '../ops/shape.ts';
 
 export interface SoftmaxCrossEntropyOptions {
   /**
@@ -27,9 +27,12 @@ export interface SoftmaxCrossEntropy {
 
 /**
  * Softmax cross-entropy of `logits` [B, K] (float) against integer class `labels` [B] (int64 or int32).
- * Numerically stable: log-probabilities come from the LogSoftmax op (max-subtracted log-sum-exp), and the
- * gradient is LogSoftmax's rule, softmax − target. The one-hot target is Equal(labels, arange(K)), so a label
- * outside [0, K) contributes only its smoothing term (the graph cannot check labels; the data loader must).
+ * Numerically stable: log-probabilities come from logSoftmax (max-subtracted log-sum-exp), and the gradient is
+ * LogSoftmax's rule, softmax − target. Labels must lie in [0, K) (the graph cannot check them; TrainSession does).
+ *
+ * One-hot rows are looked up in an identity matrix (Gather) rather than compared (Equal on int64): onnxruntime's
+ * WebGPU provider has no int64 Equal or Cast, so those ran on the CPU with a copy each way per step. With Gather
+ * every node of a training step runs on the GPU (test/runtime/train-session-webgpu.test.ts reads the placements).
  */
 export function softmaxCrossEntropy(logits: Value, labels: Value, opts: SoftmaxCrossEntropyOptions = {}): SoftmaxCrossEntropy {
   const eps = opts.labelSmoothing ?? 0;
@@ -42,16 +45,13 @@ export function softmaxCrossEntropy(logits: Value, labels: Value, opts: SoftmaxC
   }
   const k = logits.shape[1];
   if (typeof k !== 'number') throw new Error(`softmaxCrossEntropy: the class count of ${logits} must be static`);
-  const labels64 = cast(labels, 'int64');
-
   const logp = logSoftmax(logits, 1); // [B, K]
-  const classes = logits.graph.constant({ dtype: 'int64', shape: [k], data: BigInt64Array.from({ length: k }, (_, i) => BigInt(i)) }, 'classes');
-  const onehot = cast(equal(unsqueeze(labels64, [1]), classes), logits.dtype); // [B, K]
+  const eye = identity(logits);
+  const onehot = gather(eye, labels); // [B, K]
   const target = eps > 0 ? add(mul(onehot, 1 - eps), eps / k) : onehot;
   const perExample = neg(reduceSum(mul(target, logp), [1])); // [B]
   const loss = reduceMean(perExample, [0]); // []
-  const correct = cast(equal(argMax(logits, 1), labels64), logits.dtype); // [B]
-  return { loss, perExample, correct };
+  return { loss, perExample, correct: reduceSum(mul(onehot, gather(eye, argMax(logits, 1))), [1]) };
 }
 
 /**
@@ -68,8 +68,16 @@ export function softTargetCrossEntropy(logits: Value, targets: Value): SoftmaxCr
     throw new Error(`softTargetCrossEntropy: targets ${targets} must be ${logits.dtype}${formatShape(logits.shape)} like the logits`);
   }
   const perExample = neg(reduceSum(mul(targets, logSoftmax(logits, 1)), [1])); // [B]
-  const correct = cast(equal(argMax(logits, 1), argMax(targets, 1)), logits.dtype);
+  const eye = identity(logits);
+  const correct = reduceSum(mul(gather(eye, argMax(targets, 1)), gather(eye, argMax(logits, 1))), [1]); // [B]
   return { loss: reduceMean(perExample, [0]), perExample, correct };
+}
+
+/** The K×K identity in the dtype of `logits` [B, K]: its rows, gathered by class index, are one-hot vectors. */
+function identity(logits: Value): Value {
+  const k = logits.shape[1] as number;
+  const eye = Float32Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0));
+  return cast(logits.graph.constant(float32([k, k], eye), 'eye'), logits.dtype);
 }
 
 export interface SigmoidCrossEntropy {

@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<void> {
   const v = args.values;
   if (args.positionals.length) throw new UserError(`finetune: unexpected argument '${args.positionals[0]}' (see vitkit finetune --help)`);
   const say = (line: string) => v.json || console.error(line);
-  const runOptions = runOptionsFromFlags(v);
+  const runOptions = await runOptionsFromFlags(v);
 
   if (v.resume) {
     const resumed = loadTrainCheckpoint(v.resume);

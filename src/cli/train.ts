@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<void> {
   // Flags are checked before anything is (slowly) loaded; --force replaces the old run only once all is checked.
   const flags = checkedFlags(v);
   const arch = architecture(v);
-  const runOptions = runOptionsFromFlags(v);
+  const runOptions = await runOptionsFromFlags(v);
   checkRunDir(outDir, { resuming: !!resumed, force: v.force });
   if (!v.json) console.error(`loading ${spec} …`);
   const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };

@@ -8,6 +8,8 @@ import { DEFAULT_LORA_TARGETS, LORA_TARGETS, type LoraTarget } from '../model/lo
 import { TRAIN_ALL, TRAIN_HEAD, type TrainSelection, parseTrainSelection } from '../model/trainable.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { SCHEDULES, type ScheduleKind } from '../train/schedule.ts';
+import { parseDevice, resolveDevice } from '../runtime/devices.ts';
+import type { Device } from '../runtime/session-options.ts';
 import { numberFlag, numberList, threadsFlag } from './args.ts';
 
 export const optimizationFlags = {
@@ -25,7 +27,7 @@ export const regularizationFlags = {
 
 export const runFlags = {
   out: { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, threads: { type: 'string' },
-  workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' },
+  workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' }, device: { type: 'string' },
 } as const;
 
 export const selectionFlags = {
@@ -73,10 +75,13 @@ export const runHelp = (defaultDir: string): string => `
 Output:
   --out DIR              run directory (default ${defaultDir}): metrics.jsonl, checkpoints/, best.safetensors
   --resume DIR           continue a run exactly where its last checkpoint stopped (other flags but --threads,
-                         --workers, --eval-every and --json are ignored); a finished run prints its result
+                         --workers, --eval-every, --device and --json are ignored); a finished run prints its result
   --force                replace the run in an existing run directory, once every flag, the data and the
                          checkpoint have been checked (a refused command leaves the old run as it was)
   --threads N            onnxruntime threads (default: all cores)
+  --device D             cpu (default), webgpu (a GPU through onnxruntime's WebGPU provider: weights and optimizer
+                         state stay in GPU memory; results equal the CPU's to float32 rounding) or auto (webgpu
+                         when an adapter is found, else cpu)
   --workers N            threads building batches ahead of each step (default 1; 0 = in the main thread)
   --eval-every N         evaluate on the test split every N epochs (default 1; 0 = only after the last step, which
                          always evaluates): for test splits much larger than the training set; best.safetensors
@@ -172,15 +177,22 @@ export function regularizationFromFlags(v: RegularizationValues): Regularization
 /** How a run executes and reports, as opposed to what it computes; these apply on --resume too. */
 export interface RunOptions {
   readonly threads?: number;
+  readonly device: Device;
+  /** Why `--device auto` chose the CPU (shown when the run starts). */
+  readonly deviceNote?: string;
   readonly workers?: number;
   readonly evalEvery: number;
   readonly json: boolean;
 }
 
-/** The run options from their flags, checked before anything (slow) is loaded. */
-export function runOptionsFromFlags(v: RunValues): RunOptions {
+/** The run options from their flags, checked (and the device resolved) before anything slow is loaded. */
+export async function runOptionsFromFlags(v: RunValues): Promise<RunOptions> {
+  const threads = threadsFlag(v.threads);
+  const { device, note } = await resolveDevice(parseDevice(v.device ?? 'cpu'));
   return {
-    threads: threadsFlag(v.threads),
+    threads,
+    device,
+    ...(note ? { deviceNote: note } : {}),
     workers: v.workers === undefined ? undefined : int('workers', v.workers, 1, 0),
     evalEvery: int('eval-every', v['eval-every'], 1, 0),
     json: v.json ?? false,

@@ -118,7 +118,8 @@ export async function runTraining(c: CliRun): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   const jsonReporter = (e: TrainEvent) => e.kind === 'epoch' && printJson(e);
-  const { json, ...loop } = c.options;
+  const { json, deviceNote, ...loop } = c.options;
+  if (!json && (deviceNote || loop.device !== 'cpu')) console.error(deviceNote ?? `training on ${loop.device}`);
   const r = await train({
     recipe: c.recipe,
     data: c.data,

@@ -38,6 +38,7 @@ import {
 } from '../autodiff/optim.ts';
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
+import { identity } from '../ops/shape.ts';
 import type { ViTConfig } from './config.ts';
 import { type LoraOptions, loraLinear, trainingShapes } from './lora.ts';
 import { buildViT, floatLinear } from './vit.ts';
@@ -250,4 +251,17 @@ export function buildEvalGraph(cfg: ViTConfig, opts: EvalGraphOptions = {}): Ste
 function checkBatch(b: number): number {
   if (!Number.isInteger(b) || b < 1) throw new Error(`batch must be a positive integer, got ${b}`);
   return b;
+}
+
+/** Graph output name of a tensor's copy in the copy graph. */
+export const copyName = (name: string): string => `copy.${name}`;
+
+/**
+ * Identity copies of named float32 tensors, `<name>` → `copy.<name>`: run with its outputs left on the device, it
+ * uploads host tensors; fed device tensors, it downloads them (runtime/device-state.ts).
+ */
+export function buildCopyGraph(shapes: ReadonlyMap<string, readonly number[]>): Graph {
+  const g = new Graph('vit_copy');
+  for (const [name, shape] of shapes) g.output(identity(g.input(name, 'float32', shape), copyName(name)));
+  return g;
 }

@@ -2,9 +2,9 @@
 // rules of Softmax, LogSoftmax, GELU and LayerNormalization.
 import { COMPOSITE, type Node, type Value, attr } from '../graph/graph.ts';
 import { normAxis } from '../graph/shapes.ts';
-import { add, cast, div, erf, exp, mul, sub } from './elementwise.ts';
+import { add, cast, div, erf, exp, log, mul, sub } from './elementwise.ts';
 import { matmul } from './matmul.ts';
-import { reduceMean, reduceSum } from './reduce.ts';
+import { reduceMax, reduceMean, reduceSum } from './reduce.ts';
 import { outGrad, registerGrad } from './registry.ts';
 import { sumTo, transpose } from './shape.ts';
 
@@ -13,10 +13,17 @@ export function softmax(x: Value, axis = -1): Value {
   return x.graph.node('Softmax', [x], [{ dtype: x.dtype, shape: x.shape }], { axis: attr.int(a) })[0]!;
 }
 
-/** log(softmax(x)) along an axis, computed stably (max-subtracted) by the LogSoftmax kernel. */
+/**
+ * log(softmax(x)) along an axis, stably: z = x − max(x), then z − log Σ exp(z). A composite of standard ops rather
+ * than ONNX's LogSoftmax, which onnxruntime's WebGPU provider lacks (it fell back to the CPU, copying the logits out
+ * and back every step); the composite runs on every provider and keeps LogSoftmax's one gradient rule.
+ */
 export function logSoftmax(x: Value, axis = -1): Value {
   const a = normAxis('LogSoftmax', axis, x.rank);
-  return x.graph.node('LogSoftmax', [x], [{ dtype: x.dtype, shape: x.shape }], { axis: attr.int(a) })[0]!;
+  return x.graph.composite('LogSoftmax', [x], () => {
+    const z = sub(x, reduceMax(x, [a], true));
+    return [sub(z, log(reduceSum(exp(z), [a], true)))];
+  }, { axis: attr.int(a) })[0]!;
 }
 
 /** LayerNormalization over the last axis with per-channel scale and (optional) bias. */
@@ -65,6 +72,7 @@ registerGrad({
 // y = log softmax(x): dx = g − softmax(x) ⊙ Σ g, with softmax(x) = eʸ.
 registerGrad({
   opType: 'LogSoftmax',
+  domain: COMPOSITE,
   vjp: (node, dys) => {
     const y = node.outputs[0]!;
     const g = outGrad(node, dys);

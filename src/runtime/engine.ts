@@ -21,18 +21,33 @@ export interface Engine {
    * so there the results are copied into the buffers after the run (see run()).
    */
   readonly fillsFetches: boolean;
+  /**
+   * Whether a 'webgpu' session honours SessionOptions.deviceOutputs: outputs left in GPU memory, fed back as inputs
+   * of any of the engine's sessions. onnxruntime-node 1.30 does (preferredOutputLocation 'gpu-buffer'); its tensors
+   * cannot be read from JavaScript (`getData` is not implemented in Node), so they come back through a session.
+   */
+  readonly deviceOutputs: boolean;
 }
 
 /**
  * Runs `session` and leaves every output named in `fetches` in that tensor's array, whatever the engine: in place
  * where it can, else by copying the returned outputs in. Callers keep one code path (buffers updated in place) for
- * both.
+ * both. Outputs named in `onDevice` (made with SessionOptions.deviceOutputs) are returned instead, as device tensors
+ * (the others are then copied in: measured with onnxruntime-node 1.30, it leaves preallocated fetches unwritten when
+ * some outputs stay on the device).
  */
-export async function run(engine: Engine, session: InferenceSession, feeds: Record<string, Tensor>, fetches: Record<string, Tensor>): Promise<void> {
-  if (engine.fillsFetches) {
-    await session.run(feeds, fetches);
-    return;
+export async function run(
+  engine: Engine,
+  session: InferenceSession,
+  feeds: Record<string, Tensor>,
+  fetches: Record<string, Tensor>,
+  onDevice: readonly string[] = [],
+): Promise<Record<string, Tensor>> {
+  let out: InferenceSession.ReturnType;
+  if (engine.fillsFetches && onDevice.length === 0) out = await session.run(feeds, fetches);
+  else {
+    out = await session.run(feeds, [...Object.keys(fetches), ...onDevice]);
+    for (const [name, t] of Object.entries(fetches)) (t.data as Float32Array).set(out[name]!.data as Float32Array);
   }
-  const out = await session.run(feeds, Object.keys(fetches));
-  for (const [name, t] of Object.entries(fetches)) (t.data as Float32Array).set(out[name]!.data as Float32Array);
+  return Object.fromEntries(onDevice.map((n) => [n, out[n]!]));
 }

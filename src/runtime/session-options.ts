@@ -10,6 +10,12 @@ export type Device = 'cpu' | 'webgpu';
 export interface SessionOptions {
   /** Where the graph runs (default 'cpu'). */
   readonly device?: Device;
+  /**
+   * Outputs to leave in GPU memory (device 'webgpu' only; ignored on the CPU): they come back as device tensors
+   * (location 'gpu-buffer') that any session of the same engine takes as inputs without a copy. A training session
+   * keeps its weights and optimizer state there across steps (see runtime/device-state.ts).
+   */
+  readonly deviceOutputs?: readonly string[];
   /** Intra-op threads; defaults to the machine's core count (the engine's measured sweet spot). */
   readonly threads?: number;
   /** onnxruntime graph optimisation level; 'all' enables its fusions (LayerNorm, Gelu, MatMul+Add). */

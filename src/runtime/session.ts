@@ -34,6 +34,7 @@ export function ortSessionOptions(opts: SessionOptions): ort.InferenceSession.Se
     executionMode: 'sequential',
     enableMemPattern: opts.memoryPattern ?? true,
     extra: { session: { intra_op: { allow_spinning: (opts.spin ?? true) ? '1' : '0' } } },
+    ...(opts.device === 'webgpu' && opts.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(opts.deviceOutputs.map((n) => [n, 'gpu-buffer' as const])) } : {}),
   };
 }
 

@@ -1,8 +1,9 @@
-// The host side of TrainSession: named float32 buffer sets wrapped once as the engine's tensors, and the checks
-// that turn a wrongly shaped batch into an error naming it (before onnxruntime sees it).
-import { type Tensor, formatShape, numel } from '../graph/tensor.ts';
+// The host side of TrainSession: named float32 buffer sets wrapped once as the engine's tensors, the checks that
+// turn a wrongly shaped batch into an error naming it (before onnxruntime sees it), and a batch's input tensors.
+import { type StateDict, type Tensor, formatShape, numel } from '../graph/tensor.ts';
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
+import { type StepGraphSpec, stateName } from '../model/step-graph.ts';
 import type { Engine, EngineTensor } from './engine.ts';
 
 /** One named set of float32 buffers with their tensor wrappers. */
@@ -28,6 +29,11 @@ export class BufferSet {
     }
     return v;
   }
+}
+
+/** The entries of `record` named in `names`, in that order. */
+export function pick<T>(record: Readonly<Record<string, T>>, names: readonly string[]): Record<string, T> {
+  return Object.fromEntries(names.map((n) => [n, record[n]!]));
 }
 
 export function scalarTensor(engine: Engine): [Float32Array, EngineTensor] {
@@ -81,4 +87,64 @@ export function maskData(masks: ReadonlyMap<string, Uint8Array> | undefined, spe
     if (m.length !== batch * numel(s.shape)) throw new Error(`keep-mask '${s.name}' has ${m.length} values, expected [${batch}, ${s.shape.join(', ')}]`);
   }
   return masks ?? new Map();
+}
+
+/** One step's validated batch: images, labels or soft targets, keep-masks by input name. */
+export interface BatchData {
+  readonly x: Float32Array;
+  readonly y: BigInt64Array | Float32Array;
+  readonly masks: ReadonlyMap<string, Uint8Array>;
+}
+
+/** Examples [start, start + n) of a batch as the engine's tensors by graph input name (views, no copies). */
+export function batchTensors(engine: Engine, cfg: ViTConfig, masks: readonly NoiseSpec[], b: BatchData, start: number, n: number): Record<string, EngineTensor> {
+  const { inChans: c, imgSize: s, numClasses: k } = cfg;
+  const per = c * s * s;
+  const T = engine.Tensor;
+  const out: Record<string, EngineTensor> = {
+    images: new T('float32', b.x.subarray(start * per, (start + n) * per), [n, c, s, s]),
+    ...(b.y instanceof BigInt64Array
+      ? { labels: new T('int64', b.y.subarray(start, start + n), [n]) }
+      : { targets: new T('float32', b.y.subarray(start * k, (start + n) * k), [n, k]) }),
+  };
+  for (const m of b.masks.size ? masks : []) {
+    const size = numel(m.shape);
+    out[m.name] = new T('uint8', b.masks.get(m.name)!.subarray(start * size, (start + n) * size), [n, ...m.shape]);
+  }
+  return out;
+}
+
+/**
+ * Checks a state dict for TrainSession.load(): every parameter present with its shape, and the optimizer state and
+ * EMA each either complete or absent (their names are returned with whether they are present).
+ */
+export function checkLoadState(
+  state: StateDict,
+  spec: Pick<StepGraphSpec, 'params' | 'trainable' | 'slots'>,
+  optimizerSlots: readonly string[],
+): { optimizerState: string[]; ema: string[]; haveOptimizer: boolean; haveEma: boolean } {
+  const check = (n: string, shape: readonly number[]) => {
+    const t = state.get(n)!;
+    if (t.dtype !== 'float32') throw new Error(`'${n}' is ${t.dtype}, expected float32`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`'${n}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
+    }
+  };
+  for (const [n, shape] of spec.params) {
+    if (!state.has(n)) throw new Error(`missing parameter '${n}' (expected shape ${formatShape(shape)})`);
+    check(n, shape);
+  }
+  const optimizerState = optimizerSlots.flatMap((s) => spec.trainable.map((n) => stateName(s, n)));
+  const ema = spec.slots.includes('ema') ? spec.trainable.map((n) => stateName('ema', n)) : [];
+  const paramOf = (name: string) => name.slice(name.indexOf('.') + 1);
+  const present = (names: readonly string[], what: string): boolean => {
+    const have = names.filter((n) => state.has(n));
+    if (have.length > 0 && have.length < names.length) {
+      const missing = names.filter((n) => !state.has(n));
+      throw new Error(`${what} is incomplete: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+    }
+    for (const n of have) check(n, spec.params.get(paramOf(n))!);
+    return have.length > 0;
+  };
+  return { optimizerState, ema, haveOptimizer: present(optimizerState, 'optimizer state'), haveEma: present(ema, 'EMA state') };
 }

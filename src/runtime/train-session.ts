@@ -11,38 +11,23 @@
 // vitkit allocates nothing parameter-sized per step (onnxruntime-node's binding still returns a copy of each output,
 // which is dropped).
 //
+// On a GPU (device 'webgpu', engine with deviceOutputs) the trainable set lives in GPU memory instead, across steps:
+// see device-state.ts. The host buffers then hold it only after download() (checkpoints) or load().
+//
 // The onnxruntime is injected (`engine`): onnxruntime-node from the main entry, onnxruntime-web in a page.
 import { toOnnx } from '../graph/onnx.ts';
-import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
+import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autodiff/optim.ts';
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { withLoraAdapters } from '../model/lora.ts';
-import {
-  type StepGraphOptions,
-  type StepGraphSpec,
-  accName,
-  buildApplyGraph,
-  buildEvalGraph,
-  buildGradGraph,
-  buildStepGraph,
-  newName,
-  stateName,
-  stateSlots,
-} from '../model/step-graph.ts';
+import { type StepGraphOptions, type StepGraphSpec, accName, buildEvalGraph, newName, stateName } from '../model/step-graph.ts';
+import { DeviceState } from './device-state.ts';
+import { createStepSessions, keepsOnDevice, updatedShapes } from './step-sessions.ts';
 import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';
 import type { SessionOptions } from './session-options.ts';
-import {
-  BufferSet,
-  type ImagesInput,
-  type LabelsInput,
-  type TargetsInput,
-  imageData,
-  labelData,
-  maskData,
-  scalarTensor,
-  targetData,
-} from './train-buffers.ts';
+import { type BatchData, BufferSet, type ImagesInput, type LabelsInput, type TargetsInput } from './train-buffers.ts';
+import { batchTensors, checkLoadState, imageData, labelData, maskData, pick, scalarTensor, targetData } from './train-buffers.ts';
 
 export type { ImagesInput, LabelsInput, TargetsInput } from './train-buffers.ts';
 
@@ -55,6 +40,11 @@ export interface TrainSessionOptions extends Omit<StepGraphOptions, 'batch'>, Se
   readonly gradAccum?: number;
   /** Fixed eval batch; by default the eval graph takes any batch size. */
   readonly evalBatch?: number;
+  /**
+   * Keep weights, optimizer state and EMA in GPU memory across steps (device 'webgpu'; default true where the
+   * engine can, see Engine.deviceOutputs). false copies them to the GPU and back every step (to measure that cost).
+   */
+  readonly keepOnDevice?: boolean;
 }
 
 export interface StepResult {
@@ -100,6 +90,10 @@ export class TrainSession {
   private readonly acc: BufferSet | null;
   private evalSession: EngineSession | null = null;
   private readonly engine: Engine;
+  /** The trainable and frozen sets in GPU memory, when the session keeps them there (else null). */
+  private readonly device: DeviceState | null;
+  /** Whether the device holds newer values than the host buffers (a step ran since the last download or load). */
+  private hostStale = false;
   /** Every parameter, in parameterShapes order. */
   readonly paramNames: readonly string[];
 
@@ -111,12 +105,12 @@ export class TrainSession {
     private readonly apply: EngineSession | null,
   ) {
     const engine = (this.engine = options.engine);
-    const updated = new Map<string, readonly number[]>();
-    for (const n of spec.trainable) updated.set(n, spec.params.get(n)!);
-    for (const s of spec.slots) for (const n of spec.trainable) updated.set(stateName(s, n), spec.params.get(n)!);
+    const updated = updatedShapes(spec);
+    const frozen = new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n)));
     this.paramNames = [...spec.params.keys()];
     this.cur = new BufferSet(engine, updated);
-    this.frozen = new BufferSet(engine, new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n))));
+    this.frozen = new BufferSet(engine, frozen);
+    this.device = keepsOnDevice(options) ? new DeviceState(engine, options, new Map([...updated, ...frozen])) : null;
     for (const n of optimizerScalarNames(options.optimizer)) [this.scalarData[n], this.scalarTensors[n]] = scalarTensor(engine);
     for (const n of OUTPUTS) [this.outData[n], this.outTensors[n]] = scalarTensor(engine);
     if (options.exposeGradients) {
@@ -140,16 +134,7 @@ export class TrainSession {
     if (!Number.isInteger(opts.batch) || opts.batch < 1 || opts.batch % accum !== 0) {
       throw new Error(`batch ${opts.batch} must be a positive multiple of gradAccum ${accum}`);
     }
-    const micro = opts.batch / accum;
-    let spec: StepGraphSpec;
-    let apply: EngineSession | null = null;
-    if (accum === 1) spec = buildStepGraph(cfg, { ...opts, batch: micro });
-    else {
-      if (opts.exposeGradients) throw new Error('exposeGradients is only supported without gradient accumulation');
-      spec = { ...buildGradGraph(cfg, { ...opts, batch: micro }), slots: stateSlots(opts) };
-      apply = await opts.engine.createSession(toOnnx(buildApplyGraph(cfg, { ...opts, microBatches: accum }).graph), opts);
-    }
-    const step1 = await opts.engine.createSession(toOnnx(spec.graph), opts);
+    const { spec, step1, apply } = await createStepSessions(cfg, { ...opts, gradAccum: accum });
     const s = new TrainSession(cfg, opts, spec, step1, apply);
     s.load(opts.lora ? withLoraAdapters(cfg, params, opts.lora) : params);
     return s;
@@ -230,52 +215,67 @@ export class TrainSession {
     return result;
   }
 
-  /** One run of the fused step graph, writing parameters and state in place. */
+  /** One run of the fused step graph, writing parameters and state in place (or replacing them on the device). */
   private async fusedStep(batch: BatchData): Promise<StepResult> {
     const { loss, correct, grad_norm } = this.outTensors;
-    const feeds = { ...this.cur.tensors, ...this.frozen.tensors, ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
-    await run(this.engine, this.step1, feeds, { ...this.cur.renamed('new', newName), loss, correct, grad_norm, ...this.gradTensors });
+    const feeds = { ...(await this.stateInputs()), ...this.scalarTensors, ...this.batchTensors(batch, 0, this.batch) };
+    await this.runUpdate(this.step1, feeds, { loss, correct, grad_norm, ...this.gradTensors });
     const out = this.outData;
     return { loss: out.loss[0]!, correct: out.correct[0]!, gradNorm: out.grad_norm[0]! };
   }
 
-  /** The grad graph on each micro-batch, summing into `acc` in place, then the apply graph. */
+  /**
+   * The grad graph on each micro-batch, summing into `acc` (in place on the host; on the device, each sum a new
+   * tensor that replaces the last), then the apply graph.
+   */
   private async accumulatedStep(batch: BatchData, acc: BufferSet): Promise<StepResult> {
     const { loss, correct, grad_norm } = this.outTensors;
     const out = this.outData;
     const accum = this.options.gradAccum!;
     const micro = this.batch / accum;
-    const params = Object.fromEntries(this.spec.trainable.map((n) => [n, this.cur.tensors[n]!]));
+    const state = await this.stateInputs();
+    const params = pick(state, [...this.spec.trainable, ...this.frozen.data.keys()]);
+    const summed = this.spec.trainable.map((n) => newName(accName(n)));
     for (const d of acc.data.values()) d.fill(0);
+    let sums: Record<string, EngineTensor> = acc.renamed('acc', accName);
     let lossSum = 0;
     let correctSum = 0;
     for (let i = 0; i < accum; i++) {
-      const feeds = { ...params, ...this.frozen.tensors, ...acc.renamed('acc', accName), ...this.batchTensors(batch, i * micro, micro) };
-      await run(this.engine, this.step1, feeds, { ...acc.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
+      const feeds = { ...params, ...sums, ...this.batchTensors(batch, i * micro, micro) };
+      if (!this.device) await run(this.engine, this.step1, feeds, { ...acc.renamed('new.acc', (n) => newName(accName(n))), loss, correct });
+      else {
+        const next = await run(this.engine, this.step1, feeds, { loss, correct }, summed);
+        if (i > 0) for (const t of Object.values(sums)) t.dispose();
+        sums = Object.fromEntries(this.spec.trainable.map((n, j) => [accName(n), next[summed[j]!]!]));
+      }
       lossSum += out.loss[0]!;
       correctSum += out.correct[0]!;
     }
-    const feeds = { ...this.cur.tensors, ...this.scalarTensors, ...acc.renamed('acc', accName) };
-    await run(this.engine, this.apply!, feeds, { ...this.cur.renamed('new', newName), grad_norm });
+    await this.runUpdate(this.apply!, { ...pick(state, [...this.cur.data.keys()]), ...this.scalarTensors, ...sums }, { grad_norm });
+    if (this.device) for (const t of Object.values(sums)) t.dispose();
     return { loss: lossSum / accum, correct: correctSum, gradNorm: out.grad_norm[0]! };
   }
 
-  /** Examples [start, start + n) of a batch as the engine's tensors (views, no copies). */
-  private batchTensors(b: BatchData, start: number, n: number): Record<string, EngineTensor> {
-    const { inChans: c, imgSize: s, numClasses: k } = this.config;
-    const per = c * s * s;
-    const T = this.engine.Tensor;
-    const out: Record<string, EngineTensor> = {
-      images: new T('float32', b.x.subarray(start * per, (start + n) * per), [n, c, s, s]),
-      ...(b.y instanceof BigInt64Array
-        ? { labels: new T('int64', b.y.subarray(start, start + n), [n]) }
-        : { targets: new T('float32', b.y.subarray(start * k, (start + n) * k), [n, k]) }),
-    };
-    for (const m of b.masks.size ? this.spec.masks : []) {
-      const size = m.shape.reduce((a, d) => a * d, 1);
-      out[m.name] = new T('uint8', b.masks.get(m.name)!.subarray(start * size, (start + n) * size), [n, ...m.shape]);
+  /** The trainable and frozen sets as inputs: device tensors when the session keeps them there, else the host buffers. */
+  private async stateInputs(): Promise<Readonly<Record<string, EngineTensor>>> {
+    const host = { ...this.cur.tensors, ...this.frozen.tensors };
+    return this.device ? this.device.tensors(host) : host;
+  }
+
+  /** Runs a graph that outputs `new.<name>` for the trainable set: into the host buffers, or replacing it on the device. */
+  private async runUpdate(session: EngineSession, feeds: Record<string, EngineTensor>, fetches: Record<string, EngineTensor>): Promise<void> {
+    if (!this.device) {
+      await run(this.engine, session, feeds, { ...this.cur.renamed('new', newName), ...fetches });
+      return;
     }
-    return out;
+    const names = [...this.cur.data.keys()];
+    const out = await run(this.engine, session, feeds, fetches, names.map(newName));
+    this.device.replace(Object.fromEntries(names.map((n) => [n, out[newName(n)]!])));
+    this.hostStale = true;
+  }
+
+  private batchTensors(b: BatchData, start: number, n: number): Record<string, EngineTensor> {
+    return batchTensors(this.engine, this.config, this.spec.masks, b, start, n);
   }
 
   /** Unclipped gradients of the trainable parameters at the last step (only with `exposeGradients`); views into reused buffers. */
@@ -298,8 +298,9 @@ export class TrainSession {
       const spec = buildEvalGraph(this.config, { batch: this.options.evalBatch ?? 'batch', labelSmoothing: this.options.labelSmoothing, lora: this.options.lora });
       this.evalSession = await this.engine.createSession(toOnnx(spec.graph), this.options);
     }
-    const params: Record<string, EngineTensor> = { ...this.frozen.tensors };
-    for (const p of this.spec.trainable) params[p] = this.cur.tensors[this.weightName(p, which)]!;
+    const state = await this.stateInputs();
+    const params = pick(state, [...this.frozen.data.keys()]);
+    for (const p of this.spec.trainable) params[p] = state[this.weightName(p, which)]!;
     const r = await this.evalSession.run({ ...params, ...this.batchTensors(batch, 0, n) });
     const logits = r['logits']!;
     return {
@@ -319,12 +320,26 @@ export class TrainSession {
   /** Current parameters (copies), in parameterShapes order; `{ ema: true }` gives the EMA weights. */
   parameters(which: WeightsChoice = {}): StateDict {
     this.checkUsable();
+    if (this.hostStale) throw new Error('the weights are in GPU memory since the last step: await download() before parameters() or state()');
     const out: StateDict = new Map();
     for (const n of this.paramNames) {
       const data = this.frozen.data.get(n) ?? this.cur.data.get(this.weightName(n, which))!;
       out.set(n, { dtype: 'float32', shape: this.spec.params.get(n)!, data: data.slice() });
     }
     return out;
+  }
+
+  /**
+   * Copies the weights and state from GPU memory into the host buffers that parameters() and state() read (a no-op
+   * when they are current: on the CPU, or no step since the last download or load).
+   */
+  async download(): Promise<void> {
+    return this.exclusive(async () => {
+      this.checkUsable();
+      if (!this.hostStale) return;
+      await this.device!.downloadInto({ ...this.cur.tensors, ...this.frozen.tensors });
+      this.hostStale = false;
+    });
   }
 
   /**
@@ -344,31 +359,8 @@ export class TrainSession {
    * into the current buffer set.
    */
   load(state: StateDict): void {
-    const check = (n: string, shape: readonly number[]) => {
-      const t = state.get(n)!;
-      if (t.dtype !== 'float32') throw new Error(`'${n}' is ${t.dtype}, expected float32`);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(`'${n}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
-      }
-    };
-    for (const [n, shape] of this.spec.params) {
-      if (!state.has(n)) throw new Error(`missing parameter '${n}' (expected shape ${formatShape(shape)})`);
-      check(n, shape);
-    }
+    const { optimizerState, ema, haveOptimizer, haveEma } = checkLoadState(state, this.spec, optimizerSlots(this.options.optimizer));
     const trainable = this.spec.trainable;
-    const optimizerState = optimizerSlots(this.options.optimizer).flatMap((s) => trainable.map((n) => stateName(s, n)));
-    const ema = this.spec.slots.includes('ema') ? trainable.map((n) => stateName('ema', n)) : [];
-    const present = (names: readonly string[], what: string): boolean => {
-      const have = names.filter((n) => state.has(n));
-      if (have.length > 0 && have.length < names.length) {
-        const missing = names.filter((n) => !state.has(n));
-        throw new Error(`${what} is incomplete: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
-      }
-      for (const n of have) check(n, this.cur.tensors[n]!.dims);
-      return have.length > 0;
-    };
-    const haveOptimizer = present(optimizerState, 'optimizer state');
-    const haveEma = present(ema, 'EMA state');
     const step = state.get(STEP_KEY);
     if (haveOptimizer && !step) throw new Error(`optimizer state without '${STEP_KEY}' (needed for AdamW's bias corrections)`);
     for (const n of this.paramNames) (this.frozen.data.get(n) ?? this.cur.data.get(n)!).set(state.get(n)!.data as Float32Array);
@@ -381,18 +373,14 @@ export class TrainSession {
     });
     this.steps = step && (haveOptimizer || optimizerState.length === 0) ? Number(step.data[0]) : 0;
     this.failed = null;
+    this.device?.drop();
+    this.hostStale = false;
   }
 
   async release(): Promise<void> {
+    await this.device?.release();
     await this.step1.release();
     await this.apply?.release();
     await this.evalSession?.release();
   }
-}
-
-/** One step's validated batch: images, labels or soft targets, keep-masks by input name. */
-interface BatchData {
-  readonly x: Float32Array;
-  readonly y: BigInt64Array | Float32Array;
-  readonly masks: ReadonlyMap<string, Uint8Array>;
 }

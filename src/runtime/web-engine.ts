@@ -28,5 +28,7 @@ export function webEngine(ort: OrtWeb, opts: { threads?: number; isolated?: bool
     createSession: (model, o) =>
       ort.InferenceSession.create(model, { executionProviders: [o.device === 'webgpu' ? 'webgpu' : 'wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential', enableMemPattern: o.memoryPattern ?? false }),
     fillsFetches: false,
+    // onnxruntime-web has gpu-buffer outputs too, but vitkit has not wired or tested them in a page yet
+    deviceOutputs: false,
   };
 }

@@ -6,6 +6,7 @@
 // short linear warm-up and cosine decay, over seeded batches of the user's images (Batches: the same shuffling, flip
 // and crop-with-padding as `vitkit train`).
 import type { Engine } from '../runtime/engine.ts';
+import type { Device } from '../runtime/session-options.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
@@ -40,6 +41,8 @@ export interface TeachOptions {
   /** Random crop after this many pixels of zero padding (0 = off). */
   readonly padCrop?: number;
   readonly seed?: number;
+  /** Where the session runs (default 'cpu'; 'webgpu': the page's or Node's GPU through onnxruntime's WebGPU provider). */
+  readonly device?: Device;
 }
 
 /**
@@ -75,7 +78,7 @@ export interface TeachBase {
 }
 
 /** A training session on `engine` for `classes` new classes, starting from `base` (its head replaced). */
-export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch'>): Promise<TrainSession> {
+export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch' | 'device'>): Promise<TrainSession> {
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
   const { config, weights } = withNewHead(base.config, base.weights, classes);
   const selection = teachSelection(opts.mode);
@@ -86,6 +89,7 @@ export async function teachSession(engine: Engine, base: TeachBase, classes: num
     clipNorm: 1,
     trainable: selectionRule(config, selection),
     lora: selection.lora,
+    device: opts.device,
   });
 }
 

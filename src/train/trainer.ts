@@ -18,6 +18,7 @@ import { MetricsLog, lastEvaluation } from './metrics.ts';
 import { selectionRule } from '../model/trainable.ts';
 import type { AdapterSave } from '../weights/adapters.ts';
 import { type TrainRecipe, recipeSelection, totalSteps as stepsOf, usesSoftTargets } from './recipe.ts';
+import type { Device } from '../runtime/session-options.ts';
 import { learningRate } from './schedule.ts';
 
 export type TrainEvent =
@@ -61,6 +62,11 @@ export interface TrainRun {
    * whole model with adapters merged.
    */
   readonly saveAdapters?: Omit<AdapterSave, 'trained' | 'lora'>;
+  /**
+   * Where the steps run (default 'cpu'). On 'webgpu' the weights and optimizer state stay in GPU memory and come back
+   * only for checkpoints and best.safetensors; results equal the CPU's to float32 rounding, not bit for bit.
+   */
+  readonly device?: Device;
   /** Aborting saves a checkpoint after the current step and returns status 'interrupted'. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: TrainEvent) => void;
@@ -157,6 +163,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     dropPath: recipe.dropPath,
     ema: recipe.ema,
     threads: run.threads,
+    device: run.device,
   });
   const paramNames = new Set(session.paramNames);
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
@@ -174,7 +181,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const started = performance.now();
   let checkpoint = '';
   let last = { loss: NaN, acc: NaN };
-  const save = () => (checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep));
+  const save = async () => {
+    await session.download();
+    checkpoint = saveTrainCheckpoint(outDir, { recipe, labels, progress, state: session.state() }, paramNames, keep);
+  };
   const shapes = trainingShapes(recipe.config, selection.lora);
   const trainable = session.trainable.reduce((n, p) => n + numel(shapes.get(p)!), 0);
   run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config), trainable });
@@ -184,7 +194,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     let windowImages = 0;
     while (progress.step < totalSteps) {
       if (run.signal?.aborted) {
-        save();
+        await save();
         return result('interrupted');
       }
       const b = await batches.next();
@@ -219,6 +229,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           last = await evaluateSet(session, data.test, recipe);
           if (last.acc > progress.bestTestAcc) {
             const adapters = run.saveAdapters && { ...run.saveAdapters, trained: session.trainable };
+            await session.download();
             saveBest(outDir, recipe, labels, session.parameters({ ema: !!recipe.ema }), adapters);
             progress = { ...progress, bestTestAcc: last.acc };
           }
@@ -226,7 +237,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         const sums = progress.epochSums;
         const train = { loss: sums.loss / sums.steps, acc: sums.correct / sums.images };
         progress = { ...progress, epochSums: emptySums };
-        save();
+        await save();
         const time = (performance.now() - started) / 1000;
         const test = evaluate ? { test_loss: last.loss, test_acc: last.acc } : {};
         metrics.write({ kind: 'epoch', epoch: b.epoch, step: progress.step, train_loss: train.loss, train_acc: train.acc, ...test, lr, time });
@@ -236,7 +247,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         windowImages = 0;
       }
     }
-    if (!checkpoint) save();
+    if (!checkpoint) await save();
     return result('done');
   } finally {
     metrics.close();
