@@ -6,7 +6,7 @@ import { preprocess } from '../data/preprocess.ts';
 import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
 import { dequantizeWeights } from '../model/int8.ts';
-import { type ViTConfig, gridSize, tokenStride } from '../model/config.ts';
+import { type ViTConfig, embeddedPrefix, gridSize, tokenStride } from '../model/config.ts';
 import { countParameters } from '../model/params.ts';
 import { stemConvWeight } from '../model/resnet-v2.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
@@ -178,7 +178,7 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
     );
   } else notes.push('No images given (--images): attention distance and rollout were skipped.');
 
-  const sim = posEmbedSimilarity(model.weights.get('pos_embed')!, cfg.classToken ? 1 : 0);
+  const sim = posEmbedSimilarity(model.weights.get('pos_embed')!, embeddedPrefix(cfg));
   files.push(write(FILES.posEmbed, await chartToPng(posEmbedSpec(sim))));
   figures.push({
     file: FILES.posEmbed,

@@ -4,7 +4,18 @@ import { GROUPS, type ResNetV2Config, featureChannels, featureSize, midChannels 
 
 export type { ResNetV2Config } from './resnet-v2.ts';
 
-export type Pool = 'token' | 'avg';
+/**
+ * How the tokens become one feature vector: the class token ('token'), the mean of patch tokens with timm's
+ * `fc_norm` ('avg'), or attention pooling with a learned probe then an MLP (SigLIP's MAP head, timm `attn_pool`).
+ */
+export type Pool = 'token' | 'avg' | 'map';
+
+/**
+ * Each block's MLP: x → fc2(act(fc1(x))) with GELU ('gelu', erf form; 'gelu_tanh', its tanh approximation as in
+ * SigLIP) or QuickGELU x·σ(1.702x) (OpenAI CLIP), or SwiGLU (DINOv2 giant): fc1 packs two halves a, b and
+ * fc2 reads silu(a)·b (timm's SwiGLUPacked).
+ */
+export type MlpKind = 'gelu' | 'gelu_tanh' | 'quick_gelu' | 'swiglu';
 
 export interface ViTConfig {
   /** Input resolution (square) the position embeddings are laid out for. */
@@ -36,6 +47,22 @@ export interface ViTConfig {
   readonly qkvBias: boolean;
   /** Width of the pre-training head's tanh hidden layer (pre_logits.fc); 0 for a plain linear head. */
   readonly preLogitsDim: number;
+  // The switches below turn the paper's ViT into its descendants (see DESIGN.md, "Families"); absent means the
+  // paper's choice, so configs written before them still read.
+  /** DeiT's distillation token after the class token, read by a second head `head_dist`; logits are the heads' mean. */
+  readonly distToken?: boolean;
+  /** Learned register tokens after the class (and distillation) token (DINOv2 with registers). Default 0. */
+  readonly regTokens?: number;
+  /** Position embeddings cover the patches only; prefix tokens join after they are added (timm `no_embed_class`). */
+  readonly noEmbedClass?: boolean;
+  /** Learned per-channel scales on both residual branches, `ls1.gamma` and `ls2.gamma` (DINOv2's layer scale). */
+  readonly layerScale?: boolean;
+  /** A LayerNorm on the tokens before the first block, `norm_pre` (CLIP's ln_pre). */
+  readonly preNorm?: boolean;
+  /** Whether the patch projection has a bias (default true; CLIP's has none). */
+  readonly patchBias?: boolean;
+  /** The blocks' MLP (default 'gelu'). */
+  readonly mlp?: MlpKind;
   /** The hybrid's CNN (the paper's §3.1): tokens come from its feature map instead of image patches. Absent: patches. */
   readonly backbone?: ResNetV2Config;
 }
@@ -121,6 +148,16 @@ export const presets: Readonly<Record<string, ViTConfig>> = {
   vit_hybrid_cifar: cifarHybrid,
 };
 
+/** Tokens before the patches: class, distillation and register tokens. */
+export function prefixTokens(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens'>): number {
+  return (cfg.classToken ? 1 : 0) + (cfg.distToken ? 1 : 0) + (cfg.regTokens ?? 0);
+}
+
+/** Prefix tokens that have an entry in `pos_embed` (none with `noEmbedClass`). */
+export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens' | 'noEmbedClass'>): number {
+  return cfg.noEmbedClass ? 0 : prefixTokens(cfg);
+}
+
 /** Heads by the standard table from width (head dim 64, except Ti's 3 heads of 64 and the S/H entries). */
 export function defaultHeads(embedDim: number): number {
   const known = Object.values(sizes).find((s) => s.embedDim === embedDim);
@@ -156,7 +193,14 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   else if (cfg.imgSize % cfg.patchSize !== 0) bad(`imgSize ${cfg.imgSize} is not a multiple of patchSize ${cfg.patchSize}`);
   if (cfg.embedDim % cfg.numHeads !== 0) bad(`embedDim ${cfg.embedDim} is not divisible by numHeads ${cfg.numHeads}`);
   if (cfg.pool === 'token' && !cfg.classToken) bad(`pool 'token' needs classToken: true (or use pool 'avg')`);
-  if (cfg.pool !== 'token' && cfg.pool !== 'avg') bad(`unknown pool '${cfg.pool}' (expected token|avg)`);
+  if (!['token', 'avg', 'map'].includes(cfg.pool)) bad(`unknown pool '${cfg.pool}' (expected token|avg|map)`);
+  if (cfg.mlp !== undefined && !['gelu', 'gelu_tanh', 'quick_gelu', 'swiglu'].includes(cfg.mlp)) {
+    bad(`unknown mlp '${cfg.mlp}' (expected gelu|gelu_tanh|quick_gelu|swiglu)`);
+  }
+  if (cfg.mlp === 'swiglu' && cfg.mlpDim % 2 !== 0) bad(`a SwiGLU MLP packs two halves: mlpDim ${cfg.mlpDim} must be even`);
+  if (cfg.distToken && !cfg.classToken) bad('a distillation token needs the class token');
+  const regs = cfg.regTokens ?? 0;
+  if (!Number.isInteger(regs) || regs < 0) bad(`regTokens must be a non-negative integer, got ${regs}`);
   for (const k of ['imgSize', 'patchSize', 'inChans', 'embedDim', 'numHeads', 'mlpDim'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) bad(`${k} must be a positive integer, got ${cfg[k]}`);
   }

@@ -5,8 +5,11 @@ import { type ViTConfig, checkConfig } from './config.ts';
 
 export function withNewHead(config: ViTConfig, weights: StateDict, numClasses: number): { config: ViTConfig; weights: StateDict } {
   const out = checkConfig({ ...config, numClasses, preLogitsDim: 0 });
-  const kept: StateDict = new Map([...weights].filter(([name]) => !name.startsWith('head.') && !name.startsWith('pre_logits.')));
-  kept.set('head.weight', { dtype: 'float32', shape: [numClasses, out.embedDim], data: new Float32Array(numClasses * out.embedDim) });
-  kept.set('head.bias', { dtype: 'float32', shape: [numClasses], data: new Float32Array(numClasses) });
+  const kept: StateDict = new Map([...weights].filter(([name]) => !/^(head|head_dist|pre_logits)\./.test(name)));
+  // DeiT's distillation head is replaced too (timm's reset_classifier), so both tokens keep their own head.
+  for (const head of out.distToken ? ['head', 'head_dist'] : ['head']) {
+    kept.set(`${head}.weight`, { dtype: 'float32', shape: [numClasses, out.embedDim], data: new Float32Array(numClasses * out.embedDim) });
+    kept.set(`${head}.bias`, { dtype: 'float32', shape: [numClasses], data: new Float32Array(numClasses) });
+  }
   return { config: out, weights: kept };
 }

@@ -3,7 +3,7 @@
 import { parameterShapes } from '../model/params.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
-import { type ViTConfig, checkConfig, defaultHeads, gridSize } from '../model/config.ts';
+import { type ViTConfig, checkConfig, defaultHeads, gridSize, prefixTokens } from '../model/config.ts';
 import { UserError, shown } from '../errors.ts';
 import { SCALE_SUFFIX, isQuantized, quantizationProblems } from '../model/int8.ts';
 import { backboneStride } from '../model/resnet-v2.ts';
@@ -27,12 +27,8 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
   };
   const [embedDim, inChans, patchH, patchW] = shape('patch_embed.proj.weight');
   if (patchH !== patchW) throw new UserError(`${file}: patch_embed.proj.weight has shape ${formatShape(shape('patch_embed.proj.weight'))}; vitkit needs square patches`);
-  const classToken = sd.has('cls_token');
-  const tokens = shape('pos_embed')[1]! - (classToken ? 1 : 0);
-  const grid = Math.round(Math.sqrt(tokens));
-  if (grid * grid !== tokens) {
-    throw new UserError(`${file}: pos_embed has shape ${formatShape(shape('pos_embed'))}, ${tokens} patch tokens, which is not a square grid`);
-  }
+  const tokenLayout = inferTokens(sd, file, shape('pos_embed'));
+  const { grid, classToken } = tokenLayout;
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`)) depth++;
   // A hybrid's projection reads the backbone's feature map: image size and channels come from the backbone. Its
@@ -51,17 +47,51 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     mlpDim: depth ? shape('blocks.0.mlp.fc1.weight')[0]! : (hints.mlpDim ?? 4 * embedDim!),
     numClasses: sd.get('head.weight')?.shape[0] ?? 0,
     classToken,
-    pool: sd.has('fc_norm.weight') || !classToken ? 'avg' : 'token',
+    pool: sd.has('fc_norm.weight') ? 'avg' : sd.has('attn_pool.latent') ? 'map' : classToken ? 'token' : 'avg',
     layerNormEps: hints.layerNormEps ?? defaultLayerNormEps,
     qkvBias: depth ? sd.has('blocks.0.attn.qkv.bias') : (hints.qkvBias ?? true),
     preLogitsDim: sd.get('pre_logits.fc.weight')?.shape[0] ?? 0,
     ...(hybrid ? { backbone: hybrid.backbone } : {}),
+    ...familySwitches(sd, depth, hints),
+    ...tokenLayout.switches,
   };
   try {
     return checkConfig({ ...inferred, ...overrides });
   } catch (e) {
     throw e instanceof UserError ? new UserError(`${file}: ${e.message}`) : e;
   }
+}
+
+/** Prefix tokens and whether `pos_embed` [1, T, D] covers them: T is prefix + g² (timm's default) or g² alone. */
+function inferTokens(sd: StateDict, file: string, pos: readonly number[]): { grid: number; classToken: boolean; switches: Partial<ViTConfig> } {
+  const classToken = sd.has('cls_token');
+  const switches = {
+    ...(sd.has('dist_token') ? { distToken: true } : {}),
+    ...(sd.has('reg_token') ? { regTokens: sd.get('reg_token')!.shape[1]! } : {}),
+  };
+  const prefix = prefixTokens({ classToken, ...switches });
+  const square = (n: number) => n >= 0 && Math.round(Math.sqrt(n)) ** 2 === n;
+  const covered = square(pos[1]! - prefix);
+  if (!covered && !square(pos[1]!)) {
+    const what = prefix ? `neither ${prefix} prefix token${prefix > 1 ? 's' : ''} + a square grid nor a square grid alone` : 'not a square grid';
+    throw new UserError(`${file}: pos_embed has shape ${formatShape(pos)}, ${what}`);
+  }
+  const patches = covered ? pos[1]! - prefix : pos[1]!;
+  return { grid: Math.round(Math.sqrt(patches)), classToken, switches: { ...switches, ...(!covered ? { noEmbedClass: true } : {}) } };
+}
+
+/** The family switches that tensor names and shapes tell (see config.ts); the MLP's activation comes from hints. */
+function familySwitches(sd: StateDict, depth: number, hints: Partial<ViTConfig>): Partial<ViTConfig> {
+  const fc1 = sd.get('blocks.0.mlp.fc1.weight')?.shape;
+  const fc2 = sd.get('blocks.0.mlp.fc2.weight')?.shape;
+  const swiglu = depth > 0 && fc1 && fc2 && fc2[1]! * 2 === fc1[0]!;
+  const mlp = swiglu ? 'swiglu' : hints.mlp;
+  return {
+    ...(sd.has('blocks.0.ls1.gamma') ? { layerScale: true } : {}),
+    ...(sd.has('norm_pre.weight') ? { preNorm: true } : {}),
+    ...(sd.has('patch_embed.proj.weight') && !sd.has('patch_embed.proj.bias') ? { patchBias: false } : {}),
+    ...(mlp && mlp !== 'gelu' ? { mlp } : {}),
+  };
 }
 
 /**

@@ -1,0 +1,61 @@
+// Golden tests of the ViT families (DINOv2, DeiT distilled, CLIP, SigLIP) against timm, from timm's own files, at
+// the native 28 px and at 42 px (position embeddings resampled as timm does). Fixtures: test/fixtures/families/.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { toOnnx } from '../../src/graph/onnx.ts';
+import type { Tensor } from '../../src/graph/tensor.ts';
+import type { ViTConfig } from '../../src/model/config.ts';
+import { atResolution } from '../../src/model/pos-embed.ts';
+import { inferenceGraph } from '../../src/model/vit.ts';
+import { Session } from '../../src/runtime/session.ts';
+import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
+import { readSafetensors } from '../../src/weights/safetensors.ts';
+
+export const FAMILIES = new URL('../fixtures/families/', import.meta.url).pathname;
+
+/** A fixture folder's references (see make_fixtures.py). */
+export function familyExpected(name: string): Map<string, Tensor> {
+  return readSafetensors(`${FAMILIES}${name}/expected.safetensors`).tensors;
+}
+
+/** max |a − b| relative to the reference's scale, max |b|. */
+export function relErr(a: Tensor, b: Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    diff = Math.max(diff, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+    scale = Math.max(scale, Math.abs(Number(b.data[i])));
+  }
+  return diff / scale;
+}
+
+/** The model's output: logits, or the pooled embedding of a headless model. */
+export async function runModel(cfg: ViTConfig, weights: Map<string, Tensor>, images: Tensor): Promise<Tensor> {
+  const out = cfg.numClasses > 0 ? 'logits' : 'pooled';
+  const session = await Session.create(toOnnx(inferenceGraph(cfg, weights, [out])));
+  return (await session.run({ images }))[out]!;
+}
+
+const cases: [string, Partial<ViTConfig>, Partial<ViTConfig>][] = [
+  // [fixture, what the loader must infer, overrides a timm file cannot tell]
+  ['dinov2', { layerScale: true, pool: 'token', numClasses: 0 }, {}],
+  ['dinov2_reg', { layerScale: true, regTokens: 2, noEmbedClass: true }, {}],
+  ['dinov2_swiglu', { layerScale: true, mlp: 'swiglu', mlpDim: 170 }, {}],
+  ['deit_distilled', { distToken: true, numClasses: 5 }, {}],
+  ['clip', { preNorm: true, patchBias: false, numClasses: 16 }, { mlp: 'quick_gelu', layerNormEps: 1e-5 }],
+  ['siglip', { classToken: false, pool: 'map', numClasses: 0 }, {}],
+];
+
+for (const [name, inferred, overrides] of cases) {
+  test(`${name}: timm file at 28 px and 42 px gives timm's output within 1e-4`, async () => {
+    const golden = familyExpected(name);
+    const c = loadCheckpoint(`${FAMILIES}${name}/timm.safetensors`, { numHeads: 2, ...overrides });
+    for (const [k, v] of Object.entries(inferred)) assert.deepEqual(c.config[k as keyof ViTConfig], v, k);
+    const native = relErr(await runModel(c.config, c.weights, golden.get('input')!), golden.get('timm.out')!);
+    assert.ok(native < 1e-4, `native: ${native}`);
+    const alt = atResolution(c.config, c.weights, 42);
+    const resampled = relErr(await runModel(alt.config, alt.weights, golden.get('input_alt')!), golden.get('timm.out_alt')!);
+    assert.ok(resampled < 1e-4, `42 px: ${resampled}`);
+  });
+}
