@@ -8,6 +8,7 @@ import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
 import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm, timmToHf } from './hf.ts';
+import { familyHints, familyToTimm, familyTypes } from './hf-families.ts';
 import { inferConfig } from './infer-config.ts';
 import { hfOnnxFiles } from './hf-onnx.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
@@ -133,18 +134,27 @@ function checkDeclared(path: string, cfg: Record<string, unknown>, shapes: ViTCo
   }
 }
 
-/** Reads a Hugging Face ViT directory (the caller has checked that config.json exists). */
+/** The model types vitkit reads: ViT and DeiT (ViT's naming), and the families in hf-families.ts. */
+const modelTypes = ['vit', 'deit', ...Object.keys(familyTypes)];
+
+/** Reads a Hugging Face ViT-family directory (the caller has checked that config.json exists). */
 export function readHfDir(dir: string): HfDir {
   const cfgPath = inside(dir, 'config.json');
-  const cfg = readJson(cfgPath);
-  if (cfg.model_type !== undefined && cfg.model_type !== 'vit') {
-    throw new UserError(`${cfgPath} has model_type ${shown(cfg.model_type)} (vitkit reads 'vit'): use a ViT checkpoint`);
+  const top = readJson(cfgPath);
+  const type = top.model_type ?? 'vit';
+  if (typeof type !== 'string' || !modelTypes.includes(type)) {
+    throw new UserError(`${cfgPath} has model_type ${shown(type)} (vitkit reads ${modelTypes.join(', ')}): use a ViT-family checkpoint`);
   }
+  // A whole CLIPModel/SiglipModel keeps its vision tower's settings in vision_config.
+  const cfg = (type === 'clip' || type === 'siglip') && typeof top.vision_config === 'object' && top.vision_config ? (top.vision_config as Record<string, unknown>) : top;
   const { tensors, metadata } = readWeights(dir);
-  const weights = hfToTimm(tensors);
-  const shapes = inferConfig(weights, dir); // what the weights say, before config.json's hints
+  const family = familyTypes[type];
+  const weights = family ? familyToTimm(family, tensors) : hfToTimm(tensors);
+  const familyHinted = familyHints(cfgPath, cfg);
+  const shapes = inferConfig(weights, dir, familyHinted); // what the weights say, before config.json's other hints
   checkDeclared(cfgPath, cfg, shapes);
   const hints: Partial<ViTConfig> = {
+    ...familyHinted,
     ...(typeof cfg.num_attention_heads === 'number' ? { numHeads: cfg.num_attention_heads } : {}),
     ...(typeof cfg.layer_norm_eps === 'number' ? { layerNormEps: cfg.layer_norm_eps } : {}),
   };
@@ -162,6 +172,7 @@ export function readHfDir(dir: string): HfDir {
  */
 export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}): Record<string, Uint8Array[]> {
   const { config: cfg } = c;
+  if (cfg.mlp && cfg.mlp !== 'gelu') throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model's MLP is ${cfg.mlp}: save it as timm or vitkit`);
   const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
     architectures: [cfg.numClasses > 0 ? 'ViTForImageClassification' : 'ViTModel'],

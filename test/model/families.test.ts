@@ -59,3 +59,23 @@ for (const [name, inferred, overrides] of cases) {
     assert.ok(resampled < 1e-4, `42 px: ${resampled}`);
   });
 }
+
+const hfCases: [string, Partial<ViTConfig>][] = [
+  // [fixture, what config.json and the weights must give]
+  ['dinov2', { layerScale: true, numHeads: 2, layerNormEps: 1e-6 }],
+  ['dinov2_reg', { layerScale: true, regTokens: 2, noEmbedClass: true }],
+  ['deit_distilled', { distToken: true, numClasses: 5, layerNormEps: 1e-12 }],
+  ['clip', { preNorm: true, patchBias: false, mlp: 'quick_gelu', numClasses: 16, layerNormEps: 1e-5 }],
+  ['siglip', { classToken: false, pool: 'map', mlp: 'gelu_tanh' }],
+];
+
+for (const [name, inferred] of hfCases) {
+  test(`${name}: Hugging Face folder gives transformers' output within 1e-4`, async () => {
+    const golden = familyExpected(name);
+    const c = loadCheckpoint(`${FAMILIES}${name}/hf`);
+    assert.equal(c.format, 'hf');
+    for (const [k, v] of Object.entries(inferred)) assert.deepEqual(c.config[k as keyof ViTConfig], v, k);
+    const err = relErr(await runModel(c.config, c.weights, golden.get('input')!), golden.get('hf.out')!);
+    assert.ok(err < 1e-4, `${err}`);
+  });
+}
