@@ -89,7 +89,8 @@ export function optimizerScalarFeeds(opt: OptimizerConfig, lr: number, t: number
  * (and any other 1-D parameter) are not decayed.
  */
 export function defaultDecay(name: string): boolean {
-  if (name.endsWith('.bias') || name === 'pos_embed' || name === 'cls_token') return false;
+  if (name.endsWith('.bias') || name === 'pos_embed' || name === 'cls_token' || name === 'dist_token') return false;
+  if (name.endsWith('.gamma')) return false; // layer scale: 1-D, as timm's ndim ≤ 1 rule leaves undecayed
   if (/norm/.test(name) && name.endsWith('.weight')) return false;
   return true;
 }

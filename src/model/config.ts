@@ -138,9 +138,40 @@ const cifarHybrid: ViTConfig = {
   backbone: { stemChs: 32, layers: [1], channels: [128] },
 };
 
-/** Named architecture presets: the plain ViTs, timm's hybrids (`vit_{size}_r…`) and vit_hybrid_cifar. */
+/** A ViT of a table size with the paper's 4·D MLP, then a family's switches. */
+const family = (size: Size | 'giant', patchSize: number, imgSize: number, numClasses: number, rest: Partial<ViTConfig>): ViTConfig => {
+  const s = size === 'giant' ? { embedDim: 1536, depth: 40, numHeads: 24 } : sizes[size];
+  return { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize, imgSize, numClasses, ...rest };
+};
+const dinov2 = { layerScale: true } as const;
+const reg4 = { layerScale: true, regTokens: 4, noEmbedClass: true } as const;
+// DINOv2-G's SwiGLU: fc1 packs two 4096-wide halves (timm's mlp_ratio 2.66667·2).
+const giant = { mlp: 'swiglu', mlpDim: 8192 } as const;
+const clip = { preNorm: true, patchBias: false, mlp: 'quick_gelu', layerNormEps: 1e-5 } as const;
+
+/** The families' timm presets (headless where timm's are; CLIP's head is its projection to the joint embedding). */
+const familyPresets: Readonly<Record<string, ViTConfig>> = {
+  vit_small_patch14_dinov2: family('small', 14, 518, 0, dinov2),
+  vit_base_patch14_dinov2: family('base', 14, 518, 0, dinov2),
+  vit_large_patch14_dinov2: family('large', 14, 518, 0, dinov2),
+  vit_giant_patch14_dinov2: family('giant', 14, 518, 0, { ...dinov2, ...giant }),
+  vit_small_patch14_reg4_dinov2: family('small', 14, 518, 0, reg4),
+  vit_base_patch14_reg4_dinov2: family('base', 14, 518, 0, reg4),
+  vit_large_patch14_reg4_dinov2: family('large', 14, 518, 0, reg4),
+  vit_giant_patch14_reg4_dinov2: family('giant', 14, 518, 0, { ...reg4, ...giant }),
+  deit_tiny_distilled_patch16_224: family('tiny', 16, 224, 1000, { distToken: true }),
+  deit_small_distilled_patch16_224: family('small', 16, 224, 1000, { distToken: true }),
+  deit_base_distilled_patch16_224: family('base', 16, 224, 1000, { distToken: true }),
+  vit_base_patch32_clip_224: family('base', 32, 224, 512, clip),
+  vit_base_patch16_clip_224: family('base', 16, 224, 512, clip),
+  vit_large_patch14_clip_224: family('large', 14, 224, 768, clip),
+  vit_base_patch16_siglip_224: family('base', 16, 224, 0, { classToken: false, pool: 'map' }),
+};
+
+/** Named architecture presets: the paper's ViTs, timm's hybrids (`vit_{size}_r…`), vit_hybrid_cifar and the families. */
 export const presets: Readonly<Record<string, ViTConfig>> = {
   ...plainPresets,
+  ...familyPresets,
   ...Object.fromEntries(hybridGrid.map(([name, size, backbone, patch, res, numClasses]) => {
     const s = sizes[size];
     return [name, { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize: patch, imgSize: res, numClasses, backbone }];

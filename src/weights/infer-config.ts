@@ -73,8 +73,8 @@ function inferTokens(sd: StateDict, file: string, pos: readonly number[]): { gri
   const square = (n: number) => n >= 0 && Math.round(Math.sqrt(n)) ** 2 === n;
   const covered = square(pos[1]! - prefix);
   if (!covered && !square(pos[1]!)) {
-    const what = prefix ? `neither ${prefix} prefix token${prefix > 1 ? 's' : ''} + a square grid nor a square grid alone` : 'not a square grid';
-    throw new UserError(`${file}: pos_embed has shape ${formatShape(pos)}, ${what}`);
+    const after = prefix ? ` after ${prefix} prefix token${prefix > 1 ? 's' : ''} (or ${pos[1]} without)` : '';
+    throw new UserError(`${file}: pos_embed has shape ${formatShape(pos)}, ${pos[1]! - prefix} patch tokens${after}, which is not a square grid`);
   }
   const patches = covered ? pos[1]! - prefix : pos[1]!;
   return { grid: Math.round(Math.sqrt(patches)), classToken, switches: { ...switches, ...(!covered ? { noEmbedClass: true } : {}) } };

@@ -2,40 +2,10 @@
 // the native 28 px and at 42 px (position embeddings resampled as timm does). Fixtures: test/fixtures/families/.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { toOnnx } from '../../src/graph/onnx.ts';
-import type { Tensor } from '../../src/graph/tensor.ts';
 import type { ViTConfig } from '../../src/model/config.ts';
 import { atResolution } from '../../src/model/pos-embed.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
-import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
-import { readSafetensors } from '../../src/weights/safetensors.ts';
-
-export const FAMILIES = new URL('../fixtures/families/', import.meta.url).pathname;
-
-/** A fixture folder's references (see make_fixtures.py). */
-export function familyExpected(name: string): Map<string, Tensor> {
-  return readSafetensors(`${FAMILIES}${name}/expected.safetensors`).tensors;
-}
-
-/** max |a − b| relative to the reference's scale, max |b|. */
-export function relErr(a: Tensor, b: Tensor): number {
-  assert.deepEqual(a.shape, b.shape);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    diff = Math.max(diff, Math.abs(Number(a.data[i]) - Number(b.data[i])));
-    scale = Math.max(scale, Math.abs(Number(b.data[i])));
-  }
-  return diff / scale;
-}
-
-/** The model's output: logits, or the pooled embedding of a headless model. */
-export async function runModel(cfg: ViTConfig, weights: Map<string, Tensor>, images: Tensor): Promise<Tensor> {
-  const out = cfg.numClasses > 0 ? 'logits' : 'pooled';
-  const session = await Session.create(toOnnx(inferenceGraph(cfg, weights, [out])));
-  return (await session.run({ images }))[out]!;
-}
+import { FAMILIES, familyExpected, relErr, runModel } from './family-fixtures.ts';
 
 const cases: [string, Partial<ViTConfig>, Partial<ViTConfig>][] = [
   // [fixture, what the loader must infer, overrides a timm file cannot tell]
