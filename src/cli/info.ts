@@ -1,6 +1,6 @@
 // vitkit info CHECKPOINT: what a checkpoint holds.
 import { UserError } from '../errors.ts';
-import { gridSize } from '../model/config.ts';
+import { describeFamily, gridSize } from '../model/config.ts';
 import { isQuantized } from '../model/int8.ts';
 import { countParameters, forwardFlops } from '../model/params.ts';
 import { describeBackbone } from '../model/resnet-v2.ts';
@@ -28,6 +28,7 @@ export async function main(argv: string[]): Promise<void> {
     path,
     format: ckpt.format,
     config: ckpt.config,
+    family: describeFamily(ckpt.config),
     precision: isQuantized(ckpt.weights) ? 'int8' : 'fp32',
     bytes: checkpointBytes(path),
     parameters: countParameters(ckpt.config),
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`${path}: ${ckpt.format} checkpoint`);
   const tokens = c.backbone ? `hybrid, projection ${c.patchSize}×${c.patchSize} on the backbone's feature map` : `patch ${c.patchSize}`;
   const encoder = c.depth ? `depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}` : 'no encoder blocks (the backbone with a linear head)';
-  console.log(`  architecture  ViT, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, ${encoder}`);
+  console.log(`  architecture  ${info.family}, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, ${encoder}`);
   if (c.backbone) console.log(`  backbone      ${describeBackbone(c.backbone)}, ${gridSize(c)}×${gridSize(c)} tokens`);
   console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
   console.log(`  layer norm    eps ${c.layerNormEps}`);

@@ -189,6 +189,25 @@ export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' |
   return cfg.noEmbedClass ? 0 : prefixTokens(cfg);
 }
 
+/**
+ * The family a config's switches make (its nearest descendant of the paper's ViT) and those switches in words,
+ * e.g. `DINOv2 (layer scale, 4 registers, position embeddings on patches only)`.
+ */
+export function describeFamily(cfg: ViTConfig): string {
+  const name = cfg.distToken ? 'DeiT (distilled)' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP' : cfg.layerScale ? 'DINOv2' : 'ViT';
+  const switches = [
+    cfg.distToken && 'distillation token and head',
+    cfg.layerScale && 'layer scale',
+    cfg.regTokens && `${cfg.regTokens} registers`,
+    cfg.noEmbedClass && prefixTokens(cfg) > 0 && 'position embeddings on patches only',
+    cfg.preNorm && 'pre-norm',
+    cfg.patchBias === false && 'no patch bias',
+    cfg.mlp && cfg.mlp !== 'gelu' && `${cfg.mlp} MLP`,
+    cfg.pool === 'map' && 'MAP head',
+  ].filter((s): s is string => typeof s === 'string');
+  return switches.length ? `${name} (${switches.join(', ')})` : name;
+}
+
 /** Heads by the standard table from width (head dim 64, except Ti's 3 heads of 64 and the S/H entries). */
 export function defaultHeads(embedDim: number): number {
   const known = Object.values(sizes).find((s) => s.embedDim === embedDim);
