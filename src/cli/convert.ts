@@ -5,7 +5,7 @@ import { type SaveFormat, loadCheckpoint, saveCheckpoint } from '../weights/chec
 import { configOverrides, parseCommand } from './args.ts';
 
 const help = `
-Usage: vitkit convert IN OUT --to timm|hf|npz|vitkit [--onnx] [--force] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
+Usage: vitkit convert IN OUT --to timm|hf|npz|vitkit [--onnx] [--force] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg] [--mlp quick_gelu]
 
 Reads a checkpoint in any supported format and writes it in another:
   timm     timm state dict as .safetensors
@@ -21,7 +21,7 @@ IN may be a Hub id (org/name) in the local Hugging Face cache; --revision picks 
 `;
 
 const formats: readonly SaveFormat[] = ['timm', 'hf', 'npz', 'vitkit'];
-const options = { to: { type: 'string' }, onnx: { type: 'boolean' }, force: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' } } as const;
+const options = { to: { type: 'string' }, onnx: { type: 'boolean' }, force: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('convert', argv, options, help);

@@ -8,7 +8,7 @@ import { checkpointBytes, loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, parseCommand } from './args.ts';
 
 const help = `
-Usage: vitkit info CHECKPOINT [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
+Usage: vitkit info CHECKPOINT [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg] [--mlp quick_gelu]
 
 Prints a checkpoint's format, inferred architecture, parameter count and GFLOPs per image.
 CHECKPOINT: timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or a Hub id
@@ -16,7 +16,7 @@ CHECKPOINT: timm .safetensors/.pth, Hugging Face or timm directory, Google .npz,
   --json     print {"path", "format", "config", "precision", "bytes", "parameters", "gflops", "labels"}
 `;
 
-const options = { json: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' } } as const;
+const options = { json: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('info', argv, options, help);

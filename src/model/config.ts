@@ -147,7 +147,9 @@ const dinov2 = { layerScale: true } as const;
 const reg4 = { layerScale: true, regTokens: 4, noEmbedClass: true } as const;
 // DINOv2-G's SwiGLU: fc1 packs two 4096-wide halves (timm's mlp_ratio 2.66667·2).
 const giant = { mlp: 'swiglu', mlpDim: 8192 } as const;
-const clip = { preNorm: true, patchBias: false, mlp: 'quick_gelu', layerNormEps: 1e-5 } as const;
+// timm's `*_clip_*` towers run GELU; `*_clip_quickgelu_*` the QuickGELU OpenAI trained with (same parameters).
+const clip = { preNorm: true, patchBias: false, layerNormEps: 1e-5 } as const;
+const quick = { ...clip, mlp: 'quick_gelu' } as const;
 
 /** The families' timm presets (headless where timm's are; CLIP's head is its projection to the joint embedding). */
 const familyPresets: Readonly<Record<string, ViTConfig>> = {
@@ -165,6 +167,9 @@ const familyPresets: Readonly<Record<string, ViTConfig>> = {
   vit_base_patch32_clip_224: family('base', 32, 224, 512, clip),
   vit_base_patch16_clip_224: family('base', 16, 224, 512, clip),
   vit_large_patch14_clip_224: family('large', 14, 224, 768, clip),
+  vit_base_patch32_clip_quickgelu_224: family('base', 32, 224, 512, quick),
+  vit_base_patch16_clip_quickgelu_224: family('base', 16, 224, 512, quick),
+  vit_large_patch14_clip_quickgelu_224: family('large', 14, 224, 768, quick),
   vit_base_patch16_siglip_224: family('base', 16, 224, 0, { classToken: false, pool: 'map' }),
 };
 
