@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ViTConfig } from '../../src/model/config.ts';
+import { quantizeWeights } from '../../src/model/int8.ts';
 import { atResolution } from '../../src/model/pos-embed.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FAMILIES, familyExpected, relErr, runModel } from './family-fixtures.ts';
@@ -27,6 +28,9 @@ for (const [name, inferred, overrides] of cases) {
     const alt = atResolution(c.config, c.weights, 42);
     const resampled = relErr(await runModel(alt.config, alt.weights, golden.get('input_alt')!), golden.get('timm.out_alt')!);
     assert.ok(resampled < 1e-4, `42 px: ${resampled}`);
+    // int8 linear layers (MAP head and distillation head included): close, not equal
+    const int8 = relErr(await runModel(c.config, quantizeWeights(c.config, c.weights), golden.get('input')!), golden.get('timm.out')!);
+    assert.ok(int8 < 0.05, `int8: ${int8}`);
   });
 }
 
