@@ -63,6 +63,12 @@ export interface ViTConfig {
   readonly patchBias?: boolean;
   /** The blocks' MLP (default 'gelu'). */
   readonly mlp?: MlpKind;
+  /** Absolute position embeddings `pos_embed` (default true; BEiT has none, only relative position bias). */
+  readonly absPosEmbed?: boolean;
+  /** A learned relative position bias table per block, `attn.relative_position_bias_table`, added to the scores (BEiT). */
+  readonly relPosBias?: boolean;
+  /** Biases on q and v only, `attn.q_bias` and `attn.v_bias` (BEiT; a k bias shifts each query's scores equally). */
+  readonly qvBias?: boolean;
   /** The hybrid's CNN (the paper's §3.1): tokens come from its feature map instead of image patches. Absent: patches. */
   readonly backbone?: ResNetV2Config;
 }
@@ -199,7 +205,7 @@ export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' |
  * e.g. `DINOv2 (layer scale, 4 registers, position embeddings on patches only)`.
  */
 export function describeFamily(cfg: ViTConfig): string {
-  const name = cfg.distToken ? 'DeiT (distilled)' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP' : cfg.layerScale ? 'DINOv2' : 'ViT';
+  const name = cfg.distToken ? 'DeiT (distilled)' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP' : cfg.relPosBias ? 'BEiT' : cfg.layerScale ? 'DINOv2' : 'ViT';
   const switches = [
     cfg.distToken && 'distillation token and head',
     cfg.layerScale && 'layer scale',
@@ -209,6 +215,9 @@ export function describeFamily(cfg: ViTConfig): string {
     cfg.patchBias === false && 'no patch bias',
     cfg.mlp && cfg.mlp !== 'gelu' && `${cfg.mlp} MLP`,
     cfg.pool === 'map' && 'MAP head',
+    cfg.relPosBias && 'relative position bias',
+    cfg.absPosEmbed === false && 'no absolute position embeddings',
+    cfg.qvBias && 'q/v biases',
   ].filter((s): s is string => typeof s === 'string');
   return switches.length ? `${name} (${switches.join(', ')})` : name;
 }
@@ -254,6 +263,8 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   }
   if (cfg.mlp === 'swiglu' && cfg.mlpDim % 2 !== 0) bad(`a SwiGLU MLP packs two halves: mlpDim ${cfg.mlpDim} must be even`);
   if (cfg.distToken && !cfg.classToken) bad('a distillation token needs the class token');
+  if (cfg.relPosBias && (!cfg.classToken || cfg.distToken || cfg.regTokens || cfg.backbone)) bad('relative position bias covers a class token and a patch grid only');
+  if (cfg.qvBias && cfg.qkvBias) bad('qvBias replaces qkvBias: set qkvBias false');
   const regs = cfg.regTokens ?? 0;
   if (!Number.isInteger(regs) || regs < 0) bad(`regTokens must be a non-negative integer, got ${regs}`);
   for (const k of ['imgSize', 'patchSize', 'inChans', 'embedDim', 'numHeads', 'mlpDim'] as const) {

@@ -61,6 +61,7 @@ function ruleFor(name: string, cfg: ViTConfig, opts: InitOptions): Rule {
   if (name === 'attn_pool.latent') return fill((rng) => truncNormal(rng, cfg.embedDim ** -0.5));
   // Layer scale starts near zero, each block near the identity (timm init_values, DINOv2's 1e-5).
   if (name.endsWith('.gamma')) return constant(1e-5);
+  if (/\.(q_bias|v_bias|relative_position_bias_table)$/.test(name)) return constant(0); // timm's Beit
   if (name === 'pos_embed') return truncStd02;
   if (/^head(_dist)?\./.test(name) && opts.zeroHead) return constant(0);
   if (name.startsWith('patch_embed.proj.') && (opts.patchEmbed ?? 'pytorch') === 'pytorch') {

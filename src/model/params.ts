@@ -1,5 +1,6 @@
 // The parameters of a ViT by canonical (timm) name, in timm's order, with their shapes.
 import { type ViTConfig, embeddedPrefix, gridSize, prefixTokens } from './config.ts';
+import { tableRows } from './rel-pos-bias.ts';
 import { backboneFlops, backboneShapes, featureChannels } from './resnet-v2.ts';
 
 /** Every parameter tensor a config implies, name → shape, in timm's state-dict order. */
@@ -9,7 +10,7 @@ export function parameterShapes(cfg: ViTConfig): Map<string, number[]> {
   if (cfg.classToken) s.set('cls_token', [1, 1, d]);
   if (cfg.distToken) s.set('dist_token', [1, 1, d]);
   if (cfg.regTokens) s.set('reg_token', [1, cfg.regTokens, d]);
-  s.set('pos_embed', [1, gridSize(cfg) ** 2 + embeddedPrefix(cfg), d]);
+  if (cfg.absPosEmbed ?? true) s.set('pos_embed', [1, gridSize(cfg) ** 2 + embeddedPrefix(cfg), d]);
   // A hybrid's projection reads the backbone's feature map instead of the image.
   for (const [name, shape] of cfg.backbone ? backboneShapes(cfg.backbone, c) : []) s.set(name, shape);
   s.set('patch_embed.proj.weight', [d, cfg.backbone ? featureChannels(cfg.backbone) : c, p, p]);
@@ -24,6 +25,11 @@ export function parameterShapes(cfg: ViTConfig): Map<string, number[]> {
     s.set(`${b}.norm1.bias`, [d]);
     s.set(`${b}.attn.qkv.weight`, [3 * d, d]);
     if (cfg.qkvBias) s.set(`${b}.attn.qkv.bias`, [3 * d]);
+    if (cfg.qvBias) {
+      s.set(`${b}.attn.q_bias`, [d]);
+      s.set(`${b}.attn.v_bias`, [d]);
+    }
+    if (cfg.relPosBias) s.set(`${b}.attn.relative_position_bias_table`, [tableRows(gridSize(cfg)), cfg.numHeads]);
     s.set(`${b}.attn.proj.weight`, [d, d]);
     s.set(`${b}.attn.proj.bias`, [d]);
     if (cfg.layerScale) s.set(`${b}.ls1.gamma`, [d]);

@@ -2,6 +2,7 @@
 // higher resolution, §3.2): the patch grid's embeddings are interpolated in 2D, prefix tokens kept as they are.
 import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
 import { resampleTaps } from '../resample-taps.ts';
+import { resizeRelPosTable } from './rel-pos-bias.ts';
 import { type ViTConfig, checkConfig, embeddedPrefix, gridSize } from './config.ts';
 
 /** Interpolation weights mapping `inSize` samples to `outSize`: a dense row of `inSize` weights per output. */
@@ -63,6 +64,10 @@ export function atResolution(cfg: ViTConfig, weights: StateDict, imgSize: number
   if (imgSize === cfg.imgSize) return { config: cfg, weights };
   const config = checkConfig({ ...cfg, imgSize });
   const resampled = new Map(weights);
-  resampled.set('pos_embed', resamplePosEmbed(weights.get('pos_embed')!, gridSize(config), embeddedPrefix(cfg)));
+  if (cfg.absPosEmbed ?? true) resampled.set('pos_embed', resamplePosEmbed(weights.get('pos_embed')!, gridSize(config), embeddedPrefix(cfg)));
+  for (let i = 0; cfg.relPosBias && i < cfg.depth; i++) {
+    const name = `blocks.${i}.attn.relative_position_bias_table`;
+    resampled.set(name, resizeRelPosTable(weights.get(name)!, gridSize(config)));
+  }
   return { config, weights: resampled };
 }

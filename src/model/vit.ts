@@ -3,13 +3,15 @@ import { type Dim, Graph, type Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, numel } from '../graph/tensor.ts';
 import { add, mul, tanh } from '../ops/elementwise.ts';
 import { attention } from '../ops/attention.ts';
-import { layerNorm, linear } from '../ops/nn.ts';
+import { layerNorm, linear, softmax } from '../ops/nn.ts';
+import { matmul } from '../ops/matmul.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import { type ViTConfig, gridSize, prefixTokens } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { int8Linear, isQuantized } from './int8.ts';
 import { mapPool } from './map-head.ts';
+import { relPosBias } from './rel-pos-bias.ts';
 import { mlpHidden } from './mlp.ts';
 import { parameterShapes } from './params.ts';
 import { hybridTokens } from './resnet-v2.ts';
@@ -115,7 +117,8 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     ...(cfg.regTokens ? [perImage('reg_token', cfg.regTokens)] : []),
   ];
   const withPrefix = (y: Value) => (prefix.length ? concat([...prefix, y], 1) : y); // [B, T, D], T = prefix + N
-  x = drop(cfg.noEmbedClass ? withPrefix(add(x, p('pos_embed'))) : add(withPrefix(x), p('pos_embed')), 'pos');
+  if (cfg.absPosEmbed === false) x = drop(withPrefix(x), 'pos');
+  else x = drop(cfg.noEmbedClass ? withPrefix(add(x, p('pos_embed'))) : add(withPrefix(x), p('pos_embed')), 'pos');
   if (cfg.preNorm) x = layerNorm(x, p('norm_pre.weight'), p('norm_pre.bias'), cfg.layerNormEps);
   // Layer scale: a learned per-channel gain on a residual branch, before stochastic depth (timm's ls1/ls2).
   const scaled = (v: Value, name: string) => (cfg.layerScale ? mul(v, p(`${name}.gamma`)) : v);
@@ -128,7 +131,8 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     let out: Value;
     if (opts.attention) out = opts.attention(normed, b, dense);
     else {
-      const [weighted, attn] = selfAttention(normed, b, heads, dense, cfg.qkvBias);
+      const bias = cfg.relPosBias ? relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : null;
+      const [weighted, attn] = selfAttention(normed, heads, qkvProjection(cfg, b, p, dense), bias);
       attention.push(attn);
       out = weighted;
     }
@@ -174,15 +178,34 @@ function patchTokens(images: Value, cfg: ViTConfig, dense: LinearSource): Value 
   return dense(x, 'patch_embed.proj', cfg.patchBias ?? true); // the P×P conv kernel as a linear map on flattened patches
 }
 
-/** Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection) and the [B, H, T, T] probabilities. */
-function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, qkvBias: boolean): [Value, Value] {
+/** Block `b`'s q/k/v projection [B, T, D] → [B, T, 3D]; BEiT's bias has q and v parts only (zeros for k). */
+function qkvProjection(cfg: ViTConfig, b: string, p: (name: string) => Value, dense: LinearSource): (x: Value) => Value {
+  return (x) => {
+    const qkv = dense(x, `${b}.attn.qkv`, cfg.qkvBias);
+    if (!cfg.qvBias) return qkv;
+    const zeros = x.graph.constant({ dtype: 'float32', shape: [cfg.embedDim], data: new Float32Array(cfg.embedDim) }, 'k_bias');
+    return add(qkv, concat([p(`${b}.attn.q_bias`), zeros, p(`${b}.attn.v_bias`)], 0));
+  };
+}
+
+/**
+ * Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection)
+ * and the [B, H, T, T] probabilities. A relative position bias [H, T, T] (BEiT) joins the scaled scores before the
+ * softmax, composed from standard ops; without one, the attention op with its own gradient rule.
+ */
+function selfAttention(x: Value, heads: number, project: (x: Value) => Value, bias: Value | null): [Value, Value] {
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
-  const qkv = dense(x, `${b}.attn.qkv`, qkvBias); // [B, T, 3D]
+  const qkv = project(x); // [B, T, 3D]
   // Split, then one transpose per operand: cheaper forward and backward than transposing a [3, B, H, T, hd] block and
   // gathering from it. The scale and kᵀ are left to attention(), where onnxruntime folds both into its MatMul.
   const [q0, k0, v0] = split(qkv, 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
   const perHead = (y: Value) => transpose(reshape(y, [0, t, heads, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
+  if (bias) {
+    const kT = transpose(reshape(k0, [0, t, heads, hd]), [0, 2, 3, 1]); // [B, H, hd, T]
+    const probs = softmax(add(mul(matmul(perHead(q0), kT), 1 / Math.sqrt(hd)), bias)); // [B, H, T, T]
+    return [reshape(transpose(matmul(probs, perHead(v0)), [0, 2, 1, 3]), [0, t, d]), probs]; // [B, H, T, hd] → [B, T, D]
+  }
   const { out, probs } = attention(perHead(q0), perHead(k0), perHead(v0), 1 / Math.sqrt(hd)); // [B, T, H, hd], [B, H, T, T]
   return [reshape(out, [0, t, d]), probs]; // [B, T, H, hd] → [B, T, D]
 }
@@ -229,7 +252,9 @@ export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: read
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
   const linear = int8 ? int8Linear(g, weights) : undefined;
-  const chosen = outputs.includes('attention') ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
+  // onnxruntime's kernels take neither BEiT's relative position bias nor its q/v-only bias: BEiT runs 'plain'
+  const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias;
+  const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
   if (chosen === 'fused' && int8) throw new Error("the 'fused' attention kernel has a float32 q/k/v projection: use 'mha' for int8 weights");
   const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
   const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });

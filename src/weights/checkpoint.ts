@@ -16,6 +16,7 @@ import { encodeNpz, parseNpz } from './npz.ts';
 import { parsePth } from './pth.ts';
 import { looksLikeZip, readZip } from './zip.ts';
 import { isHfNaming, hfToTimm } from './hf.ts';
+import { beitLayerScaleNames } from './rename.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
 import { resolveCheckpointPath } from './hf-cache.ts';
@@ -64,7 +65,7 @@ function fromSafetensors(src: ByteSource): Loaded {
   }
   // a bare model.safetensors from a Hugging Face repo carries HF names
   if (isHfNaming(tensors)) return { format: 'hf', weights: hfToTimm(tensors), metadata };
-  return { format: 'timm', weights: tensors, metadata };
+  return { format: 'timm', weights: beitLayerScaleNames(tensors), metadata };
 }
 
 function fromNpz(src: ByteSource): Loaded {
@@ -75,7 +76,7 @@ function fromNpz(src: ByteSource): Loaded {
 
 function fromPth(src: ByteSource): Loaded {
   const sd = parsePth(src);
-  return { format: 'pth', weights: isHfNaming(sd) ? hfToTimm(sd) : sd };
+  return { format: 'pth', weights: isHfNaming(sd) ? hfToTimm(sd) : beitLayerScaleNames(sd) };
 }
 
 function readAny(path: string): Loaded {

@@ -7,6 +7,7 @@ import { type ViTConfig, checkConfig, defaultHeads, gridSize, prefixTokens } fro
 import { UserError, shown } from '../errors.ts';
 import { SCALE_SUFFIX, isQuantized, quantizationProblems } from '../model/int8.ts';
 import { backboneStride } from '../model/resnet-v2.ts';
+import { tableGrid } from '../model/rel-pos-bias.ts';
 import { inferBackbone } from './infer-backbone.ts';
 
 /** LayerNorm epsilon when nothing says otherwise: timm's and JAX's ViTs use 1e-6. */
@@ -27,7 +28,8 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
   };
   const [embedDim, inChans, patchH, patchW] = shape('patch_embed.proj.weight');
   if (patchH !== patchW) throw new UserError(`${file}: patch_embed.proj.weight has shape ${formatShape(shape('patch_embed.proj.weight'))}; vitkit needs square patches`);
-  const tokenLayout = inferTokens(sd, file, shape('pos_embed'));
+  const table = sd.get('blocks.0.attn.relative_position_bias_table');
+  const tokenLayout = !sd.has('pos_embed') && table ? relativeTokens(sd, file, table.shape) : inferTokens(sd, file, shape('pos_embed'));
   const { grid, classToken } = tokenLayout;
   let depth = 0;
   while (sd.has(`blocks.${depth}.norm1.weight`)) depth++;
@@ -43,7 +45,7 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     inChans: hybrid ? hybrid.inChans : inChans!,
     embedDim: embedDim!,
     depth,
-    numHeads: hints.numHeads ?? defaultHeads(embedDim!),
+    numHeads: hints.numHeads ?? table?.shape[1] ?? defaultHeads(embedDim!),
     mlpDim: depth ? shape('blocks.0.mlp.fc1.weight')[0]! : (hints.mlpDim ?? 4 * embedDim!),
     numClasses: sd.get('head.weight')?.shape[0] ?? 0,
     classToken,
@@ -80,6 +82,15 @@ function inferTokens(sd: StateDict, file: string, pos: readonly number[]): { gri
   return { grid: Math.round(Math.sqrt(patches)), classToken, switches: { ...switches, ...(!covered ? { noEmbedClass: true } : {}) } };
 }
 
+/** BEiT: no absolute position embeddings; the grid comes from the relative position bias table's rows. */
+function relativeTokens(sd: StateDict, file: string, table: readonly number[]): { grid: number; classToken: boolean; switches: Partial<ViTConfig> } {
+  const grid = tableGrid(table[0]!);
+  if (table.length !== 2 || Number.isNaN(grid)) {
+    throw new UserError(`${file}: blocks.0.attn.relative_position_bias_table has shape ${formatShape(table)}, expected [(2g−1)² + 3, heads] for a g×g grid`);
+  }
+  return { grid, classToken: sd.has('cls_token'), switches: { absPosEmbed: false, relPosBias: true } };
+}
+
 /** The family switches that tensor names and shapes tell (see config.ts); the MLP's activation comes from hints. */
 function familySwitches(sd: StateDict, depth: number, hints: Partial<ViTConfig>): Partial<ViTConfig> {
   const fc1 = sd.get('blocks.0.mlp.fc1.weight')?.shape;
@@ -89,6 +100,7 @@ function familySwitches(sd: StateDict, depth: number, hints: Partial<ViTConfig>)
   return {
     ...(sd.has('blocks.0.ls1.gamma') ? { layerScale: true } : {}),
     ...(sd.has('norm_pre.weight') ? { preNorm: true } : {}),
+    ...(sd.has('blocks.0.attn.q_bias') ? { qvBias: true } : {}),
     ...(sd.has('patch_embed.proj.weight') && !sd.has('patch_embed.proj.bias') ? { patchBias: false } : {}),
     ...(mlp && mlp !== 'gelu' ? { mlp } : {}),
   };

@@ -16,6 +16,7 @@ const cases: [string, Partial<ViTConfig>, Partial<ViTConfig>][] = [
   ['deit_distilled', { distToken: true, numClasses: 5 }, {}],
   ['clip', { preNorm: true, patchBias: false, numClasses: 16 }, { mlp: 'quick_gelu', layerNormEps: 1e-5 }],
   ['siglip', { classToken: false, pool: 'map', numClasses: 0 }, {}],
+  ['beit', { relPosBias: true, qvBias: true, absPosEmbed: false, layerScale: true, pool: 'avg', numHeads: 2 }, {}],
 ];
 
 for (const [name, inferred, overrides] of cases) {
