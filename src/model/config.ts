@@ -177,6 +177,9 @@ const familyPresets: Readonly<Record<string, ViTConfig>> = {
   vit_base_patch16_clip_quickgelu_224: family('base', 16, 224, 512, quick),
   vit_large_patch14_clip_quickgelu_224: family('large', 14, 224, 768, quick),
   vit_base_patch16_siglip_224: family('base', 16, 224, 0, { classToken: false, pool: 'map' }),
+  beit_base_patch16_224: family('base', 16, 224, 1000, {
+    pool: 'avg', layerScale: true, absPosEmbed: false, relPosBias: true, qkvBias: false, qvBias: true,
+  }),
 };
 
 /** Named architecture presets: the paper's ViTs, timm's hybrids (`vit_{size}_r…`), vit_hybrid_cifar and the families. */

@@ -1,5 +1,5 @@
-// Hugging Face names of the ViT families transformers models apart from ViT (DINOv2, CLIP's and SigLIP's vision
-// towers) → timm's (canonical), and what their config.json says that shapes cannot. DeiT names its layers as ViT
+// Hugging Face names of the ViT families transformers models apart from ViT (DINOv2, BEiT, CLIP's and SigLIP's
+// vision towers) → timm's (canonical), and what their config.json says that shapes cannot. DeiT names its layers as ViT
 // does (hf.ts). q/k/v become timm's fused qkv; SigLIP's head becomes timm's attn_pool.
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { MlpKind, ViTConfig } from '../model/config.ts';
@@ -7,9 +7,11 @@ import { UserError, shown } from '../errors.ts';
 import { concatRows, reshape } from './layout.ts';
 import { blockCount, mover } from './rename.ts';
 
+export type FamilyNaming = 'dinov2' | 'beit' | 'clip';
+
 /** The model types read here, by the naming their weights use. */
-export const familyTypes: Readonly<Record<string, 'dinov2' | 'clip'>> = {
-  dinov2: 'dinov2', dinov2_with_registers: 'dinov2',
+export const familyTypes: Readonly<Record<string, FamilyNaming>> = {
+  dinov2: 'dinov2', dinov2_with_registers: 'dinov2', beit: 'beit',
   clip_vision_model: 'clip', siglip_vision_model: 'clip', clip: 'clip', siglip: 'clip',
 };
 
@@ -90,6 +92,39 @@ function dinov2ToTimm(hf: StateDict): StateDict {
   return out;
 }
 
+const beitBlock: readonly [string, string][] = [
+  ['layernorm_before', 'norm1'], ['attention.attention.relative_position_bias.relative_position_bias_table', 'attn.relative_position_bias_table'],
+  ['attention.output.dense', 'attn.proj'], ['lambda_1', 'ls1.gamma'], ['layernorm_after', 'norm2'],
+  ['intermediate.dense', 'mlp.fc1'], ['output.dense', 'mlp.fc2'], ['lambda_2', 'ls2.gamma'],
+];
+
+/** BeitModel / BeitForImageClassification → timm's Beit: q and v biases stay apart (there is no k bias). */
+function beitToTimm(hf: StateDict): StateDict {
+  const src: StateDict = new Map([...hf].map(([k, v]) => [k.replace(/^beit\./, ''), v]));
+  if (src.has('encoder.relative_position_bias.relative_position_bias_table')) {
+    throw new UserError('this BEiT shares one relative position bias table across blocks (a pre-training checkpoint), which vitkit does not build: use a fine-tuned BEiT');
+  }
+  const out: StateDict = new Map();
+  const take = mover(src, out);
+  take('embeddings.cls_token', 'cls_token');
+  src.delete('embeddings.mask_token');
+  for (const kind of ['weight', 'bias']) {
+    take(`embeddings.patch_embeddings.projection.${kind}`, `patch_embed.proj.${kind}`);
+    take(`pooler.layernorm.${kind}`, `fc_norm.${kind}`); // mean pooling
+    take(`layernorm.${kind}`, `norm.${kind}`); // class-token pooling
+    take(`classifier.${kind}`, `head.${kind}`);
+  }
+  const qkv = ['query', 'key', 'value'].map((n) => `attention.attention.${n}`);
+  for (let i = 0, n = blockCount(src.keys(), /^encoder\.layer\.(\d+)\./); i < n; i++) {
+    const l = `encoder.layer.${i}.`;
+    take(`${l}attention.attention.query.bias`, `blocks.${i}.attn.q_bias`);
+    take(`${l}attention.attention.value.bias`, `blocks.${i}.attn.v_bias`);
+    renameBlock(src, out, l, `blocks.${i}.`, beitBlock, qkv);
+  }
+  for (const [k, v] of src) out.set(k, v);
+  return out;
+}
+
 const clipBlock: readonly [string, string][] = [
   ['layer_norm1', 'norm1'], ['self_attn.out_proj', 'attn.proj'], ['layer_norm2', 'norm2'], ['mlp.fc1', 'mlp.fc1'], ['mlp.fc2', 'mlp.fc2'],
 ];
@@ -146,6 +181,6 @@ function clipToTimm(hf: StateDict): StateDict {
 }
 
 /** Renames a family's Hugging Face tensors to timm's. */
-export function familyToTimm(kind: 'dinov2' | 'clip', hf: StateDict): StateDict {
-  return kind === 'dinov2' ? dinov2ToTimm(hf) : clipToTimm(hf);
+export function familyToTimm(kind: FamilyNaming, hf: StateDict): StateDict {
+  return kind === 'dinov2' ? dinov2ToTimm(hf) : kind === 'beit' ? beitToTimm(hf) : clipToTimm(hf);
 }

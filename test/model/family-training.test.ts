@@ -6,6 +6,7 @@ import type { Value } from '../../src/graph/graph.ts';
 import { withNewHead } from '../../src/model/head.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { mapPool } from '../../src/model/map-head.ts';
+import { relPosBias, tableRows } from '../../src/model/rel-pos-bias.ts';
 import { linear } from '../../src/ops/nn.ts';
 import { nodeEngine } from '../../src/runtime/node-engine.ts';
 import { TrainSession } from '../../src/runtime/train-session.ts';
@@ -27,7 +28,12 @@ test('MAP pooling: gradients for the tokens and every head parameter match finit
   });
 });
 
-for (const [name, overrides] of [['dinov2_reg', {}], ['dinov2_swiglu', {}], ['deit_distilled', {}], ['clip', { mlp: 'quick_gelu' }], ['siglip', {}]] as const) {
+test('relative position bias: the table\'s gradient (a scatter-add over repeated offsets) matches finite differences', async () => {
+  await fdCheck([{ shape: [tableRows(3), 2] }], (table) => relPosBias(table, 3));
+});
+
+const steps = [['dinov2_reg', {}], ['dinov2_swiglu', {}], ['deit_distilled', {}], ['clip', { mlp: 'quick_gelu' }], ['siglip', {}], ['beit', {}]] as const;
+for (const [name, overrides] of steps) {
   test(`${name}: a fine-tuning step from the timm file changes every parameter`, async () => {
     const c = loadCheckpoint(`${FAMILIES}${name}/timm.safetensors`, { numHeads: 2, ...overrides });
     const { config, weights } = withNewHead(c.config, c.weights, 3);
