@@ -63,6 +63,11 @@ export interface ViTConfig {
   readonly patchBias?: boolean;
   /** The blocks' MLP (default 'gelu'). */
   readonly mlp?: MlpKind;
+  /**
+   * The head projects into a joint image–text space (CLIP's visual projection, timm's `head`): its output, CLIP's
+   * `image_embeds`, is the model's embedding (what `embed`, `fewshot`, `knn` read) rather than class scores.
+   */
+  readonly projectionHead?: boolean;
   /** Absolute position embeddings `pos_embed` (default true; BEiT has none, only relative position bias). */
   readonly absPosEmbed?: boolean;
   /** A learned relative position bias table per block, `attn.relative_position_bias_table`, added to the scores (BEiT). */
@@ -192,6 +197,11 @@ export const presets: Readonly<Record<string, ViTConfig>> = {
   })),
   vit_hybrid_cifar: cifarHybrid,
 };
+
+/** The output that is a model's embedding: the pooled features, or a CLIP head's projection of them. */
+export function embeddingOutput(cfg: Pick<ViTConfig, 'projectionHead' | 'numClasses'>): 'pooled' | 'logits' {
+  return cfg.projectionHead && cfg.numClasses > 0 ? 'logits' : 'pooled';
+}
 
 /** Tokens before the patches: class, distillation and register tokens. */
 export function prefixTokens(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens'>): number {

@@ -4,7 +4,8 @@ import type { StateDict } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig } from './config.ts';
 
 export function withNewHead(config: ViTConfig, weights: StateDict, numClasses: number): { config: ViTConfig; weights: StateDict } {
-  const out = checkConfig({ ...config, numClasses, preLogitsDim: 0 });
+  const { projectionHead: _, ...rest } = config; // the new head classifies
+  const out = checkConfig({ ...rest, numClasses, preLogitsDim: 0 });
   const kept: StateDict = new Map([...weights].filter(([name]) => !/^(head|head_dist|pre_logits)\./.test(name)));
   // DeiT's distillation head is replaced too (timm's reset_classifier), so both tokens keep their own head.
   for (const head of out.distToken ? ['head', 'head_dist'] : ['head']) {

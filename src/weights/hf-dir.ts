@@ -150,7 +150,7 @@ export function readHfDir(dir: string): HfDir {
   const { tensors, metadata } = readWeights(dir);
   const family = familyTypes[type];
   const weights = family ? familyToTimm(family, tensors) : hfToTimm(tensors);
-  const familyHinted = familyHints(cfgPath, cfg);
+  const familyHinted = { ...familyHints(cfgPath, cfg), ...(tensors.has('visual_projection.weight') ? { projectionHead: true } : {}) };
   const shapes = inferConfig(weights, dir, familyHinted); // what the weights say, before config.json's other hints
   checkDeclared(cfgPath, cfg, shapes);
   const hints: Partial<ViTConfig> = {

@@ -1,7 +1,7 @@
 // ViTConfig from the shapes of canonical (timm-named) tensors, and the check that tensors fit a config.
 // What shapes cannot tell (heads, LayerNorm epsilon) comes from hints a format records, else from defaults.
 import { parameterShapes } from '../model/params.ts';
-import type { StateDict } from '../graph/tensor.ts';
+import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { formatShape } from '../graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultHeads, gridSize, prefixTokens } from '../model/config.ts';
 import { UserError, shown } from '../errors.ts';
@@ -103,7 +103,16 @@ function familySwitches(sd: StateDict, depth: number, hints: Partial<ViTConfig>)
     ...(sd.has('blocks.0.attn.q_bias') ? { qvBias: true } : {}),
     ...(sd.has('patch_embed.proj.weight') && !sd.has('patch_embed.proj.bias') ? { patchBias: false } : {}),
     ...(mlp && mlp !== 'gelu' ? { mlp } : {}),
+    ...(hints.projectionHead || (sd.has('norm_pre.weight') && isZero(sd.get('head.bias'))) ? { projectionHead: true } : {}),
   };
+}
+
+/**
+ * Whether a tensor is all zeros: timm converts CLIP's bias-free visual projection to a head with a zero bias, which
+ * tells it from a classifier fine-tuned on top of a CLIP tower.
+ */
+function isZero(t: Tensor | undefined): boolean {
+  return !!t && t.dtype === 'float32' && (t.data as Float32Array).every((v) => v === 0);
 }
 
 /**

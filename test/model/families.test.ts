@@ -2,7 +2,8 @@
 // the native 28 px and at 42 px (position embeddings resampled as timm does). Fixtures: test/fixtures/families/.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ViTConfig } from '../../src/model/config.ts';
+import { type ViTConfig, embeddingOutput } from '../../src/model/config.ts';
+import { withNewHead } from '../../src/model/head.ts';
 import { quantizeWeights } from '../../src/model/int8.ts';
 import { atResolution } from '../../src/model/pos-embed.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
@@ -55,3 +56,16 @@ for (const [name, inferred] of hfCases) {
     assert.ok(err < 1e-4, `${err}`);
   });
 }
+
+test("CLIP's head is its projection: the embedding is image_embeds until a new head classifies", () => {
+  const clip = loadCheckpoint(`${FAMILIES}clip/hf`);
+  assert.equal(clip.config.projectionHead, true);
+  assert.equal(embeddingOutput(clip.config), 'logits'); // checked equal to transformers' image_embeds above
+  assert.ok((clip.weights.get('head.bias')!.data as Float32Array).every((v) => v === 0));
+  const tuned = withNewHead(clip.config, clip.weights, 3).config;
+  assert.equal(tuned.projectionHead, undefined);
+  assert.equal(embeddingOutput(tuned), 'pooled');
+  // a timm CLIP file whose head has a bias is a classifier on the tower (timm converts the projection with zeros)
+  assert.equal(loadCheckpoint(`${FAMILIES}clip/timm.safetensors`, { numHeads: 2 }).config.projectionHead, undefined);
+  assert.equal(embeddingOutput(loadCheckpoint(`${FAMILIES}siglip/hf`).config), 'pooled');
+});
