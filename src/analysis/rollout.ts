@@ -70,6 +70,20 @@ function headMean(layer: Tensor, b: number, from: number, to: number): Float64Ar
   return out;
 }
 
+/**
+ * The share of the readout's attention (heads averaged) that register tokens (DINOv2) take in `layer`: a map shows
+ * patches only, and registers soak up attention that would otherwise land on background patches.
+ */
+export function registerShare(layer: Tensor, b: number, model: TokenLayout): number {
+  if (!model.regTokens) return 0;
+  const { heads, tokens: t } = dims(layer);
+  const { prefix, readout } = layout(t, model);
+  const row = vectorTimes(readoutRow(t, prefix, readout), headMean(layer, b, 0, heads), t);
+  let share = 0;
+  for (let j = prefix - model.regTokens; j < prefix; j++) share += row[j]!;
+  return share;
+}
+
 /** The query weights a map is read from: one-hot on the class token, or uniform over the patch tokens. */
 function readoutRow(tokens: number, prefix: number, readout: Readout): Float64Array {
   const row = new Float64Array(tokens);
