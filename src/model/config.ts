@@ -6,9 +6,10 @@ export type { ResNetV2Config } from './resnet-v2.ts';
 
 /**
  * How the tokens become one feature vector: the class token ('token'), the mean of patch tokens with timm's
- * `fc_norm` ('avg'), or attention pooling with a learned probe then an MLP (SigLIP's MAP head, timm `attn_pool`).
+ * `fc_norm` ('avg'), attention pooling with a learned probe then an MLP (SigLIP's MAP head, timm `attn_pool`), or
+ * the class token beside the mean of the normalised patch tokens, 2·D wide (transformers' DINOv2 classifier).
  */
-export type Pool = 'token' | 'avg' | 'map';
+export type Pool = 'token' | 'avg' | 'map' | 'token_avg';
 
 /**
  * Each block's MLP: x → fc2(act(fc1(x))) with GELU ('gelu', erf form; 'gelu_tanh', its tanh approximation as in
@@ -203,6 +204,11 @@ export function embeddingOutput(cfg: Pick<ViTConfig, 'projectionHead' | 'numClas
   return cfg.projectionHead && cfg.numClasses > 0 ? 'logits' : 'pooled';
 }
 
+/** Width of the pooled features the head reads: D, or 2·D for 'token_avg'. */
+export function pooledDim(cfg: Pick<ViTConfig, 'embedDim' | 'pool'>): number {
+  return cfg.pool === 'token_avg' ? 2 * cfg.embedDim : cfg.embedDim;
+}
+
 /** Tokens before the patches: class, distillation and register tokens. */
 export function prefixTokens(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens'>): number {
   return (cfg.classToken ? 1 : 0) + (cfg.distToken ? 1 : 0) + (cfg.regTokens ?? 0);
@@ -270,7 +276,8 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   else if (cfg.imgSize % cfg.patchSize !== 0) bad(`imgSize ${cfg.imgSize} is not a multiple of patchSize ${cfg.patchSize}`);
   if (cfg.embedDim % cfg.numHeads !== 0) bad(`embedDim ${cfg.embedDim} is not divisible by numHeads ${cfg.numHeads}`);
   if (cfg.pool === 'token' && !cfg.classToken) bad(`pool 'token' needs classToken: true (or use pool 'avg')`);
-  if (!['token', 'avg', 'map'].includes(cfg.pool)) bad(`unknown pool '${cfg.pool}' (expected token|avg|map)`);
+  if (!['token', 'avg', 'map', 'token_avg'].includes(cfg.pool)) bad(`unknown pool '${cfg.pool}' (expected token|avg|map|token_avg)`);
+  if (cfg.pool === 'token_avg' && !cfg.classToken) bad(`pool 'token_avg' needs classToken: true`);
   if (cfg.mlp !== undefined && !['gelu', 'gelu_tanh', 'quick_gelu', 'swiglu'].includes(cfg.mlp)) {
     bad(`unknown mlp '${cfg.mlp}' (expected gelu|gelu_tanh|quick_gelu|swiglu)`);
   }

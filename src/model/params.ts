@@ -1,5 +1,5 @@
 // The parameters of a ViT by canonical (timm) name, in timm's order, with their shapes.
-import { type ViTConfig, embeddedPrefix, gridSize, prefixTokens } from './config.ts';
+import { type ViTConfig, embeddedPrefix, gridSize, pooledDim, prefixTokens } from './config.ts';
 import { tableRows } from './rel-pos-bias.ts';
 import { backboneFlops, backboneShapes, featureChannels } from './resnet-v2.ts';
 
@@ -47,7 +47,7 @@ export function parameterShapes(cfg: ViTConfig): Map<string, number[]> {
     s.set('pre_logits.fc.bias', [r]);
   }
   if (k > 0) {
-    s.set('head.weight', [k, r > 0 ? r : d]);
+    s.set('head.weight', [k, r > 0 ? r : pooledDim(cfg)]);
     s.set('head.bias', [k]);
     if (cfg.distToken) {
       s.set('head_dist.weight', [k, d]);

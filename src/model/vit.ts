@@ -155,6 +155,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
     if (cfg.pool === 'map') pooled = mapPool(encoded, heads, cfg.layerNormEps, cfg.mlp, { param: p, dense });
     else pooled = take(encoded, 0, 1); // [B, D]: the class token
+    if (cfg.pool === 'token_avg') pooled = concat([pooled, reduceMean(slice(encoded, [1], [numPrefix], [numPrefix + grid * grid]), [1])], 1); // [B, 2D]
   }
   if (cfg.distToken) {
     // DeiT: each head reads its own token; at inference the two predictions (and features) are averaged.

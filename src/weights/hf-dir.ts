@@ -172,7 +172,8 @@ export function readHfDir(dir: string): HfDir {
  */
 export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}): Record<string, Uint8Array[]> {
   const { config: cfg } = c;
-  if (cfg.mlp && cfg.mlp !== 'gelu') throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model's MLP is ${cfg.mlp}: save it as timm or vitkit`);
+  const odd = cfg.mlp && cfg.mlp !== 'gelu' ? `MLP ${cfg.mlp}` : cfg.pool === 'map' || cfg.pool === 'token_avg' ? `pool ${cfg.pool}` : undefined;
+  if (odd) throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model has ${odd}: save it as timm or vitkit`);
   const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
     architectures: [cfg.numClasses > 0 ? 'ViTForImageClassification' : 'ViTModel'],

@@ -63,9 +63,6 @@ function dinov2ToTimm(hf: StateDict): StateDict {
   const src: StateDict = new Map([...hf].map(([k, v]) => [k.replace(/^dinov2\./, ''), v]));
   const out: StateDict = new Map();
   const take = mover(src, out);
-  if (src.has('classifier.weight')) {
-    throw new UserError("Dinov2ForImageClassification's head reads the class token beside the mean of the patch tokens, which vitkit does not build: load the backbone (Dinov2Model) and fine-tune a new head");
-  }
   const pos = src.get('embeddings.position_embeddings');
   const cls = src.get('embeddings.cls_token');
   if (src.has('embeddings.register_tokens') && pos && cls) {
@@ -84,6 +81,8 @@ function dinov2ToTimm(hf: StateDict): StateDict {
     take(`layernorm.${kind}`, `norm.${kind}`);
   }
   src.delete('embeddings.mask_token'); // masked-image pre-training only
+  // Dinov2ForImageClassification: a [K, 2D] head on the class token beside the patches' mean (pool 'token_avg')
+  for (const kind of ['weight', 'bias']) take(`classifier.${kind}`, `head.${kind}`);
   const qkv = ['query', 'key', 'value'].map((n) => `attention.attention.${n}`);
   for (let i = 0, n = blockCount(src.keys(), /^encoder\.layer\.(\d+)\./); i < n; i++) {
     renameBlock(src, out, `encoder.layer.${i}.`, `blocks.${i}.`, dinoBlock, qkv);

@@ -49,7 +49,8 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     mlpDim: depth ? shape('blocks.0.mlp.fc1.weight')[0]! : (hints.mlpDim ?? 4 * embedDim!),
     numClasses: sd.get('head.weight')?.shape[0] ?? 0,
     classToken,
-    pool: sd.has('fc_norm.weight') ? 'avg' : sd.has('attn_pool.latent') ? 'map' : classToken ? 'token' : 'avg',
+    pool: sd.has('fc_norm.weight') ? 'avg' : sd.has('attn_pool.latent') ? 'map' : !classToken ? 'avg'
+      : sd.get('head.weight')?.shape[1] === 2 * embedDim! && !sd.has('pre_logits.fc.weight') ? 'token_avg' : 'token',
     layerNormEps: hints.layerNormEps ?? defaultLayerNormEps,
     qkvBias: depth ? sd.has('blocks.0.attn.qkv.bias') : (hints.qkvBias ?? true),
     preLogitsDim: sd.get('pre_logits.fc.weight')?.shape[0] ?? 0,

@@ -44,6 +44,7 @@ const hfCases: [string, Partial<ViTConfig>][] = [
   ['clip', { preNorm: true, patchBias: false, mlp: 'quick_gelu', numClasses: 16, layerNormEps: 1e-5 }],
   ['siglip', { classToken: false, pool: 'map', mlp: 'gelu_tanh' }],
   ['beit', { relPosBias: true, qvBias: true, layerScale: true, pool: 'avg', numClasses: 5, layerNormEps: 1e-12 }],
+  ['dinov2_cls', { layerScale: true, pool: 'token_avg', numClasses: 5 }],
 ];
 
 for (const [name, inferred] of hfCases) {

@@ -32,10 +32,14 @@ test('relative position bias: the table\'s gradient (a scatter-add over repeated
   await fdCheck([{ shape: [tableRows(3), 2] }], (table) => relPosBias(table, 3));
 });
 
-const steps = [['dinov2_reg', {}], ['dinov2_swiglu', {}], ['deit_distilled', {}], ['clip', { mlp: 'quick_gelu' }], ['siglip', {}], ['beit', {}]] as const;
+const steps = [
+  ['dinov2_reg', {}], ['dinov2_swiglu', {}], ['deit_distilled', {}], ['clip', { mlp: 'quick_gelu' }], ['siglip', {}], ['beit', {}],
+  ['dinov2_cls/hf', {}], // pool 'token_avg', from transformers' classifier
+] as const;
 for (const [name, overrides] of steps) {
-  test(`${name}: a fine-tuning step from the timm file changes every parameter`, async () => {
-    const c = loadCheckpoint(`${FAMILIES}${name}/timm.safetensors`, { numHeads: 2, ...overrides });
+  test(`${name}: a fine-tuning step from the checkpoint changes every parameter`, async () => {
+    const path = name.endsWith('/hf') ? `${FAMILIES}${name}` : `${FAMILIES}${name}/timm.safetensors`;
+    const c = loadCheckpoint(path, { numHeads: 2, ...overrides });
     const { config, weights } = withNewHead(c.config, c.weights, 3);
     // a random head, so that gradients reach the backbone in the first step (a zero head passes none back)
     const init = initParameters(config, { seed: 3 });
