@@ -224,7 +224,8 @@ export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' |
  * e.g. `DINOv2 (layer scale, 4 registers, position embeddings on patches only)`.
  */
 export function describeFamily(cfg: ViTConfig): string {
-  const name = cfg.distToken ? 'DeiT (distilled)' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP' : cfg.relPosBias ? 'BEiT' : cfg.layerScale ? 'DINOv2' : 'ViT';
+  const name = cfg.distToken ? 'DeiT (distilled)' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP'
+    : cfg.relPosBias ? 'BEiT' : cfg.layerScale ? 'DINOv2' : 'ViT';
   const switches = [
     cfg.distToken && 'distillation token and head',
     cfg.layerScale && 'layer scale',
@@ -283,7 +284,9 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   }
   if (cfg.mlp === 'swiglu' && cfg.mlpDim % 2 !== 0) bad(`a SwiGLU MLP packs two halves: mlpDim ${cfg.mlpDim} must be even`);
   if (cfg.distToken && !cfg.classToken) bad('a distillation token needs the class token');
-  if (cfg.relPosBias && (!cfg.classToken || cfg.distToken || cfg.regTokens || cfg.backbone)) bad('relative position bias covers a class token and a patch grid only');
+  if (cfg.relPosBias && (!cfg.classToken || cfg.distToken || cfg.regTokens || cfg.backbone)) {
+    bad('relative position bias covers a class token and a patch grid only');
+  }
   if (cfg.qvBias && cfg.qkvBias) bad('qvBias replaces qkvBias: set qkvBias false');
   const regs = cfg.regTokens ?? 0;
   if (!Number.isInteger(regs) || regs < 0) bad(`regTokens must be a non-negative integer, got ${regs}`);
