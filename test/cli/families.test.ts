@@ -1,10 +1,11 @@
 // The ViT families through the CLI as a user runs it: info names the family, export-onnx (float32 and --int8)
 // writes a graph that onnxruntime runs to transformers' output, convert writes the formats that hold them.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { Session } from '../../src/runtime/session.ts';
 import { FAMILIES, familyExpected, relErr } from '../model/family-fixtures.ts';
 import { vitkit } from './run.ts';
@@ -46,4 +47,21 @@ test('convert: a family converts to vitkit and timm files that load as the same 
   const r = vitkit(['convert', `${FAMILIES}dinov2_reg/hf`, join(tmp, 'hf-out'), '--to', 'hf']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /covers the paper's ViT only; this model has 'reg_token': save it as timm or vitkit/);
+});
+
+test("embed writes a family's embedding: CLIP's image_embeds (16 wide), SigLIP's pooled output; predict runs a DINOv2 classifier", async () => {
+  const data = join(tmp, 'images');
+  for (const [cls, shade] of [['a', 40], ['b', 200]] as const) {
+    mkdirSync(join(data, cls), { recursive: true });
+    for (let i = 0; i < 5; i++) {
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: shade, g: 9 * i, b: 255 - shade } } }).png().toFile(join(data, cls, `${i}.png`));
+    }
+  }
+  for (const [name, dim] of [['clip', 16], ['siglip', 32]] as const) {
+    const out = join(tmp, `${name}.npy`);
+    ok(['embed', '--checkpoint', `${FAMILIES}${name}/hf`, '--data', data, '--out', out, '--no-cache']);
+    const header = readFileSync(out).subarray(0, 128).toString('latin1');
+    assert.match(header, new RegExp(`'shape': \\(2, ${dim}\\)`), name); // the 20% test split: one image per class
+  }
+  assert.match(ok(['predict', join(data, 'a', '0.png'), '--checkpoint', `${FAMILIES}dinov2_cls/hf`, '--json']), /"top"|"label"/);
 });
