@@ -98,7 +98,11 @@ function labelsOf(id2label: unknown): string[] | undefined {
 /** Largest image side a preprocessor config may ask for (decodeImage's default limit is 0x3fff² pixels). */
 const MAX_SIDE = 0x3fff;
 
-/** ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise; checked against `channels`. */
+/**
+ * ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise; checked against `channels`.
+ * CLIPImageProcessor and BitImageProcessor (CLIP, DINOv2) resize the shorter side to `size.shortest_edge` and
+ * centre-crop `crop_size`: timm's eval transform with crop_pct = crop / shortest edge.
+ */
 function preprocessOf(path: string, p: Record<string, unknown>, channels: number): Preprocess | undefined {
   const nums = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : typeof v === 'number' ? [v] : undefined);
   const mean = nums(p.image_mean);
@@ -113,6 +117,12 @@ function preprocessOf(path: string, p: Record<string, unknown>, channels: number
   const imgSize = typeof size === 'number' ? size : (size?.height ?? size?.shortest_edge);
   if (imgSize !== undefined && !(Number.isInteger(imgSize) && (imgSize as number) > 0 && (imgSize as number) <= MAX_SIDE)) {
     throw new UserError(`${path} has size ${shown(imgSize)} (expected an integer from 1 to ${MAX_SIDE}): fix it or re-download the folder`);
+  }
+  const crop = p.do_center_crop === true ? p.crop_size as { height?: unknown } | number | undefined : undefined;
+  const cropSize = typeof crop === 'number' ? crop : crop?.height;
+  const shortest = typeof size === 'object' ? size?.shortest_edge : undefined;
+  if (typeof cropSize === 'number' && typeof shortest === 'number' && Number.isInteger(cropSize) && cropSize > 0 && cropSize <= shortest) {
+    return { mean, std, resize: 'shorter-crop', imgSize: cropSize, cropPct: cropSize / shortest };
   }
   return { mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}) };
 }
