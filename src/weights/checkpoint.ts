@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { SCALE_SUFFIX, dequantizeWeights } from '../model/int8.ts';
-import type { ViTConfig } from '../model/config.ts';
+import { type ViTConfig, describeFamily } from '../model/config.ts';
 import type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 import type { ByteSource } from './byte-source.ts';
 import { withFileSource } from './file-source.ts';
@@ -144,6 +144,11 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {},
  */
 export function saveCheckpoint(path: string, content: CheckpointContent, format: SaveFormat, opts: WriteOptions & { onnx?: boolean } = {}): void {
   checkWeights(content.config, content.weights, `the weights to save as ${path}`);
+  const family = describeFamily(content.config);
+  if ((format === 'hf' || format === 'npz') && family !== 'ViT') {
+    // neither format records the families' switches (an activation, a projection head): refuse, not mislabel
+    throw new UserError(`${path}: ${format === 'hf' ? "a Hugging Face ViT directory" : "Google's .npz"} holds the paper's ViT; this model is ${family}: save it as timm or vitkit`);
+  }
   const c = format === 'vitkit' ? content : { ...content, weights: dequantizeWeights(content.config, content.weights) };
   assertWritable(path, opts);
   switch (format) {

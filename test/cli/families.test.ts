@@ -44,9 +44,11 @@ test('convert: a family converts to vitkit and timm files that load as the same 
     ok(['convert', `${FAMILIES}dinov2_reg/hf`, file, '--to', to]);
     assert.equal(JSON.parse(ok(['info', file, '--json', ...(to === 'timm' ? ['--heads', '2'] : [])])).config.regTokens, 2);
   }
-  const r = vitkit(['convert', `${FAMILIES}dinov2_reg/hf`, join(tmp, 'hf-out'), '--to', 'hf']);
-  assert.equal(r.status, 1);
-  assert.match(r.stderr, /covers the paper's ViT only; this model has 'reg_token': save it as timm or vitkit/);
+  for (const [name, to] of [['dinov2_reg', 'hf'], ['clip', 'npz']]) {
+    const r = vitkit(['convert', `${FAMILIES}${name}/hf`, join(tmp, `${name}-out`), '--to', to!]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /holds the paper's ViT; this model is (DINOv2|CLIP) \(.*\): save it as timm or vitkit/);
+  }
 });
 
 test("embed writes a family's embedding: CLIP's image_embeds (16 wide), SigLIP's pooled output; predict runs a DINOv2 classifier", async () => {
