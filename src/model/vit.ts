@@ -147,15 +147,15 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   let pooled: Value;
   let logits: Value | undefined;
   const numPrefix = prefixTokens(cfg);
+  const patchMean = (y: Value) => reduceMean(numPrefix ? slice(y, [1], [numPrefix], [numPrefix + grid * grid]) : y, [1]); // [B, D]
   if (cfg.pool === 'avg') {
     encoded = x;
-    const patches = numPrefix ? slice(x, [1], [numPrefix], [numPrefix + grid * grid]) : x;
-    pooled = layerNorm(reduceMean(patches, [1]), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
+    pooled = layerNorm(patchMean(x), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
   } else {
     encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
     if (cfg.pool === 'map') pooled = mapPool(encoded, heads, cfg.layerNormEps, cfg.mlp, { param: p, dense });
     else pooled = take(encoded, 0, 1); // [B, D]: the class token
-    if (cfg.pool === 'token_avg') pooled = concat([pooled, reduceMean(slice(encoded, [1], [numPrefix], [numPrefix + grid * grid]), [1])], 1); // [B, 2D]
+    if (cfg.pool === 'token_avg') pooled = concat([pooled, patchMean(encoded)], 1); // [B, 2D]
   }
   if (cfg.distToken) {
     // DeiT: each head reads its own token; at inference the two predictions (and features) are averaged.
