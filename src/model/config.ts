@@ -224,7 +224,7 @@ export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' |
  * e.g. `DINOv2 (layer scale, 4 registers, position embeddings on patches only)`.
  */
 export function describeFamily(cfg: ViTConfig): string {
-  const name = cfg.distToken ? 'DeiT (distilled)' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP'
+  const name = cfg.distToken ? 'DeiT' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP'
     : cfg.relPosBias ? 'BEiT' : cfg.layerScale ? 'DINOv2' : 'ViT';
   const switches = [
     cfg.distToken && 'distillation token and head',
