@@ -6,7 +6,7 @@ import { preprocess } from '../data/preprocess.ts';
 import { type Tensor, tensor } from '../graph/tensor.ts';
 import { Classifier, type LoadedModel } from '../inference/classifier.ts';
 import { dequantizeWeights } from '../model/int8.ts';
-import { type ViTConfig, gridSize, tokenStride } from '../model/config.ts';
+import { type ViTConfig, embeddedPrefix, gridSize, tokenStride } from '../model/config.ts';
 import { countParameters } from '../model/params.ts';
 import { stemConvWeight } from '../model/resnet-v2.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
@@ -178,13 +178,16 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
     );
   } else notes.push('No images given (--images): attention distance and rollout were skipped.');
 
-  const sim = posEmbedSimilarity(model.weights.get('pos_embed')!, cfg.classToken ? 1 : 0);
-  files.push(write(FILES.posEmbed, await chartToPng(posEmbedSpec(sim))));
-  figures.push({
-    file: FILES.posEmbed,
-    title: 'Position embedding similarity',
-    caption: `Cosine similarity between the position embedding of the patch at each row and column and those of all ${sim.grid}×${sim.grid} patches (the paper's Fig. 7, centre). A trained model shows nearby patches alike and row and column structure: the 1-D embeddings have learned the 2-D layout.`,
-  });
+  const posEmbed = model.weights.get('pos_embed');
+  if (posEmbed) {
+    const sim = posEmbedSimilarity(posEmbed, embeddedPrefix(cfg));
+    files.push(write(FILES.posEmbed, await chartToPng(posEmbedSpec(sim))));
+    figures.push({
+      file: FILES.posEmbed,
+      title: 'Position embedding similarity',
+      caption: `Cosine similarity between the position embedding of the patch at each row and column and those of all ${sim.grid}×${sim.grid} patches (the paper's Fig. 7, centre). A trained model shows nearby patches alike and row and column structure: the 1-D embeddings have learned the 2-D layout.`,
+    });
+  } else notes.push('No absolute position embeddings (BEiT: relative position bias): the similarity figure was skipped.');
 
   const filters = await filterFigure(model, opts.components ?? 28);
   if (cfg.backbone) notes.push("Hybrid: the filter components are those of the ResNetV2 stem's 7×7 convolution (stored weights, before weight standardisation), the layer that sees pixels; the patch projection reads the backbone's feature map.");
@@ -204,11 +207,12 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
     filterExplained: filters.pca.explained,
   };
   files.push(write(FILES.json, `${JSON.stringify(numbers, null, 1)}\n`));
+  const grid = gridSize(cfg);
   const facts: [string, string][] = [
     ['parameters', countParameters(cfg).toLocaleString('en-US')],
     cfg.backbone
-      ? ['token grid', `${sim.grid}×${sim.grid} feature-map cells of ${tokenStride(cfg)} px at ${cfg.imgSize} px (hybrid)`]
-      : ['patch grid', `${sim.grid}×${sim.grid} patches of ${cfg.patchSize} px at ${cfg.imgSize} px`],
+      ? ['token grid', `${grid}×${grid} feature-map cells of ${tokenStride(cfg)} px at ${cfg.imgSize} px (hybrid)`]
+      : ['patch grid', `${grid}×${grid} patches of ${cfg.patchSize} px at ${cfg.imgSize} px`],
     ['images analysed', attention ? `${attention.images} from ${opts.images}` : 'none'],
   ];
   files.push(

@@ -3,7 +3,7 @@
 // the rows and multiplies the layers; 'last' and 'head' read a single layer for comparison.
 import { UserError } from '../errors.ts';
 import type { Tensor } from '../graph/tensor.ts';
-import type { ViTConfig } from '../model/config.ts';
+import { type ViTConfig, prefixTokens } from '../model/config.ts';
 
 /** How a map is made: rollout across all layers, the last layer's head mean, or one head of one layer (0-based). */
 export type AttentionMethod =
@@ -18,7 +18,7 @@ export type AttentionMethod =
 export type Readout = 'class-token' | 'mean-tokens';
 
 /** The model facts a readout depends on. */
-export type TokenLayout = Pick<ViTConfig, 'classToken' | 'pool'>;
+export type TokenLayout = Pick<ViTConfig, 'classToken' | 'pool' | 'distToken' | 'regTokens'>;
 
 /** Attention weight per input patch. */
 export interface AttentionMap {
@@ -49,9 +49,9 @@ export function readoutOf(model: TokenLayout): Readout {
   return model.classToken && model.pool === 'token' ? 'class-token' : 'mean-tokens';
 }
 
-/** Patch grid side, prefix tokens (the class token) and readout for T tokens of a model. */
+/** Patch grid side, prefix tokens (class, distillation, registers) and readout for T tokens of a model. */
 function layout(tokens: number, model: TokenLayout): { grid: number; prefix: number; readout: Readout } {
-  const prefix = model.classToken ? 1 : 0;
+  const prefix = prefixTokens(model);
   const grid = Math.round(Math.sqrt(tokens - prefix));
   if (grid * grid !== tokens - prefix) throw new Error(`${tokens} tokens is not ${prefix} + a square patch grid`);
   return { grid, prefix, readout: readoutOf(model) };
@@ -68,6 +68,20 @@ function headMean(layer: Tensor, b: number, from: number, to: number): Float64Ar
   }
   for (let i = 0; i < t * t; i++) out[i]! /= to - from;
   return out;
+}
+
+/**
+ * The share of the readout's attention (heads averaged) that register tokens (DINOv2) take in `layer`: a map shows
+ * patches only, and registers soak up attention that would otherwise land on background patches.
+ */
+export function registerShare(layer: Tensor, b: number, model: TokenLayout): number {
+  if (!model.regTokens) return 0;
+  const { heads, tokens: t } = dims(layer);
+  const { prefix, readout } = layout(t, model);
+  const row = vectorTimes(readoutRow(t, prefix, readout), headMean(layer, b, 0, heads), t);
+  let share = 0;
+  for (let j = prefix - model.regTokens; j < prefix; j++) share += row[j]!;
+  return share;
 }
 
 /** The query weights a map is read from: one-hot on the class token, or uniform over the patch tokens. */

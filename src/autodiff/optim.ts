@@ -89,7 +89,9 @@ export function optimizerScalarFeeds(opt: OptimizerConfig, lr: number, t: number
  * (and any other 1-D parameter) are not decayed.
  */
 export function defaultDecay(name: string): boolean {
-  if (name.endsWith('.bias') || name === 'pos_embed' || name === 'cls_token') return false;
+  if (name.endsWith('.bias') || name === 'pos_embed' || name === 'cls_token' || name === 'dist_token') return false;
+  if (name.endsWith('.gamma')) return false; // layer scale: 1-D, as timm's ndim ≤ 1 rule leaves undecayed
+  if (/_bias$|relative_position_bias_table$/.test(name)) return false; // BEiT's q/v biases and tables, as timm
   if (/norm/.test(name) && name.endsWith('.weight')) return false;
   return true;
 }

@@ -2,7 +2,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import type { LoadOptions } from '../inference/classifier.ts';
-import type { Pool, ViTConfig } from '../model/config.ts';
+import type { MlpKind, Pool, ViTConfig } from '../model/config.ts';
 import type { ResampleFilter } from '../data/resample.ts';
 import { parseDevice } from '../runtime/devices.ts';
 
@@ -61,6 +61,7 @@ export const modelFlags = {
   pool: { type: 'string' },
   heads: { type: 'string' },
   'ln-eps': { type: 'string' },
+  mlp: { type: 'string' },
   threads: { type: 'string' },
   int8: { type: 'boolean' },
   device: { type: 'string' },
@@ -80,6 +81,8 @@ Model and preprocessing (override what the checkpoint says):
   --pool token|avg     classify from the class token or the mean of patch tokens
   --heads N            attention heads (default: from the checkpoint's config, else D/64)
   --ln-eps E           LayerNorm epsilon (default: checkpoint config, else 1e-6)
+  --mlp KIND           the blocks' activation: gelu, gelu_tanh or quick_gelu (OpenAI CLIP), which a bare timm
+                       file does not say (default: the checkpoint's config, else gelu; SwiGLU shows in the shapes)
   --threads N          onnxruntime intra-op threads (default: all cores)
   --int8               run the linear layers in int8 (weights quantized per output channel on load; an int8
                        checkpoint from vitkit quantize runs in int8 without it); CPU only
@@ -89,7 +92,7 @@ Model and preprocessing (override what the checkpoint says):
 type ModelFlagValues = { [K in keyof typeof modelFlags]?: (typeof modelFlags)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** Config overrides from the model flags. */
-export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-eps'>): Partial<ViTConfig> {
+export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-eps' | 'mlp'>): Partial<ViTConfig> {
   const o: { -readonly [K in keyof ViTConfig]?: ViTConfig[K] } = {};
   if (v.pool !== undefined) {
     if (v.pool !== 'token' && v.pool !== 'avg') throw new UserError(`unknown pool '${v.pool}' (expected token|avg)`);
@@ -97,6 +100,10 @@ export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-
   }
   if (v.heads !== undefined) o.numHeads = numberFlag('heads', v.heads, 0, { integer: true, min: 1 });
   if (v['ln-eps'] !== undefined) o.layerNormEps = numberFlag('ln-eps', v['ln-eps'], 0);
+  if (v.mlp !== undefined) {
+    if (!['gelu', 'gelu_tanh', 'quick_gelu'].includes(v.mlp)) throw new UserError(`unknown --mlp '${v.mlp}' (expected gelu|gelu_tanh|quick_gelu)`);
+    o.mlp = v.mlp as MlpKind;
+  }
   return o;
 }
 

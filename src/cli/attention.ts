@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import { chartToPng, imageGridSpec } from '../analysis/charts.ts';
 import { OVERLAY_STYLES, type OverlayStyle, displaySize, modelView, overlayPng, viewPng } from '../analysis/overlay.ts';
-import { type AttentionMethod, attentionLayers, attentionMap, headMaps, parseAttentionMethod } from '../analysis/rollout.ts';
+import { type AttentionMethod, attentionLayers, attentionMap, headMaps, parseAttentionMethod, registerShare } from '../analysis/rollout.ts';
 import { decodeImage } from '../data/decode.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
@@ -73,6 +73,10 @@ export async function main(argv: string[]): Promise<void> {
   if (map.readout === 'mean-tokens') {
     const why = cfg.classToken ? 'pools by averaging its patch tokens' : 'has no class token';
     console.error(`vitkit: note: ${v.checkpoint} ${why}: showing attention from the mean over the patch tokens (what mean pooling reads) instead`);
+  }
+  if (cfg.regTokens) {
+    const share = registerShare(layers[cfg.depth - 1]!, 0, cfg);
+    console.error(`vitkit: note: the ${cfg.regTokens} register tokens take ${(100 * share).toFixed(1)}% of the ${map.readout === 'class-token' ? "class token's" : "patches'"} attention in the last layer; the map shows the patches only`);
   }
   const view = modelView(raw, model.preprocess);
   const size = displaySize(cfg.imgSize);

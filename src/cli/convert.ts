@@ -10,7 +10,7 @@ import { preprocessFlags, preprocessFlagsHelp, withPreprocessFlags } from './pre
 const help = `
 Usage: vitkit convert IN OUT --to timm|hf|npz|vitkit [--onnx] [--mean a,b,c --std a,b,c] [--crop-pct F]
                      [--interpolation M] [--labels FILE] [--force] [--json] [--revision R] [--heads N] [--ln-eps E]
-                     [--pool token|avg]
+                     [--pool token|avg] [--mlp quick_gelu]
 
 Reads a checkpoint in any supported format and writes it in another, with its preprocessing and class names
 wherever the format can hold them:
@@ -36,6 +36,7 @@ const formats: readonly SaveFormat[] = ['timm', 'hf', 'npz', 'vitkit'];
 const options = {
   ...preprocessFlags, to: { type: 'string' }, onnx: { type: 'boolean' }, force: { type: 'boolean' }, json: { type: 'boolean' },
   revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
+  mlp: { type: 'string' },
 } as const;
 
 export async function main(argv: string[]): Promise<void> {

@@ -23,7 +23,7 @@ export const featureFlags = {
 } as const;
 
 export const featureFlagsHelp = `
-Features (pooled, i.e. what the head sees; cached per checkpoint, data and split):
+Features (pooled, i.e. what the head sees, or CLIP's image_embeds; cached per checkpoint, data and split):
   --data PATH|NAME     an ImageFolder directory (train/ + test/ or val/, else split 80/20 per class), a directory of
                        MNIST-style IDX files, CIFAR-10 .bin batches, or fashion-mnist | mnist
   --batch N            images per model run (default 32)

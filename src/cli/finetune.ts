@@ -28,7 +28,7 @@ position embeddings are resampled in 2D. Normalisation follows the checkpoint.
 Model and data:
   --checkpoint PATH      timm .safetensors/.pth, Hugging Face or timm directory, Google .npz, vitkit checkpoint, or a
                          Hub id (org/name), downloaded on first use (--revision R: its branch, tag or commit)
-  --heads N --ln-eps E --pool token|avg   what a bare timm/PyTorch state dict does not say
+  --heads N --ln-eps E --pool token|avg --mlp quick_gelu   what a bare timm/PyTorch state dict does not say
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
   --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
   --mean a,b,c --std a,b,c   normalisation (default: the checkpoint's, else ImageNet's)
@@ -45,7 +45,7 @@ ${runHelp('runs/finetune-<data>')}
 
 const options = {
   checkpoint: { type: 'string' }, revision: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
-  heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' },
+  heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' },
   mean: { type: 'string' }, std: { type: 'string' }, 'save-adapters': { type: 'boolean' },
   ...selectionFlags, ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;

@@ -2,7 +2,7 @@
 import { cpus } from 'node:os';
 import { basename } from 'node:path';
 import { UserError } from '../errors.ts';
-import { gridSize } from '../model/config.ts';
+import { describeFamily, gridSize } from '../model/config.ts';
 import { isQuantized } from '../model/int8.ts';
 import { countParameters, forwardFlops } from '../model/params.ts';
 import { describeBackbone } from '../model/resnet-v2.ts';
@@ -12,7 +12,7 @@ import { configOverrides, parseCommand } from './args.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
 
 const help = `
-Usage: vitkit info CHECKPOINT [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg]
+Usage: vitkit info CHECKPOINT [--json] [--revision R] [--heads N] [--ln-eps E] [--pool token|avg] [--mlp quick_gelu]
        vitkit info --devices [--json]
 
 Prints a checkpoint's format, inferred architecture, parameter count and GFLOPs per image.
@@ -24,7 +24,7 @@ CHECKPOINT: timm .safetensors/.pth, Hugging Face or timm directory, Google .npz,
              {"cpu": {"model", "cores"}, "webgpu": {"available", "fp16", "reason", "fix", "drivers", "diagnostics"}}
 `;
 
-const options = { json: { type: 'boolean' }, devices: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' } } as const;
+const options = { json: { type: 'boolean' }, devices: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('info', argv, options, help);
@@ -40,6 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     path,
     format: ckpt.format,
     config: ckpt.config,
+    family: describeFamily(ckpt.config),
     precision: isQuantized(ckpt.weights) ? 'int8' : 'fp32',
     bytes: checkpointBytes(ckpt.path), // the resolved file or folder, not a Hub id
     parameters: countParameters(ckpt.config),
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`${path}: ${ckpt.format} checkpoint`);
   const tokens = c.backbone ? `hybrid, projection ${c.patchSize}×${c.patchSize} on the backbone's feature map` : `patch ${c.patchSize}`;
   const encoder = c.depth ? `depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}` : 'no encoder blocks (the backbone with a linear head)';
-  console.log(`  architecture  ViT, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, ${encoder}`);
+  console.log(`  architecture  ${info.family}, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, ${encoder}`);
   if (c.backbone) console.log(`  backbone      ${describeBackbone(c.backbone)}, ${gridSize(c)}×${gridSize(c)} tokens`);
   console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
   console.log(`  layer norm    eps ${c.layerNormEps}`);

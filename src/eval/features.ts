@@ -19,6 +19,7 @@ import { join, relative, resolve } from 'node:path';
 import { isDirectory, listEvalImages, splitFolders } from '../data/image-folder.ts';
 import type { Dataset } from '../data/image-set.ts';
 import { tensor } from '../graph/tensor.ts';
+import { embeddingOutput } from '../model/config.ts';
 import { detectFormat, loadDataset } from '../data/load-dataset.ts';
 import { type PreprocessOptions, resolvePreprocessOptions } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
@@ -98,7 +99,7 @@ export async function extractFeatures(model: LoadedModel, data: string, splits: 
       const source = await splitSource(data, split, model.preprocess, () => (dataset ??= loadDataset(data)));
       const indices = selectPerClass(source.labels, source.classes.length, opts.perClass);
       if (indices.length === 0) throw new UserError(`${data}: the ${split} split holds no images`);
-      classifier ??= await Classifier.create(model, { threads: opts.threads, outputs: ['pooled'] });
+      classifier ??= await Classifier.create(model, { threads: opts.threads, outputs: [embeddingOutput(model.config)] });
       const { features, dim } = await pooledFeatures(classifier, source, indices, batch, (done) => opts.onProgress?.(split, done, indices.length));
       const result: LabelledFeatures = { features, labels: Int32Array.from(indices, (i) => source.labels[i]), n: indices.length, dim, classes: source.classes };
       if (entry) writeEntry(entry, result, { checkpoint: model.path, data, split, perClass: opts.perClass ?? null });
@@ -169,8 +170,8 @@ async function pooledFeatures(
   let dim = 0;
   for (let start = 0; start < indices.length; start += batch) {
     const part = indices.slice(start, start + batch);
-    const pooled = (await classifier.run(await source.load(part))).pooled;
-    if (!pooled) throw new Error('the inference graph has no pooled output');
+    const pooled = (await classifier.run(await source.load(part)))[embeddingOutput(classifier.model.config)];
+    if (!pooled) throw new Error('the inference graph has no embedding output');
     if (start === 0) {
       dim = pooled.shape[1]!;
       features = new Float32Array(indices.length * dim); // D is known once the first batch ran

@@ -4,7 +4,19 @@ import { GROUPS, type ResNetV2Config, featureChannels, featureSize, midChannels 
 
 export type { ResNetV2Config } from './resnet-v2.ts';
 
-export type Pool = 'token' | 'avg';
+/**
+ * How the tokens become one feature vector: the class token ('token'), the mean of patch tokens with timm's
+ * `fc_norm` ('avg'), attention pooling with a learned probe then an MLP (SigLIP's MAP head, timm `attn_pool`), or
+ * the class token beside the mean of the normalised patch tokens, 2·D wide (transformers' DINOv2 classifier).
+ */
+export type Pool = 'token' | 'avg' | 'map' | 'token_avg';
+
+/**
+ * Each block's MLP: x → fc2(act(fc1(x))) with GELU ('gelu', erf form; 'gelu_tanh', its tanh approximation as in
+ * SigLIP) or QuickGELU x·σ(1.702x) (OpenAI CLIP), or SwiGLU (DINOv2 giant): fc1 packs two halves a, b and
+ * fc2 reads silu(a)·b (timm's SwiGLUPacked).
+ */
+export type MlpKind = 'gelu' | 'gelu_tanh' | 'quick_gelu' | 'swiglu';
 
 export interface ViTConfig {
   /** Input resolution (square) the position embeddings are laid out for. */
@@ -36,6 +48,33 @@ export interface ViTConfig {
   readonly qkvBias: boolean;
   /** Width of the pre-training head's tanh hidden layer (pre_logits.fc); 0 for a plain linear head. */
   readonly preLogitsDim: number;
+  // The switches below turn the paper's ViT into its descendants (see DESIGN.md, "Families"); absent means the
+  // paper's choice, so configs written before them still read.
+  /** DeiT's distillation token after the class token, read by a second head `head_dist`; logits are the heads' mean. */
+  readonly distToken?: boolean;
+  /** Learned register tokens after the class (and distillation) token (DINOv2 with registers). Default 0. */
+  readonly regTokens?: number;
+  /** Position embeddings cover the patches only; prefix tokens join after they are added (timm `no_embed_class`). */
+  readonly noEmbedClass?: boolean;
+  /** Learned per-channel scales on both residual branches, `ls1.gamma` and `ls2.gamma` (DINOv2's layer scale). */
+  readonly layerScale?: boolean;
+  /** A LayerNorm on the tokens before the first block, `norm_pre` (CLIP's ln_pre). */
+  readonly preNorm?: boolean;
+  /** Whether the patch projection has a bias (default true; CLIP's has none). */
+  readonly patchBias?: boolean;
+  /** The blocks' MLP (default 'gelu'). */
+  readonly mlp?: MlpKind;
+  /**
+   * The head projects into a joint image–text space (CLIP's visual projection, timm's `head`): its output, CLIP's
+   * `image_embeds`, is the model's embedding (what `embed`, `fewshot`, `knn` read) rather than class scores.
+   */
+  readonly projectionHead?: boolean;
+  /** Absolute position embeddings `pos_embed` (default true; BEiT has none, only relative position bias). */
+  readonly absPosEmbed?: boolean;
+  /** A learned relative position bias table per block, `attn.relative_position_bias_table`, added to the scores (BEiT). */
+  readonly relPosBias?: boolean;
+  /** Biases on q and v only, `attn.q_bias` and `attn.v_bias` (BEiT; a k bias shifts each query's scores equally). */
+  readonly qvBias?: boolean;
   /** The hybrid's CNN (the paper's §3.1): tokens come from its feature map instead of image patches. Absent: patches. */
   readonly backbone?: ResNetV2Config;
 }
@@ -111,15 +150,97 @@ const cifarHybrid: ViTConfig = {
   backbone: { stemChs: 32, layers: [1], channels: [128] },
 };
 
-/** Named architecture presets: the plain ViTs, timm's hybrids (`vit_{size}_r…`) and vit_hybrid_cifar. */
+/** A ViT of a table size with the paper's 4·D MLP, then a family's switches. */
+const family = (size: Size | 'giant', patchSize: number, imgSize: number, numClasses: number, rest: Partial<ViTConfig>): ViTConfig => {
+  const s = size === 'giant' ? { embedDim: 1536, depth: 40, numHeads: 24 } : sizes[size];
+  return { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize, imgSize, numClasses, ...rest };
+};
+const dinov2 = { layerScale: true } as const;
+const reg4 = { layerScale: true, regTokens: 4, noEmbedClass: true } as const;
+// DINOv2-G's SwiGLU: fc1 packs two 4096-wide halves (timm's mlp_ratio 2.66667·2).
+const giant = { mlp: 'swiglu', mlpDim: 8192 } as const;
+// timm's `*_clip_*` towers run GELU; `*_clip_quickgelu_*` the QuickGELU OpenAI trained with (same parameters).
+const clip = { preNorm: true, patchBias: false, layerNormEps: 1e-5 } as const;
+const quick = { ...clip, mlp: 'quick_gelu' } as const;
+
+/** The families' timm presets (headless where timm's are; CLIP's head is its projection to the joint embedding). */
+const familyPresets: Readonly<Record<string, ViTConfig>> = {
+  vit_small_patch14_dinov2: family('small', 14, 518, 0, dinov2),
+  vit_base_patch14_dinov2: family('base', 14, 518, 0, dinov2),
+  vit_large_patch14_dinov2: family('large', 14, 518, 0, dinov2),
+  vit_giant_patch14_dinov2: family('giant', 14, 518, 0, { ...dinov2, ...giant }),
+  vit_small_patch14_reg4_dinov2: family('small', 14, 518, 0, reg4),
+  vit_base_patch14_reg4_dinov2: family('base', 14, 518, 0, reg4),
+  vit_large_patch14_reg4_dinov2: family('large', 14, 518, 0, reg4),
+  vit_giant_patch14_reg4_dinov2: family('giant', 14, 518, 0, { ...reg4, ...giant }),
+  deit_tiny_distilled_patch16_224: family('tiny', 16, 224, 1000, { distToken: true }),
+  deit_small_distilled_patch16_224: family('small', 16, 224, 1000, { distToken: true }),
+  deit_base_distilled_patch16_224: family('base', 16, 224, 1000, { distToken: true }),
+  vit_base_patch32_clip_224: family('base', 32, 224, 512, clip),
+  vit_base_patch16_clip_224: family('base', 16, 224, 512, clip),
+  vit_large_patch14_clip_224: family('large', 14, 224, 768, clip),
+  vit_base_patch32_clip_quickgelu_224: family('base', 32, 224, 512, quick),
+  vit_base_patch16_clip_quickgelu_224: family('base', 16, 224, 512, quick),
+  vit_large_patch14_clip_quickgelu_224: family('large', 14, 224, 768, quick),
+  vit_base_patch16_siglip_224: family('base', 16, 224, 0, { classToken: false, pool: 'map' }),
+  beit_base_patch16_224: family('base', 16, 224, 1000, {
+    pool: 'avg', layerScale: true, absPosEmbed: false, relPosBias: true, qkvBias: false, qvBias: true,
+  }),
+};
+
+/** Named architecture presets: the paper's ViTs, timm's hybrids (`vit_{size}_r…`), vit_hybrid_cifar and the families. */
 export const presets: Readonly<Record<string, ViTConfig>> = {
   ...plainPresets,
+  ...familyPresets,
   ...Object.fromEntries(hybridGrid.map(([name, size, backbone, patch, res, numClasses]) => {
     const s = sizes[size];
     return [name, { ...defaultConfig, ...s, mlpDim: 4 * s.embedDim, patchSize: patch, imgSize: res, numClasses, backbone }];
   })),
   vit_hybrid_cifar: cifarHybrid,
 };
+
+/** The output that is a model's embedding: the pooled features, or a CLIP head's projection of them. */
+export function embeddingOutput(cfg: Pick<ViTConfig, 'projectionHead' | 'numClasses'>): 'pooled' | 'logits' {
+  return cfg.projectionHead && cfg.numClasses > 0 ? 'logits' : 'pooled';
+}
+
+/** Width of the pooled features the head reads: D, or 2·D for 'token_avg'. */
+export function pooledDim(cfg: Pick<ViTConfig, 'embedDim' | 'pool'>): number {
+  return cfg.pool === 'token_avg' ? 2 * cfg.embedDim : cfg.embedDim;
+}
+
+/** Tokens before the patches: class, distillation and register tokens. */
+export function prefixTokens(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens'>): number {
+  return (cfg.classToken ? 1 : 0) + (cfg.distToken ? 1 : 0) + (cfg.regTokens ?? 0);
+}
+
+/** Prefix tokens that have an entry in `pos_embed` (none with `noEmbedClass`). */
+export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens' | 'noEmbedClass'>): number {
+  return cfg.noEmbedClass ? 0 : prefixTokens(cfg);
+}
+
+/**
+ * The family a config's switches make (its nearest descendant of the paper's ViT) and those switches in words,
+ * e.g. `DINOv2 (layer scale, 4 registers, position embeddings on patches only)`.
+ */
+export function describeFamily(cfg: ViTConfig): string {
+  const name = cfg.distToken ? 'DeiT' : cfg.pool === 'map' ? 'SigLIP' : cfg.preNorm ? 'CLIP'
+    : cfg.relPosBias ? 'BEiT' : cfg.layerScale ? 'DINOv2' : 'ViT';
+  const switches = [
+    cfg.distToken && 'distillation token and head',
+    cfg.layerScale && 'layer scale',
+    cfg.regTokens && `${cfg.regTokens} registers`,
+    cfg.noEmbedClass && prefixTokens(cfg) > 0 && 'position embeddings on patches only',
+    cfg.preNorm && 'pre-norm',
+    cfg.patchBias === false && 'no patch bias',
+    cfg.mlp && cfg.mlp !== 'gelu' && `${cfg.mlp} MLP`,
+    cfg.pool === 'map' && 'MAP head',
+    cfg.relPosBias && 'relative position bias',
+    cfg.absPosEmbed === false && 'no absolute position embeddings',
+    cfg.qvBias && 'q/v biases',
+  ].filter((s): s is string => typeof s === 'string');
+  return switches.length ? `${name} (${switches.join(', ')})` : name;
+}
 
 /** Heads by the standard table from width (head dim 64, except Ti's 3 heads of 64 and the S/H entries). */
 export function defaultHeads(embedDim: number): number {
@@ -156,7 +277,19 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   else if (cfg.imgSize % cfg.patchSize !== 0) bad(`imgSize ${cfg.imgSize} is not a multiple of patchSize ${cfg.patchSize}`);
   if (cfg.embedDim % cfg.numHeads !== 0) bad(`embedDim ${cfg.embedDim} is not divisible by numHeads ${cfg.numHeads}`);
   if (cfg.pool === 'token' && !cfg.classToken) bad(`pool 'token' needs classToken: true (or use pool 'avg')`);
-  if (cfg.pool !== 'token' && cfg.pool !== 'avg') bad(`unknown pool '${cfg.pool}' (expected token|avg)`);
+  if (!['token', 'avg', 'map', 'token_avg'].includes(cfg.pool)) bad(`unknown pool '${cfg.pool}' (expected token|avg|map|token_avg)`);
+  if (cfg.pool === 'token_avg' && !cfg.classToken) bad(`pool 'token_avg' needs classToken: true`);
+  if (cfg.mlp !== undefined && !['gelu', 'gelu_tanh', 'quick_gelu', 'swiglu'].includes(cfg.mlp)) {
+    bad(`unknown mlp '${cfg.mlp}' (expected gelu|gelu_tanh|quick_gelu|swiglu)`);
+  }
+  if (cfg.mlp === 'swiglu' && cfg.mlpDim % 2 !== 0) bad(`a SwiGLU MLP packs two halves: mlpDim ${cfg.mlpDim} must be even`);
+  if (cfg.distToken && !cfg.classToken) bad('a distillation token needs the class token');
+  if (cfg.relPosBias && (!cfg.classToken || cfg.distToken || cfg.regTokens || cfg.backbone)) {
+    bad('relative position bias covers a class token and a patch grid only');
+  }
+  if (cfg.qvBias && cfg.qkvBias) bad('qvBias replaces qkvBias: set qkvBias false');
+  const regs = cfg.regTokens ?? 0;
+  if (!Number.isInteger(regs) || regs < 0) bad(`regTokens must be a non-negative integer, got ${regs}`);
   for (const k of ['imgSize', 'patchSize', 'inChans', 'embedDim', 'numHeads', 'mlpDim'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) bad(`${k} must be a positive integer, got ${cfg[k]}`);
   }

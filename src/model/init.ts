@@ -57,16 +57,20 @@ function backboneRule(name: string): Rule {
 
 /** How each parameter starts (timm `init_weights` mode '' plus `init_weights_vit_timm`). */
 function ruleFor(name: string, cfg: ViTConfig, opts: InitOptions): Rule {
-  if (name === 'cls_token') return fill((rng) => rng.normal(0, 1e-6));
+  if (name === 'cls_token' || name === 'dist_token' || name === 'reg_token') return fill((rng) => rng.normal(0, 1e-6));
+  if (name === 'attn_pool.latent') return fill((rng) => truncNormal(rng, cfg.embedDim ** -0.5));
+  // Layer scale starts near zero, each block near the identity (timm init_values, DINOv2's 1e-5).
+  if (name.endsWith('.gamma')) return constant(1e-5);
+  if (/\.(q_bias|v_bias|relative_position_bias_table)$/.test(name)) return constant(0); // timm's Beit
   if (name === 'pos_embed') return truncStd02;
-  if (name.startsWith('head.') && opts.zeroHead) return constant(0);
+  if (/^head(_dist)?\./.test(name) && opts.zeroHead) return constant(0);
   if (name.startsWith('patch_embed.proj.') && (opts.patchEmbed ?? 'pytorch') === 'pytorch') {
     const [, c, p, q] = parameterShapes(cfg).get('patch_embed.proj.weight')!;
     const bound = 1 / Math.sqrt(c! * p! * q!);
     return fill((rng) => (2 * rng.uniform() - 1) * bound);
   }
   if (name.startsWith('patch_embed.backbone.')) return backboneRule(name);
-  const isNorm = /(^|\.)(norm\d*|fc_norm)\.weight$/.test(name);
+  const isNorm = /(^|\.)(norm\d*|fc_norm|norm_pre)\.weight$/.test(name);
   if (isNorm) return constant(1);
   if (name.endsWith('.bias')) return constant(0);
   if (name.endsWith('.weight')) return truncStd02;

@@ -24,8 +24,9 @@ export interface QuantizeOptions {
 export function linearLayers(cfg: ViTConfig): string[] {
   const layers = cfg.backbone ? [] : ['patch_embed.proj'];
   for (let i = 0; i < cfg.depth; i++) layers.push(...['attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2'].map((l) => `blocks.${i}.${l}`));
+  if (cfg.pool === 'map') layers.push('attn_pool.q', 'attn_pool.kv', 'attn_pool.proj', 'attn_pool.mlp.fc1', 'attn_pool.mlp.fc2');
   if (cfg.preLogitsDim > 0) layers.push('pre_logits.fc');
-  if (cfg.numClasses > 0) layers.push('head');
+  if (cfg.numClasses > 0) layers.push('head', ...(cfg.distToken ? ['head_dist'] : []));
   return layers;
 }
 

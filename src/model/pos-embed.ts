@@ -2,7 +2,8 @@
 // higher resolution, §3.2): the patch grid's embeddings are interpolated in 2D, prefix tokens kept as they are.
 import { type StateDict, type Tensor, formatShape } from '../graph/tensor.ts';
 import { resampleTaps } from '../resample-taps.ts';
-import { type ViTConfig, checkConfig, gridSize } from './config.ts';
+import { resizeRelPosTable } from './rel-pos-bias.ts';
+import { type ViTConfig, checkConfig, embeddedPrefix, gridSize } from './config.ts';
 
 /** Interpolation weights mapping `inSize` samples to `outSize`: a dense row of `inSize` weights per output. */
 function resampleWeights(inSize: number, outSize: number): Float64Array[] {
@@ -57,12 +58,16 @@ export function resamplePosEmbed(posEmbed: Tensor, newGrid: number, numPrefix: n
 
 /**
  * The same model at another input resolution: the patch size is kept, the grid changes, and the position
- * embeddings are resampled. Returns the inputs unchanged when the resolution already matches.
+ * embeddings are resampled (their prefix entries, if any, kept: tokens without one, such as registers, need none). Returns the inputs unchanged when the resolution already matches.
  */
 export function atResolution(cfg: ViTConfig, weights: StateDict, imgSize: number): { config: ViTConfig; weights: StateDict } {
   if (imgSize === cfg.imgSize) return { config: cfg, weights };
   const config = checkConfig({ ...cfg, imgSize });
   const resampled = new Map(weights);
-  resampled.set('pos_embed', resamplePosEmbed(weights.get('pos_embed')!, gridSize(config), cfg.classToken ? 1 : 0));
+  if (cfg.absPosEmbed ?? true) resampled.set('pos_embed', resamplePosEmbed(weights.get('pos_embed')!, gridSize(config), embeddedPrefix(cfg)));
+  for (let i = 0; cfg.relPosBias && i < cfg.depth; i++) {
+    const name = `blocks.${i}.attn.relative_position_bias_table`;
+    resampled.set(name, resizeRelPosTable(weights.get(name)!, gridSize(config)));
+  }
   return { config, weights: resampled };
 }

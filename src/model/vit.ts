@@ -1,14 +1,18 @@
 // The Vision Transformer as an ONNX graph (Dosovitskiy et al. 2021, eqs. 1–4), with timm's parameter names.
 import { type Dim, Graph, type Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, numel } from '../graph/tensor.ts';
-import { add, tanh } from '../ops/elementwise.ts';
+import { add, mul, tanh } from '../ops/elementwise.ts';
 import { attention } from '../ops/attention.ts';
-import { gelu, layerNorm, linear } from '../ops/nn.ts';
+import { layerNorm, linear, softmax } from '../ops/nn.ts';
+import { matmul } from '../ops/matmul.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
-import { type ViTConfig, gridSize } from './config.ts';
+import { type ViTConfig, gridSize, prefixTokens } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { int8Linear, isQuantized } from './int8.ts';
+import { mapPool } from './map-head.ts';
+import { relPosBias } from './rel-pos-bias.ts';
+import { mlpHidden } from './mlp.ts';
 import { parameterShapes } from './params.ts';
 import { hybridTokens } from './resnet-v2.ts';
 
@@ -108,11 +112,20 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   // The token source: image patches, or (hybrid) the projected cells of a ResNetV2 feature map.
   let x = cfg.backbone ? hybridTokens(cfg.backbone, images, p, cfg.patchSize) : patchTokens(images, cfg, dense); // [B, N, D]
 
-  if (cfg.classToken) {
-    const cls = typeof batch === 'number' ? expand(p('cls_token'), [batch, 1, d]) : broadcastBatch(p('cls_token'), x);
-    x = concat([cls, x], 1); // [B, T, D], T = 1 + N
-  }
-  x = drop(add(x, p('pos_embed')), 'pos');
+  // Prefix tokens (class, distillation, registers) join the patches before the position embeddings are added, or
+  // after, when those cover the patches only (noEmbedClass).
+  const perImage = (name: string, n: number) => (typeof batch === 'number' ? expand(p(name), [batch, n, d]) : broadcastBatch(p(name), x));
+  const prefix = [
+    ...(cfg.classToken ? [perImage('cls_token', 1)] : []),
+    ...(cfg.distToken ? [perImage('dist_token', 1)] : []),
+    ...(cfg.regTokens ? [perImage('reg_token', cfg.regTokens)] : []),
+  ];
+  const withPrefix = (y: Value) => (prefix.length ? concat([...prefix, y], 1) : y); // [B, T, D], T = prefix + N
+  if (cfg.absPosEmbed === false) x = drop(withPrefix(x), 'pos');
+  else x = drop(cfg.noEmbedClass ? withPrefix(add(x, p('pos_embed'))) : add(withPrefix(x), p('pos_embed')), 'pos');
+  if (cfg.preNorm) x = layerNorm(x, p('norm_pre.weight'), p('norm_pre.bias'), cfg.layerNormEps);
+  // Layer scale: a learned per-channel gain on a residual branch, before stochastic depth (timm's ls1/ls2).
+  const scaled = (v: Value, name: string) => (cfg.layerScale ? mul(v, p(`${name}.gamma`)) : v);
 
   const attention: Value[] = [];
   const tokens: Value[] = [];
@@ -122,29 +135,40 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     let out: Value;
     if (opts.attention) out = opts.attention(normed, b, dense);
     else {
-      const [weighted, attn] = selfAttention(normed, b, heads, dense, cfg.qkvBias);
+      const bias = cfg.relPosBias ? relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : null;
+      const [weighted, attn] = selfAttention(normed, heads, qkvProjection(cfg, b, p, dense), bias);
       attention.push(attn);
       out = weighted;
     }
-    x = add(x, dropPath(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), i, 'drop_path1'));
+    x = add(x, dropPath(scaled(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), `${b}.ls1`), i, 'drop_path1'));
     const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
-    const hidden = drop(gelu(dense(h, `${b}.mlp.fc1`, true)), `${b}.mlp.fc1`);
-    x = add(x, dropPath(drop(dense(hidden, `${b}.mlp.fc2`, true), `${b}.mlp.fc2`), i, 'drop_path2'));
+    const hidden = drop(mlpHidden(dense(h, `${b}.mlp.fc1`, true), cfg.mlp), `${b}.mlp.fc1`);
+    x = add(x, dropPath(scaled(drop(dense(hidden, `${b}.mlp.fc2`, true), `${b}.mlp.fc2`), `${b}.ls2`), i, 'drop_path2'));
     tokens.push(x);
   }
 
   let encoded: Value;
   let pooled: Value;
-  if (cfg.pool === 'token') {
-    encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
-    pooled = take(encoded, 0, 1); // [B, D]: the class token
-  } else {
+  let logits: Value | undefined;
+  const numPrefix = prefixTokens(cfg);
+  const patchMean = (y: Value) => reduceMean(numPrefix ? slice(y, [1], [numPrefix], [numPrefix + grid * grid]) : y, [1]); // [B, D]
+  if (cfg.pool === 'avg') {
     encoded = x;
-    const patches = cfg.classToken ? slice(x, [1], [1], [grid * grid + 1]) : x;
-    pooled = layerNorm(reduceMean(patches, [1]), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
+    pooled = layerNorm(patchMean(x), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
+  } else {
+    encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
+    if (cfg.pool === 'map') pooled = mapPool(encoded, heads, cfg.layerNormEps, cfg.mlp, { param: p, dense });
+    else pooled = take(encoded, 0, 1); // [B, D]: the class token
+    if (cfg.pool === 'token_avg') pooled = concat([pooled, patchMean(encoded)], 1); // [B, 2D]
+  }
+  if (cfg.distToken) {
+    // DeiT: each head reads its own token; at inference the two predictions (and features) are averaged.
+    const dist = take(encoded, 1, 1);
+    if (cfg.numClasses > 0) logits = mul(add(dense(pooled, 'head', true), dense(dist, 'head_dist', true)), 0.5);
+    pooled = mul(add(pooled, dist), 0.5);
   }
   if (cfg.preLogitsDim > 0) pooled = tanh(dense(pooled, 'pre_logits.fc', true));
-  const logits = cfg.numClasses > 0 ? dense(pooled, 'head', true) : undefined;
+  if (cfg.numClasses > 0) logits ??= dense(pooled, 'head', true);
   return { logits, pooled, encoded, attention, tokens };
 }
 
@@ -156,29 +180,49 @@ function patchTokens(images: Value, cfg: ViTConfig, dense: LinearSource): Value 
   let x = reshape(images, [0, c, grid, ps, grid, ps]);
   x = transpose(x, [0, 2, 4, 1, 3, 5]);
   x = reshape(x, [0, grid * grid, c * ps * ps]);
-  return dense(x, 'patch_embed.proj', true); // the P×P conv kernel as a linear map on flattened patches
+  return dense(x, 'patch_embed.proj', cfg.patchBias ?? true); // the P×P conv kernel as a linear map on flattened patches
 }
 
-/** Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection) and the [B, H, T, T] probabilities. */
-function selfAttention(x: Value, b: string, heads: number, dense: LinearSource, qkvBias: boolean): [Value, Value] {
+/** Block `b`'s q/k/v projection [B, T, D] → [B, T, 3D]; BEiT's bias has q and v parts only (zeros for k). */
+function qkvProjection(cfg: ViTConfig, b: string, p: (name: string) => Value, dense: LinearSource): (x: Value) => Value {
+  return (x) => {
+    const qkv = dense(x, `${b}.attn.qkv`, cfg.qkvBias);
+    if (!cfg.qvBias) return qkv;
+    const zeros = x.graph.constant({ dtype: 'float32', shape: [cfg.embedDim], data: new Float32Array(cfg.embedDim) }, 'k_bias');
+    return add(qkv, concat([p(`${b}.attn.q_bias`), zeros, p(`${b}.attn.v_bias`)], 0));
+  };
+}
+
+/**
+ * Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection)
+ * and the [B, H, T, T] probabilities. A relative position bias [H, T, T] (BEiT) joins the scaled scores before the
+ * softmax, composed from standard ops; without one, the attention op with its own gradient rule.
+ */
+function selfAttention(x: Value, heads: number, project: (x: Value) => Value, bias: Value | null): [Value, Value] {
   const [, t, d] = x.shape as [Dim, number, number];
   const hd = d / heads;
-  const qkv = dense(x, `${b}.attn.qkv`, qkvBias); // [B, T, 3D]
+  const qkv = project(x); // [B, T, 3D]
   // Split, then one transpose per operand: cheaper forward and backward than transposing a [3, B, H, T, hd] block and
   // gathering from it. The scale and kᵀ are left to attention(), where onnxruntime folds both into its MatMul.
   const [q0, k0, v0] = split(qkv, 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
   const perHead = (y: Value) => transpose(reshape(y, [0, t, heads, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
+  if (bias) {
+    const kT = transpose(reshape(k0, [0, t, heads, hd]), [0, 2, 3, 1]); // [B, H, hd, T]
+    const probs = softmax(add(mul(matmul(perHead(q0), kT), 1 / Math.sqrt(hd)), bias)); // [B, H, T, T]
+    return [reshape(transpose(matmul(probs, perHead(v0)), [0, 2, 1, 3]), [0, t, d]), probs]; // [B, H, T, hd] → [B, T, D]
+  }
   const { out, probs } = attention(perHead(q0), perHead(k0), perHead(v0), 1 / Math.sqrt(hd)); // [B, T, H, hd], [B, H, T, T]
   return [reshape(out, [0, t, d]), probs]; // [B, T, H, hd] → [B, T, D]
 }
 
-/** Repeats a [1, 1, D] token along a symbolic batch taken from `like` [B, …] at run time. */
+/** Repeats [1, n, D] tokens along a symbolic batch taken from `like` [B, …] at run time. */
 function broadcastBatch(token: Value, like: Value): Value {
   const g = token.graph;
+  const [, n, d] = token.shape as [number, number, number];
   const [batchDim] = g.node('Shape', [like], [{ dtype: 'int64', shape: [1] }], { start: { type: 'int', value: 0 }, end: { type: 'int', value: 1 } });
-  const rest = g.constant({ dtype: 'int64', shape: [2], data: BigInt64Array.of(1n, BigInt(token.shape[2]!)) }, 'shape');
+  const rest = g.constant({ dtype: 'int64', shape: [2], data: BigInt64Array.of(BigInt(n), BigInt(d)) }, 'shape');
   const shape = concat([batchDim!, rest], 0);
-  return g.node('Expand', [token, shape], [{ dtype: token.dtype, shape: [like.shape[0]!, 1, token.shape[2]!] }])[0]!;
+  return g.node('Expand', [token, shape], [{ dtype: token.dtype, shape: [like.shape[0]!, n, d] }])[0]!;
 }
 
 export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tokens';
@@ -213,7 +257,9 @@ export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: read
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
   const linear = int8 ? int8Linear(g, weights) : undefined;
-  const chosen = outputs.includes('attention') ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
+  // onnxruntime's kernels take neither BEiT's relative position bias nor its q/v-only bias: BEiT runs 'plain'
+  const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias;
+  const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
   if (chosen === 'fused' && int8) throw new Error("the 'fused' attention kernel has a float32 q/k/v projection: use 'mha' for int8 weights");
   const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
   const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });

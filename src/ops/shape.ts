@@ -322,6 +322,18 @@ function scatterAddAlong(x: Value, indices: Value, g: Value, a: number): Value {
   return front(scattered, inverse);
 }
 
+// ScatterND with reduction 'add' (Gather's adjoint above, found in the backward of BEiT's relative bias gather):
+// y = data + scatter(updates), so d data = g and d updates = g gathered at the same indices.
+registerGrad({
+  opType: 'ScatterND',
+  vjp: (node, dys) => {
+    if (node.attrs.reduction?.value !== 'add') throw new Error(`ScatterND: only reduction 'add' has a gradient rule, got ${String(node.attrs.reduction?.value ?? 'none')}`);
+    const [, indices, updates] = node.inputs as [Value, Value, Value];
+    const g = outGrad(node, dys);
+    return [g, null, g.graph.node('GatherND', [g, indices], [{ dtype: g.dtype, shape: updates.shape }])[0]!];
+  },
+});
+
 function castInt64(v: Value): Value {
   return v.graph.node('Cast', [v], [{ dtype: 'int64', shape: v.shape }], { to: attr.int(7) })[0]!;
 }

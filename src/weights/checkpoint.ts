@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { SCALE_SUFFIX, dequantizeWeights } from '../model/int8.ts';
-import type { ViTConfig } from '../model/config.ts';
+import { type ViTConfig, describeFamily } from '../model/config.ts';
 import type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 import type { ByteSource } from './byte-source.ts';
 import { withFileSource } from './file-source.ts';
@@ -17,6 +17,7 @@ import { encodeNpz, parseNpz } from './npz.ts';
 import { parsePth } from './pth.ts';
 import { looksLikeZip, readZip } from './zip.ts';
 import { isHfNaming, hfToTimm } from './hf.ts';
+import { beitLayerScaleNames } from './rename.ts';
 import { googleHeads, googleToTimm, timmToGoogle } from './google.ts';
 import { hfDirFiles, readHfDir } from './hf-dir.ts';
 import { resolveCheckpointPath } from '../hub/cache.ts';
@@ -66,7 +67,7 @@ function fromSafetensors(src: ByteSource): Loaded {
   }
   // a bare model.safetensors from a Hugging Face repo carries HF names
   if (isHfNaming(tensors)) return { format: 'hf', weights: hfToTimm(tensors), metadata };
-  return { format: 'timm', weights: tensors, metadata };
+  return { format: 'timm', weights: beitLayerScaleNames(tensors), metadata };
 }
 
 function fromNpz(src: ByteSource): Loaded {
@@ -77,7 +78,7 @@ function fromNpz(src: ByteSource): Loaded {
 
 function fromPth(src: ByteSource): Loaded {
   const sd = parsePth(src);
-  return { format: 'pth', weights: isHfNaming(sd) ? hfToTimm(sd) : sd };
+  return { format: 'pth', weights: isHfNaming(sd) ? hfToTimm(sd) : beitLayerScaleNames(sd) };
 }
 
 function readAny(path: string): Loaded {
@@ -183,6 +184,11 @@ export function unsavedBy(path: string, format: SaveFormat, c: Pick<CheckpointCo
  */
 export function saveCheckpoint(path: string, content: CheckpointContent, format: SaveFormat, opts: WriteOptions & { onnx?: boolean } = {}): void {
   checkWeights(content.config, content.weights, `the weights to save as ${path}`);
+  const family = describeFamily(content.config);
+  if ((format === 'hf' || format === 'npz') && family !== 'ViT') {
+    // neither format records the families' switches (an activation, a projection head): refuse, not mislabel
+    throw new UserError(`${path}: ${format === 'hf' ? "a Hugging Face ViT directory" : "Google's .npz"} holds the paper's ViT; this model is ${family}: save it as timm or vitkit`);
+  }
   const c = format === 'vitkit' ? content : { ...content, weights: dequantizeWeights(content.config, content.weights) };
   assertWritable(path, opts);
   switch (format) {

@@ -8,6 +8,7 @@ import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
 import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm, timmToHf } from './hf.ts';
+import { familyHints, familyToTimm, familyTypes } from './hf-families.ts';
 import { inferConfig } from './infer-config.ts';
 import { hfOnnxFiles } from './hf-onnx.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
@@ -104,7 +105,11 @@ function labelsOf(id2label: unknown): string[] | undefined {
 /** Largest image side a preprocessor config may ask for (decodeImage's default limit is 0x3fff² pixels). */
 const MAX_SIDE = 0x3fff;
 
-/** ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise; checked against `channels`. */
+/**
+ * ViTImageProcessor semantics: resize straight to `size`, rescale by 1/255, normalise; checked against `channels`.
+ * CLIPImageProcessor and BitImageProcessor (CLIP, DINOv2) resize the shorter side to `size.shortest_edge` and
+ * centre-crop `crop_size`: timm's eval transform with crop_pct = crop / shortest edge.
+ */
 function preprocessOf(path: string, p: Record<string, unknown>, channels: number): Preprocess | undefined {
   const nums = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : typeof v === 'number' ? [v] : undefined);
   const mean = nums(p.image_mean);
@@ -121,13 +126,18 @@ function preprocessOf(path: string, p: Record<string, unknown>, channels: number
     throw new UserError(`${path} has size ${shown(imgSize)} (expected an integer from 1 to ${MAX_SIDE}): fix it or re-download the folder`);
   }
   // PIL's codes (what `resample` holds): 2 bilinear, 3 bicubic; vitkit has no other filter, so others keep the default
-  const interpolation = p.resample === 3 ? 'bicubic' : p.resample === 2 ? 'bilinear' : undefined;
+  const interpolation = p.resample === 3 ? 'bicubic' as const : p.resample === 2 ? 'bilinear' as const : undefined;
+  const filter = interpolation ? { interpolation } : {};
+  // CLIP's and DINOv2's processors resize the shortest edge, then centre-crop: timm's crop, with crop_pct = crop/edge
+  const crop = p.do_center_crop === true ? p.crop_size as { height?: unknown } | number | undefined : undefined;
+  const cropSize = typeof crop === 'number' ? crop : crop?.height;
+  const shortest = typeof size === 'object' ? size?.shortest_edge : undefined;
+  if (typeof cropSize === 'number' && typeof shortest === 'number' && Number.isInteger(cropSize) && cropSize > 0 && cropSize <= shortest) {
+    return { mean, std, resize: 'shorter-crop', imgSize: cropSize, cropPct: cropSize / shortest, ...filter };
+  }
   // crop_pct is not ViTImageProcessor's: vitkit writes it to keep a timm checkpoint's crop for the way back to timm
   const cropPct = typeof p.crop_pct === 'number' && p.crop_pct > 0 && p.crop_pct <= 1 ? p.crop_pct : undefined;
-  return {
-    mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}),
-    ...(interpolation ? { interpolation } : {}), ...(cropPct ? { cropPct } : {}),
-  };
+  return { mean, std, resize: 'squash', ...(imgSize ? { imgSize: imgSize as number } : {}), ...filter, ...(cropPct ? { cropPct } : {}) };
 }
 
 /** config.json fields that the weights' shapes also determine: they must agree before anything is built. */
@@ -147,18 +157,27 @@ function checkDeclared(path: string, cfg: Record<string, unknown>, shapes: ViTCo
   }
 }
 
-/** Reads a Hugging Face ViT directory (the caller has checked that config.json exists). */
+/** The model types vitkit reads: ViT and DeiT (ViT's naming), and the families in hf-families.ts. */
+const modelTypes = ['vit', 'deit', ...Object.keys(familyTypes)];
+
+/** Reads a Hugging Face ViT-family directory (the caller has checked that config.json exists). */
 export function readHfDir(dir: string): HfDir {
   const cfgPath = inside(dir, 'config.json');
-  const cfg = readJson(cfgPath);
-  if (cfg.model_type !== undefined && cfg.model_type !== 'vit') {
-    throw new UserError(`${cfgPath} has model_type ${shown(cfg.model_type)} (vitkit reads 'vit'): use a ViT checkpoint`);
+  const top = readJson(cfgPath);
+  const type = top.model_type ?? 'vit';
+  if (typeof type !== 'string' || !modelTypes.includes(type)) {
+    throw new UserError(`${cfgPath} has model_type ${shown(type)} (vitkit reads ${modelTypes.join(', ')}): use a ViT-family checkpoint`);
   }
+  // A whole CLIPModel/SiglipModel keeps its vision tower's settings in vision_config.
+  const cfg = (type === 'clip' || type === 'siglip') && typeof top.vision_config === 'object' && top.vision_config ? (top.vision_config as Record<string, unknown>) : top;
   const { tensors, metadata } = readWeights(dir);
-  const weights = hfToTimm(tensors);
-  const shapes = inferConfig(weights, dir); // what the weights say, before config.json's hints
+  const family = familyTypes[type];
+  const weights = family ? familyToTimm(family, tensors) : hfToTimm(tensors);
+  const familyHinted = { ...familyHints(cfgPath, cfg), ...(tensors.has('visual_projection.weight') ? { projectionHead: true } : {}) };
+  const shapes = inferConfig(weights, dir, familyHinted); // what the weights say, before config.json's other hints
   checkDeclared(cfgPath, cfg, shapes);
   const hints: Partial<ViTConfig> = {
+    ...familyHinted,
     ...(typeof cfg.num_attention_heads === 'number' ? { numHeads: cfg.num_attention_heads } : {}),
     ...(typeof cfg.layer_norm_eps === 'number' ? { layerNormEps: cfg.layer_norm_eps } : {}),
   };
@@ -176,6 +195,8 @@ export function readHfDir(dir: string): HfDir {
  */
 export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}): Record<string, Uint8Array[]> {
   const { config: cfg } = c;
+  const odd = cfg.mlp && cfg.mlp !== 'gelu' ? `MLP ${cfg.mlp}` : cfg.pool === 'map' || cfg.pool === 'token_avg' ? `pool ${cfg.pool}` : undefined;
+  if (odd) throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model has ${odd}: save it as timm or vitkit`);
   const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
     architectures: [cfg.numClasses > 0 ? 'ViTForImageClassification' : 'ViTModel'],

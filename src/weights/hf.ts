@@ -1,5 +1,5 @@
-// Hugging Face transformers ViT parameter names ⇄ timm's (canonical). HF keeps query/key/value as separate
-// linears where timm has one fused qkv [3D, D]; everything else is a rename.
+// Hugging Face transformers ViT (and DeiT, which names its layers alike) parameter names ⇄ timm's (canonical). HF
+// keeps query/key/value as separate linears where timm has one fused qkv [3D, D]; everything else is a rename.
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { concatRows, splitRows } from './layout.ts';
 import { blockCount, mover } from './rename.ts';
@@ -14,9 +14,10 @@ const blockPairs: readonly [string, string][] = [
   ['mlp.fc2', 'output.dense'],
 ];
 
-/** [timm name, HF name without the `vit.` prefix of ViTForImageClassification]. */
+/** [timm name, HF name without the `vit.`/`deit.` prefix of ViTForImageClassification/DeiT*]. */
 const topPairs: readonly [string, string][] = [
   ['cls_token', 'embeddings.cls_token'],
+  ['dist_token', 'embeddings.distillation_token'],
   ['pos_embed', 'embeddings.position_embeddings'],
   ['patch_embed.proj.weight', 'embeddings.patch_embeddings.projection.weight'],
   ['patch_embed.proj.bias', 'embeddings.patch_embeddings.projection.bias'],
@@ -29,17 +30,18 @@ const qkv = ['query', 'key', 'value'] as const;
 /** HF tensors vitkit has no use for: ViTModel's pooler (unused by classification) and the MIM mask token. */
 const ignored = /^(pooler\.|embeddings\.mask_token$)/;
 
-/** Whether tensor names look like Hugging Face ViT ones (with or without the `vit.` prefix). */
+/** Whether tensor names look like Hugging Face ViT or DeiT ones (with or without the `vit.`/`deit.` prefix). */
 export function isHfNaming(sd: StateDict): boolean {
-  return [...sd.keys()].some((k) => /^(vit\.)?embeddings\.patch_embeddings\./.test(k));
+  return [...sd.keys()].some((k) => /^((vit|deit)\.)?embeddings\.patch_embeddings\./.test(k));
 }
 
 /**
- * Renames a Hugging Face ViT state dict (ViTForImageClassification or ViTModel) to timm names, fusing
- * query/key/value into qkv. Unrecognised names pass through unchanged, so checkWeights can report them.
+ * Renames a Hugging Face ViT state dict (ViTForImageClassification or ViTModel) or DeiT one (DeiTModel,
+ * DeiTForImageClassification[WithTeacher]) to timm names, fusing query/key/value into qkv. Unrecognised names pass
+ * through unchanged, so checkWeights can report them.
  */
 export function hfToTimm(hf: StateDict): StateDict {
-  const src = new Map([...hf].map(([k, v]) => [k.replace(/^vit\./, ''), v]));
+  const src = new Map([...hf].map(([k, v]) => [k.replace(/^(vit|deit)\./, ''), v]));
   const out: StateDict = new Map();
   const take = mover(src, out);
   for (const [timm, h] of topPairs) take(h, timm);
@@ -55,8 +57,9 @@ export function hfToTimm(hf: StateDict): StateDict {
     }
     for (const [timm, h] of blockPairs) for (const kind of ['weight', 'bias']) take(`${l}${h}.${kind}`, `blocks.${i}.${timm}.${kind}`);
   }
-  take('classifier.weight', 'head.weight');
-  take('classifier.bias', 'head.bias');
+  for (const [h, timm] of [['classifier', 'head'], ['cls_classifier', 'head'], ['distillation_classifier', 'head_dist']]) {
+    for (const kind of ['weight', 'bias']) take(`${h}.${kind}`, `${timm}.${kind}`);
+  }
   for (const [k, v] of src) if (!ignored.test(k)) out.set(k, v);
   return out;
 }
@@ -66,6 +69,8 @@ export function timmToHf(sd: StateDict): StateDict {
   if (sd.has('fc_norm.weight') || !sd.has('cls_token')) {
     throw new UserError('Hugging Face ViT always classifies from the class token; a model with average pooling cannot be saved in that format: save it as timm or vitkit');
   }
+  const family = ['dist_token', 'reg_token', 'norm_pre.weight', 'blocks.0.ls1.gamma', 'attn_pool.latent'].find((k) => sd.has(k));
+  if (family) throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model has '${family}': save it as timm or vitkit`);
   if (sd.has('pre_logits.fc.weight')) {
     throw new UserError('Hugging Face ViTForImageClassification has no pre-logits layer: save this model as timm or vitkit');
   }

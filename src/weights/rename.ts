@@ -14,6 +14,15 @@ export function mover(src: Map<string, Tensor>, out: Map<string, Tensor>) {
   };
 }
 
+/**
+ * timm's Beit names its layer scales `blocks.{i}.gamma_1`/`gamma_2` where its VisionTransformer (canonical) has
+ * `blocks.{i}.ls1.gamma`/`ls2.gamma`; everything else in a timm BEiT file is already canonical.
+ */
+export function beitLayerScaleNames(sd: Map<string, Tensor>): Map<string, Tensor> {
+  if (!sd.has('blocks.0.gamma_1')) return sd;
+  return new Map([...sd].map(([k, v]) => [k.replace(/^(blocks\.\d+)\.gamma_([12])$/, '$1.ls$2.gamma'), v]));
+}
+
 /** Number of encoder blocks named in `names`: one more than the largest index `pattern`'s group 1 captures. */
 export function blockCount(names: Iterable<string>, pattern: RegExp): number {
   let depth = 0;

@@ -35,7 +35,7 @@ export function readTimmDir(dir: string): { weights: StateDict; hints: Partial<V
   const arch = presets[String(cfg.architecture).split('.')[0]!];
   const args = (cfg.model_args ?? {}) as Record<string, unknown>;
   const hints: Partial<ViTConfig> = {
-    ...(arch ? { numHeads: arch.numHeads, layerNormEps: arch.layerNormEps } : {}),
+    ...(arch ? { numHeads: arch.numHeads, layerNormEps: arch.layerNormEps, ...(arch.mlp ? { mlp: arch.mlp } : {}) } : {}),
     ...(typeof args.num_heads === 'number' ? { numHeads: args.num_heads } : {}),
   };
   const p = (cfg.pretrained_cfg ?? {}) as Record<string, unknown>;

@@ -36,3 +36,11 @@ test('writes the figures, the numbers and index.html; refuses to overwrite witho
   assert.equal(again.files.length, 4, 'without images: pos-embed, filters, json, html');
   assert.match(again.notes[0]!, /No images given/);
 });
+
+test('a BEiT (relative position bias, no pos_embed) is analysed without the position-embedding figure, and says why', async () => {
+  const out = join(tempDir('analyze-beit'), 'report');
+  const model = loadModel(new URL('../fixtures/families/beit/hf', import.meta.url).pathname);
+  const r = await analyzeModel(model, out);
+  assert.ok(r.notes.some((n) => /No absolute position embeddings/.test(n)));
+  assert.ok(!r.files.some((f) => f.endsWith('pos-embed-similarity.png')));
+});

@@ -1,7 +1,7 @@
 // Attention maps against the float64 numpy reference computed from timm's attention probabilities.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { attentionLayers, attentionMap, headMaps, parseAttentionMethod } from '../../src/analysis/rollout.ts';
+import { attentionLayers, attentionMap, headMaps, parseAttentionMethod, registerShare } from '../../src/analysis/rollout.ts';
 import { expected } from '../fixtures.ts';
 import { assertClose, reference, row } from './reference.ts';
 
@@ -80,4 +80,19 @@ test('parseAttentionMethod accepts rollout|last|head:L:H within the model and na
 
 test('attentionLayers names a missing output', () => {
   assert.throws(() => attentionLayers({}, 1), /no output attn\.0/);
+});
+
+test("registerShare: the class token's attention mass on DINOv2's registers (shown apart from the patch map)", () => {
+  const t = 1 + 2 + 4; // class, 2 registers, a 2×2 grid
+  const data = new Float32Array(2 * t * t); // 2 heads
+  for (let h = 0; h < 2; h++) {
+    for (let i = 0; i < t; i++) data[(h * t + i) * t + i] = 1;
+    const row = data.subarray(h * t * t, h * t * t + t);
+    row.fill(0);
+    row.set(h === 0 ? [0.2, 0.3, 0.1, 0.1, 0.1, 0.1, 0.1] : [0.4, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]);
+  }
+  const layer = { dtype: 'float32' as const, shape: [1, 2, t, t], data };
+  const model = { classToken: true, pool: 'token' as const, regTokens: 2 };
+  assert.ok(Math.abs(registerShare(layer, 0, model) - 0.3) < 1e-6); // heads' mean of 0.4 and 0.2
+  assert.equal(registerShare(layer, 0, { ...model, regTokens: 0 }), 0);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkConfig, defaultConfig } from '../../src/model/config.ts';
+import { checkConfig, defaultConfig, presets } from '../../src/model/config.ts';
 import { initParameters, truncNormal } from '../../src/model/init.ts';
 import { parameterShapes } from '../../src/model/params.ts';
 import { Rng } from '../../src/rng.ts';
@@ -84,4 +84,18 @@ test('truncNormal respects its (absolute) bounds', () => {
     assert.ok(x >= -0.5 && x <= 0.5);
   }
   assert.throws(() => truncNormal(rng, 1, 0, 1, 1), /empty interval/);
+});
+
+test('every family preset initialises (tokens, layer scale, MAP head, q/v biases, bias tables) from one stream', () => {
+  const families = Object.keys(presets).filter((n) => /dinov2|distilled|clip|siglip|beit/.test(n));
+  assert.ok(families.length >= 16);
+  for (const name of families) {
+    // the layout at a small width: the rules go by name, not size
+    const base = presets[name]!;
+    const cfg = { ...base, depth: 1, imgSize: 4 * base.patchSize, embedDim: 48, numHeads: 3, mlpDim: 64, numClasses: base.numClasses && 5 };
+    const p = initParameters(cfg, { seed: 1, zeroHead: true });
+    assert.deepEqual([...p.keys()], [...parameterShapes(cfg).keys()], name);
+    for (const [k, t] of p) if (k.endsWith('.gamma')) assert.ok((t.data as Float32Array).every((v) => Math.abs(v - 1e-5) < 1e-12), k);
+    if (cfg.distToken) assert.ok((p.get('head_dist.weight')!.data as Float32Array).every((v) => v === 0), name);
+  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { gridSize, preset, presets } from '../../src/model/config.ts';
+import { embeddedPrefix, gridSize, preset, presets } from '../../src/model/config.ts';
 import { countParameters, forwardFlops, parameterShapes } from '../../src/model/params.ts';
 
 test('presets have timm parameter counts', () => {
@@ -18,8 +18,8 @@ test('presets have timm parameter counts', () => {
 test('every preset has a consistent parameter layout', () => {
   for (const [name, cfg] of Object.entries(presets)) {
     const shapes = parameterShapes(cfg);
-    const tokens = gridSize(cfg) ** 2 + 1;
-    assert.deepEqual(shapes.get('pos_embed'), [1, tokens, cfg.embedDim], name);
+    const tokens = gridSize(cfg) ** 2 + embeddedPrefix(cfg);
+    assert.deepEqual(shapes.get('pos_embed'), cfg.absPosEmbed === false ? undefined : [1, tokens, cfg.embedDim], name);
     assert.equal([...shapes.keys()].filter((k) => k.endsWith('attn.qkv.weight')).length, cfg.depth, name);
   }
 });

@@ -95,3 +95,13 @@ test('sumTo (unbroadcast) sums leading and size-1 axes back to a shape, and refu
   assert.deepEqual(Array.from(out.cols!.data as Float64Array), [0, 1, 2, 3].map((c) => sum((_, __, cc) => cc === c)));
   await fdCheck([{ shape: [2, 3, 4] }], (v) => sh.sumTo(v, [3, 1]));
 });
+
+test('ScatterND (add), the adjoint of Gather: gradients for data and updates, repeated indices included', async () => {
+  const indices = [[2], [0], [2]]; // row 2 receives two updates
+  await fdCheck([{ shape: [4, 3] }, { shape: [3, 3] }], (data, updates) => {
+    const idx = data.graph.constant({ dtype: 'int64', shape: [3, 1], data: BigInt64Array.from(indices.flat(), BigInt) }, 'idx');
+    return data.graph.node('ScatterND', [data, idx, updates], [{ dtype: data.dtype, shape: data.shape }], {
+      reduction: { type: 'string', value: 'add' },
+    })[0]!;
+  });
+});

@@ -51,7 +51,7 @@ test('tensors that are not a ViT are UserErrors naming the file', () => {
   assertUserError(() => inferConfig(new Map([['fc.weight', float32([1], [0])]]), 'r.pth'), /r\.pth is not a ViT checkpoint: tensor 'patch_embed\.proj\.weight' is missing \(found fc\.weight\)/);
   const sd = new Map(load('micro_gray_p4_28'));
   sd.set('pos_embed', float32([1, 48, 32], new Float32Array(48 * 32)));
-  assertUserError(() => inferConfig(sd, 'p.safetensors'), /p\.safetensors: pos_embed has shape \[1, 48, 32\], 47 patch tokens, which is not a square grid/);
+  assertUserError(() => inferConfig(sd, 'p.safetensors'), /p\.safetensors: pos_embed has shape \[1, 48, 32\], 47 patch tokens after 1 prefix token \(or 48 without\), which is not a square grid/);
 });
 
 test('pre-logits and no-qkv-bias variants are inferred', () => {
