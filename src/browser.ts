@@ -51,6 +51,6 @@ export { preprocess, modelPixels, resolvePreprocessOptions, type PreprocessOptio
 export { type ResampleFilter } from './resample-taps.ts';
 export { type RawImage } from './data/raw-image.ts';
 export { topK, type Prediction } from './inference/top-k.ts';
-export { attentionMap, headMaps, attentionLayers } from './analysis/rollout.ts';
+export { attentionMap, headMaps, attentionLayers, registerShare } from './analysis/rollout.ts';
 export { Rng } from './rng.ts';
 export { UserError } from './errors.ts';

@@ -67,13 +67,13 @@ test("a whole CLIPModel folder: the vision tower is read from vision_config, the
   assert.ok(![...c.weights.keys()].some((k) => k.startsWith('text_') || k === 'logit_scale'));
 });
 
-test("CLIP's and DINOv2's processors (shorter side, then centre crop) become timm's eval transform", () => {
+test("CLIP's and DINOv2's processors (shorter side, then centre crop) become timm's eval transform (resample 3: bicubic)", () => {
   for (const [name, shortest, crop, pct] of [['clip', 224, 224, 1], ['dinov2', 256, 224, 0.875]] as const) {
     const dir = edited(name, () => {});
     writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify({
       do_center_crop: true, crop_size: { height: crop, width: crop }, size: { shortest_edge: shortest },
       image_mean: [0.48, 0.46, 0.41], image_std: [0.27, 0.26, 0.28], do_resize: true, resample: 3,
     }));
-    assert.deepEqual(loadCheckpoint(dir).preprocess, { mean: [0.48, 0.46, 0.41], std: [0.27, 0.26, 0.28], resize: 'shorter-crop', imgSize: crop, cropPct: pct });
+    assert.deepEqual(loadCheckpoint(dir).preprocess, { mean: [0.48, 0.46, 0.41], std: [0.27, 0.26, 0.28], resize: 'shorter-crop', imgSize: crop, cropPct: pct, interpolation: 'bicubic' });
   }
 });
