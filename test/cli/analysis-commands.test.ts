@@ -130,7 +130,8 @@ test('a hybrid: analyze (stem filters, with a note), attention rollout over its 
 
 test('eval --confusion draws the confusion matrix with class names', async () => {
   const data = join(tmp, 'digits');
-  for (const c of ['zero', 'one']) {
+  // named as the checkpoint names its classes (hf/config.json's id2label): eval matches classes by name
+  for (const c of ['class_0', 'class_1']) {
     mkdirSync(join(data, c), { recursive: true });
     for (let i = 0; i < 2; i++) {
       await sharp({ create: { width: 28, height: 28, channels: 3, background: { r: 90 * i, g: 40, b: 200 } } }).png().toFile(join(data, c, `${i}.png`));
