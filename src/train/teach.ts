@@ -5,6 +5,7 @@
 // the head alone or the whole model with AdamW, a short linear warm-up and cosine decay, over seeded batches of the
 // user's images (Batches: the same shuffling, flip and crop-with-padding as `vitkit train`).
 import type { Engine } from '../runtime/engine.ts';
+import type { SessionOptions } from '../runtime/session-options.ts';
 import { TrainSession } from '../runtime/train-session.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
@@ -58,12 +59,18 @@ export interface TeachBase {
   readonly preprocess: PreprocessOptions;
 }
 
-/** A training session on `engine` for `classes` new classes, starting from `base` (its head replaced). */
-export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch'>): Promise<TrainSession> {
+/** A training session on `engine` (and `opts.device`) for `classes` new classes, starting from `base` (its head replaced). */
+export async function teachSession(
+  engine: Engine,
+  base: TeachBase,
+  classes: number,
+  opts: Pick<TeachOptions, 'mode' | 'batch'> & Pick<SessionOptions, 'device'>,
+): Promise<TrainSession> {
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
   const { config, weights } = withNewHead(base.config, base.weights, classes);
   return TrainSession.create(config, weights, {
     engine,
+    device: opts.device,
     batch: opts.batch,
     optimizer: { kind: 'adamw', weightDecay: 0.05 },
     clipNorm: 1,
