@@ -5,6 +5,7 @@
 import { decodeSafetensors, encodeSafetensors, TrainSession, webEngine } from '../../../src/browser.ts';
 import type { StateDict } from '../../../src/graph/tensor.ts';
 import { type Freeze, trainableRule } from '../../../src/train/recipe.ts';
+import { loadOrt } from '../../../web/device.ts';
 
 interface Case {
   readonly config: Parameters<typeof TrainSession.create>[0];
@@ -22,7 +23,8 @@ interface Case {
 async function runCase(steps?: number): Promise<{ states: string[]; threads: number; stepMs: number[] }> {
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(await (await fetch('case.safetensors')).arrayBuffer()), 'case.safetensors');
   const c = JSON.parse(metadata.case!) as Case;
-  const engine = webEngine(await import('onnxruntime-web/wasm'), { threads: c.threads });
+  // the page's own choice of build for the case's device (options.device: WebGPU, or the CPU's WASM)
+  const engine = webEngine(await loadOrt(c.options.device ?? 'cpu'), { threads: c.threads });
   const params: StateDict = new Map([...tensors].filter(([n]) => n !== 'images' && n !== 'labels'));
   const session = await TrainSession.create(c.config, params, { ...c.options, trainable: trainableRule(c.freeze), engine });
   const states: string[] = [];
