@@ -24,7 +24,7 @@ def main():
         return
     cuda = torch.cuda.is_available()
     device = 'cuda' if cuda else 'cpu'
-    threads = os.cpu_count() or 1
+    threads = len(os.sched_getaffinity(0))  # the cores this process may use, not the host's
     # fp32 as vitkit: no TF32 tensor-core products, which round inputs to 10 bits of mantissa
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
