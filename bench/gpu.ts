@@ -91,8 +91,9 @@ function nvidiaSmi(query: string): string | null {
 
 /** Samples the GPU's used memory every 100 ms until stopped; null where there is no nvidia-smi. */
 function gpuMemorySampler(): { stop: () => number | null } {
-  const base = Number(nvidiaSmi('memory.used'));
-  if (!Number.isFinite(base) || nvidiaSmi('memory.used') === null) return { stop: () => null };
+  const before = nvidiaSmi('memory.used');
+  if (before === null) return { stop: () => null };
+  const base = Number(before);
   let peak = base;
   const p: ChildProcess = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100']);
   p.stdout!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => void (peak = Math.max(peak, Number(l)))));

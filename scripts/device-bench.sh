@@ -38,7 +38,8 @@ run() {
   fi
   local nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ]; then
-    export VK_DRIVER_FILES=$nvidia_icd
+    # VK_DRIVER_FILES for current Vulkan loaders, VK_ICD_FILENAMES for loaders older than 1.3.207
+    export VK_DRIVER_FILES=$nvidia_icd VK_ICD_FILENAMES=$nvidia_icd
   fi
   nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
   "$node_dir/node" "$CARRY/bench-gpu.mjs" "$@" 2> >(grep -v 'W:onnxruntime' >&2) | tee "$OUT/bench-gpu.jsonl"
