@@ -37,7 +37,8 @@ async function loadModel(device: PageDevice) {
   ]);
   // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages (webEngine checks).
   const engine = webEngine(ort);
-  const session = await engine.createSession(bytes, { device: device.device });
+  // an inference session plans its buffers from the first run, as onnxruntime does by default (training ones don't)
+  const session = await engine.createSession(bytes, { device: device.device, memoryPattern: true });
   const c = manifest.config;
   // One run on a blank image first, so the time shown for the user's image is the steady state, not start-up.
   const side = c.imgSize;
