@@ -104,7 +104,8 @@ function gpuMemorySampler(): { stop: () => number | null } {
 async function vitkitChild(name: string, device: Device): Promise<Record<string, unknown>> {
   const gpu = device === 'webgpu' ? gpuMemorySampler() : null;
   // the same script again, however it was started (tsx from sources, or the carried bundle: docs/gpu.md)
-  const args = [...process.execArgv, process.argv[1]!, '--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(values.tiny ? ['--tiny'] : [])];
+  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(values.tiny ? ['--tiny'] : [])];
+  const args = [...process.execArgv, process.argv[1]!, ...flags];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -119,7 +120,10 @@ async function vitkitChild(name: string, device: Device): Promise<Record<string,
 
 function pytorch(c: Case): Record<string, unknown> {
   const { config: k } = c;
-  const kw = { img_size: k.imgSize, patch_size: k.patchSize, in_chans: k.inChans, embed_dim: k.embedDim, depth: k.depth, num_heads: k.numHeads, mlp_ratio: k.mlpDim / k.embedDim, num_classes: k.numClasses };
+  const kw = {
+    img_size: k.imgSize, patch_size: k.patchSize, in_chans: k.inChans, embed_dim: k.embedDim,
+    depth: k.depth, num_heads: k.numHeads, mlp_ratio: k.mlpDim / k.embedDim, num_classes: k.numClasses,
+  };
   const script = fileURLToPath(new URL('./gpu_torch.py', import.meta.url));
   const r = spawnSync(python, [script, c.kind, JSON.stringify(kw), String(c.batch), String(seconds)], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop();
@@ -161,7 +165,8 @@ if (values.child) {
 } else {
   const names = values.cases?.split(',') ?? Object.keys(table);
   for (const n of names) if (!table[n]) throw new Error(`unknown case '${n}' (expected ${Object.keys(table).join('|')})`);
-  const gpu = { gpu: nvidiaSmi('name'), driver: nvidiaSmi('driver_version'), vulkan_driver: process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? 'the loader\'s default' };
+  const vulkanDriver = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? "the loader's default";
+  const gpu = { gpu: nvidiaSmi('name'), driver: nvidiaSmi('driver_version'), vulkan_driver: vulkanDriver };
   const threads = availableParallelism();
   for (const name of names) {
     const c = table[name]!;

@@ -11,12 +11,13 @@ const SWIFTSHADER = ['/usr/lib/chromium/libvk_swiftshader.so', '/usr/lib/x86_64-
 const unlessCI = (missing: string | false): { skip: string | false } => ({ skip: process.env.CI === 'true' ? false : missing });
 
 /** The test option that skips a browser test where chromium is not installed. */
-export const needsChromium = unlessCI(existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does this)`);
+export const needsChromium = unlessCI(
+  existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does this)`,
+);
 
 /** The same for a test on WebGPU: chromium, SwiftShader and the Vulkan loader. */
-export const needsWebGPU = unlessCI(
-  needsChromium.skip || (SWIFTSHADER.find((f) => !existsSync(f)) ? `${SWIFTSHADER.find((f) => !existsSync(f))} is missing: install chromium and libvulkan1` : false),
-);
+const missingVulkan = SWIFTSHADER.find((f) => !existsSync(f));
+export const needsWebGPU = unlessCI(needsChromium.skip || (missingVulkan ? `${missingVulkan} is missing: install chromium and libvulkan1` : false));
 
 /**
  * Chromium with WebGPU on SwiftShader (`webgpu`), or without a GPU at all. As root in a container there is no
