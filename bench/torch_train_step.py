@@ -17,16 +17,17 @@ def no_region(_name):
     return contextlib.nullcontext()
 
 
-def train_step(kw, batch, threads, region=no_region):
-    """One training step as a function, for timm VisionTransformer kwargs `kw`. `region(name)` wraps each part
-    ('forward', 'loss', 'backward', 'clip', 'optimizer'), e.g. torch.profiler's record_function."""
+def train_step(kw, batch, threads, region=no_region, device='cpu'):
+    """One training step as a function, for timm VisionTransformer kwargs `kw`, on `device` (the caller syncs a
+    GPU before reading a clock). `region(name)` wraps each part ('forward', 'loss', 'backward', 'clip',
+    'optimizer'), e.g. torch.profiler's record_function."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = VisionTransformer(**kw).train()
+    model = VisionTransformer(**kw).to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
-    x = torch.randn(batch, kw['in_chans'], kw['img_size'], kw['img_size'])
-    y = torch.randint(0, kw['num_classes'], (batch,))
+    x = torch.randn(batch, kw['in_chans'], kw['img_size'], kw['img_size'], device=device)
+    y = torch.randint(0, kw['num_classes'], (batch,), device=device)
 
     def step():
         opt.zero_grad(set_to_none=True)

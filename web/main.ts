@@ -7,7 +7,9 @@ import { preprocess } from '../src/data/preprocess.ts';
 import type { Tensor } from '../src/graph/tensor.ts';
 import { type Prediction, topK } from '../src/inference/top-k.ts';
 import type { DemoManifest } from '../src/serve/demo-manifest.ts';
+import { webEngine } from '../src/runtime/web-engine.ts';
 import { type Decoded, decodeFile, drawView } from './canvas.ts';
+import { type PageDevice, deviceLabel, loadOrt, pageDevice } from './device.ts';
 import { TeachPage } from './teach.ts';
 
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -25,26 +27,27 @@ async function fetchOk(url: string): Promise<Response> {
   return res;
 }
 
-async function loadModel() {
+async function loadModel(device: PageDevice) {
   // onnxruntime-web is imported dynamically so it gets a chunk of its own: its WebAssembly threads start workers
   // from that chunk's URL, which must not be this page script (it touches the DOM).
   const [ort, manifest, bytes] = await Promise.all([
-    import('onnxruntime-web/wasm'),
+    loadOrt(device.device),
     fetchOk('model.json').then((r) => r.json() as Promise<DemoManifest>),
     fetchOk('model.onnx').then(async (r) => new Uint8Array(await r.arrayBuffer())),
   ]);
-  // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages.
-  const threads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  ort.env.wasm.numThreads = threads;
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages (webEngine checks).
+  const engine = webEngine(ort);
+  // an inference session plans its buffers from the first run, as onnxruntime does by default (training ones don't)
+  const session = await engine.createSession(bytes, { device: device.device, memoryPattern: true });
   const c = manifest.config;
   // One run on a blank image first, so the time shown for the user's image is the steady state, not start-up.
   const side = c.imgSize;
   await session.run({ images: new ort.Tensor('float32', new Float32Array(c.inChans * side * side), [1, c.inChans, side, side]) });
+  const where = deviceLabel(device, engine.threads);
   status.textContent =
     `${manifest.name}: ViT D=${c.embedDim}, depth ${c.depth}, patch ${c.patchSize}, ${c.imgSize} px, ${c.numClasses} classes · ` +
-    `onnxruntime-web WASM SIMD, ${threads} thread${threads > 1 ? 's' : ''}${crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
-  return { ort, manifest, session, threads };
+    `onnxruntime-web ${where}${crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
+  return { ort, manifest, session, where };
 }
 
 /** onnxruntime-web outputs as vitkit host tensors, for the shared rollout code. */
@@ -96,8 +99,10 @@ function setUpModes(): void {
 
 async function main(): Promise<void> {
   setUpModes();
+  const device = await pageDevice(location.search);
+  document.body.dataset.device = device.device;
   // the teach worker loads its runtime and the model now, so that nothing is fetched once the page is ready
-  const [{ ort, manifest, session, threads }] = await Promise.all([loadModel(), new TeachPage().load()]);
+  const [{ ort, manifest, session, where }] = await Promise.all([loadModel(device), new TeachPage().load(device)]);
   let shown: { decoded: Decoded; map: AttentionMap } | null = null;
   const redraw = (): void => {
     if (shown) drawView(view, shown.decoded.bitmap, manifest.preprocess, overlay.checked ? shown.map : null);
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
       redraw();
       const timing = el('timing');
       timing.dataset.ms = String(ms);
-      timing.textContent = `inference ${ms.toFixed(1)} ms (WASM, ${threads} thread${threads > 1 ? 's' : ''}) · decoding + preprocessing ${(t1 - t0).toFixed(1)} ms`;
+      timing.textContent = `inference ${ms.toFixed(1)} ms (${where}) · decoding + preprocessing ${(t1 - t0).toFixed(1)} ms`;
       setState('done');
     } catch (e) {
       status.textContent = `could not classify this file: ${e instanceof Error ? e.message : String(e)}`;

@@ -2,11 +2,12 @@
 // model sees (modelPixels: uint8 C×S×S each), so the worker never decodes files and the page never runs the model.
 import type { PreprocessOptions } from '../src/data/preprocess.ts';
 import type { ViTConfig } from '../src/model/config.ts';
+import type { Device } from '../src/runtime/session-options.ts';
 import type { TeachMode, TeachProgress } from '../src/train/teach.ts';
 
 export type ToWorker =
-  /** A vitkit checkpoint to start from (the served model, or a file the user picked). */
-  | { readonly kind: 'load'; readonly bytes: ArrayBuffer; readonly name: string }
+  /** A vitkit checkpoint to start from (the served model, or a file the user picked), and where to run it. */
+  | { readonly kind: 'load'; readonly bytes: ArrayBuffer; readonly name: string; readonly device: Device }
   | {
       readonly kind: 'train';
       readonly classes: readonly string[];

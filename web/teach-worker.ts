@@ -1,37 +1,41 @@
-// The teach page's worker: holds the starting model and the training session on onnxruntime-web (WASM SIMD, with
-// threads when the page is cross-origin isolated), so training never blocks the page. Everything it runs is
+// The teach page's worker: holds the starting model and the training session on onnxruntime-web (WebGPU, or WASM
+// SIMD with threads when the page is cross-origin isolated: the page's choice), so training never blocks the page. Everything it runs is
 // vitkit's own src/ code (the same TrainSession, Batches and teach loop Node runs), with the engine injected.
 import { imageSet } from '../src/data/image-set.ts';
 import type { PreprocessOptions } from '../src/data/preprocess.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
 import { inferenceGraph } from '../src/model/vit.ts';
+import type { Device } from '../src/runtime/session-options.ts';
 import type { TrainSession } from '../src/runtime/train-session.ts';
 import { webEngine } from '../src/runtime/web-engine.ts';
 import { type TeachBase, classifyPixels, taughtWeights, teach, teachSession } from '../src/train/teach.ts';
 import { decodeVitkit, encodeVitkit, savedPreprocess } from '../src/weights/vitkit-format.ts';
+import { loadOrt } from './device.ts';
 import type { FromWorker, ToWorker } from './teach-protocol.ts';
 
 const post = (m: FromWorker, transfer: Transferable[] = []): void => postMessage(m, { transfer });
 
-// Imported once, up front: loading the runtime (and starting its threads) fetches files, and all fetching is
-// done before the page says it is ready, so nothing leaves the page afterwards.
-const engine = import('onnxruntime-web/wasm').then((ort) => webEngine(ort));
+// Imported once, by the first 'load' (which the page sends before it says it is ready): loading the runtime (and
+// starting its threads) fetches files, and all fetching is done by then, so nothing leaves the page afterwards.
+let runtime: { device: Device; engine: Promise<ReturnType<typeof webEngine>> } | null = null;
 
 let base: (TeachBase & { name: string }) | null = null;
 let trained: { session: TrainSession; classes: readonly string[]; preprocess: PreprocessOptions } | null = null;
 let stopRequested = false;
 
-async function load(bytes: ArrayBuffer, name: string): Promise<void> {
+async function load(bytes: ArrayBuffer, name: string, device: Device): Promise<void> {
+  runtime ??= { device, engine: loadOrt(device).then((ort) => webEngine(ort)) };
   const c = decodeVitkit(new Uint8Array(bytes), name);
   const preprocess: PreprocessOptions = { ...c.preprocess, imgSize: c.config.imgSize, inChans: c.config.inChans === 1 ? 1 : 3 };
   base = { name, config: c.config, weights: c.weights, preprocess };
-  // One inference on a blank image starts the runtime now (see above) and proves the model runs here.
-  const e = await engine;
-  const warm = await e.createSession(toOnnx(inferenceGraph(c.config, c.weights, ['logits'])), {});
+  // One inference on a blank image starts the runtime now (see above) and proves the model runs here. Plain
+  // attention ops, as training runs them (onnxruntime's fused Attention kernel is wrong on WebGPU: docs/gpu.md).
+  const e = await runtime.engine;
+  const warm = await e.createSession(toOnnx(inferenceGraph(c.config, c.weights, ['logits'], { kernel: 'plain' })), { device: runtime.device });
   const side = c.config.imgSize;
   await warm.run({ images: new e.Tensor('float32', new Float32Array(c.config.inChans * side * side), [1, c.config.inChans, side, side]) });
   await warm.release();
-  const { name: engineName, threads } = await engine;
+  const { name: engineName, threads } = e;
   post({ kind: 'loaded', name, config: c.config, preprocess, engine: engineName, threads });
 }
 
@@ -44,7 +48,8 @@ async function train(m: Extract<ToWorker, { kind: 'train' }>): Promise<void> {
   });
   await trained?.session.release();
   trained = null;
-  const session = await teachSession(await engine, base, m.classes.length, m);
+  if (!runtime) throw new Error('no runtime loaded');
+  const session = await teachSession(await runtime.engine, base, m.classes.length, { ...m, device: runtime.device });
   stopRequested = false;
   const last = await teach(session, set, preprocess, m, async (progress) => {
     post({ kind: 'progress', progress });
@@ -58,7 +63,7 @@ async function train(m: Extract<ToWorker, { kind: 'train' }>): Promise<void> {
 async function handle(m: ToWorker): Promise<void> {
   switch (m.kind) {
     case 'load':
-      return load(m.bytes, m.name);
+      return load(m.bytes, m.name, m.device);
     case 'train':
       return train(m);
     case 'stop':

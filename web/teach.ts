@@ -7,6 +7,7 @@ import type { DemoManifest } from '../src/serve/demo-manifest.ts';
 import type { TeachMode, TeachProgress } from '../src/train/teach.ts';
 import { drawChart } from './chart.ts';
 import { decodeFile } from './canvas.ts';
+import { type PageDevice, deviceLabel } from './device.ts';
 import type { FromWorker, ToWorker } from './teach-protocol.ts';
 
 const el = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -34,6 +35,7 @@ export class TeachPage {
   private readonly worker = new Worker(new URL('./teach-worker.ts', import.meta.url), { type: 'module' });
   private readonly rows: ClassRow[] = [];
   private preprocess: PreprocessOptions | null = null;
+  private device: PageDevice = { device: 'cpu', adapter: null };
   private history = { loss: [] as number[], accuracy: [] as number[], steps: 1 };
   private waiting: ((m: FromWorker) => void) | null = null;
 
@@ -52,8 +54,12 @@ export class TeachPage {
     for (let i = 0; i < MIN_CLASSES; i++) this.addClass();
   }
 
-  /** Loads the model the page serves (model.safetensors) into the worker; resolves when the worker can train. */
-  async load(): Promise<void> {
+  /**
+   * Starts the worker's runtime on `device` and loads the model the page serves (model.safetensors) into it;
+   * resolves when the worker can train.
+   */
+  async load(device: PageDevice): Promise<void> {
+    this.device = device;
     const get = async (url: string): Promise<Response> => {
       const res = await fetch(url);
       if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
@@ -72,14 +78,14 @@ export class TeachPage {
 
   private async loadBytes(bytes: ArrayBuffer, name: string): Promise<void> {
     setState('loading');
-    const m = await this.request({ kind: 'load', bytes, name }, [bytes]);
+    const m = await this.request({ kind: 'load', bytes, name, device: this.device.device }, [bytes]);
     if (m.kind !== 'loaded') throw new Error(m.kind === 'error' ? m.message : `unexpected ${m.kind}`);
     this.preprocess = m.preprocess;
     // images already added were reduced for the previous model's input size: start the classes afresh
     for (const r of this.rows) r.pixels.length = 0;
     this.rows.forEach((r) => this.showRow(r));
     const c = m.config;
-    el('teach-base').textContent = `${m.name} (ViT D=${c.embedDim}, depth ${c.depth}, ${c.imgSize} px) on ${m.engine}, ${m.threads} thread${m.threads > 1 ? 's' : ''}`;
+    el('teach-base').textContent = `${m.name} (ViT D=${c.embedDim}, depth ${c.depth}, ${c.imgSize} px) on ${m.engine}, ${deviceLabel(this.device, m.threads)}`;
     setState('idle');
   }
 

@@ -15,7 +15,8 @@ const DEFAULT_SAMPLES = 'fashion-mnist';
 const help = `
 Usage: vitkit web [--checkpoint PATH] [--samples DATA] [--port 8081] [--host 127.0.0.1] [options]
 
-Serves a page that runs the model in the browser with onnxruntime-web (WebAssembly, SIMD, threads): drop or pick
+Serves a page that runs the model in the browser with onnxruntime-web, on WebGPU where the browser has it, else
+WebAssembly (SIMD, threads); ?device=webgpu|wasm in the page's URL forces one. Drop or pick
 an image to see the top-5 classes, the attention-rollout overlay and the inference time. The model is exported
 to ONNX with logits and per-layer attention; nothing leaves the browser. Its "Teach" mode fine-tunes the model
 in the page on classes and images of your own (2–10 classes; the head only or the whole model, in a worker),

@@ -1,6 +1,7 @@
 // `vitkit web`: serves the browser demo with the model exported to ONNX, cross-origin isolated so onnxruntime-web
 // can use WebAssembly threads. The published package ships the page prebuilt; from sources it is built from web/
 // with Vite when its sources changed.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +17,11 @@ import type { DemoSample } from './demo-samples.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_DIR = join(ROOT, 'web');
-/** Build output: a cache, like Vite's own node_modules/.vite, so the clone stays clean and rebuilds are cheap. */
-export const DEFAULT_DEMO_DIR = join(ROOT, 'node_modules', '.cache', 'vitkit', 'web');
+/**
+ * Build output: a cache, like Vite's own node_modules/.vite, so the clone stays clean and rebuilds are cheap. Named
+ * after the checkout: git worktrees that share one node_modules (a symlink) would otherwise serve each other's page.
+ */
+export const DEFAULT_DEMO_DIR = join(ROOT, 'node_modules', '.cache', 'vitkit', `web-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`);
 /** The page built into the published package (dist/web, by scripts/build.ts); absent when running from sources. */
 const PREBUILT_DIR = fileURLToPath(new URL('../web/', import.meta.url));
 /** Written last by a build; its mtime is when the bundle was made. */

@@ -77,19 +77,19 @@ export interface TeachBase {
   readonly preprocess: PreprocessOptions;
 }
 
-/** A training session on `engine` for `classes` new classes, starting from `base` (its head replaced). */
+/** A training session on `engine` (and `opts.device`) for `classes` new classes, starting from `base` (its head replaced). */
 export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch' | 'device'>): Promise<TrainSession> {
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
   const { config, weights } = withNewHead(base.config, base.weights, classes);
   const selection = teachSelection(opts.mode);
   return TrainSession.create(config, weights, {
     engine,
+    device: opts.device,
     batch: opts.batch,
     optimizer: { kind: 'adamw', weightDecay: 0.05 },
     clipNorm: 1,
     trainable: selectionRule(config, selection),
     lora: selection.lora,
-    device: opts.device,
   });
 }
 

@@ -80,7 +80,7 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
     // from here on, nothing may be fetched: not the images, not the weights, nothing (the worker's requests count too)
     const requests: string[] = [];
     context.on('request', (r) => requests.push(r.url()));
-    assert.match((await page.textContent('#teach-base'))!, /onnxruntime-web, 2 threads/);
+    assert.match((await page.textContent('#teach-base'))!, /onnxruntime-web, WASM SIMD, 2 threads/);
 
     await page.click('#modes button[data-mode=teach]');
     const rows = page.locator('#classes .class');

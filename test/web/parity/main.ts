@@ -6,6 +6,7 @@ import { decodeSafetensors, encodeSafetensors, TrainSession, webEngine } from '.
 import type { StateDict } from '../../../src/graph/tensor.ts';
 import { type Freeze, trainableRule } from '../../../src/train/recipe.ts';
 import { parseTrainSelection, selectionRule } from '../../../src/model/trainable.ts';
+import { loadOrt } from '../../../web/device.ts';
 
 interface Case {
   readonly config: Parameters<typeof TrainSession.create>[0];
@@ -25,7 +26,8 @@ interface Case {
 async function runCase(steps?: number): Promise<{ states: string[]; threads: number; stepMs: number[] }> {
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(await (await fetch('case.safetensors')).arrayBuffer()), 'case.safetensors');
   const c = JSON.parse(metadata.case!) as Case;
-  const engine = webEngine(await import('onnxruntime-web/wasm'), { threads: c.threads });
+  // the page's own choice of build for the case's device (options.device: WebGPU, or the CPU's WASM)
+  const engine = webEngine(await loadOrt(c.options.device ?? 'cpu'), { threads: c.threads });
   const params: StateDict = new Map([...tensors].filter(([n]) => n !== 'images' && n !== 'labels'));
   const selection = c.train ? parseTrainSelection(c.train) : undefined;
   const trainable = selection ? selectionRule(c.config, selection) : trainableRule(c.freeze);

@@ -1,0 +1,186 @@
+// vitkit on a GPU: the same TrainSession step (forward, backward, clipping, AdamW in one graph) and inference graph
+// on onnxruntime-node's WebGPU execution provider (Dawn, on Vulkan) and on the same machine's CPU cores, against
+// PyTorch + timm eager fp32 on CUDA (bench/gpu_torch.py) where it is installed — all in one run. One JSON line per
+// case, with the CPU, the GPU and the Vulkan driver; a last line with the checks (fused attention on WebGPU).
+// Each vitkit case runs in a process of its own, so its peak memory is its own: peak GPU memory is nvidia-smi's
+// memory.used over the case minus before it (the whole GPU: the bench runs one thing at a time); where there is no
+// nvidia-smi (SwiftShader: the "GPU" is the CPU) only the process's peak RSS is reported.
+// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,infer-s16] [--seconds 10] [--skip cpu,pytorch]
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Graph } from '../src/graph/graph.ts';
+import { toOnnx } from '../src/graph/onnx.ts';
+import { tensor } from '../src/graph/tensor.ts';
+import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
+import { fusedAttention } from '../src/model/fused-attention.ts';
+import { initParameters } from '../src/model/init.ts';
+import { inferenceGraph } from '../src/model/vit.ts';
+import { Rng } from '../src/rng.ts';
+import { nodeEngine } from '../src/runtime/node-engine.ts';
+import { type Device, Session } from '../src/runtime/session.ts';
+import { TrainSession } from '../src/runtime/train-session.ts';
+import { machine, python } from './machine.ts';
+import { benchStep } from './train-cases.ts';
+
+interface Case {
+  readonly kind: 'train' | 'infer';
+  readonly config: ViTConfig;
+  readonly batch: number;
+}
+
+/** The issue's cases: training at 224 px with AdamW, inference at batch 64. */
+const CASES: Readonly<Record<string, Case>> = {
+  'train-ti16': { kind: 'train', config: preset('vit_tiny_patch16_224'), batch: 64 },
+  'train-s16': { kind: 'train', config: preset('vit_small_patch16_224'), batch: 64 },
+  'train-b16': { kind: 'train', config: preset('vit_base_patch16_224'), batch: 32 },
+  'infer-s16': { kind: 'infer', config: preset('vit_small_patch16_224'), batch: 64 },
+  'infer-b16': { kind: 'infer', config: preset('vit_base_patch16_224'), batch: 64 },
+};
+/** --tiny: a micro ViT (32 px, 8-px patches, width 64, depth 2) at batch 2, so the whole run fits SwiftShader. */
+const MICRO = checkConfig({ ...defaultConfig, imgSize: 32, patchSize: 8, embedDim: 64, depth: 2, numHeads: 2, mlpDim: 128, numClasses: 10 });
+const TINY: Readonly<Record<string, Case>> = {
+  'train-micro': { kind: 'train', config: MICRO, batch: 2 },
+  'infer-micro': { kind: 'infer', config: MICRO, batch: 2 },
+};
+
+const { values } = parseArgs({
+  options: { tiny: { type: 'boolean' }, cases: { type: 'string' }, seconds: { type: 'string' }, skip: { type: 'string' }, child: { type: 'string' } },
+});
+const seconds = Number(values.seconds ?? (values.tiny ? 1 : 10));
+const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
+const table = values.tiny ? TINY : CASES;
+
+/** A case's images per second on `device`, timed after 2 warm-up runs over `seconds` (at least 3 runs). */
+async function measure(c: Case, device: Device): Promise<{ images_per_sec: number; runs: number }> {
+  const { config, batch } = c;
+  const rng = new Rng(0);
+  const x = Float32Array.from({ length: batch * config.inChans * config.imgSize ** 2 }, () => rng.normal());
+  const params = initParameters(config, { seed: 0 });
+  let run: () => Promise<unknown>;
+  let release: () => Promise<void>;
+  if (c.kind === 'train') {
+    const y = BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % config.numClasses));
+    const s = await TrainSession.create(config, params, { engine: nodeEngine, batch, device, ...benchStep });
+    [run, release] = [() => s.step(x, y, 1e-3), () => s.release()];
+  } else {
+    // plain attention ops on WebGPU: onnxruntime's fused Attention kernel gives wrong results there (see checks)
+    const g = inferenceGraph(config, params, ['logits'], device === 'webgpu' ? { kernel: 'plain' } : {});
+    const s = await Session.create(toOnnx(g), { device });
+    const images = { dtype: 'float32' as const, shape: [batch, config.inChans, config.imgSize, config.imgSize], data: x };
+    [run, release] = [() => s.run({ images }), () => s.release()];
+  }
+  for (let i = 0; i < 2; i++) await run();
+  let runs = 0;
+  const start = performance.now();
+  while (runs < 3 || performance.now() - start < seconds * 1000) {
+    await run();
+    runs++;
+  }
+  const ms = (performance.now() - start) / runs;
+  await release();
+  return { images_per_sec: (batch * 1000) / ms, runs };
+}
+
+/** nvidia-smi's answer to a query (CSV, no header or units), or null where there is no nvidia-smi. */
+function nvidiaSmi(query: string): string | null {
+  const r = spawnSync('nvidia-smi', [`--query-gpu=${query}`, '--format=csv,noheader,nounits'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim().split('\n')[0]!.trim() : null;
+}
+
+/** Samples the GPU's used memory every 100 ms until stopped; null where there is no nvidia-smi. */
+function gpuMemorySampler(): { stop: () => number | null } {
+  const before = nvidiaSmi('memory.used');
+  if (before === null) return { stop: () => null };
+  const base = Number(before);
+  let peak = base;
+  const p: ChildProcess = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100']);
+  p.stdout!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => void (peak = Math.max(peak, Number(l)))));
+  return { stop: () => (p.kill(), peak - base) };
+}
+
+/** One vitkit case on one device, in a fresh process (see the file comment). */
+async function vitkitChild(name: string, device: Device): Promise<Record<string, unknown>> {
+  const gpu = device === 'webgpu' ? gpuMemorySampler() : null;
+  // the same script again, however it was started (tsx from sources, or the carried bundle: docs/gpu.md)
+  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(values.tiny ? ['--tiny'] : [])];
+  const args = [...process.execArgv, process.argv[1]!, ...flags];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => void (out += d));
+  child.stderr.on('data', (d: Buffer) => void (err += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const peakGpu = gpu?.stop() ?? null;
+  const line = out.trim().split('\n').pop();
+  if (code !== 0 || !line) return { error: err.trim().split('\n').filter((l) => !l.includes('[W:onnxruntime')).pop() ?? `exit ${code}` };
+  return { ...(JSON.parse(line) as Record<string, unknown>), ...(device === 'webgpu' ? { peak_gpu_memory_mb: peakGpu } : {}) };
+}
+
+function pytorch(c: Case): Record<string, unknown> {
+  const { config: k } = c;
+  const kw = {
+    img_size: k.imgSize, patch_size: k.patchSize, in_chans: k.inChans, embed_dim: k.embedDim,
+    depth: k.depth, num_heads: k.numHeads, mlp_ratio: k.mlpDim / k.embedDim, num_classes: k.numClasses,
+  };
+  const script = fileURLToPath(new URL('./gpu_torch.py', import.meta.url));
+  const r = spawnSync(python, [script, c.kind, JSON.stringify(kw), String(c.batch), String(seconds)], { encoding: 'utf8' });
+  const line = r.stdout?.trim().split('\n').pop();
+  if (r.status !== 0 || !line) return { error: (r.stderr || String(r.error)).trim().split('\n').pop() };
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
+/**
+ * onnxruntime's com.microsoft Attention kernel on WebGPU vs the CPU's, at Ti/16's attention shape: on SwiftShader it
+ * is wrong from ~32 tokens on (docs/gpu.md), which is why the WebGPU cases run plain attention ops. Recorded here
+ * so a run on a real GPU says whether the kernel or SwiftShader is at fault.
+ */
+async function fusedAttentionCheck(): Promise<Record<string, unknown>> {
+  const [b, t, d, heads] = [2, 197, 192, 3];
+  const rng = new Rng(1);
+  const randn = (n: number, s: number) => Float32Array.from({ length: n }, () => s * rng.normal());
+  const weights = new Map([
+    ['x.attn.qkv.weight', tensor('float32', [3 * d, d], randn(3 * d * d, 0.1))],
+    ['x.attn.qkv.bias', tensor('float32', [3 * d], randn(3 * d, 0.1))],
+  ]);
+  const g = new Graph();
+  g.output(fusedAttention(g, weights, heads)(g.input('x', 'float32', [b, t, d]), 'x', () => { throw new Error('unused'); }), 'y');
+  const x = { dtype: 'float32' as const, shape: [b, t, d], data: randn(b * t * d, 1) };
+  const [cpu, gpu] = await Promise.all((['cpu', 'webgpu'] as const).map(async (device) => {
+    const s = await Session.create(toOnnx(g), { device });
+    const y = (await s.run({ x })).y!.data as Float32Array;
+    await s.release();
+    return y;
+  }));
+  const worst = cpu!.reduce((m, v, i) => Math.max(m, Math.abs(v - gpu![i]!)), 0);
+  const scale = cpu!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return { check: 'fused-attention-webgpu', shape: [b, t, d], heads, max_abs_diff_vs_cpu: worst, scale };
+}
+
+if (values.child) {
+  const { name, device } = JSON.parse(values.child) as { name: string; device: Device };
+  const r = await measure(table[name]!, device);
+  console.log(JSON.stringify({ ...r, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
+} else {
+  const names = values.cases?.split(',') ?? Object.keys(table);
+  for (const n of names) if (!table[n]) throw new Error(`unknown case '${n}' (expected ${Object.keys(table).join('|')})`);
+  const vulkanDriver = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? "the loader's default";
+  const gpu = { gpu: nvidiaSmi('name'), driver: nvidiaSmi('driver_version'), vulkan_driver: vulkanDriver };
+  const threads = availableParallelism();
+  for (const name of names) {
+    const c = table[name]!;
+    const webgpu = await vitkitChild(name, 'webgpu');
+    const cpu = skip.has('cpu') ? { skipped: '--skip cpu' } : await vitkitChild(name, 'cpu');
+    const torch = skip.has('pytorch') ? { skipped: '--skip pytorch' } : pytorch(c);
+    const ratio = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+      typeof a.images_per_sec === 'number' && typeof b.images_per_sec === 'number' ? a.images_per_sec / b.images_per_sec : null;
+    console.log(JSON.stringify({
+      case: name, kind: c.kind, batch: c.batch, img_size: c.config.imgSize, fp32: true, ...(c.kind === 'train' ? { optimizer: 'adamw' } : {}),
+      vitkit_webgpu: webgpu, vitkit_cpu: { threads, ...cpu }, pytorch: torch,
+      ratio_webgpu_vs_cpu: ratio(webgpu, cpu), ratio_webgpu_vs_pytorch: ratio(webgpu, torch),
+      ...gpu, machine: machine(),
+    }));
+  }
+  console.log(JSON.stringify(await fusedAttentionCheck().catch((e: unknown) => ({ check: 'fused-attention-webgpu', error: String(e) }))));
+}

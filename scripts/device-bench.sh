@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `npm run bench:gpu` on a lent GPU machine, which has PyTorch, timm and an NVIDIA driver but no Node and no network
+# (docs/gpu.md, "Measuring on a lent GPU"). Two steps:
+#   scripts/device-bench.sh pack          here: writes .device/ (ignored by git; carry it): Node, the bench bundled
+#                                         into one file, onnxruntime-node's Linux x64 build, the Vulkan loader
+#   scripts/device-bench.sh run [ARGS]    there, from the repository root: unpacks, sets Vulkan up, runs
+#                                         bench/gpu.ts's bundle with ARGS, and writes its JSON lines to $OUT
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARRY=.device
+
+pack() {
+  rm -rf "$CARRY" && mkdir -p "$CARRY/gl"
+  # Node is one binary (linked to libc and libstdc++ only): xz makes 99 MB into about a quarter
+  tar -cJf "$CARRY/node.tar.xz" -C "$(dirname "$(command -v node)")" node
+  # the bench and the vitkit modules it imports, as one ES module; onnxruntime-node stays a package (native code)
+  node_modules/.bin/esbuild bench/gpu.ts --bundle --platform=node --format=esm --target=node20 \
+    --external:onnxruntime-node --log-level=warning --outfile="$CARRY/bench-gpu.mjs"
+  cp bench/gpu_torch.py bench/torch_train_step.py "$CARRY/" # beside the bundle, where it looks for them
+  # onnxruntime-node with only the Linux x64 binaries (its WebGPU EP, Dawn, is inside libonnxruntime.so)
+  tar -cJf "$CARRY/node_modules.tar.xz" -C node_modules/.. \
+    --exclude='onnxruntime-node/bin/napi-v*/darwin' --exclude='onnxruntime-node/bin/napi-v*/win32' \
+    --exclude='onnxruntime-node/bin/napi-v*/linux/arm64' --exclude='*.map' \
+    node_modules/onnxruntime-node node_modules/onnxruntime-common
+  # the Vulkan loader, in case the machine lacks one (the device README's recipe)
+  (cd "$CARRY/gl" && apt-get download -q -o APT::Sandbox::User=root libvulkan1 >/dev/null)
+  du -sh "$CARRY" && du -sh "$CARRY"/*
+}
+
+run() {
+  : "${OUT:?OUT must name the folder the results go to}"
+  local node_dir=/tmp/vitkit-node
+  mkdir -p "$node_dir" && tar -xJf "$CARRY/node.tar.xz" -C "$node_dir"
+  tar -xJf "$CARRY/node_modules.tar.xz" -C "$CARRY"
+  if ! ldconfig -p | grep -q libvulkan.so.1; then
+    for f in "$CARRY"/gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  fi
+  local nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -z "${VK_ICD_FILENAMES:-}" ] && [ -z "${VK_DRIVER_FILES:-}" ] && [ -f "$nvidia_icd" ]; then
+    # VK_DRIVER_FILES for current Vulkan loaders, VK_ICD_FILENAMES for loaders older than 1.3.207
+    export VK_DRIVER_FILES=$nvidia_icd VK_ICD_FILENAMES=$nvidia_icd
+  fi
+  nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
+  "$node_dir/node" "$CARRY/bench-gpu.mjs" "$@" 2> >(grep -v 'W:onnxruntime' >&2) | tee "$OUT/bench-gpu.jsonl"
+}
+
+case "${1:-}" in
+  pack) pack ;;
+  run) shift && run "$@" ;;
+  *) echo "usage: scripts/device-bench.sh pack | run [bench:gpu flags]" >&2 && exit 2 ;;
+esac
