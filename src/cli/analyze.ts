@@ -1,11 +1,10 @@
 // vitkit analyze CKPT --out DIR [--images DIR]: the paper's inspections of a model as PNGs and an HTML report.
 import { analyzeModel } from '../analysis/analyze.ts';
 import { UserError } from '../errors.ts';
-import { loadModel } from '../inference/classifier.ts';
-import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { printJson } from './json-output.ts';
 import { progressBar } from './progress.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
+import { loadModelFromFlags } from './load-model.ts';
 
 const help = `
 Usage: vitkit analyze CKPT --out DIR [--images DIR|DATASET] [options]
@@ -48,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
   const checkpoint = positionals[0] ?? v.checkpoint;
   if (!checkpoint || !v.out) throw new UserError('analyze: give a checkpoint and --out DIR (see vitkit analyze --help)');
   if (positionals.length > 1) throw new UserError(`analyze: unexpected argument '${positionals[1]}' (see vitkit analyze --help)`);
-  const model = loadModel(await localCheckpoint(checkpoint, v.revision), loadOptionsFromFlags(v));
+  const model = await loadModelFromFlags(checkpoint, v);
   const maxImages = numberFlag('max-images', v['max-images'], 32, { integer: true, min: 1 });
   const bar = progressBar('analyze', maxImages, undefined, Boolean(v.images) && process.stderr.isTTY);
   const summary = await analyzeModel(model, v.out, {

@@ -89,7 +89,7 @@ Model and preprocessing (override what the checkpoint says):
   --device D           cpu (default), webgpu (a GPU through onnxruntime's WebGPU/Vulkan provider; vitkit info
                        --devices says whether one is found), or auto (webgpu when an adapter is found, else cpu)`;
 
-type ModelFlagValues = { [K in keyof typeof modelFlags]?: (typeof modelFlags)[K]['type'] extends 'boolean' ? boolean : string };
+export type ModelFlagValues = { [K in keyof typeof modelFlags]?: (typeof modelFlags)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** Config overrides from the model flags. */
 export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-eps' | 'mlp'>): Partial<ViTConfig> {

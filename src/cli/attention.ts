@@ -7,10 +7,10 @@ import { decodeImage } from '../data/decode.ts';
 import { preprocess } from '../data/preprocess.ts';
 import { UserError } from '../errors.ts';
 import { tensor } from '../graph/tensor.ts';
-import { Classifier, loadModel } from '../inference/classifier.ts';
+import { Classifier } from '../inference/classifier.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
-import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
+import { modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { loadModelFromFlags } from './load-model.ts';
 
 const help = `
 Usage: vitkit attention IMAGE --checkpoint PATH --out map.png [--method rollout|last|head:L:H] [options]
@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
   const outputs = [v.out, v['heads-out']].filter((p): p is string => p !== undefined);
   for (const p of outputs) assertWritable(p, { force: v.force });
 
-  const model = loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v));
+  const model = await loadModelFromFlags(v.checkpoint, v);
   const cfg = model.config;
   const method = parseAttentionMethod(v.method ?? 'rollout', cfg.depth, cfg.numHeads);
   const layer = numberFlag('layer', v.layer, cfg.depth - 1, { integer: true, min: 0 });

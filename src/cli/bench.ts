@@ -1,11 +1,11 @@
 // vitkit bench --arch NAME | --checkpoint PATH: inference throughput of an architecture or a real checkpoint.
 import { UserError } from '../errors.ts';
 import { benchmarkInference } from '../inference/benchmark.ts';
-import { loadModel, modelDevice } from '../inference/classifier.ts';
+import { modelDevice } from '../inference/classifier.ts';
 import { preset } from '../model/config.ts';
 import { parseDevice } from '../runtime/devices.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
-import { loadOptionsFromFlags, modelFlags, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { loadModelFromFlags } from './load-model.ts';
+import { modelFlags, numberFlag, parseCommand, threadsFlag } from './args.ts';
 
 const help = `
 Usage: vitkit bench (--arch NAME | --checkpoint PATH) [--batch 8] [--img-size N] [--threads N] [--seconds 5]
@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<void> {
   const v = args.values;
   if (!v.arch === !v.checkpoint) throw new UserError('bench: give --arch NAME (e.g. vit_small_patch16_224) or --checkpoint PATH, not both');
   const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
-  const model = v.checkpoint ? loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v)) : undefined;
+  const model = v.checkpoint ? await loadModelFromFlags(v.checkpoint, v) : undefined;
   const imgSize = v['img-size'] === undefined ? {} : { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) };
   const cfg = model?.config ?? preset(v.arch!, imgSize);
   const precision = model?.precision ?? (v.int8 ? 'int8' : 'fp32');

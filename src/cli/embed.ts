@@ -5,12 +5,11 @@ import { extname } from 'node:path';
 import { UserError } from '../errors.ts';
 import { type ExtractedFeatures, SPLITS, type Split, extractFeatures } from '../eval/features.ts';
 import { tensor } from '../graph/tensor.ts';
-import { loadModel } from '../inference/classifier.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
 import { encodeNpy } from '../weights/npz.ts';
-import { type Parsed, loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { type Parsed, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { type Progress, progressBar } from './progress.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
+import { loadModelFromFlags } from './load-model.ts';
 
 /** Flags of every command that works on frozen features. */
 export const featureFlags = {
@@ -41,7 +40,7 @@ export async function featuresFromFlags(command: string, args: FeatureArgs, spli
   if (!v.checkpoint || !v.data) throw new UserError(`${command}: --checkpoint PATH and --data PATH|NAME are required (see vitkit ${command} --help)`);
   if (args.positionals.length) throw new UserError(`${command}: unexpected argument '${args.positionals[0]}' (see vitkit ${command} --help)`);
   const bars = new Map<Split, Progress>();
-  return extractFeatures(loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v)), v.data, splits, {
+  return extractFeatures(await loadModelFromFlags(v.checkpoint, v), v.data, splits, {
     batch: numberFlag('batch', v.batch, 32, { integer: true, min: 1 }),
     perClass: v['per-class'] === undefined ? undefined : numberFlag('per-class', v['per-class'], 0, { integer: true, min: 1 }),
     threads: threadsFlag(v.threads),

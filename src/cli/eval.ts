@@ -2,11 +2,11 @@
 import { chartToPng, confusionSpec } from '../analysis/charts.ts';
 import { UserError } from '../errors.ts';
 import { evalSource, evaluate } from '../eval/evaluate.ts';
-import { Classifier, loadModel } from '../inference/classifier.ts';
+import { Classifier } from '../inference/classifier.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
-import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { progressBar } from './progress.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
+import { loadModelFromFlags } from './load-model.ts';
 
 const help = `
 Usage: vitkit eval --checkpoint PATH --data PATH [--batch 32] [--confusion out.png] [--json] [options]
@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<void> {
   if (args.positionals.length) throw new UserError(`eval: unexpected argument '${args.positionals[0]}' (see vitkit eval --help)`);
   const batch = numberFlag('batch', v.batch, 32, { integer: true, min: 1 });
   if (v.confusion) assertWritable(v.confusion, { force: v.force });
-  const model = loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v));
+  const model = await loadModelFromFlags(v.checkpoint, v);
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
   const source = await evalSource(v.data, model.preprocess);
   const bar = progressBar('eval', source.labels.length);

@@ -2,13 +2,13 @@
 import { resolvePreprocessOptions } from '../data/preprocess.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { UserError } from '../errors.ts';
-import { attentionKernelFor, loadModel } from '../inference/classifier.ts';
+import { attentionKernelFor } from '../inference/classifier.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
 import { assertWritable, writeFileAtomic } from '../weights/atomic-write.ts';
-import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, parseCommand } from './args.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
+import { modelFlags, modelFlagsHelp, parseCommand } from './args.ts';
+import { loadModelFromFlags } from './load-model.ts';
 import { printJson } from './json-output.ts';
-import { labelsFile, noteUnstatedPreprocess, preprocessFlags } from './preprocess-flags.ts';
+import { labelsFile, preprocessFlags } from './preprocess-flags.ts';
 
 const help = `
 Usage: vitkit export-onnx CHECKPOINT OUT.onnx [--outputs logits,pooled,attention] [--img-size N] [--labels FILE]
@@ -46,13 +46,12 @@ export async function main(argv: string[]): Promise<void> {
   const bad = asked?.find((o) => !allOutputs.includes(o));
   if (bad) throw new UserError(`export-onnx: unknown output '${bad}' (expected ${allOutputs.join('|')})`);
   assertWritable(out, { force: v.force });
-  const model = loadModel(await localCheckpoint(checkpoint, v.revision), loadOptionsFromFlags(v));
+  const model = await loadModelFromFlags(checkpoint, v);
   const headless = model.config.numClasses === 0;
   if (headless && asked?.includes('logits')) {
     throw new UserError(`export-onnx: ${checkpoint} has no classifier head, so no logits: export its features with --outputs pooled (or encoded)`);
   }
   const outputs = asked ?? [headless ? 'pooled' : 'logits'];
-  noteUnstatedPreprocess(checkpoint, model.preprocess);
   const labels = v.labels === undefined ? model.labels : labelsFile(v.labels, model.config.numClasses);
   const p = resolvePreprocessOptions(model.preprocess);
   const metadata = {

@@ -1,9 +1,9 @@
 // vitkit predict IMAGE... --checkpoint PATH: top-k classes per image.
 import { preprocessBatch } from '../data/decode.ts';
 import { UserError } from '../errors.ts';
-import { Classifier, loadModel, topK } from '../inference/classifier.ts';
-import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
-import { localCheckpoint } from './hub-checkpoint.ts';
+import { Classifier, topK } from '../inference/classifier.ts';
+import { modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { loadModelFromFlags } from './load-model.ts';
 
 const help = `
 Usage: vitkit predict IMAGE... --checkpoint PATH [--top 5] [--json] [--logits] [options]
@@ -25,7 +25,7 @@ export async function main(argv: string[]): Promise<void> {
   if (images.length === 0) throw new UserError('predict: give at least one image path (see vitkit predict --help)');
   const k = numberFlag('top', v.top, 5, { integer: true, min: 1 });
   const json = v.json || v.logits; // logits are only printed as JSON, so asking for them asks for JSON
-  const model = loadModel(await localCheckpoint(v.checkpoint, v.revision), loadOptionsFromFlags(v));
+  const model = await loadModelFromFlags(v.checkpoint, v);
   const classifier = await Classifier.create(model, { threads: threadsFlag(v.threads), outputs: ['logits'] });
   const batchSize = 16;
   for (let i = 0; i < images.length; i += batchSize) {
