@@ -45,8 +45,8 @@ class ImageList(torch.utils.data.Dataset):
         path, y = self.items[i]
         img = Image.open(path)
         img = self.transform(img) if self.transform else img
-        a = np.asarray(img, dtype=np.uint8)
-        x = torch.from_numpy(a[:, :, None] if a.ndim == 2 else a.copy()).permute(2, 0, 1).float()
+        a = np.array(img, dtype=np.uint8)
+        x = torch.from_numpy(a[:, :, None] if a.ndim == 2 else a).permute(2, 0, 1).float()
         return (x / 255 - self.mean) / self.std, y
 
 
