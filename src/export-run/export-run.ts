@@ -100,11 +100,22 @@ export function batchOrder(set: ImageSet, recipe: Pick<TrainRecipe, 'batch' | 's
   return out;
 }
 
-/** The ImageFolder files of one split (`<split>/<class index>/<image index>.png`) and its manifest in index order. */
+/**
+ * Class folder names that sort in label order (torchvision's and vitkit's ImageFolder sort them): the label, padded,
+ * then the class name made safe for a path.
+ */
+export function classFolders(classes: readonly string[]): string[] {
+  const width = String(classes.length - 1).length;
+  return classes.map((c, i) => `${String(i).padStart(width, '0')}-${c.replace(/[^\w.-]+/g, '_')}`);
+}
+
+/** The ImageFolder files of one split (`<split>/<class folder>/<image index>.png`) and its manifest in index order. */
 async function imageFolder(set: ImageSet, split: string, files: Record<string, Uint8Array[]>, onImage: () => void): Promise<void> {
+  const folders = classFolders(set.classes);
+  const width = String(set.n - 1).length;
   const rows: string[] = [];
   for (let i = 0; i < set.n; i++) {
-    const path = `${split}/${set.labels[i]}/${String(i).padStart(6, '0')}.png`;
+    const path = `${split}/${folders[set.labels[i]!]}/${String(i).padStart(width, '0')}.png`;
     files[`data/${path}`] = [await imagePng(set, i)];
     rows.push(`${path}\t${set.labels[i]}\n`);
     onImage();
