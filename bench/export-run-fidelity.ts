@@ -2,7 +2,7 @@
 // (torchrun, gloo on the CPU) with 1 and with 2 processes, augmentation off: the per-step losses and learning rates
 // side by side, the weights after the last step, and the 2-process weights loaded back into `vitkit eval`.
 //
-// Run: VITKIT_PYTHON=/path/to/venv/bin/python node --import tsx bench/export-run-fidelity.ts [--steps N] [--out DIR]
+// Run: VITKIT_PYTHON=/path/to/venv/bin/python node --import tsx bench/export-run-fidelity.ts [--steps N] [--images N] [--out DIR]
 // (the Python needs torch, timm, safetensors and pillow; torchrun is taken from the same bin/ folder).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,17 +11,26 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { planTrain, trainOptions } from '../src/cli/train.ts';
 import { parseCommand } from '../src/cli/args.ts';
+import { type ImageSet, subset } from '../src/data/image-set.ts';
 import { exportRun } from '../src/export-run/export-run.ts';
 import { initParameters } from '../src/model/init.ts';
 import { train } from '../src/train/trainer.ts';
 import { loadCheckpoint } from '../src/weights/checkpoint.ts';
 import { machine, python } from './machine.ts';
 
-const { values: o } = parseArgs({ options: { steps: { type: 'string', default: '10' }, out: { type: 'string', default: '/tmp/vitkit-export-run-fidelity' } } });
+const { values: o } = parseArgs({ options: { steps: { type: 'string', default: '10' }, out: { type: 'string', default: '/tmp/vitkit-export-run-fidelity' }, images: { type: 'string', default: '2048' } } });
 const steps = o.steps!;
 // the default model and data; a short warm-up so that the steps move the weights; nothing random but the init
 const flags = ['--steps', steps, '--batch', '64', '--warmup-steps', '3', '--lr', '1e-3', '--seed', '0'];
-const { recipe, data } = await planTrain(parseCommand('train', flags, trainOptions, '')!.values);
+const planned = await planTrain(parseCommand('train', flags, trainOptions, '')!.values);
+// --images training and test images spread over each split (the loaders keep a class's images together), so that
+// the export stays small; the steps read only the first batches anyway
+const spread = (set: ImageSet) => {
+  const n = Math.min(set.n, Number(o.images));
+  return subset(set, Array.from({ length: n }, (_, i) => Math.floor((i * set.n) / n)), set.name);
+};
+const data = { ...planned.data, train: spread(planned.data.train), test: spread(planned.data.test) };
+const recipe = planned.recipe;
 const out = join(o.out!, 'export');
 await exportRun(out, { recipe, data, init: initParameters(recipe.config, { seed: recipe.seed }), command: 'train', evalEvery: 1 }, { force: true });
 const vitkitDir = join(o.out!, 'vitkit');
@@ -49,7 +58,7 @@ const maxAbs = (a: string, b: string) => {
   return Math.max(...[...x].map(([k, t]) => Math.max(...Array.from(t.data as Float32Array, (v, i) => Math.abs(v - (y.get(k)!.data as Float32Array)[i]!)))));
 };
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const evaluated = spawnSync(process.execPath, ['--import', 'tsx', cli, 'eval', '--checkpoint', join(out, 'output'), '--data', recipe.data, '--json'], { encoding: 'utf8' });
+const evaluated = spawnSync(process.execPath, ['--import', 'tsx', cli, 'eval', '--checkpoint', join(out, 'output', 'model.safetensors'), '--data', recipe.data, '--json'], { encoding: 'utf8' });
 if (evaluated.status !== 0) throw new Error(`vitkit eval of the 2-process weights failed: ${evaluated.stderr}`);
 
 console.log(JSON.stringify({
