@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
+import { listCheckpoints } from '../../src/train/checkpoints.ts';
+import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
-import { SHARED } from '../weights/helpers.ts';
+import { SHARED, assertSameTensors } from '../weights/helpers.ts';
 import { vitkit } from './run.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vitkit-export-run-cli-'));
@@ -66,4 +68,20 @@ test('train and finetune flags become recipe.json; finetune exports the adapted 
   const w = readSafetensors(join(ftOut, 'init.safetensors')).tensors;
   assert.deepEqual(w.get('head.weight')!.shape, [2, fj.model.timm_kwargs.embed_dim]);
   assert.ok([...w.get('head.weight')!.data].every((v) => v === 0), 'the new head starts at zero');
+});
+
+test('--from RUN_DIR continues a vitkit run: its latest weights, recipe and step', async () => {
+  const data = existsSync(join(dir, 'tiny')) ? join(dir, 'tiny') : await tinyFolder();
+  const runDir = join(dir, 'vitkit-run');
+  const t = vitkit(['train', '--data', data, '--steps', '5', '--batch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--out', runDir, '--json']);
+  assert.equal(t.status, 0, t.stderr);
+  const out = join(dir, 'continued');
+  const r = vitkit(['export-run', out, '--from', runDir]);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8'));
+  assert.deepEqual([j.start_step, j.total_steps, j.batch, j.data.source], [5, 5, 4, data]);
+  const trained = loadCheckpoint(listCheckpoints(runDir).at(-1)!).weights; // the latest step's, not the best evaluation's
+  assertSameTensors(readSafetensors(join(out, 'init.safetensors')).tensors, trained);
+  assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /optimizer state \(moments, momentum\) starts at zero/);
+  assert.match(vitkit(['export-run', join(dir, 'x'), '--from', runDir, 'train']).stderr, /--from RUN_DIR or train flags, not both/);
 });
