@@ -69,13 +69,21 @@ def augmentation(aug, size):
     return T.Compose(ops) if ops else None
 
 
-def replay_batches(order, epochs, steps_per_epoch, batch, start, steps, rank, world):
-    """Each step's global batch exactly as vitkit draws it; this rank's share is a contiguous slice of it."""
-    share = batch // world
-    for step in range(start, steps):
-        epoch, b = divmod(step, steps_per_epoch)
-        rows = order[epoch % epochs][b * batch:(b + 1) * batch]
-        yield step, epoch, rows[rank * share:(rank + 1) * share]
+class ReplayBatches(torch.utils.data.Sampler):
+    """Each step's global batch exactly as vitkit draws it (data/order.bin); this rank's share is a contiguous slice."""
+
+    def __init__(self, order, steps_per_epoch, batch, start, steps, rank, world):
+        self.order, self.steps_per_epoch, self.batch = order, steps_per_epoch, batch
+        self.start, self.steps, self.share, self.rank = start, steps, batch // world, rank
+
+    def __len__(self):
+        return self.steps - self.start
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            epoch, b = divmod(step, self.steps_per_epoch)
+            rows = self.order[epoch % len(self.order)][b * self.batch:(b + 1) * self.batch]
+            yield rows[self.rank * self.share:(self.rank + 1) * self.share].tolist()
 
 
 def main():
@@ -163,11 +171,14 @@ def main():
         return loss / len(test_set), correct / len(test_set)
 
     model.train()
-    for step, epoch, rows in replay_batches(order, d['order_epochs'], steps_per_epoch, batch, r.get('start_step', 0), steps, rank, world):
+    start = r.get('start_step', 0)
+    sampler = ReplayBatches(order, steps_per_epoch, batch, start, steps, rank, world)
+    loader = torch.utils.data.DataLoader(train_set, batch_sampler=sampler, num_workers=args.workers)
+    for step, (x, y) in enumerate(loader, start):
+        epoch = step // steps_per_epoch
         lr = learning_rate(r['schedule'], step)
         for g in opt.param_groups:
             g['lr'] = lr
-        x, y = (torch.stack(t) if i == 0 else torch.tensor(t) for i, t in enumerate(zip(*(train_set[j] for j in rows))))
         x, y = x.to(device), y.to(device)
         if erasing:
             x = erasing(x)
@@ -195,7 +206,7 @@ def main():
         done = step + 1
         if rank == 0 and done % args.log_every == 0:
             log.write(json.dumps({'kind': 'step', 'step': done, 'epoch': epoch, 'loss': loss, 'acc': acc, 'lr': lr,
-                                  'images_per_sec': batch * (done - r.get('start_step', 0)) / (time.time() - started),
+                                  'images_per_sec': batch * (done - start) / (time.time() - started),
                                   'grad_norm': norm.item(), 'time': time.time() - started}) + '\n')
             log.flush()
         if done % steps_per_epoch == 0 or done == steps:
