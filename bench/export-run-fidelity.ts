@@ -3,7 +3,9 @@
 // side by side, the weights after the last step, and the 2-process weights loaded back into `vitkit eval`.
 //
 // Run: VITKIT_PYTHON=/path/to/venv/bin/python node --import tsx bench/export-run-fidelity.ts [--steps N] [--images N] [--out DIR]
-// (the Python needs torch, timm, safetensors and pillow; torchrun is taken from the same bin/ folder).
+// (the Python needs torch, timm, safetensors and pillow; torchrun is taken from the same bin/ folder). Where the
+// torchvision wheel is a CUDA build beside a CPU-only torch (as on the project's machines), add
+// PYTHONPATH=bench/torchvision-shim so that timm's import of torchvision does not fail.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
