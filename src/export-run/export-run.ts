@@ -10,6 +10,7 @@ import { imagePng } from '../data/png.ts';
 import { UserError } from '../errors.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import { type ViTConfig, describeFamily } from '../model/config.ts';
+import { preprocessOf } from '../train/checkpoints.ts';
 import { recipeSelection, totalSteps, type TrainRecipe } from '../train/recipe.ts';
 import { encodeSafetensors } from '../weights/safetensors-codec.ts';
 import { timmDirFiles } from '../weights/timm-dir.ts';
@@ -140,7 +141,8 @@ export async function exportRun(out: string, run: RunToExport, opts: WriteOption
   const order = batchOrder(data.train, recipe, orderEpochs);
   files['data/order.bin'] = [new Uint8Array(order.buffer, order.byteOffset, order.byteLength)];
   files['init.safetensors'] = encodeSafetensors(run.init, { format: 'pt' });
-  const content = { config: recipe.config, weights: run.init, labels: [...data.train.classes], preprocess: { mean: [...recipe.mean], std: [...recipe.std], resize: 'squash' as const } };
+  // train.py copies it beside its trained weights: timm's Hub layout, with the run's preprocessing and class names
+  const content = { config: recipe.config, weights: run.init, labels: [...data.train.classes], preprocess: preprocessOf(recipe) };
   files['timm_config.json'] = timmDirFiles(content)['config.json']!;
   files['recipe.json'] = [Buffer.from(JSON.stringify(recipeJson(run, stepsPerEpoch, orderEpochs), null, 2) + '\n')];
   files['run.sh'] = [Buffer.from(runScript(opts.nproc ?? 1))];

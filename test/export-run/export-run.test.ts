@@ -121,5 +121,6 @@ test("train.py's output (timm's Hub layout) loads back by folder and by its mode
     const c = loadCheckpoint(path);
     assert.equal(c.config.numHeads, 2, path); // shapes alone would say 1 head for a 16-wide model
     assertSameTensors(c.weights, init);
+    assert.deepEqual([c.preprocess?.mean, c.preprocess?.std, c.labels], [[0.5], [0.25], data.train.classes], 'the run\'s normalisation and classes');
   }
 });
