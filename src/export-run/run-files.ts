@@ -40,7 +40,7 @@ every batch; the process count must divide it), so the schedule is the same. \`b
 \`--log-every N\` sets how often metrics.jsonl gets a step line.
 
 Rank 0 writes \`output/\`: metrics.jsonl (vitkit's fields: \`vitkit plot output\` draws it) and model.safetensors with
-config.json (timm's Hub layout; the EMA weights when the recipe keeps an EMA, last.safetensors the raw ones). Back
+config.json (timm's Hub layout; the EMA weights when the recipe keeps an EMA, output/last/ the raw ones). Back
 in vitkit: \`vitkit eval --checkpoint output --data ${r.data}\` (also predict, finetune, export-onnx, serve).
 
 ## What carries over exactly, and what does not

@@ -223,13 +223,14 @@ def main():
 
     if rank == 0:
         # timm's Hub layout: model.safetensors beside config.json (the EMA weights when the recipe keeps an EMA, as
-        # vitkit's best.safetensors); the raw weights too when they differ
-        weights = (ema.module if ema else model).state_dict()
-        save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()}, os.path.join(args.output, 'model.safetensors'))
+        # vitkit's best.safetensors); the raw weights then go to output/last/, a Hub folder of their own
+        def save(module, folder):
+            os.makedirs(folder, exist_ok=True)
+            save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, os.path.join(folder, 'model.safetensors'))
+            shutil.copy(os.path.join(HERE, 'timm_config.json'), os.path.join(folder, 'config.json'))
+        save(ema.module if ema else model, args.output)
         if ema:
-            save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-                      os.path.join(args.output, 'last.safetensors'))
-        shutil.copy(os.path.join(HERE, 'timm_config.json'), os.path.join(args.output, 'config.json'))
+            save(model, os.path.join(args.output, 'last'))
         log.close()
         print(f'wrote {args.output}/model.safetensors after {steps} steps')
     dist.destroy_process_group()
