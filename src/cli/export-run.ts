@@ -44,11 +44,15 @@ const EXECUTION_FLAGS = ['threads', 'device', 'workers', 'json', 'out', 'force',
 
 function refuseExecutionFlags(command: string, v: Readonly<Record<string, unknown>>): void {
   const given = EXECUTION_FLAGS.filter((f) => v[f] !== undefined);
-  if (given.length) throw new UserError(`export-run ${command}: ${given.map((f) => `--${f}`).join(' ')} do not carry into a PyTorch run: drop them (use export-run's own --force/--json, --from RUN_DIR to continue)`);
+  if (!given.length) return;
+  const flags = given.map((f) => `--${f}`).join(' ');
+  throw new UserError(`export-run ${command}: ${flags} do not carry into a PyTorch run: drop them (use export-run's own --force/--json, --from RUN_DIR to continue)`);
 }
 
 /** The run a command line describes: a new train/finetune run, or a vitkit run's continuation. */
-async function runFrom(command: string | undefined, rest: string[], from: string | undefined, say: (s: string) => void): Promise<RunToExport | null> {
+async function runFrom(
+  command: string | undefined, rest: string[], from: string | undefined, say: (s: string) => void,
+): Promise<RunToExport | null> {
   if (from) {
     if (command) throw new UserError(`export-run: pass --from RUN_DIR or ${command} flags, not both`);
     const ckpt = loadTrainCheckpoint(from);

@@ -49,6 +49,14 @@ Exact (to float32 rounding): the model and initial weights, the batches (vitkit'
 data/order.bin instead of DistributedSampler's), the learning-rate schedule, AdamW/SGD as torch.optim defines them
 (vitkit's are the same formulas; biases, norms, position embedding and class token are not decayed), gradient
 clipping at the global norm, label smoothing, gradient accumulation.
-${random.length ? `\nNot exact: ${random.join(', ')} draw from PyTorch's random streams (torchvision/timm transforms), not vitkit's: the
-same distributions, other samples, so losses agree in distribution only.\n` : '\nNothing random is on in this recipe, so train.py follows vitkit step for step.\n'}${run.startStep ? '\nA continued run starts from the run\'s latest weights; its optimizer state (moments, momentum) starts at zero.\n' : ''}`;
+${random.length ? notExact(random) : '\nNothing random is on in this recipe, so train.py follows vitkit step for step.\n'}${run.startStep ? continued : ''}`;
 }
+
+const notExact = (random: readonly unknown[]): string => `
+Not exact: ${random.join(', ')} draw from PyTorch's random streams (torchvision/timm transforms), not vitkit's:
+the same distributions, other samples, so losses agree in distribution only.
+`;
+
+const continued = `
+A continued run starts from the run's latest weights; its optimizer state (moments, momentum) starts at zero.
+`;
