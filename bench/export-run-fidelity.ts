@@ -20,7 +20,12 @@ import { train } from '../src/train/trainer.ts';
 import { loadCheckpoint } from '../src/weights/checkpoint.ts';
 import { machine, python } from './machine.ts';
 
-const { values: o } = parseArgs({ options: { steps: { type: 'string', default: '10' }, out: { type: 'string', default: '/tmp/vitkit-export-run-fidelity' }, images: { type: 'string', default: '2048' } } });
+const { values: o } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10' }, images: { type: 'string', default: '2048' },
+    out: { type: 'string', default: '/tmp/vitkit-export-run-fidelity' },
+  },
+});
 const steps = o.steps!;
 // the default model and data; a short warm-up so that the steps move the weights; nothing random but the init
 const flags = ['--steps', steps, '--batch', '64', '--warmup-steps', '3', '--lr', '1e-3', '--seed', '0'];
@@ -60,17 +65,24 @@ const maxAbs = (a: string, b: string) => {
   return Math.max(...[...x].map(([k, t]) => Math.max(...Array.from(t.data as Float32Array, (v, i) => Math.abs(v - (y.get(k)!.data as Float32Array)[i]!)))));
 };
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const evaluated = spawnSync(process.execPath, ['--import', 'tsx', cli, 'eval', '--checkpoint', join(out, 'output', 'model.safetensors'), '--data', recipe.data, '--json'], { encoding: 'utf8' });
+const evalArgs = ['eval', '--checkpoint', join(out, 'output', 'model.safetensors'), '--data', recipe.data, '--json'];
+const evaluated = spawnSync(process.execPath, ['--import', 'tsx', cli, ...evalArgs], { encoding: 'utf8' });
 if (evaluated.status !== 0) throw new Error(`vitkit eval of the 2-process weights failed: ${evaluated.stderr}`);
 
 console.log(JSON.stringify({
   machine: machine(),
   python,
-  recipe: { data: recipe.data, steps: Number(steps), batch: recipe.batch, lr: recipe.lr, warmupSteps: recipe.warmupSteps, labelSmoothing: recipe.labelSmoothing, weightDecay: recipe.optimizer.weightDecay },
+  recipe: {
+    data: recipe.data, steps: Number(steps), batch: recipe.batch, lr: recipe.lr, warmupSteps: recipe.warmupSteps,
+    labelSmoothing: recipe.labelSmoothing, weightDecay: recipe.optimizer.weightDecay,
+  },
   losses: ours.map((s, i) => ({ step: s.step, vitkit: s.loss, torch1: one[i]!.loss, torch2: two[i]!.loss })),
   maxRelLoss: { torch1VsVitkit: worst(one, ours, 'loss'), torch2VsTorch1: worst(two, one, 'loss') },
   maxRelLr: { torch1VsVitkit: worst(one, ours, 'lr'), torch2VsTorch1: worst(two, one, 'lr') },
   maxRelGradNorm: { torch1VsVitkit: worst(one, ours, 'grad_norm') },
-  maxAbsWeightDiff: { torch1VsVitkit: maxAbs(join(out, 'output-1proc'), join(vitkitDir, 'best.safetensors')), torch2VsTorch1: maxAbs(join(out, 'output'), join(out, 'output-1proc')) },
+  maxAbsWeightDiff: {
+    torch1VsVitkit: maxAbs(join(out, 'output-1proc'), join(vitkitDir, 'best.safetensors')),
+    torch2VsTorch1: maxAbs(join(out, 'output'), join(out, 'output-1proc')),
+  },
   vitkitEvalOfTorch2: JSON.parse(evaluated.stdout.trim().split('\n').at(-1)!) as unknown,
 }, null, 2));

@@ -79,7 +79,9 @@ export function recipeJson(run: RunToExport, stepsPerEpoch: number, orderEpochs:
     steps_per_epoch: stepsPerEpoch, total_steps: total, start_step: run.startStep ?? 0,
     lr: recipe.lr,
     optimizer: {
-      ...(opt.kind === 'adamw' ? { kind: opt.kind, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps } : { kind: opt.kind, momentum: opt.momentum, nesterov: opt.nesterov }),
+      ...(opt.kind === 'adamw'
+        ? { kind: opt.kind, beta1: opt.beta1, beta2: opt.beta2, eps: opt.eps }
+        : { kind: opt.kind, momentum: opt.momentum, nesterov: opt.nesterov }),
       weight_decay: opt.weightDecay, no_decay: [...init.keys()].filter((n) => !defaultDecay(n)),
     },
     schedule: { kind: recipe.schedule, lr: recipe.lr, warmup_steps: recipe.warmupSteps, total_steps: total },

@@ -194,7 +194,8 @@ def main():
                 else:
                     loss = F.cross_entropy(logits, ys, label_smoothing=r['label_smoothing'])
                 (loss / accum).backward()
-            stats += torch.stack([loss.detach() * micro, (logits.argmax(1) == ys).sum().float(), torch.tensor(float(micro), device=device)])
+            correct = (logits.argmax(1) == ys).sum().float()
+            stats += torch.stack([loss.detach() * micro, correct, torch.tensor(float(micro), device=device)])
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), r['clip_norm'] if r['clip_norm'] > 0 else float('inf'))
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -202,7 +203,9 @@ def main():
             ema.update(model)
         dist.all_reduce(stats)
         loss, acc = (stats[0] / stats[2]).item(), (stats[1] / stats[2]).item()
-        epoch_loss, epoch_correct, epoch_seen = epoch_loss + stats[0].item(), epoch_correct + stats[1].item(), epoch_seen + stats[2].item()
+        epoch_loss += stats[0].item()
+        epoch_correct += stats[1].item()
+        epoch_seen += stats[2].item()
         done = step + 1
         if rank == 0 and done % args.log_every == 0:
             log.write(json.dumps({'kind': 'step', 'step': done, 'epoch': epoch, 'loss': loss, 'acc': acc, 'lr': lr,
@@ -217,7 +220,8 @@ def main():
                 test = {'test_loss': test_loss, 'test_acc': test_acc}
             if rank == 0:
                 log.write(json.dumps({'kind': 'epoch', 'epoch': epoch, 'step': done, 'train_loss': epoch_loss / epoch_seen,
-                                      'train_acc': epoch_correct / epoch_seen, **test, 'lr': lr, 'time': time.time() - started}) + '\n')
+                                      'train_acc': epoch_correct / epoch_seen, **test, 'lr': lr,
+                                      'time': time.time() - started}) + '\n')
                 log.flush()
             epoch_loss = epoch_correct = epoch_seen = 0.0
 
@@ -226,7 +230,8 @@ def main():
         # vitkit's best.safetensors); the raw weights then go to output/last/, a Hub folder of their own
         def save(module, folder):
             os.makedirs(folder, exist_ok=True)
-            save_file({k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}, os.path.join(folder, 'model.safetensors'))
+            weights = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+            save_file(weights, os.path.join(folder, 'model.safetensors'))
             shutil.copy(os.path.join(HERE, 'timm_config.json'), os.path.join(folder, 'config.json'))
         save(ema.module if ema else model, args.output)
         if ema:
