@@ -14,4 +14,6 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 // tsc emits only modules; these lists are read through createRequire (src/inference/classifier.ts, src/eval/evaluate.ts)
 for (const list of ['imagenet-classes.json', 'imagenet-synsets.json']) copyFileSync(join(root, 'src/data', list), join(dist, 'data', list));
+// export-run copies its PyTorch training loop into every exported folder (src/export-run/export-run.ts)
+copyFileSync(join(root, 'src/export-run/train.py'), join(dist, 'export-run', 'train.py'));
 await buildDemo(join(dist, 'web'), { force: true });

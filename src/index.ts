@@ -44,6 +44,8 @@ export { linearProbe } from './eval/linear-probe.ts';
 export { train, type TrainRun, type TrainResult, type TrainEvent } from './train/trainer.ts';
 export { type TrainRecipe, fashionMnistRecipe } from './train/recipe.ts';
 export { adaptPretrained, loadPretrained, finetuneDefaults, type PretrainedModel } from './train/finetune.ts';
+export { exportRun, type RunToExport, type ExportedRun } from './export-run/export-run.ts';
+export { tritonConfig, tritonRepository, type TritonModel, type TritonTensor } from './serve/triton.ts';
 export { learningRate, type Schedule } from './train/schedule.ts';
 
 // Inspection (the paper's Figures 6–7)

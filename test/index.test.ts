@@ -18,7 +18,7 @@ const CLI_ONLY = new Set([
   // attention overlays drawn for `vitkit attention`
   'OVERLAY_STYLES', 'OverlayStyle', 'displaySize', 'modelView', 'overlayPng', 'viewPng', 'parseAttentionMethod',
   // overwrite checks and atomic writes of output files
-  'assertWritable', 'writeFileAtomic',
+  'assertWritable', 'writeFileAtomic', 'writeDirAtomic',
   // the `vitkit serve` / `vitkit web` process plumbing
   'startInferenceWorker', 'DEFAULT_DEMO_DIR', 'createDemoServer', 'demoPage', 'demoSamples',
   // fine-tuning defaults as the help text shows them (finetuneDefaults is exported)

@@ -43,12 +43,47 @@ ${regularizationHelp}
 ${runHelp('runs/finetune-<data>')}
 `;
 
-const options = {
+export const finetuneOptions = {
   checkpoint: { type: 'string' }, revision: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' },
   mean: { type: 'string' }, std: { type: 'string' }, 'save-adapters': { type: 'boolean' },
   ...selectionFlags, ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;
+const options = finetuneOptions;
+export type FinetuneValues = NonNullable<ReturnType<typeof parseCommand<typeof options>>>['values'];
+
+/**
+ * The recipe, data and adapted initial weights a new `vitkit finetune` run would use with these flags, every flag
+ * checked before the (possibly slow) loading (export-run's view of finetune too).
+ */
+export async function planFinetune(v: FinetuneValues, say: (line: string) => void) {
+  if (!v.checkpoint) throw new UserError('finetune: pass --checkpoint PRETRAINED (a timm, Hugging Face, .npz or vitkit checkpoint), or --resume RUN_DIR');
+  if (!v.data) throw new UserError('finetune: pass --data SPEC (fashion-mnist, mnist, or an IDX, CIFAR-10 or ImageFolder directory)');
+  const reg = regularizationFromFlags(v);
+  const train = selectionFromFlags(v);
+  if (v['save-adapters'] && train.all) throw new UserError('--save-adapters keeps what a cheap fine-tune changed: pick --train head|bias|last:K|lora:R');
+  const defaults = { ...f, epochs: 1, accum: defaultAccumulation };
+  const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, defaults, stepsPerEpoch);
+  optimization(() => 0); // --warmup-epochs is converted once the data is loaded
+  const [mean, std] = [numberList('mean', v.mean), numberList('std', v.std)];
+  const ckpt = loadCheckpoint(await localCheckpoint(v.checkpoint, v.revision), configOverrides(v));
+  const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
+  say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
+  const data = await loadDataset(v.data, { imageSize: imgSize, channels: ckpt.config.inChans as Channels });
+  const model = adaptPretrained(ckpt, { numClasses: data.train.classes.length, imgSize });
+  for (const line of describeAdaptation(model.adapted, model.config)) say(`${v.checkpoint}: ${line}`);
+  const recipe: TrainRecipe = {
+    config: model.config,
+    data: v.data,
+    init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
+    ...optimization((batch) => Math.floor(data.train.n / batch)),
+    train,
+    ...reg,
+    mean: mean ?? model.mean,
+    std: std ?? model.std,
+  };
+  return { recipe, data, init: model.weights, ckpt };
+}
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('finetune', argv, options, help);
@@ -73,35 +108,10 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  if (!v.checkpoint) throw new UserError('finetune: pass --checkpoint PRETRAINED (a timm, Hugging Face, .npz or vitkit checkpoint), or --resume RUN_DIR');
-  if (!v.data) throw new UserError('finetune: pass --data SPEC (fashion-mnist, mnist, or an IDX, CIFAR-10 or ImageFolder directory)');
-  const outDir = v.out ?? defaultRunDir(v.data, 'finetune-');
-  checkRunDir(outDir, { resuming: false, force: v.force });
-  // Every flag is checked before the (possibly slow) loading; --force replaces the old run only once all is checked.
-  const reg = regularizationFromFlags(v);
-  const train = selectionFromFlags(v);
-  if (v['save-adapters'] && train.all) throw new UserError('--save-adapters keeps what a cheap fine-tune changed: pick --train head|bias|last:K|lora:R');
-  const defaults = { ...f, epochs: 1, accum: defaultAccumulation };
-  const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, defaults, stepsPerEpoch);
-  optimization(() => 0); // --warmup-epochs is converted once the data is loaded
-  const [mean, std] = [numberList('mean', v.mean), numberList('std', v.std)];
-  const ckpt = loadCheckpoint(await localCheckpoint(v.checkpoint, v.revision), configOverrides(v));
-  const imgSize = v['img-size'] ? int('img-size', v['img-size'], 0) : ckpt.config.imgSize;
-  say(`loading ${v.data} at ${imgSize}×${imgSize}, ${ckpt.config.inChans} channel(s) …`);
-  const data = await loadDataset(v.data, { imageSize: imgSize, channels: ckpt.config.inChans as Channels });
-  const model = adaptPretrained(ckpt, { numClasses: data.train.classes.length, imgSize });
-  for (const line of describeAdaptation(model.adapted, model.config)) say(`${v.checkpoint}: ${line}`);
-  const recipe: TrainRecipe = {
-    config: model.config,
-    data: v.data,
-    init: { kind: 'pretrained', checkpoint: v.checkpoint, format: model.format, adapted: model.adapted },
-    ...optimization((batch) => Math.floor(data.train.n / batch)),
-    train,
-    ...reg,
-    mean: mean ?? model.mean,
-    std: std ?? model.std,
-  };
-  const saveAdapters = v['save-adapters'] ? { base: baseIdentity(v.checkpoint, ckpt.weights, v.revision), baseWeights: ckpt.weights } : undefined;
+  const outDir = v.out ?? defaultRunDir(v.data ?? '', 'finetune-');
+  if (v.checkpoint && v.data) checkRunDir(outDir, { resuming: false, force: v.force });
+  const { recipe, data, init, ckpt } = await planFinetune(v, say);
+  const saveAdapters = v['save-adapters'] ? { base: baseIdentity(v.checkpoint!, ckpt.weights, v.revision), baseWeights: ckpt.weights } : undefined;
   const recorded = { ...recipe, ...(saveAdapters ? { saveAdapters: saveAdapters.base } : {}) };
-  await runTraining({ recipe: recorded, data, outDir, init: model.weights, replace: v.force, options: runOptions, command: 'vitkit finetune', saveAdapters });
+  await runTraining({ recipe: recorded, data, outDir, init, replace: v.force, options: runOptions, command: 'vitkit finetune', saveAdapters });
 }

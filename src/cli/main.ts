@@ -9,6 +9,7 @@ interface Command {
 const commands: Record<string, Command> = {
   train: { summary: 'train a ViT from scratch (default: a small ViT on Fashion-MNIST)', load: () => import('./train.ts') },
   finetune: { summary: 'fine-tune a pretrained checkpoint on a dataset (new head, any resolution)', load: () => import('./finetune.ts') },
+  'export-run': { summary: 'write a train/finetune run as a torchrun + timm folder (when one machine is not enough)', load: () => import('./export-run.ts') },
   predict: { summary: 'classify images with a checkpoint', load: () => import('./predict.ts') },
   eval: { summary: 'top-1/top-5 accuracy of a checkpoint on a labelled dataset', load: () => import('./eval.ts') },
   pull: { summary: 'download a Hugging Face Hub model (org/name) into the shared cache', load: () => import('./pull.ts') },

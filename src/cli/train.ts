@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { loadDataset } from '../data/load-dataset.ts';
 import type { Channels } from '../data/raw-image.ts';
+import type { Dataset } from '../data/image-set.ts';
 import { UserError } from '../errors.ts';
 import { type ResNetV2Config, type ViTConfig, checkConfig, defaultConfig, defaultHeads, preset } from '../model/config.ts';
 import { loadTrainCheckpoint } from '../train/checkpoints.ts';
@@ -41,15 +42,17 @@ ${regularizationHelp}
 ${runHelp('runs/<data>')}
 `;
 
-const options = {
+export const trainOptions = {
   arch: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
   'img-size': { type: 'string' }, patch: { type: 'string' }, dim: { type: 'string' }, depth: { type: 'string' }, heads: { type: 'string' }, mlp: { type: 'string' },
   backbone: { type: 'string' }, pool: { type: 'string' },
   mean: { type: 'string' }, std: { type: 'string' },
   ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;
+const options = trainOptions;
 
-type Values = NonNullable<ReturnType<typeof parseCommand<typeof options>>>['values'];
+export type TrainValues = NonNullable<ReturnType<typeof parseCommand<typeof options>>>['values'];
+type Values = TrainValues;
 
 /** The architecture: default recipe's, a preset, or a JSON file, with single-field flags on top; sized to the data later. */
 function architecture(v: Values): Partial<ViTConfig> {
@@ -122,6 +125,15 @@ function checkedFlags(v: Values): Flags {
   const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, { ...d, accum: () => 1 }, stepsPerEpoch);
   optimization(() => 0); // throws on a bad --lr, --optimizer, --schedule, --batch…; --warmup-epochs needs the data
   return { reg: regularizationFromFlags(v), optimization, mean: numberList('mean', v.mean), std: numberList('std', v.std) };
+}
+
+/** The recipe and data a new `vitkit train` run would use with these flags (export-run's view of train). */
+export async function planTrain(v: Values): Promise<{ recipe: TrainRecipe; data: Dataset }> {
+  const flags = checkedFlags(v);
+  const arch = architecture(v);
+  const data = await loadDataset(v.data ?? d.data, { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined });
+  const { train } = data;
+  return { recipe: recipe(v, arch, flags, { size: train.height, channels: train.channels, classes: train.classes.length, n: train.n }), data };
 }
 
 export async function main(argv: string[]): Promise<void> {

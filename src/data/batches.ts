@@ -156,7 +156,8 @@ export class Batches {
     while (this.position().epoch === epoch) yield this.next();
   }
 
-  private permutation(epoch: number): Int32Array {
+  /** Epoch `epoch`'s sample order (a pure function of seed and epoch): its first batchesPerEpoch·batchSize are drawn. */
+  permutation(epoch: number): Int32Array {
     if (this.order?.epoch !== epoch) {
       const n = this.set.n;
       const order = new Int32Array(n);

@@ -42,7 +42,8 @@ export function bestPath(outDir: string): string {
   return join(outDir, 'best.safetensors');
 }
 
-function preprocessOf(recipe: TrainRecipe): Preprocess {
+/** How a run's models expect their input: the recipe's normalisation at its size, the whole image (no crop). */
+export function preprocessOf(recipe: TrainRecipe): Preprocess {
   return { mean: recipe.mean, std: recipe.std, imgSize: recipe.config.imgSize, cropPct: 1, resize: 'shorter-crop' };
 }
 

@@ -2,7 +2,7 @@
 // and save one in any writable format. Format detection, config inference and shape checks all happen here.
 import { parameterShapes } from '../model/params.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import { SCALE_SUFFIX, dequantizeWeights } from '../model/int8.ts';
 import { type ViTConfig, describeFamily } from '../model/config.ts';
@@ -28,7 +28,7 @@ import { DEFAULT_CROP_PCT } from '../data/preprocess.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
-const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
+const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin/.pth.tar (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
 
 /** What one reader produced, before config inference: canonical tensors plus whatever the file records. */
 interface Loaded {
@@ -87,6 +87,9 @@ function readAny(path: string): Loaded {
     if (!existsSync(join(path, 'config.json'))) throw new UserError(`${path} is a directory without config.json (expected ${accepted})`);
     return isTimmDir(path) ? { format: 'timm', ...readTimmDir(path) } : { format: 'hf', ...readHfDir(path) };
   }
+  // timm's Hub layout read through its weights file (an exported run's output/model.safetensors): config.json says
+  // what the shapes cannot (heads, pooling)
+  if (basename(path) === 'model.safetensors' && isTimmDir(dirname(path))) return { format: 'timm', ...readTimmDir(dirname(path)) };
   return withFileSource(path, (src) => {
     const kind = byExtension[extname(path).toLowerCase()] ?? sniff(src);
     return kind === 'safetensors' ? fromSafetensors(src) : kind === 'npz' ? fromNpz(src) : fromPth(src);

@@ -14,8 +14,12 @@ const storageTypes: Readonly<Record<string, RawType>> = {
   'torch.LongStorage': 'I64', 'torch.IntStorage': 'I32', 'torch.ByteStorage': 'U8', 'torch.BoolStorage': 'BOOL',
 };
 
-/** Keys under which training checkpoints nest the weights ({'model': sd, 'optimizer': ..., 'epoch': ...}). */
-const nestedKeys = ['state_dict', 'model'];
+/**
+ * Keys under which training checkpoints nest the weights ({'model': sd, 'optimizer': ..., 'epoch': ...}). timm's
+ * train.py saves `state_dict` and, with --model-ema, `state_dict_ema`: the EMA wins, as in timm's own
+ * load_checkpoint (use_ema=True) and as vitkit evaluates and saves a run's EMA.
+ */
+const nestedKeys = ['state_dict_ema', 'state_dict', 'model'];
 
 /** What BINPERSID yields for a storage; `_rebuild_tensor_v2` accepts only these (a class, so a pickle cannot forge one). */
 class StorageRef {
@@ -113,7 +117,7 @@ function unpickleArchive(src: ByteSource, entries: ZipEntry[], tensors: Set<Tens
 }
 
 /**
- * Picks the weights out of a loaded object: the dict itself, or the one nested under 'state_dict' / 'model'.
+ * Picks the weights out of a loaded object: the dict itself, or the one nested under 'state_dict_ema' / 'state_dict' / 'model'.
  * A pickle can make a dict contain itself, so each dict is visited once.
  */
 function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): StateDict {
@@ -124,7 +128,7 @@ function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): State
     const key = nestedKeys.find((k) => d instanceof Map && d.get(k) instanceof Map);
     if (!key) {
       const bad = [...d].find(([, v]) => !tensors.has(v as Tensor))?.[0];
-      throw new UserError(`${path} is not a plain state dict (entry ${shown(bad)} is not a tensor, and no 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`);
+      throw new UserError(`${path} is not a plain state dict (entry ${shown(bad)} is not a tensor, and no 'state_dict_ema', 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`);
     }
     const inner: unknown = d.get(key);
     if (seen.has(inner)) throw corrupt({ name: path }, `its '${key}' entry refers to itself`);
@@ -139,7 +143,7 @@ function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): State
   return keys.length && keys.every((k) => k.startsWith('module.')) ? new Map([...sd].map(([k, v]) => [k.slice(7), v])) : sd;
 }
 
-/** Reads the state dict from a torch.save file (.pth/.pt/.bin), unwrapping 'state_dict' / 'model' nesting. */
+/** Reads the state dict from a torch.save file (.pth/.pt/.bin), unwrapping 'state_dict_ema' / 'state_dict' / 'model' nesting (timm's .pth.tar). */
 export function parsePth(src: ByteSource): StateDict {
   if (!looksLikeZip(src)) {
     throw new UserError(`${src.name} is not a zip-format torch.save file (legacy pre-1.6 format or not PyTorch at all): ${convertHint(src.name)}`);

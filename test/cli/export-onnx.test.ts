@@ -57,3 +57,30 @@ test('a checkpoint without a head exports its pooled features; logits are a one-
   assert.equal(bad.status, 1);
   assert.deepEqual(bad.stderr.trim().split('\n'), [`vitkit: export-onnx: ${headless} has no classifier head, so no logits: export its features with --outputs pooled (or encoded)`]);
 });
+
+test('--triton REPO: config.pbtxt names the graph\'s input and outputs; version 1 is the plain export, 2 its int8 twin', async () => {
+  const repo = join(tmp, 'triton');
+  const ckpt = `${FIXTURES}micro_p16_224/hf`;
+  const r = vitkit(['export-onnx', ckpt, '--triton', repo, '--model-name', 'micro', '--max-batch', '8', '--outputs', 'logits,pooled', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { input: ckpt, output: repo, model: 'micro', outputs: ['logits', 'pooled'], versions: [1, 2], max_batch: 8 });
+  const config = readFileSync(join(repo, 'micro', 'config.pbtxt'), 'utf8');
+  for (const line of ['name: "micro"', 'backend: "onnxruntime"', 'max_batch_size: 8', 'versions: [ 1, 2 ]', 'dynamic_batching {',
+    'name: "images"\n    data_type: TYPE_FP32\n    dims: [ 3, 224, 224 ]', 'name: "logits"\n    data_type: TYPE_FP32\n    dims: [ 10 ]',
+    'name: "pooled"\n    data_type: TYPE_FP32\n    dims: [ 64 ]']) assert.ok(config.includes(line), line);
+  const plain = join(tmp, 'plain.onnx');
+  assert.equal(vitkit(['export-onnx', ckpt, plain, '--outputs', 'logits,pooled']).status, 0);
+  assert.deepEqual(readFileSync(join(repo, 'micro', '1', 'model.onnx')), readFileSync(plain));
+  const images = new ort.Tensor('float32', Float32Array.from({ length: 2 * 3 * 224 * 224 }, (_, i) => Math.sin(i)), [2, 3, 224, 224]);
+  const logitsOf = async (path: string) => {
+    const s = await ort.InferenceSession.create(path);
+    const { logits } = await s.run({ images });
+    await s.release();
+    return logits!.data as Float32Array;
+  };
+  const [f32, int8] = [await logitsOf(plain), await logitsOf(join(repo, 'micro', '2', 'model.onnx'))];
+  const scale = Math.max(...f32.map(Math.abs));
+  assert.ok(f32.every((v, i) => Math.abs(v - int8[i]!) < 0.05 * scale), 'int8 logits near the float ones');
+  assert.ok(f32.some((v, i) => v !== int8[i]), 'and really int8');
+  assert.match(vitkit(['export-onnx', ckpt, plain, '--triton', repo]).stderr, /--triton REPO instead of the path/);
+});

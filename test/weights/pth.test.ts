@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { StateDict } from '../../src/graph/tensor.ts';
+import { defaultConfig } from '../../src/model/config.ts';
+import { initParameters } from '../../src/model/init.ts';
 import { bufferSource } from '../../src/weights/byte-source.ts';
+import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { parsePth, readPth } from '../../src/weights/pth.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { encodeZip } from '../../src/weights/zip.ts';
@@ -103,4 +107,29 @@ test('offsets, sizes and strides are type-, sign- and range-checked', () => {
   assertUserError(() => parsePth(pth({ dict: [['w', fake]] }, {}, 'fake.pth')), /fake\.pth/);
   // keys must be strings
   assertUserError(() => parsePth(pth({ dict: [[5, torchTensor('0', 0, [1], [1])]] }, { '0': f32(1) }, 'key.pth')), /key\.pth/, /name/);
+});
+
+test("timm train.py's .pth.tar: the EMA (state_dict_ema) wins over state_dict, found by content, not by extension", () => {
+  const config = { ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 8, depth: 1, numHeads: 2, mlpDim: 16, numClasses: 3 };
+  const raw = initParameters(config, { seed: 1 });
+  const ema = new Map([...raw].map(([k, t]) => [k, { ...t, data: Float32Array.from(t.data as Float32Array, (v) => v + 1) }]));
+  const storages: Record<string, Uint8Array> = {};
+  const dictOf = (sd: StateDict, tag: string): Py => ({
+    dict: [...sd].map(([k, t]): [Py, Py] => {
+      storages[`${tag}${k}`] = new Uint8Array((t.data as Float32Array).slice().buffer);
+      const strides = t.shape.map((_, i) => t.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+      return [k, torchTensor(`${tag}${k}`, 0, [...t.shape], strides)];
+    }),
+  });
+  const checkpoint = (withEma: boolean): Py => ({
+    dict: [['epoch', 3], ['arch', 'vit_tiny_patch16_224'], ['state_dict', dictOf(raw, 'raw.')],
+      ...(withEma ? [['state_dict_ema', dictOf(ema, 'ema.')] as [Py, Py]] : []), ['version', 2]],
+  });
+  for (const withEma of [true, false]) {
+    const path = join(dir, `model_best-${withEma}.pth.tar`);
+    writeFileSync(path, pthBytes(pickle(checkpoint(withEma)), storages));
+    const loaded = loadCheckpoint(path, { numHeads: 2 });
+    assert.equal(loaded.format, 'pth');
+    assertSameTensors(loaded.weights, withEma ? ema : raw);
+  }
 });
