@@ -43,7 +43,6 @@ function reference(arch: string, batch: number, imgSize?: number): Record<string
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-
 // Every name is checked before the first (minutes-long) measurement.
 const models = archs.map(parseArch).map(({ name, imgSize }) => {
   return { arch: name, imgSize, cfg: preset(name, imgSize === undefined ? {} : { imgSize }) };
