@@ -1,7 +1,7 @@
 // What every benchmark figure is printed with: the CPU it was measured on (these machines share a name but not
 // a CPU, and sgemm speed varies 4× between them) and the Python that ran the reference.
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 
 export interface Machine {
   readonly cpu: string;
@@ -11,6 +11,8 @@ export interface Machine {
   /** Integer dot-product instructions that int8 matrix kernels use (AVX512-VNNI or AVX-VNNI). */
   readonly vnni: boolean;
   readonly amx: boolean;
+  /** The 1-minute load average when read: above `cores`, other work shared the CPU and slowed every side. */
+  readonly load: number;
 }
 
 export function machine(): Machine {
@@ -29,6 +31,7 @@ export function machine(): Machine {
     avx512: flags.has('avx512f'),
     vnni: flags.has('avx512_vnni') || flags.has('avx_vnni'),
     amx: flags.has('amx_tile'),
+    load: loadavg()[0],
   };
 }
 

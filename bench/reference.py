@@ -3,7 +3,9 @@ torch.ao.quantization.quantize_dynamic), and onnxruntime running timm's own ONNX
 and int8 by onnxruntime.quantization.quantize_dynamic), measured on this machine in the same run. Prints one JSON
 object; a reference that cannot run reports why under `<name>_error`.
 
-usage: python3 bench/reference.py ARCH BATCH THREADS SECONDS
+usage: python3 bench/reference.py ARCH BATCH THREADS SECONDS [IMG_SIZE]
+IMG_SIZE builds the model at another input size, as timm's create_model(arch, img_size=N) does (random weights, so
+the position embeddings are simply made at that grid).
 """
 import json
 import os
@@ -33,13 +35,16 @@ def timed(fn, seconds, min_runs=5, warmup=2):
 
 def main():
     arch, batch, threads, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    size = {'img_size': int(sys.argv[5])} if len(sys.argv) > 5 else {}
     torch.set_num_threads(threads)
-    model = timm.create_model(arch, pretrained=False).eval()
-    x = torch.randn(batch, 3, model.default_cfg['input_size'][1], model.default_cfg['input_size'][2])
+    model = timm.create_model(arch, pretrained=False, **size).eval()
+    # pretrained_cfg keeps the pretrained size when img_size overrides it
+    side = size.get('img_size') or model.pretrained_cfg['input_size'][1]
+    x = torch.randn(batch, 3, side, side)
     with torch.inference_mode():
         torch_s = timed(lambda: model(x), seconds)
-    out = {'arch': arch, 'batch': batch, 'torch_version': torch.__version__, 'timm_version': timm.__version__,
-           'pytorch_images_per_sec': batch / torch_s}
+    out = {'arch': arch, 'img_size': side, 'batch': batch, 'torch_version': torch.__version__,
+           'timm_version': timm.__version__, 'pytorch_images_per_sec': batch / torch_s}
     try:
         qmodel = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         with torch.inference_mode():
