@@ -14,7 +14,7 @@ import { type AttentionKernel, inferenceGraph } from '../src/model/vit.ts';
 import { probeWebGpu } from '../src/runtime/devices.ts';
 import { type Device, Session } from '../src/runtime/session.ts';
 import { loadCheckpoint } from '../src/weights/checkpoint.ts';
-import { FIXTURES, expected, maxAbsDiff } from '../test/fixtures.ts';
+import { FIXTURES, FIXTURE_CHECKPOINTS, expected, maxAbsDiff } from '../test/fixtures.ts';
 import { machine } from './machine.ts';
 
 const { values } = parseArgs({ options: { 'no-ti16': { type: 'boolean' }, sweep: { type: 'boolean' } } });
@@ -38,14 +38,7 @@ interface Case {
 }
 
 const cases: Case[] = [];
-const fixtures: [string, string, Partial<ViTConfig>][] = [
-  ['micro_p16_224', 'timm.safetensors', { numHeads: 2, layerNormEps: 1e-6 }],
-  ['micro_p16_224', 'hf', {}],
-  ['micro_p16_224', 'google.npz', { layerNormEps: 1e-6 }],
-  ['micro_p8_64_avg', 'timm.safetensors', { numHeads: 3, layerNormEps: 1e-6 }],
-  ['hybrid_r26_32', 'timm.safetensors', { numHeads: 2 }],
-];
-for (const [model, format, overrides] of fixtures) {
+for (const [model, format, overrides] of FIXTURE_CHECKPOINTS) {
   const golden = expected(model);
   const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/${format}`, overrides);
   cases.push({ name: `${model}/${format}`, config, weights, images: golden.get('input')!, timm: golden.get('logits')! });

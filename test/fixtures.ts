@@ -1,6 +1,7 @@
 // Paths to the shared golden references (made with PyTorch + timm; see ../shared/fixtures/README.md).
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '../src/graph/tensor.ts';
+import type { ViTConfig } from '../src/model/config.ts';
 import { readSafetensors } from '../src/weights/safetensors.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/', import.meta.url));
@@ -17,3 +18,15 @@ export function maxAbsDiff(a: Tensor, b: Tensor): number {
   for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(Number(a.data[i]) - Number(b.data[i])));
   return m;
 }
+
+/**
+ * One checkpoint per fixture format with what a bare file does not say (heads, LayerNorm epsilon): the set the
+ * WebGPU tests and bench:webgpu-accuracy run against timm's logits.
+ */
+export const FIXTURE_CHECKPOINTS: readonly (readonly [model: string, format: string, overrides: Partial<ViTConfig>])[] = [
+  ['micro_p16_224', 'timm.safetensors', { numHeads: 2, layerNormEps: 1e-6 }],
+  ['micro_p16_224', 'hf', {}],
+  ['micro_p16_224', 'google.npz', { layerNormEps: 1e-6 }],
+  ['micro_p8_64_avg', 'timm.safetensors', { numHeads: 3, layerNormEps: 1e-6 }],
+  ['hybrid_r26_32', 'timm.safetensors', { numHeads: 2 }],
+];

@@ -9,21 +9,13 @@
 // before: onnxruntime's WebGPU com.microsoft Attention kernel was 1.5e-3 to 8e-3 off on these models (docs/gpu.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Classifier, type LoadOptions, loadModel } from '../../src/inference/classifier.ts';
-import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
+import { Classifier, loadModel } from '../../src/inference/classifier.ts';
+import { FIXTURES, FIXTURE_CHECKPOINTS, expected, maxAbsDiff } from '../fixtures.ts';
 import { assertWebGpu, needsWebGpu } from '../webgpu.ts';
 
 const TOLERANCE = 1e-4;
 
-const cases: [string, string, LoadOptions['config']][] = [
-  ['micro_p16_224', 'timm.safetensors', { numHeads: 2, layerNormEps: 1e-6 }],
-  ['micro_p16_224', 'hf', {}],
-  ['micro_p16_224', 'google.npz', { layerNormEps: 1e-6 }],
-  ['micro_p8_64_avg', 'timm.safetensors', { numHeads: 3, layerNormEps: 1e-6 }],
-  ['hybrid_r26_32', 'timm.safetensors', { numHeads: 2 }],
-];
-
-for (const [model, format, config] of cases) {
+for (const [model, format, config] of FIXTURE_CHECKPOINTS) {
   test(`${model}/${format} on webgpu matches timm and the CPU`, needsWebGpu, async () => {
     assertWebGpu();
     const golden = expected(model);
