@@ -59,7 +59,7 @@ before(() => {
 }, { timeout: 180_000 });
 
 test('the tarball holds the compiled package, its data and the built page, and no sources or tests', () => {
-  for (const f of ['bin/vitkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/browser.js', 'dist/browser.d.ts', 'dist/cli/main.js', 'dist/data/imagenet-classes.json', 'dist/data/imagenet-synsets.json', 'dist/data/batch-worker.js', 'dist/serve/inference-worker.js', 'dist/web/index.html', 'dist/web/.built', 'README.md', 'package.json']) {
+  for (const f of ['bin/vitkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/browser.js', 'dist/browser.d.ts', 'dist/cli/main.js', 'dist/data/imagenet-classes.json', 'dist/data/imagenet-synsets.json', 'dist/data/batch-worker.js', 'dist/serve/inference-worker.js', 'dist/export-run/train.py', 'dist/web/index.html', 'dist/web/.built', 'README.md', 'package.json']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
