@@ -77,7 +77,7 @@ async function handle(m: ToWorker): Promise<void> {
     case 'checkpoint': {
       if (!trained) throw new Error('teach the model first');
       const { session, classes, preprocess } = trained;
-      const chunks = encodeVitkit({ config: session.config, weights: taughtWeights(session), labels: classes, preprocess: savedPreprocess(preprocess) });
+      const chunks = encodeVitkit({ config: session.config, weights: await taughtWeights(session), labels: classes, preprocess: savedPreprocess(preprocess) });
       const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
       chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
       return post({ kind: 'checkpoint', bytes: bytes.buffer }, [bytes.buffer]);

@@ -1,7 +1,7 @@
 // vitkit bench --arch NAME | --checkpoint PATH: inference throughput of an architecture or a real checkpoint.
 import { UserError } from '../errors.ts';
 import { benchmarkInference } from '../inference/benchmark.ts';
-import { modelDevice } from '../inference/classifier.ts';
+import { defaultBatch, modelDevice } from '../inference/classifier.ts';
 import { preset } from '../model/config.ts';
 import { parseDevice } from '../runtime/devices.ts';
 import { loadModelFromFlags } from './load-model.ts';
@@ -16,7 +16,7 @@ model without a head) on a fixed batch of synthetic images.
   --arch NAME        a preset such as vit_small_patch16_224 on random weights (an unknown name lists them all)
   --checkpoint PATH  a real checkpoint, as predict takes it (an int8 one from vitkit quantize runs in int8);
                      --revision, --heads, --ln-eps and --pool as in predict
-  --batch B          images per run (default 8)
+  --batch B          images per run (default 8; 64 on a GPU)
   --img-size N       input resolution (default: the preset's or checkpoint's)
   --threads N        onnxruntime intra-op threads (default: all cores)
   --seconds S        minimum timed duration (default 5)
@@ -37,13 +37,14 @@ export async function main(argv: string[]): Promise<void> {
   if (!args) return;
   const v = args.values;
   if (!v.arch === !v.checkpoint) throw new UserError('bench: give --arch NAME (e.g. vit_small_patch16_224) or --checkpoint PATH, not both');
-  const batch = numberFlag('batch', v.batch, 8, { integer: true, min: 1 });
+  const batchFlag = v.batch === undefined ? undefined : numberFlag('batch', v.batch, 0, { integer: true, min: 1 });
   const model = v.checkpoint ? await loadModelFromFlags(v.checkpoint, v) : undefined;
   const imgSize = v['img-size'] === undefined ? {} : { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) };
   const cfg = model?.config ?? preset(v.arch!, imgSize);
   const precision = model?.precision ?? (v.int8 ? 'int8' : 'fp32');
   const { device, note } = await modelDevice(precision, parseDevice(v.device ?? 'cpu'), `bench ${v.checkpoint ?? `--arch ${v.arch}`}`);
   if (note) console.error(`vitkit: ${note}`);
+  const batch = batchFlag ?? defaultBatch(device, 8);
   const minSeconds = numberFlag('seconds', v.seconds, 5, { min: 0 });
   const r = await benchmarkInference(cfg, { batch, precision, weights: model?.weights, device, threads: threadsFlag(v.threads), minSeconds });
   const { images_per_sec, ms_per_batch, gflops_per_sec } = r;

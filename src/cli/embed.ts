@@ -25,7 +25,7 @@ export const featureFlagsHelp = `
 Features (pooled, i.e. what the head sees, or CLIP's image_embeds; cached per checkpoint, data and split):
   --data PATH|NAME     an ImageFolder directory (train/ + test/ or val/, else split 80/20 per class), a directory of
                        MNIST-style IDX files, CIFAR-10 .bin batches, or fashion-mnist | mnist
-  --batch N            images per model run (default 32)
+  --batch N            images per model run (default 32; 64 on a GPU)
   --per-class N        use only the first N images of each class of each split (quick runs)
   --no-cache           neither read nor write the feature cache ($VITKIT_CACHE_DIR, else $XDG_CACHE_HOME/vitkit or
                        ~/.cache/vitkit)
@@ -41,7 +41,7 @@ export async function featuresFromFlags(command: string, args: FeatureArgs, spli
   if (args.positionals.length) throw new UserError(`${command}: unexpected argument '${args.positionals[0]}' (see vitkit ${command} --help)`);
   const bars = new Map<Split, Progress>();
   return extractFeatures(await loadModelFromFlags(v.checkpoint, v), v.data, splits, {
-    batch: numberFlag('batch', v.batch, 32, { integer: true, min: 1 }),
+    batch: v.batch === undefined ? undefined : numberFlag('batch', v.batch, 0, { integer: true, min: 1 }),
     perClass: v['per-class'] === undefined ? undefined : numberFlag('per-class', v['per-class'], 0, { integer: true, min: 1 }),
     threads: threadsFlag(v.threads),
     cache: !v['no-cache'],

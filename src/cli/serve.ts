@@ -4,6 +4,7 @@ import { DEFAULT_LIMITS, createServer } from '../serve/server.ts';
 import { startInferenceWorker } from '../serve/worker-runner.ts';
 import { loadOptionsFromFlags, modelFlags, modelFlagsHelp, numberFlag, parseCommand, threadsFlag } from './args.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
+import { defaultBatch } from '../inference/classifier.ts';
 
 const d = DEFAULT_LIMITS;
 const help = `
@@ -24,7 +25,7 @@ Endpoints:
 Server:
   --host H             address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N             TCP port (default 8080; 0 picks a free one)
-  --max-batch N        images per inference run (default ${d.maxBatch}; 1 turns batching off)
+  --max-batch N        images per inference run (default ${d.maxBatch}; 64 on a GPU; 1 turns batching off)
   --max-wait-ms MS     longest wait for a batch to fill (default ${d.maxWaitMs})
   --max-queue N        waiting requests before answering 503 + Retry-After (default ${d.maxQueue})
   --max-body-mb MB     largest request body (default ${d.maxBodyBytes / 2 ** 20})
@@ -53,8 +54,8 @@ export async function main(argv: string[]): Promise<void> {
   if (positionals.length) throw new UserError(`serve: unexpected argument '${positionals[0]}' (see vitkit serve --help)`);
   const port = numberFlag('port', v.port, 8080, { integer: true, min: 0 });
   const host = v.host ?? '127.0.0.1';
-  const limits = {
-    maxBatch: numberFlag('max-batch', v['max-batch'], d.maxBatch, { integer: true, min: 1 }),
+  const maxBatch = v['max-batch'] === undefined ? undefined : numberFlag('max-batch', v['max-batch'], 0, { integer: true, min: 1 });
+  const otherLimits = {
     maxWaitMs: numberFlag('max-wait-ms', v['max-wait-ms'], d.maxWaitMs, { min: 0 }),
     maxQueue: numberFlag('max-queue', v['max-queue'], d.maxQueue, { integer: true, min: 1 }),
     maxBodyBytes: Math.round(numberFlag('max-body-mb', v['max-body-mb'], d.maxBodyBytes / 2 ** 20) * 2 ** 20),
@@ -63,6 +64,8 @@ export async function main(argv: string[]): Promise<void> {
   };
 
   const worker = await startInferenceWorker(await localCheckpoint(v.checkpoint, v.revision), { load: loadOptionsFromFlags(v), threads: threadsFlag(v.threads) });
+  // the worker resolved the device ('auto' included)
+  const limits = { ...otherLimits, maxBatch: maxBatch ?? defaultBatch(worker.model.device === 'webgpu' ? 'webgpu' : 'cpu', d.maxBatch) };
   const app = await createServer({ model: worker.model, runner: worker.runner, limits, onClose: () => worker.close() });
   void worker.failure.then((e) => {
     // without its model the server can only fail requests: exit so a supervisor restarts it

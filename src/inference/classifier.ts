@@ -154,3 +154,11 @@ async function classifierDevice(model: LoadedModel, choice: DeviceChoice): Promi
   noted ||= note !== undefined;
   return device;
 }
+
+/**
+ * Images per run when a command is given no batch: its own CPU default, or 64 on a GPU, whose thousands of cores need
+ * many rows per matmul to fill (S/16: 64 × 197 tokens = 12,608) — the batch bench:gpu measures inference at.
+ */
+export function defaultBatch(device: Device, cpu: number): number {
+  return device === 'webgpu' ? 64 : cpu;
+}

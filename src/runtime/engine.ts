@@ -23,8 +23,9 @@ export interface Engine {
   readonly fillsFetches: boolean;
   /**
    * Whether a 'webgpu' session honours SessionOptions.deviceOutputs: outputs left in GPU memory, fed back as inputs
-   * of any of the engine's sessions. onnxruntime-node 1.30 does (preferredOutputLocation 'gpu-buffer'); its tensors
-   * cannot be read from JavaScript (`getData` is not implemented in Node), so they come back through a session.
+   * of any of the engine's sessions. onnxruntime-node and -web 1.30 both do (preferredOutputLocation 'gpu-buffer').
+   * Node cannot read such a tensor from JavaScript (`getData` is not implemented there), so state comes back
+   * through a session in both (device-state.ts), one code path.
    */
   readonly deviceOutputs: boolean;
 }

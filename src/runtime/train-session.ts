@@ -160,6 +160,11 @@ export class TrainSession {
     return this.options.batch;
   }
 
+  /** Whether weights and optimizer state stay in GPU memory between steps (see device-state.ts). */
+  get stateOnDevice(): boolean {
+    return this.device !== null;
+  }
+
   /**
    * One optimizer step on a batch: images [batch, C, S, S], labels [batch] (or soft targets [batch, K] for a
    * session made with `softTargets`), at learning rate `lr`, with the keep-masks of `masks` when the graph has

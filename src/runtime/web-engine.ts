@@ -26,9 +26,15 @@ export function webEngine(ort: OrtWeb, opts: { threads?: number; isolated?: bool
     threads,
     Tensor: ort.Tensor,
     createSession: (model, o) =>
-      ort.InferenceSession.create(model, { executionProviders: [o.device === 'webgpu' ? 'webgpu' : 'wasm'], graphOptimizationLevel: o.optimization ?? 'all', executionMode: 'sequential', enableMemPattern: o.memoryPattern ?? false }),
+      ort.InferenceSession.create(model, {
+        executionProviders: [o.device === 'webgpu' ? 'webgpu' : 'wasm'],
+        graphOptimizationLevel: o.optimization ?? 'all',
+        executionMode: 'sequential',
+        enableMemPattern: o.memoryPattern ?? false,
+        ...(o.device === 'webgpu' && o.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(o.deviceOutputs.map((n) => [n, 'gpu-buffer'])) } : {}),
+      }),
     fillsFetches: false,
-    // onnxruntime-web has gpu-buffer outputs too, but vitkit has not wired or tested them in a page yet
-    deviceOutputs: false,
+    // the WebGPU build keeps outputs in GPUBuffers on request, and every session of the module shares one GPUDevice
+    deviceOutputs: true,
   };
 }

@@ -93,8 +93,12 @@ export async function teachSession(engine: Engine, base: TeachBase, classes: num
   });
 }
 
-/** The taught model's weights as a plain checkpoint holds them: LoRA adapters merged. */
-export function taughtWeights(session: TrainSession): StateDict {
+/**
+ * The taught model's weights as a plain checkpoint holds them: LoRA adapters merged. On a GPU that keeps the weights
+ * in its memory they are downloaded first.
+ */
+export async function taughtWeights(session: TrainSession): Promise<StateDict> {
+  await session.download();
   const { lora } = session.options;
   return lora ? mergeLora(session.config, session.parameters(), lora) : session.parameters();
 }

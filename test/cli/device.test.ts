@@ -81,3 +81,15 @@ test('export-onnx --device webgpu writes attention from standard ops; the defaul
   assert.ok(readFileSync(cpu).includes('com.microsoft'));
   assert.ok(!readFileSync(gpu).includes('com.microsoft'));
 });
+
+test('bench picks a GPU-sized batch on webgpu unless --batch is given', needsWebGpu, () => {
+  assertWebGpu();
+  const batch = (...args: string[]): number => {
+    const r = vitkit(['bench', '--checkpoint', hf, '--seconds', '0', '--json', ...args], { timeoutMs: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { batch: number }).batch;
+  };
+  assert.equal(batch('--device', 'cpu'), 8);
+  assert.equal(batch('--device', 'webgpu'), 64);
+  assert.equal(batch('--device', 'webgpu', '--batch', '3'), 3);
+});

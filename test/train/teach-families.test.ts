@@ -37,7 +37,7 @@ for (const [name, mode] of [['dinov2_reg', 'full'], ['siglip', 'lora:4'], ['beit
     const first = seen.slice(0, 3).reduce((s, p) => s + p.loss, 0);
     const last = seen.slice(-3).reduce((s, p) => s + p.loss, 0);
     assert.ok(last < 0.8 * first, `${name}: loss ${first / 3} → ${last / 3}`);
-    const taught = taughtWeights(session);
+    const taught = await taughtWeights(session);
     assert.ok(![...taught.keys()].some((k) => k.includes('lora')), 'adapters merged');
     assert.deepEqual(taught.get('head.weight')!.shape, [2, ckpt.config.embedDim]);
     await session.release();

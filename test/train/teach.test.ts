@@ -85,7 +85,7 @@ test('cheap teach modes: last:1 and lora:4 learn, leave the frozen weights alone
     assert.ok(seen[29]!.loss < 0.5 * seen[0]!.loss, `${mode}: loss ${seen[0]!.loss} → ${seen[29]!.loss}`);
     const after = session.parameters();
     assert.deepEqual(after.get('patch_embed.proj.weight')!.data, base.weights.get('patch_embed.proj.weight')!.data, `${mode}: frozen`);
-    const saved = taughtWeights(session);
+    const saved = await taughtWeights(session);
     assert.deepEqual([...saved.keys()], [...parameterShapes(session.config).keys()], `${mode}: a plain model`);
     if (mode === 'lora:4') {
       assert.deepEqual(after.get('blocks.0.attn.qkv.weight')!.data, base.weights.get('blocks.0.attn.qkv.weight')!.data);

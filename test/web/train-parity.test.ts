@@ -92,8 +92,11 @@ for (const [device, optimizer] of cases) {
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(server.url);
       await page.waitForSelector('body[data-state=ready]', { state: 'attached', timeout: 120_000 });
-      const got = await page.evaluate(() => (window as unknown as { runCase: () => Promise<{ states: string[]; threads: number }> }).runCase());
+      type Got = { states: string[]; threads: number; stateOnDevice: boolean };
+      const got = await page.evaluate(() => (window as unknown as { runCase: () => Promise<Got> }).runCase());
       assert.equal(got.threads, 2, 'the harness is cross-origin isolated: WebAssembly threads');
+      // on WebGPU the weights and moments stay in GPU memory between steps; the states compared were downloaded
+      assert.equal(got.stateOnDevice, device === 'webgpu');
       assert.equal(got.states.length, STEPS);
       let noisy = 0;
       let elements = 0;

@@ -23,7 +23,7 @@ interface Case {
   readonly threads?: number;
 }
 
-async function runCase(steps?: number): Promise<{ states: string[]; threads: number; stepMs: number[] }> {
+async function runCase(steps?: number): Promise<{ states: string[]; threads: number; stepMs: number[]; stateOnDevice: boolean }> {
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(await (await fetch('case.safetensors')).arrayBuffer()), 'case.safetensors');
   const c = JSON.parse(metadata.case!) as Case;
   // the page's own choice of build for the case's device (options.device: WebGPU, or the CPU's WASM)
@@ -39,6 +39,7 @@ async function runCase(steps?: number): Promise<{ states: string[]; threads: num
     await session.step(tensors.get('images')!.data as Float32Array, tensors.get('labels')!.data as BigInt64Array, lr);
     stepMs.push(performance.now() - t0);
     if (c.states === false) continue;
+    await session.download();
     // base64 of the safetensors bytes: a compact string for Playwright to carry back
     const bytes = new Blob(encodeSafetensors(session.state()) as BlobPart[]);
     const url = await new Promise<string>((resolve) => {
@@ -48,7 +49,7 @@ async function runCase(steps?: number): Promise<{ states: string[]; threads: num
     });
     states.push(url.slice(url.indexOf(',') + 1));
   }
-  return { states, threads: engine.threads, stepMs };
+  return { states, threads: engine.threads, stepMs, stateOnDevice: session.stateOnDevice };
 }
 
 (window as unknown as { runCase: typeof runCase }).runCase = runCase;
