@@ -85,7 +85,8 @@ test('export-onnx --device webgpu writes attention from standard ops; the defaul
 test('bench picks a GPU-sized batch on webgpu unless --batch is given', needsWebGpu, () => {
   assertWebGpu();
   const batch = (...args: string[]): number => {
-    const r = vitkit(['bench', '--checkpoint', hf, '--seconds', '0', '--json', ...args], { timeoutMs: 300_000 });
+    // at 32 px (4 patches) so that 64 images stay quick on SwiftShader
+    const r = vitkit(['bench', '--checkpoint', hf, '--img-size', '32', '--seconds', '0', '--json', ...args], { timeoutMs: 300_000 });
     assert.equal(r.status, 0, r.stderr);
     return (JSON.parse(r.stdout) as { batch: number }).batch;
   };
