@@ -198,11 +198,11 @@ export function readHfDir(dir: string): HfDir {
 export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}): Record<string, Uint8Array[]> {
   const { config: cfg } = c;
   const model = hfModel(cfg, c.weights);
-  const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
+  // class names where the model classifies: a projection head's outputs (CLIP's image_embeds) are no classes
+  const labels = cfg.projectionHead || cfg.numClasses === 0 ? undefined : c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
     ...model.config,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    ...(labels ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) } : {}),
   };
   const files: Record<string, Uint8Array[]> = {
     'config.json': [Buffer.from(JSON.stringify(config, null, 2) + '\n')],

@@ -47,9 +47,10 @@ const switches: readonly [string, (c: ViTConfig) => boolean, readonly HfType[]][
   ['a model without a class token', (c) => !c.classToken, ['siglip_vision_model']],
   ['a class token', (c) => c.classToken, but('siglip_vision_model')],
   ['a projection head', (c) => !!c.projectionHead && c.numClasses > 0, ['clip_vision_model']],
-  // CLIPForImageClassification averages the patch tokens before the final norm; SiglipForImageClassification
-  // averages the tokens instead of running the MAP head: neither is the model vitkit trained
-  ['a classifier head', (c) => !c.projectionHead && c.numClasses > 0, but('clip_vision_model', 'siglip_vision_model')],
+  // neither is the model vitkit trained: CLIPForImageClassification averages the patch tokens before the final
+  // norm, SiglipForImageClassification the tokens instead of running the MAP head
+  ['a classifier head (transformers\' CLIP and SigLIP classifiers average the tokens instead)', (c) => !c.projectionHead && c.numClasses > 0,
+    but('clip_vision_model', 'siglip_vision_model')],
 ];
 
 /** How each type pools: the class token, the patches' mean (BEiT's pooler), class token + mean, the MAP head. */
