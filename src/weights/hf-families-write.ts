@@ -59,11 +59,15 @@ const pools: Readonly<Record<HfType, readonly Pool[]>> = {
   clip_vision_model: ['token'], siglip_vision_model: ['map'], beit: ['token', 'avg'],
 };
 
+const poolWords: Readonly<Record<Pool, string>> = {
+  token: 'class-token pooling', avg: 'average pooling', map: 'a MAP head', token_avg: 'class token + patch mean pooling',
+};
+
 /** The reason transformers' `type` cannot compute this model, or undefined. */
 function inexpressible(cfg: ViTConfig, type: HfType): string | undefined {
   const odd = switches.find(([, has, types]) => has(cfg) && !types.includes(type));
   if (odd) return odd[0];
-  if (!pools[type].includes(cfg.pool)) return `pool '${cfg.pool}'`;
+  if (!pools[type].includes(cfg.pool)) return `${poolWords[cfg.pool]} (pool '${cfg.pool}')`;
   return undefined;
 }
 

@@ -172,5 +172,5 @@ test('what transformers cannot compute is refused in one line: a classifier on a
   (biased.weights.get('head.bias')!.data as Float32Array).fill(0);
   assertUserError(() => saveCheckpoint(join(tmp, 'p'), biased, 'hf'), /CLIP vision model cannot express a patch projection bias/);
   const dinoAvg = randomModel({ ...micro, pool: 'avg', numClasses: 3 });
-  assertUserError(() => saveCheckpoint(join(tmp, 'a'), dinoAvg, 'hf'), /DINOv2 cannot express pool 'avg'/);
+  assertUserError(() => saveCheckpoint(join(tmp, 'a'), dinoAvg, 'hf'), /DINOv2 cannot express average pooling \(pool 'avg'\)/);
 });
