@@ -49,9 +49,6 @@ export async function main(argv: string[]): Promise<void> {
   if (!to || !formats.includes(to)) throw new UserError(`convert: --to must be one of ${formats.join('|')}, got '${to ?? ''}'`);
   if (v.onnx && to !== 'hf') throw new UserError(`convert: --onnx adds onnx/model.onnx to a Hugging Face directory: use it with --to hf`);
   const ckpt = withPreprocessFlags(loadCheckpoint(await localCheckpoint(input, v.revision), configOverrides(v)), input, v);
-  if (v.onnx && ckpt.config.numClasses === 0) {
-    throw new UserError(`convert: ${input} has no classifier head: --onnx writes an image classifier; convert without --onnx to keep its features`);
-  }
   // a Hugging Face config names every class (id2label), so fill in the names the library would show
   const content = to === 'hf' ? { ...ckpt, labels: classNames(ckpt.labels, ckpt.config.numClasses) } : ckpt;
   const lost = unsavedBy(output, to, content);

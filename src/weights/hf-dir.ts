@@ -219,6 +219,6 @@ export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}):
     ...(p.cropPct !== undefined ? { crop_pct: p.cropPct } : {}), image_processor_type: 'ViTImageProcessor',
   };
   files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
-  if (opts.onnx) for (const [name, bytes] of Object.entries(hfOnnxFiles(cfg, c.weights))) files[name] = [bytes];
+  if (opts.onnx) for (const [name, bytes] of Object.entries(hfOnnxFiles(cfg, c.weights, model.type))) files[name] = [bytes];
   return files;
 }
