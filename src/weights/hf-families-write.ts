@@ -7,19 +7,21 @@ import { UserError } from '../errors.ts';
 import { concatRows, reshape, splitRows } from './layout.ts';
 import { timmToHf } from './hf.ts';
 import {
-  type NamePairs, activations, attentionQkv, beitBlock, beitTop, classifier, clipBlock, clipQkv, clipTop, dinov2Block, dinov2Mlp,
-  dinov2SwiGlu, dinov2Top, movePairs,
+  type NamePairs, activations, attentionQkv, beitBlock, beitTop, classifier, clipBlock, clipQkv, clipTop, dinov2Block,
+  dinov2Mlp, dinov2SwiGlu, dinov2Top, movePairs,
 } from './hf-families.ts';
 
-export type HfType = 'vit' | 'deit' | 'dinov2' | 'dinov2_with_registers' | 'clip_vision_model' | 'siglip_vision_model' | 'beit';
+export type HfType =
+  'vit' | 'deit' | 'dinov2' | 'dinov2_with_registers' | 'clip_vision_model' | 'siglip_vision_model' | 'beit';
 
 /** The transformers model type that computes a config: its family (config.ts's describeFamily) as HF names it. */
-export function hfTypeOf(cfg: ViTConfig): HfType {
+function hfTypeOf(cfg: ViTConfig): HfType {
   if (cfg.distToken) return 'deit';
   if (cfg.pool === 'map') return 'siglip_vision_model';
   if (cfg.preNorm) return 'clip_vision_model';
   if (cfg.relPosBias) return 'beit';
-  if (cfg.layerScale || cfg.regTokens || cfg.mlp === 'swiglu' || cfg.pool === 'token_avg') return cfg.regTokens ? 'dinov2_with_registers' : 'dinov2';
+  if (cfg.regTokens) return 'dinov2_with_registers';
+  if (cfg.layerScale || cfg.mlp === 'swiglu' || cfg.pool === 'token_avg') return 'dinov2';
   return 'vit';
 }
 
@@ -49,8 +51,10 @@ const switches: readonly [string, (c: ViTConfig) => boolean, readonly HfType[]][
   ['a projection head', (c) => !!c.projectionHead && c.numClasses > 0, ['clip_vision_model']],
   // neither is the model vitkit trained: CLIPForImageClassification averages the patch tokens before the final
   // norm, SiglipForImageClassification the tokens instead of running the MAP head
-  ['a classifier head (transformers\' CLIP and SigLIP classifiers average the tokens instead)', (c) => !c.projectionHead && c.numClasses > 0,
-    but('clip_vision_model', 'siglip_vision_model')],
+  [
+    "a classifier head (transformers' CLIP and SigLIP classifiers average the tokens instead)",
+    (c) => !c.projectionHead && c.numClasses > 0, but('clip_vision_model', 'siglip_vision_model'),
+  ],
 ];
 
 /** How each type pools: the class token, the patches' mean (BEiT's pooler), class token + mean, the MAP head. */
@@ -71,7 +75,9 @@ function inexpressible(cfg: ViTConfig, type: HfType): string | undefined {
   return undefined;
 }
 
-const zeros = (shape: number[], fill = 0): Tensor => ({ dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill) });
+/** A float32 tensor of one value (0 unless given). */
+const filled = (shape: number[], value = 0): Tensor =>
+  ({ dtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value) });
 
 /**
  * timm's position embeddings with `n` zero entries in front. With no_embed_class (DINOv2 with registers) timm adds
@@ -82,11 +88,13 @@ const zeros = (shape: number[], fill = 0): Tensor => ({ dtype: 'float32', shape,
 function withPrefixEntries(pos: Tensor, n: number): Tensor {
   if (n === 0) return pos;
   const [, t, d] = pos.shape as [number, number, number];
-  return { dtype: 'float32', shape: [1, t + n, d], data: concatRows([zeros([n * d]), reshape(pos, [t * d])]).data };
+  return { dtype: 'float32', shape: [1, t + n, d], data: concatRows([filled([n * d]), reshape(pos, [t * d])]).data };
 }
 
 /** HF block `{hf}` ← timm's `blocks.{i}.`: the pairs, and qkv split into the three linears `qkv` names. */
-function writeBlocks(src: StateDict, out: StateDict, cfg: ViTConfig, hf: string, pairs: NamePairs, qkv: readonly string[]): void {
+function writeBlocks(
+  src: StateDict, out: StateDict, cfg: ViTConfig, hf: string, pairs: NamePairs, qkv: readonly string[],
+): void {
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}.`;
     for (const kind of ['weight', 'bias']) {
@@ -101,12 +109,12 @@ function writeBlocks(src: StateDict, out: StateDict, cfg: ViTConfig, hf: string,
 
 /** A q/k/v bias of zeros where the model has none: transformers' CLIP and SigLIP linears always have one. */
 function zeroQkvBias(src: StateDict, cfg: ViTConfig): void {
-  if (!cfg.qkvBias) for (let i = 0; i < cfg.depth; i++) src.set(`blocks.${i}.attn.qkv.bias`, zeros([3 * cfg.embedDim]));
+  if (!cfg.qkvBias) for (let i = 0; i < cfg.depth; i++) src.set(`blocks.${i}.attn.qkv.bias`, filled([3 * cfg.embedDim]));
 }
 
 function dinov2FromTimm(cfg: ViTConfig, src: StateDict, out: StateDict, type: HfType): void {
   const prefix = cfg.numClasses > 0 ? `${type}.` : '';
-  out.set(`${prefix}embeddings.mask_token`, zeros([1, cfg.embedDim])); // masked pre-training only: unused here
+  out.set(`${prefix}embeddings.mask_token`, filled([1, cfg.embedDim])); // masked pre-training only: unused here
   const head = src.get('head.weight');
   if (head && cfg.pool === 'token') {
     // Dinov2ForImageClassification reads [class token, mean of patches]: zero weights on the mean give a
@@ -117,7 +125,10 @@ function dinov2FromTimm(cfg: ViTConfig, src: StateDict, out: StateDict, type: Hf
     src.set('head.weight', { dtype: 'float32', shape: [k, 2 * d], data: w });
   }
   // transformers' DINOv2 blocks always scale both branches: a scale of ones is none
-  if (!cfg.layerScale) for (let i = 0; i < cfg.depth; i++) for (const ls of ['ls1', 'ls2']) src.set(`blocks.${i}.${ls}.gamma`, zeros([cfg.embedDim], 1));
+  if (!cfg.layerScale) {
+    const ones = filled([cfg.embedDim], 1);
+    for (let i = 0; i < cfg.depth; i++) for (const ls of ['ls1', 'ls2']) src.set(`blocks.${i}.${ls}.gamma`, ones);
+  }
   movePairs(src, out, dinov2Top, false, prefix);
   movePairs(src, out, classifier, false);
   const mlp = cfg.mlp === 'swiglu' ? dinov2SwiGlu : dinov2Mlp;
@@ -128,13 +139,13 @@ function beitFromTimm(cfg: ViTConfig, src: StateDict, out: StateDict): void {
   const prefix = cfg.numClasses > 0 ? 'beit.' : '';
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}.attn.`;
+    // transformers' BEiT has q and v biases (zero where the model has none) and no k bias: a k bias adds q·b_k to
+    // all of a query's scores alike, which the softmax cancels, so dropping it computes the same attention
     const qkv = src.get(`${b}qkv.bias`);
-    // transformers' BEiT has q and v biases only: a k bias adds q·b_k to all of a query's scores alike, which the
-    // softmax cancels, so dropping it computes the same attention
-    const [q, , v] = qkv ? splitRows(qkv, 3) : [src.get(`${b}q_bias`) ?? zeros([cfg.embedDim]), , src.get(`${b}v_bias`) ?? zeros([cfg.embedDim])];
+    const parts = qkv && splitRows(qkv, 3);
+    src.set(`${b}q_bias`, parts?.[0] ?? src.get(`${b}q_bias`) ?? filled([cfg.embedDim]));
+    src.set(`${b}v_bias`, parts?.[2] ?? src.get(`${b}v_bias`) ?? filled([cfg.embedDim]));
     src.delete(`${b}qkv.bias`);
-    src.set(`${b}q_bias`, q!);
-    src.set(`${b}v_bias`, v!);
   }
   movePairs(src, out, beitTop, false, prefix);
   movePairs(src, out, classifier, false);
@@ -144,8 +155,7 @@ function beitFromTimm(cfg: ViTConfig, src: StateDict, out: StateDict): void {
 function clipFromTimm(cfg: ViTConfig, src: StateDict, out: StateDict, type: HfType): void {
   const prefix = type === 'clip_vision_model' ? 'vision_model.' : ''; // as transformers saves each
   const d = cfg.embedDim;
-  const cls = src.get('cls_token');
-  if (cls) out.set(`${prefix}embeddings.class_embedding`, reshape(cls, [d]));
+  if (type === 'clip_vision_model') out.set(`${prefix}embeddings.class_embedding`, reshape(src.get('cls_token')!, [d]));
   const pos = src.get('pos_embed')!;
   out.set(`${prefix}embeddings.position_embedding.weight`, reshape(pos, pos.shape.slice(1)));
   const bias = src.get('head.bias');
@@ -159,7 +169,8 @@ function clipFromTimm(cfg: ViTConfig, src: StateDict, out: StateDict, type: HfTy
     const kv = src.get(`attn_pool.kv.${kind}`);
     if (q && kv) out.set(`${prefix}head.attention.in_proj_${kind}`, concatRows([q, kv])); // nn.MultiheadAttention's
   }
-  for (const n of ['cls_token', 'pos_embed', 'head.weight', 'head.bias', 'attn_pool.q.weight', 'attn_pool.q.bias', 'attn_pool.kv.weight', 'attn_pool.kv.bias']) src.delete(n);
+  for (const n of ['cls_token', 'pos_embed', 'head.weight', 'head.bias']) src.delete(n);
+  for (const n of ['q', 'kv']) for (const kind of ['weight', 'bias']) src.delete(`attn_pool.${n}.${kind}`);
   zeroQkvBias(src, cfg);
   movePairs(src, out, clipTop, false, prefix);
   writeBlocks(src, out, cfg, `${prefix}encoder.layers.`, clipBlock, clipQkv);
@@ -178,9 +189,11 @@ function dinov2MlpRatio(cfg: ViTConfig): number {
   const swiglu = cfg.mlp === 'swiglu';
   const width = swiglu ? cfg.mlpDim / 2 : cfg.mlpDim;
   const ratio = (swiglu ? 1.5 * width : width) / d;
+  // Python's int(...) and / on doubles, as transformers computes it
   const made = swiglu ? Math.trunc((Math.trunc(Math.trunc(d * ratio) * 2 / 3) + 7) / 8) * 8 : Math.trunc(d * ratio);
   if (made !== width) {
-    throw new UserError(`transformers' DINOv2 cannot make an MLP ${width} wide from width ${d}${swiglu ? ' (SwiGLU halves are multiples of 8)' : ''}: save it as timm or vitkit`);
+    const why = swiglu ? ' (SwiGLU halves are multiples of 8)' : '';
+    throw new UserError(`transformers' DINOv2 cannot make an MLP ${width} wide from width ${d}${why}: save it as timm or vitkit`);
   }
   return ratio;
 }
@@ -237,14 +250,16 @@ export interface HfModel {
 export function hfModel(cfg: ViTConfig, weights: StateDict): HfModel {
   const type = hfTypeOf(cfg);
   const odd = inexpressible(cfg, type);
-  if (odd) throw new UserError(`transformers' ${names[type]} cannot express ${odd}, which this model has: save it as timm or vitkit`);
+  if (odd) {
+    throw new UserError(`transformers' ${names[type]} cannot express ${odd}, which this model has: save it as timm or vitkit`);
+  }
   const config = {
     architectures: [architectures[type][cfg.numClasses > 0 ? 1 : 0]],
     model_type: type,
     hidden_size: cfg.embedDim,
     num_hidden_layers: cfg.depth,
     num_attention_heads: cfg.numHeads,
-    // DINOv2 sizes its MLP by mlp_ratio (and would read intermediate_size as SwiGLU's packed width, which it is not)
+    // DINOv2's config has no intermediate_size: it sizes the MLP by mlp_ratio
     ...(dinos.includes(type) ? {} : { intermediate_size: cfg.mlpDim }),
     hidden_act: hiddenAct(cfg),
     layer_norm_eps: cfg.layerNormEps,

@@ -22,10 +22,16 @@ export function hfOnnxFiles(cfg: ViTConfig, weights: StateDict, type: HfType): R
   const classifies = cfg.numClasses > 0 && !cfg.projectionHead;
   if (!classifies && !pooledTypes.includes(type)) {
     const name = type === 'deit' ? 'DeiT' : 'ViT';
-    throw new UserError(`--onnx: this ${name} has no classifier head, and transformers' ${name} pools its features with a layer vitkit has not: convert without --onnx to keep its features`);
+    throw new UserError(
+      `--onnx: this ${name} has no classifier head, and transformers' ${name} pools its features with a layer vitkit `
+      + 'has not: convert without --onnx to keep its features',
+    );
   }
   const outputs: ViTOutputName[] = classifies ? ['logits'] : cfg.numClasses > 0 ? ['pooled', 'logits'] : ['pooled'];
   const outputNames = classifies ? {} : { pooled: 'pooler_output', logits: 'image_embeds' };
   const graph = (w: StateDict) => toOnnx(inferenceGraph(cfg, w, outputs, { input: 'pixel_values', outputNames }));
-  return { 'onnx/model.onnx': graph(dequantizeWeights(cfg, weights)), 'onnx/model_quantized.onnx': graph(quantizeWeights(cfg, weights)) };
+  return {
+    'onnx/model.onnx': graph(dequantizeWeights(cfg, weights)),
+    'onnx/model_quantized.onnx': graph(quantizeWeights(cfg, weights)),
+  };
 }
