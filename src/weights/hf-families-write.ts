@@ -183,17 +183,22 @@ function hiddenAct(cfg: ViTConfig): string {
   return Object.keys(activations).find((k) => activations[k] === mlp)!;
 }
 
-/** DINOv2's mlp_ratio: transformers' MLP width is int(D·ratio), SwiGLU's ⌈int(int(D·ratio)·2/3) / 8⌉·8 per half. */
+/**
+ * DINOv2's mlp_ratio, an integer in transformers' config (5.x validates it as one): the MLP is int(D·ratio) wide,
+ * SwiGLU's halves int(int(D·ratio)·2/3) rounded up to a multiple of 8 (DINOv2-G: D 1536, ratio 4, halves 4096).
+ */
 function dinov2MlpRatio(cfg: ViTConfig): number {
   const d = cfg.embedDim;
   const swiglu = cfg.mlp === 'swiglu';
   const width = swiglu ? cfg.mlpDim / 2 : cfg.mlpDim;
-  const ratio = (swiglu ? 1.5 * width : width) / d;
-  // Python's int(...) and / on doubles, as transformers computes it
-  const made = swiglu ? Math.trunc((Math.trunc(Math.trunc(d * ratio) * 2 / 3) + 7) / 8) * 8 : Math.trunc(d * ratio);
-  if (made !== width) {
-    const why = swiglu ? ' (SwiGLU halves are multiples of 8)' : '';
-    throw new UserError(`transformers' DINOv2 cannot make an MLP ${width} wide from width ${d}${why}: save it as timm or vitkit`);
+  const made = (ratio: number) => (swiglu ? Math.ceil(Math.trunc((d * ratio * 2) / 3) / 8) * 8 : d * ratio);
+  // SwiGLU's width grows by about 2D/3 per step of the ratio: the candidates are the integers nearest 1.5·width/D
+  const guess = Math.round(swiglu ? (1.5 * width) / d : width / d);
+  const ratio = [guess - 1, guess, guess + 1].find((r) => r > 0 && made(r) === width);
+  if (ratio === undefined) {
+    const why = swiglu ? ' (SwiGLU halves: int(D·ratio·2/3) rounded up to a multiple of 8)' : '';
+    const msg = `transformers' DINOv2 cannot make an MLP ${width} wide from width ${d} with an integer mlp_ratio${why}`;
+    throw new UserError(`${msg}: save it as timm or vitkit`);
   }
   return ratio;
 }

@@ -148,19 +148,19 @@ test("a DINOv2 fine-tuned with a new head (on the class token) becomes Dinov2For
   assert.ok(relErr(after, before) < 1e-5, `${relErr(after, before)}`);
 });
 
-test("DINOv2-giant's SwiGLU: mlp_ratio makes transformers' width; a width it cannot make is refused in one line", async () => {
-  // halves of 16 (a multiple of 8): transformers' int(int(32·0.75)·2/3) rounded up to 8 is 16
-  const swiglu = randomModel({ ...micro, mlp: 'swiglu', mlpDim: 32 });
+test("DINOv2-giant's SwiGLU: an integer mlp_ratio makes transformers' width; a width none makes is refused in one line", async () => {
+  // halves of 64: transformers' int(32·3·2/3) rounded up to a multiple of 8 (as DINOv2-G's 4096 from 1536·4)
+  const swiglu = randomModel({ ...micro, mlp: 'swiglu', mlpDim: 128 });
   const dir = join(tmp, 'swiglu');
   saveCheckpoint(dir, swiglu, 'hf');
   const { tensors, config } = written(dir);
-  assert.deepEqual([config.mlp_ratio, config.use_swiglu_ffn, tensors.get('encoder.layer.0.mlp.weights_in.weight')!.shape], [0.75, true, [32, 32]]);
+  assert.deepEqual([config.mlp_ratio, config.use_swiglu_ffn, tensors.get('encoder.layer.0.mlp.weights_in.weight')!.shape], [3, true, [128, 32]]);
   const [before, after] = await roundTrip(swiglu, dir, familyExpected('dinov2').get('input')!);
   assert.ok(relErr(after, before) < 1e-5, `${relErr(after, before)}`);
   // timm's micro SwiGLU fixture: halves of 85
   const r = vitkit(['convert', `${FAMILIES}dinov2_swiglu/timm.safetensors`, join(tmp, 'never'), '--to', 'hf', '--heads', '2']);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /never: transformers' DINOv2 cannot make an MLP 85 wide from width 32 \(SwiGLU halves are multiples of 8\): save it as timm or vitkit\n$/);
+  assert.match(r.stderr, /never: transformers' DINOv2 cannot make an MLP 85 wide from width 32 with an integer mlp_ratio \(SwiGLU halves: .*\): save it as timm or vitkit\n$/);
 });
 
 test('what transformers cannot compute is refused in one line: a classifier on a CLIP or SigLIP tower, CLIP with a patch bias', () => {
