@@ -1,6 +1,7 @@
 // Hugging Face names of the ViT families transformers models apart from ViT (DINOv2, BEiT, CLIP's and SigLIP's
 // vision towers) → timm's (canonical), and what their config.json says that shapes cannot. DeiT names its layers as ViT
-// does (hf.ts). q/k/v become timm's fused qkv; SigLIP's head becomes timm's attn_pool.
+// does (hf.ts). q/k/v become timm's fused qkv; SigLIP's head becomes timm's attn_pool. The name tables serve the
+// way back too (hf-families-write.ts).
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { MlpKind, ViTConfig } from '../model/config.ts';
 import { UserError, shown } from '../errors.ts';
