@@ -17,11 +17,15 @@ wherever the format can hold them:
   timm     OUT a folder: timm's Hub layout as push_to_hf_hub writes it (model.safetensors + config.json with
            pretrained_cfg and label_names); OUT.safetensors: timm's bare state dict, which holds neither (a notice
            says so)
-  hf       Hugging Face directory (config.json with id2label + model.safetensors + preprocessor_config.json);
-           a 1000-class checkpoint without class names gets ImageNet's
-  --onnx   with --to hf: also onnx/model.onnx (input pixel_values, output logits) and its int8 twin
-           onnx/model_quantized.onnx, so transformers.js's pipeline('image-classification', OUT) runs it
-           (dtype 'q8' for int8)
+  hf       Hugging Face directory (config.json with id2label + model.safetensors + preprocessor_config.json)
+           as the transformers class that computes the model: ViT, DeiT (distilled: ...WithTeacher), DINOv2
+           (± registers), CLIP's and SigLIP's vision towers, BEiT; what transformers cannot express (a classifier
+           on a CLIP or SigLIP tower, a hybrid) is refused. A 1000-class checkpoint without class names gets
+           ImageNet's
+  --onnx   with --to hf: also onnx/model.onnx and its int8 twin onnx/model_quantized.onnx (dtype 'q8') for
+           transformers.js: input pixel_values, output logits for pipeline('image-classification', OUT); a
+           headless DINOv2, BEiT, SigLIP or CLIP tower's pooler_output (and CLIP's image_embeds) for
+           pipeline('image-feature-extraction', OUT) (pool: true reads pooler_output)
   npz      Google's original JAX .npz naming (no preprocessing or class names: it reloads as mean/std 0.5)
   vitkit   vitkit's own .safetensors with the config, labels and preprocessing in its metadata
   --force  overwrite OUT if it exists
@@ -49,9 +53,6 @@ export async function main(argv: string[]): Promise<void> {
   if (!to || !formats.includes(to)) throw new UserError(`convert: --to must be one of ${formats.join('|')}, got '${to ?? ''}'`);
   if (v.onnx && to !== 'hf') throw new UserError(`convert: --onnx adds onnx/model.onnx to a Hugging Face directory: use it with --to hf`);
   const ckpt = withPreprocessFlags(loadCheckpoint(await localCheckpoint(input, v.revision), configOverrides(v)), input, v);
-  if (v.onnx && ckpt.config.numClasses === 0) {
-    throw new UserError(`convert: ${input} has no classifier head: --onnx writes an image classifier; convert without --onnx to keep its features`);
-  }
   // a Hugging Face config names every class (id2label), so fill in the names the library would show
   const content = to === 'hf' ? { ...ckpt, labels: classNames(ckpt.labels, ckpt.config.numClasses) } : ckpt;
   const lost = unsavedBy(output, to, content);

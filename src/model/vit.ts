@@ -240,6 +240,8 @@ export interface InferenceGraphOptions {
   readonly kernel?: AttentionKernel;
   /** Name of the image input (default 'images'; Hugging Face's tools expect 'pixel_values'). */
   readonly input?: string;
+  /** Graph names of outputs other than their own ('pooled' as Hugging Face's 'pooler_output', say). */
+  readonly outputNames?: Partial<Record<'logits' | 'pooled' | 'encoded', string>>;
 }
 
 /** The kernel that measured fastest for each precision (bench/attention-kernels.ts). */
@@ -252,7 +254,7 @@ export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionK
  * (default: the fastest for the precision) unless the probabilities are asked for.
  */
 export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
-  const { batch = 'batch', kernel, input = 'images' } = opts;
+  const { batch = 'batch', kernel, input = 'images', outputNames = {} } = opts;
   const g = new Graph('vit');
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
@@ -268,8 +270,8 @@ export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: read
     else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));
     else if (o === 'logits') {
       if (!v.logits) throw new Error('this model has no head (numClasses 0): ask for pooled features instead');
-      g.output(v.logits, 'logits');
-    } else g.output(v[o], o);
+      g.output(v.logits, outputNames.logits ?? 'logits');
+    } else g.output(v[o], outputNames[o] ?? o);
   }
   return g;
 }

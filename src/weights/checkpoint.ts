@@ -119,22 +119,26 @@ export function loadCheckpoint(path: string, overrides: Partial<ViTConfig> = {},
   return load(path, overrides, opts, true);
 }
 
-function load(path: string, overrides: Partial<ViTConfig>, opts: { revision?: string; base?: string }, adaptersAllowed: boolean): Checkpoint {
-  path = resolveCheckpointPath(path, opts.revision);
-  let r: Loaded;
+/** `f()`, its UserErrors naming `path`: name converters (Google, HF) raise them deep inside, where it is unknown. */
+function namingPath<T>(path: string, f: () => T): T {
   try {
-    r = readAny(path);
-    const adapters = r.metadata?.[ADAPTERS_KEY];
-    if (adapters !== undefined) {
-      if (!adaptersAllowed) throw new UserError(`${path} is itself an adapter file: adapters apply to a full checkpoint`);
-      const merged = applyAdapters(path, r.weights, adapters, (p, o, revision) => load(p, o, { revision }, false), opts.base);
-      r = { format: 'vitkit', weights: merged.weights, hints: merged.config, labels: merged.labels ? [...merged.labels] : undefined, preprocess: merged.preprocess };
-    }
+    return f();
   } catch (e) {
-    // name converters (Google, HF) raise errors deep inside, where the path is unknown: every error names the file
     if (e instanceof UserError && !e.message.includes(path)) throw new UserError(`${path}: ${e.message}`);
     throw e;
   }
+}
+
+function load(path: string, overrides: Partial<ViTConfig>, opts: { revision?: string; base?: string }, adaptersAllowed: boolean): Checkpoint {
+  path = resolveCheckpointPath(path, opts.revision);
+  const r = namingPath(path, (): Loaded => {
+    const read = readAny(path);
+    const adapters = read.metadata?.[ADAPTERS_KEY];
+    if (adapters === undefined) return read;
+    if (!adaptersAllowed) throw new UserError(`${path} is itself an adapter file: adapters apply to a full checkpoint`);
+    const merged = applyAdapters(path, read.weights, adapters, (p, o, revision) => load(p, o, { revision }, false), opts.base);
+    return { format: 'vitkit', weights: merged.weights, hints: merged.config, labels: merged.labels ? [...merged.labels] : undefined, preprocess: merged.preprocess };
+  });
   const config = inferConfig(r.weights, path, r.hints, overrides);
   checkWeights(config, r.weights, path);
   // Google's checkpoints are normalised to [-1, 1]; the other formats say so themselves or use timm's default
@@ -188,9 +192,9 @@ export function unsavedBy(path: string, format: SaveFormat, c: Pick<CheckpointCo
 export function saveCheckpoint(path: string, content: CheckpointContent, format: SaveFormat, opts: WriteOptions & { onnx?: boolean } = {}): void {
   checkWeights(content.config, content.weights, `the weights to save as ${path}`);
   const family = describeFamily(content.config);
-  if ((format === 'hf' || format === 'npz') && family !== 'ViT') {
-    // neither format records the families' switches (an activation, a projection head): refuse, not mislabel
-    throw new UserError(`${path}: ${format === 'hf' ? "a Hugging Face ViT directory" : "Google's .npz"} holds the paper's ViT; this model is ${family}: save it as timm or vitkit`);
+  if (format === 'npz' && family !== 'ViT') {
+    // the format records none of the families' switches (an activation, a projection head): refuse, not mislabel
+    throw new UserError(`${path}: Google's .npz holds the paper's ViT; this model is ${family}: save it as timm or vitkit`);
   }
   const c = format === 'vitkit' ? content : { ...content, weights: dequantizeWeights(content.config, content.weights) };
   assertWritable(path, opts);
@@ -205,7 +209,7 @@ export function saveCheckpoint(path: string, content: CheckpointContent, format:
     case 'hf':
       // transformers' ViT has no backbone (its ViTHybrid names and configures one differently): refuse, not mislabel.
       if (c.config.backbone) throw new UserError(`${path}: a hybrid ViT cannot be saved as a Hugging Face directory: save it as timm, npz or vitkit`);
-      return writeDirAtomic(path, hfDirFiles(c, opts), opts);
+      return writeDirAtomic(path, namingPath(path, () => hfDirFiles(c, opts)), opts);
     default:
       throw new UserError(`unknown checkpoint format '${String(format)}' (expected timm|vitkit|npz|hf)`);
   }

@@ -7,7 +7,8 @@ import type { ViTConfig } from '../model/config.ts';
 import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
 import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
-import { hfToTimm, timmToHf } from './hf.ts';
+import { hfToTimm } from './hf.ts';
+import { hfModel } from './hf-families-write.ts';
 import { familyHints, familyToTimm, familyTypes } from './hf-families.ts';
 import { inferConfig } from './infer-config.ts';
 import { hfOnnxFiles } from './hf-onnx.ts';
@@ -189,36 +190,23 @@ export function readHfDir(dir: string): HfDir {
 }
 
 /**
- * The files of a Hugging Face directory (ViTForImageClassification) for a checkpoint: config.json with id2label,
+ * The files of a Hugging Face directory for a checkpoint, as the transformers class that computes it names them
+ * (hf-families-write.ts: ViT, DeiT, DINOv2, CLIP's or SigLIP's vision tower, BEiT): config.json with id2label,
  * model.safetensors, preprocessor_config.json (the checkpoint's normalisation, else ImageNet's) and, with `onnx`,
  * onnx/model.onnx — what transformers and transformers.js load.
  */
 export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}): Record<string, Uint8Array[]> {
   const { config: cfg } = c;
-  const odd = cfg.mlp && cfg.mlp !== 'gelu' ? `MLP ${cfg.mlp}` : cfg.pool === 'map' || cfg.pool === 'token_avg' ? `pool ${cfg.pool}` : undefined;
-  if (odd) throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model has ${odd}: save it as timm or vitkit`);
-  const labels = c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
+  const model = hfModel(cfg, c.weights);
+  // class names where the model classifies: a projection head's outputs (CLIP's image_embeds) are no classes
+  const labels = cfg.projectionHead || cfg.numClasses === 0 ? undefined : c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
-    architectures: [cfg.numClasses > 0 ? 'ViTForImageClassification' : 'ViTModel'],
-    model_type: 'vit',
-    hidden_size: cfg.embedDim,
-    num_hidden_layers: cfg.depth,
-    num_attention_heads: cfg.numHeads,
-    intermediate_size: cfg.mlpDim,
-    hidden_act: 'gelu',
-    layer_norm_eps: cfg.layerNormEps,
-    image_size: cfg.imgSize,
-    patch_size: cfg.patchSize,
-    num_channels: cfg.inChans,
-    qkv_bias: cfg.qkvBias,
-    hidden_dropout_prob: 0.0,
-    attention_probs_dropout_prob: 0.0,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+    ...model.config,
+    ...(labels ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) } : {}),
   };
   const files: Record<string, Uint8Array[]> = {
     'config.json': [Buffer.from(JSON.stringify(config, null, 2) + '\n')],
-    'model.safetensors': encodeSafetensors(timmToHf(c.weights), { format: 'pt', ...c.metadata }),
+    'model.safetensors': encodeSafetensors(model.weights, { format: 'pt', ...c.metadata }),
   };
   const p: Omit<Preprocess, 'resize'> = c.preprocess ?? { mean: IMAGENET_MEAN, std: IMAGENET_STD };
   // ViTImageProcessor can only resize straight to `size` (with PIL's filter `resample`, read back by vitkit, so both
@@ -231,6 +219,6 @@ export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}):
     ...(p.cropPct !== undefined ? { crop_pct: p.cropPct } : {}), image_processor_type: 'ViTImageProcessor',
   };
   files['preprocessor_config.json'] = [Buffer.from(JSON.stringify(pp, null, 2) + '\n')];
-  if (opts.onnx) for (const [name, bytes] of Object.entries(hfOnnxFiles(cfg, c.weights))) files[name] = [bytes];
+  if (opts.onnx) for (const [name, bytes] of Object.entries(hfOnnxFiles(cfg, c.weights, model.type))) files[name] = [bytes];
   return files;
 }

@@ -1,6 +1,7 @@
 // Hugging Face names of the ViT families transformers models apart from ViT (DINOv2, BEiT, CLIP's and SigLIP's
 // vision towers) → timm's (canonical), and what their config.json says that shapes cannot. DeiT names its layers as ViT
-// does (hf.ts). q/k/v become timm's fused qkv; SigLIP's head becomes timm's attn_pool.
+// does (hf.ts). q/k/v become timm's fused qkv; SigLIP's head becomes timm's attn_pool. The name tables serve the
+// way back too (hf-families-write.ts).
 import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { MlpKind, ViTConfig } from '../model/config.ts';
 import { UserError, shown } from '../errors.ts';
@@ -16,7 +17,7 @@ export const familyTypes: Readonly<Record<string, FamilyNaming>> = {
 };
 
 /** transformers' `hidden_act` → the MLP kind that computes it. */
-const activations: Readonly<Record<string, MlpKind>> = {
+export const activations: Readonly<Record<string, MlpKind>> = {
   gelu: 'gelu', quick_gelu: 'quick_gelu', gelu_pytorch_tanh: 'gelu_tanh', gelu_new: 'gelu_tanh', gelu_fast: 'gelu_tanh',
 };
 
@@ -30,9 +31,23 @@ export function familyHints(path: string, cfg: Record<string, unknown>): Partial
   return mlp && mlp !== 'gelu' ? { mlp } : {};
 }
 
-/** Renames one block's tensors: [HF suffix, timm suffix] pairs for .weight and .bias, and q/k/v fused into qkv. */
-function renameBlock(src: StateDict, out: StateDict, hf: string, timm: string, pairs: readonly [string, string][], qkv: readonly string[]): void {
+/** [HF name, timm name]: whole tensors, or modules whose `.weight` and `.bias` move together. */
+export type NamePairs = readonly (readonly [string, string])[];
+
+/**
+ * Moves the tensors that `pairs` name from `src` to `out`, Hugging Face → timm when `toTimm`, else back; the
+ * prefixes go before the pairs' names on each side. One table per family serves both directions.
+ */
+export function movePairs(src: StateDict, out: StateDict, pairs: NamePairs, toTimm: boolean, hf = '', timm = ''): void {
   const take = mover(src, out);
+  for (const [h, t] of pairs) {
+    const [from, to] = toTimm ? [hf + h, timm + t] : [timm + t, hf + h];
+    for (const kind of ['', '.weight', '.bias']) take(from + kind, to + kind);
+  }
+}
+
+/** q/k/v of one block (`hf` + each of `qkv`, .weight and .bias) fused into timm's `attn.qkv`. */
+function fuseQkv(src: StateDict, out: StateDict, hf: string, timm: string, qkv: readonly string[]): void {
   for (const kind of ['weight', 'bias']) {
     const names = qkv.map((n) => `${hf}${n}.${kind}`);
     const parts = names.map((n) => src.get(n));
@@ -42,27 +57,44 @@ function renameBlock(src: StateDict, out: StateDict, hf: string, timm: string, p
     out.set(`${timm}attn.qkv.${kind}`, concatRows(parts as Tensor[]));
     for (const n of names) src.delete(n);
   }
-  for (const [h, t] of pairs) {
-    take(`${hf}${h}`, `${timm}${t}`); // layer scales have no .weight/.bias suffix
-    for (const kind of ['weight', 'bias']) take(`${hf}${h}.${kind}`, `${timm}${t}.${kind}`);
+}
+
+/** Each block's pairs, then its q/k/v fused: HF block `{hf}{i}.` → timm's `blocks.{i}.`. */
+function renameBlocks(src: StateDict, out: StateDict, hf: string, pairs: NamePairs, qkv: readonly string[]): void {
+  const pattern = new RegExp(`^${hf.replace(/\./g, '\\.')}(\\d+)\\.`);
+  for (let i = 0, n = blockCount(src.keys(), pattern); i < n; i++) {
+    movePairs(src, out, pairs, true, `${hf}${i}.`, `blocks.${i}.`);
+    fuseQkv(src, out, `${hf}${i}.`, `blocks.${i}.`, qkv);
   }
 }
 
-const dinoBlock: readonly [string, string][] = [
+/** The head of the ...ForImageClassification classes, outside the base model's prefix. */
+export const classifier: NamePairs = [['classifier', 'head']];
+
+/** DINOv2's names outside the blocks and the head (Dinov2ForImageClassification's reads [class token, patches' mean]). */
+export const dinov2Top: NamePairs = [
+  ['embeddings.cls_token', 'cls_token'], ['embeddings.register_tokens', 'reg_token'],
+  ['embeddings.position_embeddings', 'pos_embed'], ['embeddings.patch_embeddings.projection', 'patch_embed.proj'],
+  ['layernorm', 'norm'],
+];
+export const dinov2Block: NamePairs = [
   ['norm1', 'norm1'], ['attention.output.dense', 'attn.proj'], ['layer_scale1.lambda1', 'ls1.gamma'], ['norm2', 'norm2'],
-  ['mlp.fc1', 'mlp.fc1'], ['mlp.fc2', 'mlp.fc2'], ['mlp.weights_in', 'mlp.fc1'], ['mlp.weights_out', 'mlp.fc2'],
   ['layer_scale2.lambda1', 'ls2.gamma'],
 ];
+/** DINOv2's MLP: plain, or SwiGLU (fc1 packing both halves, as timm's SwiGLUPacked). */
+export const dinov2Mlp: NamePairs = [['mlp.fc1', 'mlp.fc1'], ['mlp.fc2', 'mlp.fc2']];
+export const dinov2SwiGlu: NamePairs = [['mlp.weights_in', 'mlp.fc1'], ['mlp.weights_out', 'mlp.fc2']];
+/** transformers' q/k/v linears in a ViT-, DeiT-, DINOv2- or BEiT-named block. */
+export const attentionQkv = ['query', 'key', 'value'].map((n) => `attention.attention.${n}`);
 
 /**
- * Dinov2Model / Dinov2WithRegistersModel → timm. With registers, transformers' position embeddings still have a
- * class entry while timm's cover the patches only (no_embed_class): the class entry is folded into the class token,
- * as timm's own conversion does, which computes the same thing.
+ * Dinov2Model / Dinov2WithRegistersModel (and their classifiers) → timm. With registers, transformers' position
+ * embeddings still have a class entry while timm's cover the patches only (no_embed_class): the class entry is
+ * folded into the class token, as timm's own conversion does, which computes the same thing.
  */
 function dinov2ToTimm(hf: StateDict): StateDict {
-  const src: StateDict = new Map([...hf].map(([k, v]) => [k.replace(/^dinov2\./, ''), v]));
+  const src: StateDict = new Map([...hf].map(([k, v]) => [k.replace(/^dinov2(_with_registers)?\./, ''), v]));
   const out: StateDict = new Map();
-  const take = mover(src, out);
   const pos = src.get('embeddings.position_embeddings');
   const cls = src.get('embeddings.cls_token');
   if (src.has('embeddings.register_tokens') && pos && cls) {
@@ -73,31 +105,27 @@ function dinov2ToTimm(hf: StateDict): StateDict {
     src.delete('embeddings.position_embeddings');
     src.delete('embeddings.cls_token');
   }
-  take('embeddings.cls_token', 'cls_token');
-  take('embeddings.register_tokens', 'reg_token');
-  take('embeddings.position_embeddings', 'pos_embed');
-  for (const kind of ['weight', 'bias']) {
-    take(`embeddings.patch_embeddings.projection.${kind}`, `patch_embed.proj.${kind}`);
-    take(`layernorm.${kind}`, `norm.${kind}`);
-  }
   src.delete('embeddings.mask_token'); // masked-image pre-training only
-  // Dinov2ForImageClassification: a [K, 2D] head on the class token beside the patches' mean (pool 'token_avg')
-  for (const kind of ['weight', 'bias']) take(`classifier.${kind}`, `head.${kind}`);
-  const qkv = ['query', 'key', 'value'].map((n) => `attention.attention.${n}`);
-  for (let i = 0, n = blockCount(src.keys(), /^encoder\.layer\.(\d+)\./); i < n; i++) {
-    renameBlock(src, out, `encoder.layer.${i}.`, `blocks.${i}.`, dinoBlock, qkv);
-  }
+  movePairs(src, out, [...dinov2Top, ...classifier], true);
+  renameBlocks(src, out, 'encoder.layer.', [...dinov2Block, ...dinov2Mlp, ...dinov2SwiGlu], attentionQkv);
   for (const [k, v] of src) out.set(k, v);
   return out;
 }
 
-const beitBlock: readonly [string, string][] = [
+/** BEiT's names outside the blocks and the head: mean pooling's norm is the pooler's, class-token pooling's the encoder's. */
+export const beitTop: NamePairs = [
+  ['embeddings.cls_token', 'cls_token'], ['embeddings.position_embeddings', 'pos_embed'],
+  ['embeddings.patch_embeddings.projection', 'patch_embed.proj'], ['pooler.layernorm', 'fc_norm'], ['layernorm', 'norm'],
+];
+/** BEiT's block: q and v biases stay apart (there is no k bias); a relative position bias table per block. */
+export const beitBlock: NamePairs = [
+  ['attention.attention.query.bias', 'attn.q_bias'], ['attention.attention.value.bias', 'attn.v_bias'],
   ['layernorm_before', 'norm1'], ['attention.attention.relative_position_bias.relative_position_bias_table', 'attn.relative_position_bias_table'],
   ['attention.output.dense', 'attn.proj'], ['lambda_1', 'ls1.gamma'], ['layernorm_after', 'norm2'],
   ['intermediate.dense', 'mlp.fc1'], ['output.dense', 'mlp.fc2'], ['lambda_2', 'ls2.gamma'],
 ];
 
-/** BeitModel / BeitForImageClassification → timm's Beit: q and v biases stay apart (there is no k bias). */
+/** BeitModel / BeitForImageClassification → timm's Beit. */
 function beitToTimm(hf: StateDict): StateDict {
   const src: StateDict = new Map([...hf].map(([k, v]) => [k.replace(/^beit\./, ''), v]));
   if (src.has('encoder.relative_position_bias.relative_position_bias_table')) {
@@ -106,29 +134,23 @@ function beitToTimm(hf: StateDict): StateDict {
     );
   }
   const out: StateDict = new Map();
-  const take = mover(src, out);
-  take('embeddings.cls_token', 'cls_token');
   src.delete('embeddings.mask_token');
-  for (const kind of ['weight', 'bias']) {
-    take(`embeddings.patch_embeddings.projection.${kind}`, `patch_embed.proj.${kind}`);
-    take(`pooler.layernorm.${kind}`, `fc_norm.${kind}`); // mean pooling
-    take(`layernorm.${kind}`, `norm.${kind}`); // class-token pooling
-    take(`classifier.${kind}`, `head.${kind}`);
-  }
-  const qkv = ['query', 'key', 'value'].map((n) => `attention.attention.${n}`);
-  for (let i = 0, n = blockCount(src.keys(), /^encoder\.layer\.(\d+)\./); i < n; i++) {
-    const l = `encoder.layer.${i}.`;
-    take(`${l}attention.attention.query.bias`, `blocks.${i}.attn.q_bias`);
-    take(`${l}attention.attention.value.bias`, `blocks.${i}.attn.v_bias`);
-    renameBlock(src, out, l, `blocks.${i}.`, beitBlock, qkv);
-  }
+  movePairs(src, out, [...beitTop, ...classifier], true);
+  renameBlocks(src, out, 'encoder.layer.', beitBlock, attentionQkv);
   for (const [k, v] of src) out.set(k, v);
   return out;
 }
 
-const clipBlock: readonly [string, string][] = [
+/** CLIP's and SigLIP's names outside the blocks that are plain renames (SigLIP's MAP head is `head.*`). */
+export const clipTop: NamePairs = [
+  ['embeddings.patch_embedding', 'patch_embed.proj'], ['pre_layrnorm', 'norm_pre'], ['post_layernorm', 'norm'],
+  ['head.probe', 'attn_pool.latent'], ['head.attention.out_proj', 'attn_pool.proj'], ['head.layernorm', 'attn_pool.norm'],
+  ['head.mlp.fc1', 'attn_pool.mlp.fc1'], ['head.mlp.fc2', 'attn_pool.mlp.fc2'],
+];
+export const clipBlock: NamePairs = [
   ['layer_norm1', 'norm1'], ['self_attn.out_proj', 'attn.proj'], ['layer_norm2', 'norm2'], ['mlp.fc1', 'mlp.fc1'], ['mlp.fc2', 'mlp.fc2'],
 ];
+export const clipQkv = ['q_proj', 'k_proj', 'v_proj'].map((n) => `self_attn.${n}`);
 
 /** Rows [from, to) of a float32 matrix or vector. */
 function rows(t: Tensor, from: number, to: number): Tensor {
@@ -145,7 +167,6 @@ function clipToTimm(hf: StateDict): StateDict {
   const src: StateDict = new Map();
   for (const [k, v] of hf) if (!/^(text_model\.|text_projection\.|logit_scale$|logit_bias$)/.test(k)) src.set(k.replace(/^vision_model\./, ''), v);
   const out: StateDict = new Map();
-  const take = mover(src, out);
   const cls = src.get('embeddings.class_embedding');
   if (cls) out.set('cls_token', reshape(cls, [1, 1, cls.data.length]));
   const pos = src.get('embeddings.position_embedding.weight');
@@ -158,12 +179,6 @@ function clipToTimm(hf: StateDict): StateDict {
     src.delete('visual_projection.weight');
   }
   for (const kind of ['weight', 'bias']) {
-    take(`embeddings.patch_embedding.${kind}`, `patch_embed.proj.${kind}`);
-    take(`pre_layrnorm.${kind}`, `norm_pre.${kind}`);
-    take(`post_layernorm.${kind}`, `norm.${kind}`);
-    take(`head.attention.out_proj.${kind}`, `attn_pool.proj.${kind}`);
-    take(`head.layernorm.${kind}`, `attn_pool.norm.${kind}`);
-    for (const fc of ['fc1', 'fc2']) take(`head.mlp.${fc}.${kind}`, `attn_pool.mlp.${fc}.${kind}`);
     const inProj = src.get(`head.attention.in_proj_${kind}`);
     if (inProj) {
       const d = inProj.shape[0]! / 3;
@@ -172,11 +187,8 @@ function clipToTimm(hf: StateDict): StateDict {
       src.delete(`head.attention.in_proj_${kind}`);
     }
   }
-  take('head.probe', 'attn_pool.latent');
-  const qkv = ['q_proj', 'k_proj', 'v_proj'].map((n) => `self_attn.${n}`);
-  for (let i = 0, n = blockCount(src.keys(), /^encoder\.layers\.(\d+)\./); i < n; i++) {
-    renameBlock(src, out, `encoder.layers.${i}.`, `blocks.${i}.`, clipBlock, qkv);
-  }
+  movePairs(src, out, clipTop, true);
+  renameBlocks(src, out, 'encoder.layers.', clipBlock, clipQkv);
   for (const [k, v] of src) out.set(k, v);
   return out;
 }

@@ -64,23 +64,28 @@ export function hfToTimm(hf: StateDict): StateDict {
   return out;
 }
 
-/** Renames canonical (timm) tensors to ViTForImageClassification's names, splitting qkv into query/key/value. */
+/**
+ * Renames canonical (timm) tensors to ViTForImageClassification's names, splitting qkv into query/key/value; a
+ * distilled DeiT's to DeiTForImageClassificationWithTeacher's (`deit.` prefix, one classifier per token).
+ */
 export function timmToHf(sd: StateDict): StateDict {
   if (sd.has('fc_norm.weight') || !sd.has('cls_token')) {
     throw new UserError('Hugging Face ViT always classifies from the class token; a model with average pooling cannot be saved in that format: save it as timm or vitkit');
   }
-  const family = ['dist_token', 'reg_token', 'norm_pre.weight', 'blocks.0.ls1.gamma', 'attn_pool.latent'].find((k) => sd.has(k));
-  if (family) throw new UserError(`writing a Hugging Face directory covers the paper's ViT only; this model has '${family}': save it as timm or vitkit`);
+  const family = ['reg_token', 'norm_pre.weight', 'blocks.0.ls1.gamma', 'attn_pool.latent'].find((k) => sd.has(k));
+  if (family) throw new UserError(`writing a Hugging Face ViT directory covers the paper's ViT and DeiT only; this model has '${family}': save it as timm or vitkit`);
   if (sd.has('pre_logits.fc.weight')) {
     throw new UserError('Hugging Face ViTForImageClassification has no pre-logits layer: save this model as timm or vitkit');
   }
+  const distilled = sd.has('dist_token');
+  const prefix = distilled ? 'deit.' : 'vit.';
   const src = new Map(sd);
   const out: StateDict = new Map();
   const take = mover(src, out);
-  for (const [timm, h] of topPairs) take(timm, `vit.${h}`);
+  for (const [timm, h] of topPairs) take(timm, `${prefix}${h}`);
   for (let i = 0, depth = blockCount(src.keys(), /^blocks\.(\d+)\./); i < depth; i++) {
     const b = `blocks.${i}.`;
-    const l = `vit.encoder.layer.${i}.`;
+    const l = `${prefix}encoder.layer.${i}.`;
     for (const kind of ['weight', 'bias']) {
       const fused = src.get(`${b}attn.qkv.${kind}`);
       if (!fused) continue;
@@ -89,8 +94,8 @@ export function timmToHf(sd: StateDict): StateDict {
     }
     for (const [timm, h] of blockPairs) for (const kind of ['weight', 'bias']) take(`${b}${timm}.${kind}`, `${l}${h}.${kind}`);
   }
-  take('head.weight', 'classifier.weight');
-  take('head.bias', 'classifier.bias');
+  const heads = distilled ? [['head', 'cls_classifier'], ['head_dist', 'distillation_classifier']] : [['head', 'classifier']];
+  for (const [timm, h] of heads) for (const kind of ['weight', 'bias']) take(`${timm}.${kind}`, `${h}.${kind}`);
   for (const [k, v] of src) out.set(k, v);
   return out;
 }

@@ -1,5 +1,5 @@
-// `vitkit convert --to hf --onnx` writes what transformers.js loads: its image-classification pipeline, offline,
-// on the converted fixture must rank the classes as vitkit does, with the same probabilities.
+// `vitkit convert --to hf --onnx` writes what transformers.js loads: its pipelines, offline, on the converted
+// fixtures must rank the classes as vitkit does with the same probabilities, or give vitkit's embeddings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { vitkit } from '../cli/run.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { saveCheckpoint } from '../../src/weights/checkpoint.ts';
+import sharp from 'sharp';
+import { FAMILIES, relErr, runModel } from '../model/family-fixtures.ts';
 
 const MICRO = `${FIXTURES}micro_p16_224`;
 const IMAGE = `${MICRO}/img_0.png`; // 224×224, the model's size: both resize nothing, so both see the same pixels
@@ -117,4 +119,45 @@ test("a bare timm file converted with --mean/--std 0.5: transformers.js gives ti
   const wrong = await scores('imagenet', 'fp32');
   const drift = Math.max(...[0, 1].flatMap((i) => softmax(i).map((p, c) => Math.abs(wrong[i]!.get(String(c))! - p))));
   assert.ok(drift > 1e-3, `ImageNet's mean/std should move the probabilities well past the fp32 tolerance, moved ${drift}`);
+});
+
+// The families (hf-families-write.ts): transformers.js 4.3 runs every one vitkit writes. Classifiers (DeiT distilled,
+// BEiT, DINOv2's) through its image-classification pipeline; DINOv2 ± registers, SigLIP's and CLIP's towers through
+// image-feature-extraction, which reads `pooler_output` with { pool: true } (model types it does not know, the
+// towers', run as its generic encoder) and else CLIP's `image_embeds`. Each must give vitkit's output on one image.
+test('transformers.js runs the families converted with --onnx: the classifiers\' probabilities, the towers\' embeddings', async () => {
+  const models = tempDir('hf-onnx-families');
+  const image = join(models, 'image.png'); // 28 px, the fixtures' size: neither side resizes
+  const pixels = Buffer.from(Array.from({ length: 28 * 28 * 3 }, (_, i) => (i * 37 + (i % 28) * 11) % 256));
+  await sharp(pixels, { raw: { width: 28, height: 28, channels: 3 } }).png().toFile(image);
+  env.allowRemoteModels = false;
+  env.localModelPath = models;
+  const cases = [
+    ['deit_distilled', 'image-classification'], ['beit', 'image-classification'], ['dinov2_cls', 'image-classification'],
+    ['dinov2', 'pool'], ['dinov2_reg', 'pool'], ['siglip', 'pool'], ['clip', 'image_embeds'],
+  ] as const;
+  for (const [name, task] of cases) {
+    const r = vitkit(['convert', `${FAMILIES}${name}/hf`, join(models, name), '--to', 'hf', '--onnx']);
+    assert.equal(r.status, 0, r.stderr);
+    for (const dtype of ['fp32', 'q8'] as const) {
+      const model = loadModel(join(models, name), { precision: dtype === 'q8' ? 'int8' : 'fp32' });
+      const x = await preprocessFile(image, model.preprocess);
+      const ours = await runModel(model.config, model.weights, { ...x, shape: [1, ...x.shape] });
+      if (task === 'image-classification') {
+        const classify = await pipeline(task, name, { dtype, device: 'cpu' });
+        const theirs = (await classify(image, { top_k: 5 })) as { label: string; score: number }[];
+        await classify.dispose();
+        const want = topK(ours.data as Float32Array, 5, model.labels);
+        assert.deepEqual(theirs.map((p) => p.label), want.map((p) => p.label), `${name} ${dtype}`);
+        theirs.forEach((p, i) => assert.ok(Math.abs(p.score - want[i]!.prob) < 1e-4, `${name} ${dtype} ${p.label}: ${p.score} vs ${want[i]!.prob}`));
+      } else {
+        const extract = await pipeline('image-feature-extraction', name, { dtype, device: 'cpu' });
+        const theirs = await extract(image, { pool: task === 'pool' });
+        await extract.dispose();
+        assert.deepEqual(theirs.dims, ours.shape, `${name} ${dtype}`);
+        const err = relErr({ dtype: 'float32', shape: ours.shape, data: theirs.data as Float32Array }, ours);
+        assert.ok(err < 1e-4, `${name} ${dtype}: ${err}`); // the same graph on the same pixels
+      }
+    }
+  }
 });
