@@ -39,6 +39,8 @@ for (const [name, inferred, overrides] of cases) {
     assert.deepEqual(pth.config, c.config);
     assert.deepEqual([...pth.weights.keys()], [...c.weights.keys()]);
     for (const [k, t] of c.weights) assert.deepEqual(pth.weights.get(k)!.data, t.data, k);
+    const fromPth = relErr(await runModel(pth.config, pth.weights, golden.get('input')!), golden.get('timm.out')!);
+    assert.ok(fromPth < 1e-4, `.pth: ${fromPth}`);
     const int8 = relErr(await runModel(c.config, quantizeWeights(c.config, c.weights), golden.get('input')!), golden.get('timm.out')!);
     assert.ok(int8 < 0.05, `int8: ${int8}`);
   });
