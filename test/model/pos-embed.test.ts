@@ -37,18 +37,21 @@ test('resampling to the same grid is the identity, downsampling keeps the mean o
   assert.throws(() => resamplePosEmbed({ ...flat, shape: [1, 17, 2] }, 3, 0), /not \[1, 0 \+ g·g, D\]/);
 });
 
-test("Hugging Face folders' pos_embed at 42 px equals transformers' interpolate_pos_encoding (not timm's)", () => {
+test("Hugging Face folders' pos_embed at 42 and 21 px equals transformers' interpolate_pos_encoding (not timm's)", () => {
   for (const name of ['vit', 'deit_distilled', 'dinov2', 'dinov2_cls', 'dinov2_reg', 'clip', 'siglip']) {
     const c = loadCheckpoint(`${FAMILIES}${name}/hf`);
-    const want = familyExpected(name).get('hf.pos_alt')!;
-    // DINOv2 with registers: vitkit folds the class entry into the class token (noEmbedClass); compare the patches'
-    const patches = (t: Tensor) => ({ ...t, shape: [36, 32], data: t.data.slice(t.data.length - 36 * 32) });
-    const got = (rule: PosResample) => patches(atResolution({ ...c.config, posResample: rule }, c.weights, 42).weights.get('pos_embed')!);
-    const err = relErr(got(c.config.posResample!), patches(want));
-    assert.ok(err < 1e-6, `${name}: ${err}`); // float32 rounding of a 16-tap sum
-    // the other rule misses by far more than that (Dinov2WithRegisters is the type that resamples as timm does)
-    const other = relErr(got(c.config.posResample === 'timm' ? 'transformers' : 'timm'), patches(want));
-    assert.ok(other > 1e-2, `${name}, the other rule: ${other}`);
+    for (const [size, key] of [[42, 'hf.pos_alt'], [21, 'hf.pos_small']] as const) {
+      const n = (size / 7) ** 2 * 32;
+      // DINOv2 with registers: vitkit folds the class entry into the class token (noEmbedClass); compare the patches'
+      const patches = (t: Tensor) => ({ ...t, shape: [n], data: t.data.slice(t.data.length - n) });
+      const want = patches(familyExpected(name).get(key)!);
+      const got = (rule: PosResample) => patches(atResolution({ ...c.config, posResample: rule }, c.weights, size).weights.get('pos_embed')!);
+      const err = relErr(got(c.config.posResample!), want);
+      assert.ok(err < 1e-6, `${name} at ${size} px: ${err}`); // float32 rounding of a 16-tap sum
+      // the other rule misses by far more than that (Dinov2WithRegisters is the type that resamples as timm does)
+      const other = relErr(got(c.config.posResample === 'timm' ? 'transformers' : 'timm'), want);
+      assert.ok(other > 1e-2, `${name} at ${size} px, the other rule: ${other}`);
+    }
   }
 });
 

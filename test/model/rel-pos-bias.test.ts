@@ -1,5 +1,5 @@
 // BEiT's relative position bias tables at another grid: timm's resize is checked end to end against timm in
-// families.test.ts; here transformers' (BeitRelativePositionBias at 42 px), bias against bias.
+// families.test.ts; here transformers' (BeitRelativePositionBias at 42 and 21 px), bias against bias.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Tensor } from '../../src/graph/tensor.ts';
@@ -19,17 +19,19 @@ function bias(table: Tensor, grid: number): Tensor {
   return { dtype: 'float32', shape: [1, heads, t, t], data };
 }
 
-test("a Hugging Face BEiT's tables at 42 px give transformers' bias (bilinear resize, not timm's)", () => {
+test("a Hugging Face BEiT's tables at 42 and 21 px give transformers' bias (bilinear resize, not timm's)", () => {
   const c = loadCheckpoint(`${FAMILIES}beit/hf`);
   assert.equal(c.config.posResample, 'transformers');
   const table = c.weights.get('blocks.0.attn.relative_position_bias_table')!;
-  const want = familyExpected('beit').get('hf.pos_alt')!;
-  const got = (rule: PosResample) => bias(resizeRelPosTable(table, 6, rule), 6);
-  assert.deepEqual(resizeRelPosTable(table, 6, 'transformers').shape, [tableRows(6), 2]);
-  const err = relErr(got('transformers'), want);
-  assert.ok(err < 1e-6, `${err}`); // float32 rounding of a 4-tap sum
-  const timm = relErr(got('timm'), want);
-  assert.ok(timm > 1e-2, `timm's rule: ${timm}`);
+  for (const [grid, key] of [[6, 'hf.pos_alt'], [3, 'hf.pos_small']] as const) {
+    const want = familyExpected('beit').get(key)!;
+    const got = (rule: PosResample) => bias(resizeRelPosTable(table, grid, rule), grid);
+    assert.deepEqual(resizeRelPosTable(table, grid, 'transformers').shape, [tableRows(grid), 2]);
+    const err = relErr(got('transformers'), want);
+    assert.ok(err < 1e-6, `grid ${grid}: ${err}`); // float32 rounding of a 4-tap sum
+    const timm = relErr(got('timm'), want);
+    assert.ok(timm > 1e-2, `grid ${grid}, timm's rule: ${timm}`);
+  }
 });
 
 test("transformers' rule keeps a table at its own grid and a constant table constant", () => {
