@@ -20,7 +20,7 @@ export { softmaxCrossEntropy, softTargetCrossEntropy, sigmoidCrossEntropy } from
 export { type OptimizerConfig, type AdamWConfig, type SGDConfig } from './autodiff/optim.ts';
 
 // Model
-export { type ViTConfig, type Pool, type MlpKind, type ResNetV2Config, preset, presets, defaultConfig, checkConfig, gridSize, describeFamily, embeddingOutput, prefixTokens } from './model/config.ts';
+export { type ViTConfig, type Pool, type MlpKind, type PosResample, type ResNetV2Config, preset, presets, defaultConfig, checkConfig, gridSize, describeFamily, embeddingOutput, prefixTokens } from './model/config.ts';
 export { parameterShapes, countParameters, forwardFlops } from './model/params.ts';
 export { buildViT, inferenceGraph, initializerParams, inputParams, type ViTValues, type ViTOutputName, type AttentionKernel } from './model/vit.ts';
 export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';

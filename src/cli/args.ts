@@ -62,6 +62,7 @@ export const modelFlags = {
   heads: { type: 'string' },
   'ln-eps': { type: 'string' },
   mlp: { type: 'string' },
+  'pos-resample': { type: 'string' },
   threads: { type: 'string' },
   int8: { type: 'boolean' },
   device: { type: 'string' },
@@ -83,6 +84,8 @@ Model and preprocessing (override what the checkpoint says):
   --ln-eps E           LayerNorm epsilon (default: checkpoint config, else 1e-6)
   --mlp KIND           the blocks' activation: gelu, gelu_tanh or quick_gelu (OpenAI CLIP), which a bare timm
                        file does not say (default: the checkpoint's config, else gelu; SwiGLU shows in the shapes)
+  --pos-resample R     timm|transformers: resample position embeddings (BEiT: relative bias tables) for another
+                       --img-size as that library does (default: transformers for Hugging Face checkpoints, else timm)
   --threads N          onnxruntime intra-op threads (default: all cores)
   --int8               run the linear layers in int8 (weights quantized per output channel on load; an int8
                        checkpoint from vitkit quantize runs in int8 without it); CPU only
@@ -92,7 +95,7 @@ Model and preprocessing (override what the checkpoint says):
 export type ModelFlagValues = { [K in keyof typeof modelFlags]?: (typeof modelFlags)[K]['type'] extends 'boolean' ? boolean : string };
 
 /** Config overrides from the model flags. */
-export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-eps' | 'mlp'>): Partial<ViTConfig> {
+export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-eps' | 'mlp' | 'pos-resample'>): Partial<ViTConfig> {
   const o: { -readonly [K in keyof ViTConfig]?: ViTConfig[K] } = {};
   if (v.pool !== undefined) {
     if (v.pool !== 'token' && v.pool !== 'avg') throw new UserError(`unknown pool '${v.pool}' (expected token|avg)`);
@@ -103,6 +106,11 @@ export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-
   if (v.mlp !== undefined) {
     if (!['gelu', 'gelu_tanh', 'quick_gelu'].includes(v.mlp)) throw new UserError(`unknown --mlp '${v.mlp}' (expected gelu|gelu_tanh|quick_gelu)`);
     o.mlp = v.mlp as MlpKind;
+  }
+  const rule = v['pos-resample'];
+  if (rule !== undefined) {
+    if (rule !== 'timm' && rule !== 'transformers') throw new UserError(`--pos-resample must be timm or transformers, got '${rule}'`);
+    o.posResample = rule;
   }
   return o;
 }

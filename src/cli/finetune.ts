@@ -31,6 +31,8 @@ Model and data:
   --heads N --ln-eps E --pool token|avg --mlp quick_gelu   what a bare timm/PyTorch state dict does not say
   --data SPEC            fashion-mnist | mnist | an IDX, CIFAR-10 binary or ImageFolder directory
   --img-size N           fine-tune at this resolution (default: the checkpoint's); every dataset is loaded at it
+  --pos-resample R       timm|transformers: resample the position embeddings as that library does (default:
+                         transformers for Hugging Face checkpoints, else timm)
   --mean a,b,c --std a,b,c   normalisation (default: the checkpoint's, else ImageNet's)
 ${selectionHelp}
   --save-adapters        write best.safetensors as what the run changed only (adapters, head, …) with the base's
@@ -46,7 +48,7 @@ ${runHelp('runs/finetune-<data>')}
 export const finetuneOptions = {
   checkpoint: { type: 'string' }, revision: { type: 'string' }, data: { type: 'string' }, 'img-size': { type: 'string' },
   heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' },
-  mean: { type: 'string' }, std: { type: 'string' }, 'save-adapters': { type: 'boolean' },
+  'pos-resample': { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, 'save-adapters': { type: 'boolean' },
   ...selectionFlags, ...optimizationFlags, ...regularizationFlags, ...runFlags,
 } as const;
 const options = finetuneOptions;

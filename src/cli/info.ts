@@ -59,6 +59,8 @@ export async function main(argv: string[]): Promise<void> {
   if (c.backbone) console.log(`  backbone      ${describeBackbone(c.backbone)}, ${gridSize(c)}×${gridSize(c)} tokens`);
   console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
   console.log(`  layer norm    eps ${c.layerNormEps}`);
+  const resampled = c.relPosBias ? 'relative position bias tables' : 'position embeddings';
+  if (c.depth) console.log(`  other sizes   ${resampled} resampled as ${c.posResample ?? 'timm'} does`);
   console.log(`  parameters    ${info.parameters.toLocaleString('en-US')}`);
   console.log(`  precision     ${info.precision === 'int8' ? 'int8 linear layers (per-channel scales), the rest float32' : 'float32'}; ${(info.bytes / 2 ** 20).toFixed(2)} MiB on disk`);
   console.log(`  compute       ${info.gflops.toFixed(2)} GFLOPs per image`);

@@ -18,6 +18,14 @@ export type Pool = 'token' | 'avg' | 'map' | 'token_avg';
  */
 export type MlpKind = 'gelu' | 'gelu_tanh' | 'quick_gelu' | 'swiglu';
 
+/**
+ * How position embeddings (and BEiT's relative position bias tables) are resampled to run at another resolution,
+ * after the ecosystem the checkpoint comes from, so that vitkit gives what it would: 'timm' (antialiased bicubic;
+ * BEiT's tables on timm's geometric offsets) or 'transformers' (`interpolate_pos_encoding`: bicubic without
+ * antialiasing; BEiT's tables bilinear). transformers' Dinov2WithRegisters resamples as timm does (antialiased).
+ */
+export type PosResample = 'timm' | 'transformers';
+
 export interface ViTConfig {
   /** Input resolution (square) the position embeddings are laid out for. */
   readonly imgSize: number;
@@ -75,6 +83,8 @@ export interface ViTConfig {
   readonly relPosBias?: boolean;
   /** Biases on q and v only, `attn.q_bias` and `attn.v_bias` (BEiT; a k bias shifts each query's scores equally). */
   readonly qvBias?: boolean;
+  /** The resampling rule of atResolution (default 'timm'); Hugging Face checkpoints load with transformers'. */
+  readonly posResample?: PosResample;
   /** The hybrid's CNN (the paper's §3.1): tokens come from its feature map instead of image patches. Absent: patches. */
   readonly backbone?: ResNetV2Config;
 }
@@ -281,6 +291,9 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
   if (cfg.pool === 'token_avg' && !cfg.classToken) bad(`pool 'token_avg' needs classToken: true`);
   if (cfg.mlp !== undefined && !['gelu', 'gelu_tanh', 'quick_gelu', 'swiglu'].includes(cfg.mlp)) {
     bad(`unknown mlp '${cfg.mlp}' (expected gelu|gelu_tanh|quick_gelu|swiglu)`);
+  }
+  if (cfg.posResample !== undefined && !['timm', 'transformers'].includes(cfg.posResample)) {
+    bad(`unknown posResample '${cfg.posResample}' (expected timm|transformers)`);
   }
   if (cfg.mlp === 'swiglu' && cfg.mlpDim % 2 !== 0) bad(`a SwiGLU MLP packs two halves: mlpDim ${cfg.mlpDim} must be even`);
   if (cfg.distToken && !cfg.classToken) bad('a distillation token needs the class token');

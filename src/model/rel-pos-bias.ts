@@ -3,6 +3,8 @@
 import type { Value } from '../graph/graph.ts';
 import { type Tensor, formatShape } from '../graph/tensor.ts';
 import { gather, reshape, transpose } from '../ops/shape.ts';
+import { resampleGrid, torchTaps } from '../resample-taps.ts';
+import type { PosResample } from './config.ts';
 
 /** Rows of a g×g grid's table: (2g−1)² offsets + 3 class-token entries. */
 export const tableRows = (grid: number): number => (2 * grid - 1) ** 2 + 3;
@@ -43,11 +45,12 @@ export function relPosBias(table: Value, grid: number): Value {
 }
 
 /**
- * A table for another grid, as timm's resize_rel_pos_bias_table (without SciPy): the old offsets are placed on a
- * geometric progression wide enough to span the new ones, and each head's (2g−1)² map is interpolated bilinearly
- * at the new integer offsets; the three class-token entries are kept.
+ * A table for another grid; the three class-token entries are kept. As timm's resize_rel_pos_bias_table (without
+ * SciPy): the old offsets are placed on a geometric progression wide enough to span the new ones, and each head's
+ * (2g−1)² map is interpolated bilinearly at the new integer offsets. With rule 'transformers', as transformers'
+ * BeitRelativePositionBias: the map is resized by PyTorch's bilinear interpolate (align_corners=False, no antialias).
  */
-export function resizeRelPosTable(table: Tensor, newGrid: number): Tensor<'float32'> {
+export function resizeRelPosTable(table: Tensor, newGrid: number, rule: PosResample = 'timm'): Tensor<'float32'> {
   const [rows, heads] = table.shape as [number, number];
   const src = tableGrid(rows);
   if (table.shape.length !== 2 || Number.isNaN(src)) throw new Error(`relative position bias table ${formatShape(table.shape)} is not [(2g−1)² + 3, H]`);
@@ -56,7 +59,10 @@ export function resizeRelPosTable(table: Tensor, newGrid: number): Tensor<'float
   const out = new Float32Array(tableRows(newGrid) * heads);
   out.set(data.subarray((rows - 3) * heads), d * d * heads);
   if (s === d) out.set(data.subarray(0, s * s * heads));
-  else {
+  else if (rule === 'transformers') {
+    const taps = torchTaps(s, d, 'bilinear');
+    out.set(resampleGrid(data.subarray(0, s * s * heads), s, heads, taps, taps));
+  } else {
     const at = sourceOffsets(s, d); // increasing positions of the s old offsets
     const taps = Array.from({ length: d }, (_, k) => bracket(at, k - Math.floor(d / 2)));
     for (let y = 0; y < d; y++) {

@@ -57,6 +57,9 @@ function sniff(src: ByteSource): FileKind {
   throw new UserError(`${src.name} is not a checkpoint vitkit recognises (expected ${accepted})`);
 }
 
+/** A bare weight file with transformers' ViT/DeiT names runs at another resolution as transformers would. */
+const HF_FILE_HINTS: Partial<ViTConfig> = { posResample: 'transformers' };
+
 function fromSafetensors(src: ByteSource): Loaded {
   const { tensors, metadata } = parseSafetensors(src);
   const vitkit = splitVitkit(src, tensors, metadata);
@@ -66,7 +69,7 @@ function fromSafetensors(src: ByteSource): Loaded {
     return { format: 'vitkit', weights, hints: meta.config, labels: meta.labels, preprocess: meta.preprocess, metadata: rest, ...training };
   }
   // a bare model.safetensors from a Hugging Face repo carries HF names
-  if (isHfNaming(tensors)) return { format: 'hf', weights: hfToTimm(tensors), metadata };
+  if (isHfNaming(tensors)) return { format: 'hf', weights: hfToTimm(tensors), hints: HF_FILE_HINTS, metadata };
   return { format: 'timm', weights: beitLayerScaleNames(tensors), metadata };
 }
 
@@ -78,7 +81,7 @@ function fromNpz(src: ByteSource): Loaded {
 
 function fromPth(src: ByteSource): Loaded {
   const sd = parsePth(src);
-  return { format: 'pth', weights: isHfNaming(sd) ? hfToTimm(sd) : beitLayerScaleNames(sd) };
+  return isHfNaming(sd) ? { format: 'pth', weights: hfToTimm(sd), hints: HF_FILE_HINTS } : { format: 'pth', weights: beitLayerScaleNames(sd) };
 }
 
 function readAny(path: string): Loaded {

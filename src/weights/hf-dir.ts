@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import type { StateDict } from '../graph/tensor.ts';
-import type { ViTConfig } from '../model/config.ts';
+import type { PosResample, ViTConfig } from '../model/config.ts';
 import type { CheckpointContent, Preprocess } from './checkpoint-types.ts';
 import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
@@ -161,6 +161,12 @@ function checkDeclared(path: string, cfg: Record<string, unknown>, shapes: ViTCo
 /** The model types vitkit reads: ViT and DeiT (ViT's naming), and the families in hf-families.ts. */
 const modelTypes = ['vit', 'deit', ...Object.keys(familyTypes)];
 
+/**
+ * How transformers resamples each model type's position embeddings for `interpolate_pos_encoding` (config.ts,
+ * PosResample; read from transformers 5.18): its Dinov2WithRegisters interpolates antialiased, as timm does.
+ */
+const posResampleOf = (type: string): PosResample => (type === 'dinov2_with_registers' ? 'timm' : 'transformers');
+
 /** Reads a Hugging Face ViT-family directory (the caller has checked that config.json exists). */
 export function readHfDir(dir: string): HfDir {
   const cfgPath = inside(dir, 'config.json');
@@ -179,6 +185,7 @@ export function readHfDir(dir: string): HfDir {
   checkDeclared(cfgPath, cfg, shapes);
   const hints: Partial<ViTConfig> = {
     ...familyHinted,
+    posResample: posResampleOf(type),
     ...(typeof cfg.num_attention_heads === 'number' ? { numHeads: cfg.num_attention_heads } : {}),
     ...(typeof cfg.layer_norm_eps === 'number' ? { layerNormEps: cfg.layer_norm_eps } : {}),
   };

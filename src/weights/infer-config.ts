@@ -15,7 +15,7 @@ export const defaultLayerNormEps = 1e-6;
 
 /**
  * Infers the architecture from tensor shapes. `hints` (what the checkpoint records: HF config.json, the npz head
- * axis, vitkit metadata) supply what shapes cannot tell, numHeads and layerNormEps; `overrides` (CLI flags) win
+ * axis, vitkit metadata) supply what shapes cannot tell, numHeads, layerNormEps, the resampling rule; `overrides` (CLI flags) win
  * over hints and shapes alike, and checkWeights then reports any disagreement. `file` names the checkpoint in errors.
  */
 export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfig> = {}, overrides: Partial<ViTConfig> = {}): ViTConfig {
@@ -57,6 +57,7 @@ export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfi
     ...(hybrid ? { backbone: hybrid.backbone } : {}),
     ...familySwitches(sd, depth, hints),
     ...tokenLayout.switches,
+    ...(hints.posResample ? { posResample: hints.posResample } : {}), // the checkpoint's ecosystem (config.ts)
   };
   try {
     return checkConfig({ ...inferred, ...overrides });

@@ -23,6 +23,8 @@ test('info names the family and its switches', () => {
   assert.equal(info.family, 'DINOv2 (layer scale, 2 registers, position embeddings on patches only)');
   assert.equal(info.config.regTokens, 2);
   assert.match(ok(['info', `${FAMILIES}clip/hf`]), /architecture {2}CLIP \(pre-norm, no patch bias, quick_gelu MLP\)/);
+  assert.match(ok(['info', `${FAMILIES}beit/hf`]), /other sizes {3}relative position bias tables resampled as transformers does/);
+  assert.match(ok(['info', `${FAMILIES}beit/timm.pth`]), /other sizes {3}relative position bias tables resampled as timm does/);
 });
 
 test('export-onnx: float32 gives transformers\' output; --int8 stays close to it', async () => {

@@ -1,13 +1,15 @@
-// Hugging Face folders of the families (src/weights/hf-families.ts): what a damaged or unsupported folder says.
-// Their outputs against transformers are in test/model/families.test.ts.
+// Hugging Face folders of the families (src/weights/hf-families.ts): what a damaged or unsupported folder says, and
+// which resampling rule a Hugging Face checkpoint keeps. Their outputs against transformers are in
+// test/model/families.test.ts.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StateDict } from '../../src/graph/tensor.ts';
-import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors.ts';
-import { FAMILIES } from '../model/family-fixtures.ts';
+import { atResolution } from '../../src/model/pos-embed.ts';
+import { FAMILIES, familyExpected, relErr, runModel } from '../model/family-fixtures.ts';
 import { assertUserError, tempDir } from './helpers.ts';
 
 const root = tempDir();
@@ -76,4 +78,26 @@ test("CLIP's and DINOv2's processors (shorter side, then centre crop) become tim
     }));
     assert.deepEqual(loadCheckpoint(dir).preprocess, { mean: [0.48, 0.46, 0.41], std: [0.27, 0.26, 0.28], resize: 'shorter-crop', imgSize: crop, cropPct: pct, interpolation: 'bicubic' });
   }
+});
+
+test("converted, a Hugging Face checkpoint keeps transformers' resampling in vitkit's format, takes timm's in timm's", () => {
+  const hf = loadCheckpoint(`${FAMILIES}clip/hf`);
+  const rules = Object.fromEntries((['vitkit', 'timm'] as const).map((format) => {
+    const file = join(root, `clip-${format}.safetensors`);
+    saveCheckpoint(file, hf, format);
+    return [format, loadCheckpoint(file, { mlp: 'quick_gelu', numHeads: 2, layerNormEps: 1e-5 }).config.posResample];
+  }));
+  // vitkit's metadata holds the whole config; a timm file runs as timm would run it (--pos-resample transformers
+  // or the posResample override asks for transformers' way)
+  assert.deepEqual(rules, { vitkit: 'transformers', timm: undefined });
+});
+
+test("a bare weight file with transformers' ViT names (model.safetensors without its folder) resamples as transformers", async () => {
+  const c = loadCheckpoint(`${FAMILIES}vit/hf/model.safetensors`, { numHeads: 2, layerNormEps: 1e-12 });
+  assert.equal(c.format, 'hf');
+  assert.equal(c.config.posResample, 'transformers');
+  const golden = familyExpected('vit');
+  const alt = atResolution(c.config, c.weights, 42);
+  const err = relErr(await runModel(alt.config, alt.weights, golden.get('input_alt')!), golden.get('hf.out_alt')!);
+  assert.ok(err < 1e-4, `${err}`);
 });
