@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { Graph } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
+import { add, cast } from '../ops/elementwise.ts';
 import type { Device } from './session-options.ts';
 
 /** A device, or 'auto': WebGPU when an adapter is found, else the CPU. */
@@ -106,12 +107,9 @@ function probeModels(): [Uint8Array, Uint8Array] {
   const model = (fp16: boolean) => {
     const g = new Graph('probe');
     const x = g.input('x', 'float32', [2]);
-    const like = [{ dtype: 'float32' as const, shape: [2] }];
-    // vitkit's IR has no float16 dtype; intermediates carry no type in the ONNX file, so the nominal float32 of the
-    // Cast outputs never reaches onnxruntime, which infers float16 from Cast's `to` (10 = FLOAT16, 1 = FLOAT).
-    const h = fp16 ? g.node('Cast', [x], like, { to: { type: 'int', value: 10 } })[0]! : x;
-    const s = g.node('Add', [h, h], like)[0]!;
-    g.output(fp16 ? g.node('Cast', [s], like, { to: { type: 'int', value: 1 } })[0]! : s, 'y');
+    const h = fp16 ? cast(x, 'float16') : x;
+    const s = add(h, h);
+    g.output(fp16 ? cast(s, 'float32') : s, 'y');
     return toOnnx(g);
   };
   return [model(false), model(true)];
