@@ -77,7 +77,7 @@ test('the fp16 graph keeps a float32 interface, stores float weights as float16 
 
 test('fp16 through loadModel and Classifier: float32 outputs, attention probabilities included', async () => {
   const path = `${FIXTURES}micro_p16_224/hf`;
-  const images = expected('micro_p16_224').get('input')!;
+  const images = expected('micro_p16_224').get('input') as Tensor<'float32'>;
   const fp16 = loadModel(path, { precision: 'fp16' });
   assert.equal(fp16.precision, 'fp16');
   assert.equal(fp16.weights.get('blocks.0.attn.qkv.weight')!.dtype, 'float32', 'weights stay float32 until the graph is built');
