@@ -63,7 +63,8 @@ const table = values.tiny ? TINY : CASES;
 
 /** An inference case's graph on `device`: plain attention ops on WebGPU (the fused kernel is wrong there, see checks). */
 function inferenceSession(c: Case, params: StateDict, device: Device, float16: boolean): Promise<Session> {
-  return Session.create(toOnnx(inferenceGraph(c.config, params, ['logits'], device === 'webgpu' ? { kernel: 'plain', float16 } : {})), { device });
+  const g = inferenceGraph(c.config, params, ['logits'], { ...(device === 'webgpu' ? { kernel: 'plain' as const } : {}), float16 });
+  return Session.create(toOnnx(g), { device });
 }
 
 /**
