@@ -77,7 +77,8 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
   const x = Float32Array.from({ length: batch * config.inChans * config.imgSize ** 2 }, () => rng.normal());
   const params = initParameters(config, { seed: 0 });
   // timm's init zeroes the head, and zero logits would hide any difference between precisions
-  if (c.kind === 'infer') params.set('head.weight', tensor('float32', params.get('head.weight')!.shape, Float32Array.from(params.get('head.weight')!.data as Float32Array, () => 0.02 * rng.normal())));
+  const head = params.get('head.weight')!;
+  if (c.kind === 'infer') params.set('head.weight', tensor('float32', head.shape, Float32Array.from(head.data as Float32Array, () => 0.02 * rng.normal())));
   const images = { dtype: 'float32' as const, shape: [batch, config.inChans, config.imgSize, config.imgSize], data: x };
   let last: unknown;
   let run: () => Promise<unknown>;

@@ -40,7 +40,9 @@ async function sessionPair(cfg: ViTConfig, weights: StateDict, output: string): 
   const outputs = [output as 'logits' | 'pooled'];
   // plain attention on both sides for fp16 (the float16 graph needs it), so only the precision differs
   const fp32 = inferenceGraph(cfg, weights, outputs, precision === 'fp16' ? { kernel: 'plain' } : {});
-  const other = precision === 'fp16' ? float16Graph(fp32, { keepFloat32 }) : inferenceGraph(cfg, quantizeWeights(cfg, weights, { perTensor: values['per-tensor'] }), outputs);
+  const other = precision === 'fp16'
+    ? float16Graph(fp32, { keepFloat32 })
+    : inferenceGraph(cfg, quantizeWeights(cfg, weights, { perTensor: values['per-tensor'] }), outputs);
   return [await Session.create(toOnnx(fp32), { threads }), await Session.create(toOnnx(other), { threads })];
 }
 
@@ -73,7 +75,8 @@ function fixtureCases(): { name: string; path: string; overrides: Partial<ViTCon
   }));
   const families = ['dinov2', 'dinov2_reg', 'dinov2_cls', 'dinov2_swiglu', 'deit_distilled', 'clip', 'siglip', 'beit'].map((name) => {
     const file = name === 'dinov2_swiglu' ? 'timm.safetensors' : 'hf'; // the SwiGLU fixture has no Hugging Face twin
-    return { name: `${name}/${file}`, path: `${FAMILIES}${name}/${file}`, overrides: file === 'hf' ? {} : { numHeads: 2 }, images: familyExpected(name).get('input')! };
+    const overrides = file === 'hf' ? {} : { numHeads: 2 };
+    return { name: `${name}/${file}`, path: `${FAMILIES}${name}/${file}`, overrides, images: familyExpected(name).get('input')! };
   });
   return [...shared, ...families];
 }

@@ -116,8 +116,12 @@ export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-
 /** --precision, or --int8 (its short form); undefined when neither is given. Both, disagreeing, is an error. */
 export function precisionFlag(v: Pick<ModelFlagValues, 'precision' | 'int8'>): Precision | undefined {
   const p = v.precision;
-  if (p !== undefined && !(precisions as readonly string[]).includes(p)) throw new UserError(`unknown --precision '${p}' (expected ${precisions.join('|')})`);
-  if (v.int8 && p !== undefined && p !== 'int8') throw new UserError(`--int8 is short for --precision int8, which conflicts with --precision ${p}: give one`);
+  if (p !== undefined && !(precisions as readonly string[]).includes(p)) {
+    throw new UserError(`unknown --precision '${p}' (expected ${precisions.join('|')})`);
+  }
+  if (v.int8 && p !== undefined && p !== 'int8') {
+    throw new UserError(`--int8 is short for --precision int8, which conflicts with --precision ${p}: give one`);
+  }
   return v.int8 ? 'int8' : (p as Precision | undefined);
 }
 

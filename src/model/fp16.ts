@@ -52,11 +52,11 @@ export function float16Graph(g: Graph, opts: Float16Options = {}): Graph {
   /** `v`'s counterpart in h as `dtype` (float32 values only change type): an initializer converted once, else a Cast. */
   const as = (v: Value, dtype: DType): Value => {
     const have = twins.get(v);
-    const found = have?.get(dtype) ?? (v.dtype === 'float32' ? undefined : have?.get(v.dtype));
+    const found = have?.get(dtype);
     if (found) return found;
     const init = g.initializers.get(v.name);
     if (init && init.dtype === 'float32') {
-      const made = h.initializer(dtype === 'float16' ? v.name : `${v.name}.fp32`, dtype === 'float16' ? half(init) : init);
+      const made = h.initializer(dtype === 'float16' ? v.name : `${v.name}.fp32`, dtype === 'float16' ? half(v.name, init) : init);
       twin(v, dtype, made);
       return made;
     }
@@ -76,7 +76,9 @@ export function float16Graph(g: Graph, opts: Float16Options = {}): Graph {
 
   for (const v of g.inputs) twin(v, v.dtype, h.input(v.name, v.dtype, v.shape));
   for (const n of inlineComposites(g.nodes)) {
-    if (n.domain !== '' && n.domain !== COMPOSITE) throw new Error(`float16: ${n.domain} ${n.opType} has no float16 form here (build the graph with plain attention and float weights)`);
+    if (n.domain !== '' && n.domain !== COMPOSITE) {
+      throw new Error(`float16: ${n.domain} ${n.opType} has no float16 form here (build the graph with plain attention and float weights)`);
+    }
     if (!FLOAT16_OPS.has(n.opType)) throw new Error(`float16: no rule for ${n.opType} (its attributes may carry a dtype)`);
     const compute: DType = keep.has(n.opType) ? 'float32' : 'float16';
     const inputs = n.inputs.map((x) => (x ? as(x, x.dtype === 'float32' ? compute : x.dtype) : null));
@@ -90,8 +92,8 @@ export function float16Graph(g: Graph, opts: Float16Options = {}): Graph {
   }
   for (const v of g.outputs) {
     const same = twins.get(v)?.get(v.dtype);
-    if (same) h.output(same, v.name);
-    else h.output(h.node('Cast', [as(v, 'float16')], [{ dtype: v.dtype, shape: v.shape, name: v.name }], { to: { type: 'int', value: elemType[v.dtype] } })[0]!);
+    const to = { to: { type: 'int', value: elemType[v.dtype] } } as const;
+    h.output(same ?? h.node('Cast', [as(v, 'float16')], [{ dtype: v.dtype, shape: v.shape, name: v.name }], to)[0]!, v.name);
   }
   return h;
 }
@@ -101,7 +103,10 @@ function inScope<T>(h: Graph, n: Node, build: () => T): T {
   return n.scope ? h.inScope(n.scope, build) : build();
 }
 
-/** A float32 tensor rounded to float16 (nearest even; beyond ±65504 it becomes ±Infinity, which the tests rule out). */
-function half(t: Tensor): Tensor<'float16'> {
-  return { dtype: 'float16', shape: t.shape, data: toHalf(t.data as Float32Array) };
+/** A float32 tensor rounded to float16 (nearest even); a finite value beyond float16's ±65504 is an error. */
+function half(name: string, t: Tensor): Tensor<'float16'> {
+  const data = toHalf(t.data as Float32Array);
+  const i = data.findIndex((h, j) => (h & 0x7c00) === 0x7c00 && Number.isFinite(t.data[j]));
+  if (i >= 0) throw new Error(`float16: '${name}' holds ${t.data[i]}, beyond float16's range (±65504): use fp32`);
+  return { dtype: 'float16', shape: t.shape, data };
 }

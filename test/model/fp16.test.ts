@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inlineComposites } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
-import type { StateDict, Tensor } from '../../src/graph/tensor.ts';
+import { type StateDict, type Tensor, tensor } from '../../src/graph/tensor.ts';
 import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { type ViTConfig, embeddingOutput } from '../../src/model/config.ts';
 import { FLOAT32_OPS, float16Graph } from '../../src/model/fp16.ts';
@@ -62,7 +62,9 @@ test('the fp16 graph keeps a float32 interface, stores float weights as float16 
   const sig = (vs: readonly { name: string; dtype: string; shape: readonly unknown[] }[]) => vs.map((v) => [v.name, v.dtype, v.shape]);
   assert.deepEqual(sig(g.inputs), sig(f32.inputs));
   assert.deepEqual(sig(g.outputs), sig(f32.outputs));
-  for (const [name, t] of f32.initializers) if (t.dtype === 'float32' && g.initializers.has(name)) assert.equal(g.initializers.get(name)!.dtype, 'float16', name);
+  for (const [name, t] of f32.initializers) {
+    if (t.dtype === 'float32' && g.initializers.has(name)) assert.equal(g.initializers.get(name)!.dtype, 'float16', name);
+  }
   assert.equal(g.initializers.get('blocks.0.attn.qkv.weight')!.dtype, 'float16');
   const nodes = inlineComposites(g.nodes);
   const matmuls = nodes.filter((n) => n.opType === 'MatMul');
@@ -81,7 +83,8 @@ test('fp16 through loadModel and Classifier: float32 outputs, attention probabil
   const fp16 = loadModel(path, { precision: 'fp16' });
   assert.equal(fp16.precision, 'fp16');
   assert.equal(fp16.weights.get('blocks.0.attn.qkv.weight')!.dtype, 'float32', 'weights stay float32 until the graph is built');
-  const [a, b] = await Promise.all([Classifier.create(loadModel(path), { outputs: ['logits', 'attention'] }), Classifier.create(fp16, { outputs: ['logits', 'attention'] })]);
+  const outputs = ['logits', 'attention'] as const;
+  const [a, b] = await Promise.all([Classifier.create(loadModel(path), { outputs }), Classifier.create(fp16, { outputs })]);
   assert.equal(b.device, 'cpu');
   const [x, y] = [await a.run(images), await b.run(images)];
   assert.ok(relErr(y.logits!, x.logits!) < BOUND);
@@ -95,8 +98,10 @@ test('fp16 through loadModel and Classifier: float32 outputs, attention probabil
   assert.throws(() => inferenceGraph(int8Loaded.config, int8Loaded.weights, ['logits'], { float16: true }), /int8/);
 });
 
-test('the pass refuses what it has no float16 rule for: com.microsoft kernels', () => {
+test('the pass refuses what it has no float16 form for: com.microsoft kernels, weights beyond ±65504', () => {
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, { numHeads: 2 });
+  const huge = new Map(weights).set('head.bias', tensor('float32', weights.get('head.bias')!.shape, new Float32Array(config.numClasses).fill(7e4)));
+  assert.throws(() => inferenceGraph(config, huge, ['logits'], { float16: true }), /'head\.bias' holds 70000, beyond float16's range/);
   assert.throws(() => float16Graph(inferenceGraph(config, weights, ['logits'], { kernel: 'fused' })), /com\.microsoft Attention has no float16 form/);
   assert.throws(() => float16Graph(inferenceGraph(config, quantizeWeights(config, weights), ['logits'])), /DynamicQuantizeMatMul|MultiHeadAttention/);
 });
