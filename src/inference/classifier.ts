@@ -65,7 +65,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   const resized = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
   const config = resized.config;
   const precision = opts.precision ?? (isQuantized(ckpt.weights) ? 'int8' : 'fp32');
-  const weights = precision === 'int8' ? quantizeWeights(config, resized.weights) : dequantizeWeights(config, resized.weights);
+  const weights = weightsFor(config, resized.weights, precision);
   const k = config.numClasses;
   const labels = classNames(ckpt.labels, k);
   const pre = ckpt.preprocess;
@@ -109,6 +109,13 @@ export interface ClassifierOptions {
   readonly outputs?: readonly ViTOutputName[];
   /** Overrides the model's `device`. */
   readonly device?: DeviceChoice;
+  /** Overrides the model's `precision` (e.g. 'fp16' for a model loaded in fp32). */
+  readonly precision?: Precision;
+}
+
+/** Weights in the form `precision` runs on: int8 linear layers for 'int8', float32 otherwise (fp16 converts later). */
+function weightsFor(config: ViTConfig, weights: StateDict, precision: Precision): StateDict {
+  return precision === 'int8' ? quantizeWeights(config, weights) : dequantizeWeights(config, weights);
 }
 
 let noted = false;
@@ -122,7 +129,9 @@ export class Classifier {
     private readonly session: Session,
   ) {}
 
-  static async create(model: LoadedModel, opts: ClassifierOptions = {}): Promise<Classifier> {
+  static async create(loaded: LoadedModel, opts: ClassifierOptions = {}): Promise<Classifier> {
+    const precision = opts.precision ?? loaded.precision;
+    const model = precision === loaded.precision ? loaded : { ...loaded, precision, weights: weightsFor(loaded.config, loaded.weights, precision) };
     const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
     if (outputs.includes('logits') && model.config.numClasses === 0) {
       throw new UserError(`${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`);

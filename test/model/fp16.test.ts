@@ -92,6 +92,11 @@ test('fp16 through loadModel and Classifier: float32 outputs, attention probabil
   assert.equal(y['attn.0']!.dtype, 'float32');
   assert.ok(relErr(y['attn.0']!, x['attn.0']!) < BOUND);
   await Promise.all([a.release(), b.release()]);
+  // the same through Classifier's precision option on a model loaded in fp32
+  const [c, d] = await Promise.all([Classifier.create(loadModel(path), { outputs: ['logits'], precision: 'fp16' }), Classifier.create(fp16, { outputs: ['logits'] })]);
+  assert.equal(c.model.precision, 'fp16');
+  assert.deepEqual((await c.run(images)).logits!.data, (await d.run(images)).logits!.data);
+  await Promise.all([c.release(), d.release()]);
   // an int8 checkpoint's weights are dequantized for fp16
   const int8Loaded = loadModel(path, { precision: 'int8' });
   assert.equal(loadModel(path, { precision: 'fp16' }).weights.get('head.weight')!.dtype, 'float32');
