@@ -2,6 +2,9 @@
 // on onnxruntime-node's WebGPU execution provider (Dawn, on Vulkan) and on the same machine's CPU cores, against
 // PyTorch + timm eager fp32 on CUDA (bench/gpu_torch.py) where it is installed — all in one run. One JSON line per
 // case, with the CPU, the GPU and the Vulkan driver; a last line with the checks (fused attention on WebGPU).
+// The fp16 inference cases (model/fp16.ts) run on WebGPU only, where the adapter has shader-f16 (else their line says
+// skipped), against vitkit's fp32 on WebGPU and PyTorch's fp16 autocast on CUDA, with the logits' distance from fp32's
+// on the GPU (the head gets random weights for that: timm's init leaves it zero).
 // Each vitkit case runs in a process of its own, so its peak memory is its own: peak GPU memory is nvidia-smi's
 // memory.used over the case minus before it (the whole GPU: the bench runs one thing at a time); where there is no
 // nvidia-smi (SwiftShader: the "GPU" is the CPU) only the process's peak RSS is reported.
@@ -12,12 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Graph } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
-import { tensor } from '../src/graph/tensor.ts';
+import { type StateDict, type Tensor, tensor } from '../src/graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
 import { fusedAttention } from '../src/model/fused-attention.ts';
 import { initParameters } from '../src/model/init.ts';
 import { inferenceGraph } from '../src/model/vit.ts';
 import { Rng } from '../src/rng.ts';
+import { probeWebGpu } from '../src/runtime/devices.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { type Device, Session } from '../src/runtime/session.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
@@ -28,6 +32,8 @@ interface Case {
   readonly kind: 'train' | 'infer';
   readonly config: ViTConfig;
   readonly batch: number;
+  /** fp16: float16 compute (inference only); the name of the fp32 case it is compared with. */
+  readonly fp16Of?: string;
 }
 
 /** The issue's cases: training at 224 px with AdamW, inference at batch 64. */
@@ -37,12 +43,15 @@ const CASES: Readonly<Record<string, Case>> = {
   'train-b16': { kind: 'train', config: preset('vit_base_patch16_224'), batch: 32 },
   'infer-s16': { kind: 'infer', config: preset('vit_small_patch16_224'), batch: 64 },
   'infer-b16': { kind: 'infer', config: preset('vit_base_patch16_224'), batch: 64 },
+  'infer-s16-fp16': { kind: 'infer', config: preset('vit_small_patch16_224'), batch: 64, fp16Of: 'infer-s16' },
+  'infer-b16-fp16': { kind: 'infer', config: preset('vit_base_patch16_224'), batch: 64, fp16Of: 'infer-b16' },
 };
 /** --tiny: a micro ViT (32 px, 8-px patches, width 64, depth 2) at batch 2, so the whole run fits SwiftShader. */
 const MICRO = checkConfig({ ...defaultConfig, imgSize: 32, patchSize: 8, embedDim: 64, depth: 2, numHeads: 2, mlpDim: 128, numClasses: 10 });
 const TINY: Readonly<Record<string, Case>> = {
   'train-micro': { kind: 'train', config: MICRO, batch: 2 },
   'infer-micro': { kind: 'infer', config: MICRO, batch: 2 },
+  'infer-micro-fp16': { kind: 'infer', config: MICRO, batch: 2, fp16Of: 'infer-micro' },
 };
 
 const { values } = parseArgs({
@@ -52,12 +61,26 @@ const seconds = Number(values.seconds ?? (values.tiny ? 1 : 10));
 const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
 const table = values.tiny ? TINY : CASES;
 
-/** A case's images per second on `device`, timed after 2 warm-up runs over `seconds` (at least 3 runs). */
-async function measure(c: Case, device: Device): Promise<{ images_per_sec: number; runs: number }> {
+/** An inference case's graph on `device`: plain attention ops on WebGPU (the fused kernel is wrong there, see checks). */
+function inferenceSession(c: Case, params: StateDict, device: Device, float16: boolean): Promise<Session> {
+  const g = inferenceGraph(c.config, params, ['logits'], { ...(device === 'webgpu' ? { kernel: 'plain' as const } : {}), float16 });
+  return Session.create(toOnnx(g), { device });
+}
+
+/**
+ * A case's images per second on `device`, timed after 2 warm-up runs over `seconds` (at least 3 runs); for an fp16
+ * case also how far its logits are from the fp32 graph's on the same device and input.
+ */
+async function measure(c: Case, device: Device): Promise<Record<string, number>> {
   const { config, batch } = c;
   const rng = new Rng(0);
   const x = Float32Array.from({ length: batch * config.inChans * config.imgSize ** 2 }, () => rng.normal());
   const params = initParameters(config, { seed: 0 });
+  // timm's init zeroes the head, and zero logits would hide any difference between precisions
+  const head = params.get('head.weight')!;
+  if (c.kind === 'infer') params.set('head.weight', tensor('float32', head.shape, Float32Array.from(head.data as Float32Array, () => 0.02 * rng.normal())));
+  const images = { dtype: 'float32' as const, shape: [batch, config.inChans, config.imgSize, config.imgSize], data: x };
+  let last: unknown;
   let run: () => Promise<unknown>;
   let release: () => Promise<void>;
   if (c.kind === 'train') {
@@ -65,11 +88,8 @@ async function measure(c: Case, device: Device): Promise<{ images_per_sec: numbe
     const s = await TrainSession.create(config, params, { engine: nodeEngine, batch, device, ...benchStep });
     [run, release] = [() => s.step(x, y, 1e-3), () => s.release()];
   } else {
-    // plain attention ops on WebGPU: onnxruntime's fused Attention kernel gives wrong results there (see checks)
-    const g = inferenceGraph(config, params, ['logits'], device === 'webgpu' ? { kernel: 'plain' } : {});
-    const s = await Session.create(toOnnx(g), { device });
-    const images = { dtype: 'float32' as const, shape: [batch, config.inChans, config.imgSize, config.imgSize], data: x };
-    [run, release] = [() => s.run({ images }), () => s.release()];
+    const s = await inferenceSession(c, params, device, c.fp16Of !== undefined);
+    [run, release] = [async () => (last = await s.run({ images })), () => s.release()];
   }
   for (let i = 0; i < 2; i++) await run();
   let runs = 0;
@@ -80,7 +100,15 @@ async function measure(c: Case, device: Device): Promise<{ images_per_sec: numbe
   }
   const ms = (performance.now() - start) / runs;
   await release();
-  return { images_per_sec: (batch * 1000) / ms, runs };
+  const rate = { images_per_sec: (batch * 1000) / ms, runs };
+  if (!c.fp16Of) return rate;
+  const s = await inferenceSession(c, params, device, false);
+  const want = (await s.run({ images })).logits!.data as Float32Array;
+  await s.release();
+  const got = (last as Record<string, Tensor>).logits!.data as Float32Array;
+  const worst = want.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i]!)), 0);
+  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return { ...rate, max_abs_diff_vs_fp32: worst, logit_scale: scale, max_rel_diff_vs_fp32: worst / scale };
 }
 
 /** nvidia-smi's answer to a query (CSV, no header or units), or null where there is no nvidia-smi. */
@@ -118,6 +146,7 @@ async function vitkitChild(name: string, device: Device): Promise<Record<string,
   return { ...(JSON.parse(line) as Record<string, unknown>), ...(device === 'webgpu' ? { peak_gpu_memory_mb: peakGpu } : {}) };
 }
 
+/** PyTorch's side of a case: fp32 eager, or for an fp16 case eager under CUDA fp16 autocast. */
 function pytorch(c: Case): Record<string, unknown> {
   const { config: k } = c;
   const kw = {
@@ -125,7 +154,8 @@ function pytorch(c: Case): Record<string, unknown> {
     depth: k.depth, num_heads: k.numHeads, mlp_ratio: k.mlpDim / k.embedDim, num_classes: k.numClasses,
   };
   const script = fileURLToPath(new URL('./gpu_torch.py', import.meta.url));
-  const r = spawnSync(python, [script, c.kind, JSON.stringify(kw), String(c.batch), String(seconds)], { encoding: 'utf8' });
+  const mode = c.fp16Of ? 'infer-fp16' : c.kind;
+  const r = spawnSync(python, [script, mode, JSON.stringify(kw), String(c.batch), String(seconds)], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || !line) return { error: (r.stderr || String(r.error)).trim().split('\n').pop() };
   return JSON.parse(line) as Record<string, unknown>;
@@ -168,13 +198,33 @@ if (values.child) {
   const vulkanDriver = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? "the loader's default";
   const gpu = { gpu: nvidiaSmi('name'), driver: nvidiaSmi('driver_version'), vulkan_driver: vulkanDriver };
   const threads = availableParallelism();
+  const ratio = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    typeof a.images_per_sec === 'number' && typeof b.images_per_sec === 'number' ? a.images_per_sec / b.images_per_sec : null;
+  // fp32 WebGPU results of this run, which the fp16 cases compare with (measured again where not in --cases)
+  const fp32OnWebGpu = new Map<string, Record<string, unknown>>();
   for (const name of names) {
     const c = table[name]!;
+    if (c.fp16Of) {
+      const head = { case: name, kind: c.kind, batch: c.batch, img_size: c.config.imgSize, precision: 'fp16' };
+      const probe = await probeWebGpu();
+      if (!probe.available || !probe.fp16) {
+        const why = probe.available ? 'no shader-f16' : `no WebGPU adapter: ${probe.reason}`;
+        console.log(JSON.stringify({ ...head, vitkit_webgpu: { skipped: why }, ...gpu, machine: machine() }));
+        continue;
+      }
+      const webgpu = await vitkitChild(name, 'webgpu');
+      const fp32 = fp32OnWebGpu.get(c.fp16Of) ?? (await vitkitChild(c.fp16Of, 'webgpu'));
+      const torch = skip.has('pytorch') ? { skipped: '--skip pytorch' } : pytorch(c);
+      console.log(JSON.stringify({
+        ...head, vitkit_webgpu: webgpu, vitkit_webgpu_fp32: fp32, pytorch_fp16_autocast: torch,
+        ratio_fp16_vs_fp32_webgpu: ratio(webgpu, fp32), ratio_webgpu_vs_pytorch_fp16: ratio(webgpu, torch), ...gpu, machine: machine(),
+      }));
+      continue;
+    }
     const webgpu = await vitkitChild(name, 'webgpu');
+    fp32OnWebGpu.set(name, webgpu);
     const cpu = skip.has('cpu') ? { skipped: '--skip cpu' } : await vitkitChild(name, 'cpu');
     const torch = skip.has('pytorch') ? { skipped: '--skip pytorch' } : pytorch(c);
-    const ratio = (a: Record<string, unknown>, b: Record<string, unknown>) =>
-      typeof a.images_per_sec === 'number' && typeof b.images_per_sec === 'number' ? a.images_per_sec / b.images_per_sec : null;
     console.log(JSON.stringify({
       case: name, kind: c.kind, batch: c.batch, img_size: c.config.imgSize, fp32: true, ...(c.kind === 'train' ? { optimizer: 'adamw' } : {}),
       vitkit_webgpu: webgpu, vitkit_cpu: { threads, ...cpu }, pytorch: torch,

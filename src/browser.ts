@@ -25,7 +25,8 @@ export { parameterShapes, countParameters, forwardFlops } from './model/params.t
 export { buildViT, inferenceGraph, initializerParams, inputParams, type ViTValues, type ViTOutputName, type AttentionKernel } from './model/vit.ts';
 export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
 export { initParameters } from './model/init.ts';
-export { type Precision, type QuantizeOptions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
+export { type Precision, type QuantizeOptions, precisions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
+export { FLOAT32_OPS, type Float16Options, float16Graph } from './model/fp16.ts';
 
 // Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph), and training them on an
 // injected onnxruntime: `webEngine(ort)` over the onnxruntime-web module the page imported

@@ -3,6 +3,7 @@ import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import type { LoadOptions } from '../inference/classifier.ts';
 import type { MlpKind, Pool, ViTConfig } from '../model/config.ts';
+import { type Precision, precisions } from '../model/int8.ts';
 import type { ResampleFilter } from '../data/resample.ts';
 import { parseDevice } from '../runtime/devices.ts';
 
@@ -64,6 +65,7 @@ export const modelFlags = {
   mlp: { type: 'string' },
   'pos-resample': { type: 'string' },
   threads: { type: 'string' },
+  precision: { type: 'string' },
   int8: { type: 'boolean' },
   device: { type: 'string' },
 } as const;
@@ -87,8 +89,12 @@ Model and preprocessing (override what the checkpoint says):
   --pos-resample R     timm|transformers: resample position embeddings (BEiT: relative bias tables) for another
                        --img-size as that library does (default: transformers for Hugging Face checkpoints, else timm)
   --threads N          onnxruntime intra-op threads (default: all cores)
-  --int8               run the linear layers in int8 (weights quantized per output channel on load; an int8
-                       checkpoint from vitkit quantize runs in int8 without it); CPU only
+  --precision P        fp32, fp16 or int8 (default: the checkpoint's: int8 for a vitkit quantize file, else fp32).
+                       fp16 computes in float16 and is meant for GPUs with f16 shaders (--device webgpu or auto;
+                       vitkit info --devices says whether the GPU has them); it runs on the CPU too, for checking,
+                       but is not faster there. int8: see --int8
+  --int8               short for --precision int8: the linear layers in int8 (weights quantized per output channel
+                       on load; an int8 checkpoint from vitkit quantize runs in int8 without it); CPU only
   --device D           cpu (default), webgpu (a GPU through onnxruntime's WebGPU/Vulkan provider; vitkit info
                        --devices says whether one is found), or auto (webgpu when an adapter is found, else cpu)`;
 
@@ -115,10 +121,23 @@ export function configOverrides(v: Pick<ModelFlagValues, 'pool' | 'heads' | 'ln-
   return o;
 }
 
+/** --precision, or --int8 (its short form); undefined when neither is given. Both, disagreeing, is an error. */
+export function precisionFlag(v: Pick<ModelFlagValues, 'precision' | 'int8'>): Precision | undefined {
+  const p = v.precision;
+  if (p !== undefined && !(precisions as readonly string[]).includes(p)) {
+    throw new UserError(`unknown --precision '${p}' (expected ${precisions.join('|')})`);
+  }
+  if (v.int8 && p !== undefined && p !== 'int8') {
+    throw new UserError(`--int8 is short for --precision int8, which conflicts with --precision ${p}: give one`);
+  }
+  return v.int8 ? 'int8' : (p as Precision | undefined);
+}
+
 /** Model loading options from the shared model flags. */
 export function loadOptionsFromFlags(v: ModelFlagValues): LoadOptions {
+  const precision = precisionFlag(v);
   return {
-    ...(v.int8 ? { precision: 'int8' as const } : {}),
+    ...(precision ? { precision } : {}),
     ...(v.device === undefined ? {} : { device: parseDevice(v.device) }),
     config: configOverrides(v),
     revision: v.revision,

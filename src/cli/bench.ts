@@ -5,11 +5,11 @@ import { defaultBatch, modelDevice } from '../inference/classifier.ts';
 import { preset } from '../model/config.ts';
 import { parseDevice } from '../runtime/devices.ts';
 import { loadModelFromFlags } from './load-model.ts';
-import { modelFlags, numberFlag, parseCommand, threadsFlag } from './args.ts';
+import { modelFlags, numberFlag, parseCommand, precisionFlag, threadsFlag } from './args.ts';
 
 const help = `
 Usage: vitkit bench (--arch NAME | --checkpoint PATH) [--batch 8] [--img-size N] [--threads N] [--seconds 5]
-                   [--int8] [--device D] [--json]
+                   [--precision fp32|fp16|int8] [--int8] [--device D] [--json]
 
 Measures steady-state inference throughput (warm-up, then timed runs) of the logits (pooled features for a
 model without a head) on a fixed batch of synthetic images.
@@ -20,15 +20,17 @@ model without a head) on a fixed batch of synthetic images.
   --img-size N       input resolution (default: the preset's or checkpoint's)
   --threads N        onnxruntime intra-op threads (default: all cores)
   --seconds S        minimum timed duration (default 5)
-  --int8             int8 linear layers (weights quantized per output channel; CPU only)
+  --precision P      fp32 (default), fp16 (float16 compute: for GPUs with f16 shaders, --device webgpu; on the CPU
+                     it runs but is not faster) or int8
+  --int8             short for --precision int8: int8 linear layers (weights quantized per output channel; CPU only)
   --device D         cpu (default), webgpu, or auto (webgpu when an adapter is found; see vitkit info --devices)
   --json             print {"arch" or "checkpoint", "precision", "device", "batch", "images_per_sec", "ms_per_batch",
                      "gflops_per_sec"}
 `;
 
-const { checkpoint, revision, heads, 'ln-eps': lnEps, pool, int8, threads, 'img-size': imgSize, device } = modelFlags;
+const { checkpoint, revision, heads, 'ln-eps': lnEps, pool, precision, int8, threads, 'img-size': imgSize, device } = modelFlags;
 const options = {
-  arch: { type: 'string' }, checkpoint, revision, heads, 'ln-eps': lnEps, pool, int8, threads, 'img-size': imgSize, device,
+  arch: { type: 'string' }, checkpoint, revision, heads, 'ln-eps': lnEps, pool, precision, int8, threads, 'img-size': imgSize, device,
   batch: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
@@ -41,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
   const model = v.checkpoint ? await loadModelFromFlags(v.checkpoint, v) : undefined;
   const imgSize = v['img-size'] === undefined ? {} : { imgSize: numberFlag('img-size', v['img-size'], 0, { integer: true, min: 1 }) };
   const cfg = model?.config ?? preset(v.arch!, imgSize);
-  const precision = model?.precision ?? (v.int8 ? 'int8' : 'fp32');
+  const precision = model?.precision ?? precisionFlag(v) ?? 'fp32';
   const { device, note } = await modelDevice(precision, parseDevice(v.device ?? 'cpu'), `bench ${v.checkpoint ?? `--arch ${v.arch}`}`);
   if (note) console.error(`vitkit: ${note}`);
   const batch = batchFlag ?? defaultBatch(device, 8);

@@ -35,6 +35,7 @@ checkpoint's, or the flags below) and "labels" (JSON list).
   --json           print {"input", "output", "outputs", "precision", "bytes"}
   --device webgpu  write the graph form for onnxruntime's WebGPU provider (attention from standard ops; the
                    default uses onnxruntime's fused com.microsoft Attention, fastest on the CPU)
+  --precision fp16 write a float16 graph (float32 input and outputs; attention from standard ops), for GPUs
 ${modelFlagsHelp.replace(/\n\s+--device .*$(\n {20,}.*$)*/m, '')}
 `;
 
@@ -78,12 +79,13 @@ export async function main(argv: string[]): Promise<void> {
     ...(headless ? {} : { labels: JSON.stringify(labels) }),
   };
   const kernel = model.device === 'webgpu' ? attentionKernelFor('webgpu') : undefined;
-  const graphOf = (weights: StateDict) => inferenceGraph(model.config, weights, outputs, { kernel });
+  const graphOf = (weights: StateDict) => inferenceGraph(model.config, weights, outputs, { kernel, float16: model.precision === 'fp16' });
   const onnxOf = (graph: Graph) => {
     const bytes = toOnnx(graph, 'vitkit', metadata);
     if (bytes.length > MAX_ONNX_BYTES) throw new UserError(`export-onnx: ${checkpoint} is too large for a single ONNX file (${bytes.length} bytes > 2 GiB)`);
     return bytes;
   };
+  if (v.triton && model.precision === 'fp16') throw new UserError('export-onnx: --triton writes a float32 and an int8 version; drop --precision fp16');
   const graph = graphOf(model.weights);
   const bytes = onnxOf(graph);
   if (v.triton) {

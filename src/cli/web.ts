@@ -28,10 +28,10 @@ Without --checkpoint it shows the model \`npm start\` trains (${DEFAULT_RUN}), w
                    mnist, an IDX, CIFAR-10 or ImageFolder directory)
   --host H         address to listen on (default 127.0.0.1)
   --port N         TCP port (default 8081; 0 picks a free one)
-${modelFlagsHelp.replace(/\n\s+--(threads|device) .*$(\n {20,}.*$)*/gm, '') /* the browser picks its own threads and device */}
+${modelFlagsHelp.replace(/\n\s+--(threads|device|precision) .*$(\n {20,}.*$)*/gm, '') /* the browser picks its own threads and device; the page runs float32 (or int8) */}
 `;
 
-const { threads: _threads, device: _device, ...pageModelFlags } = modelFlags;
+const { threads: _threads, device: _device, precision: _precision, ...pageModelFlags } = modelFlags;
 const options = { ...pageModelFlags, samples: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } } as const;
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 // The IR: a graph of typed values with static shapes, built op by op, serialised to ONNX by onnx.ts.
 // Shapes are known when the graph is built, so every shape error surfaces here, naming the op.
+import { toHalf } from './half.ts';
 import { type DType, type Tensor, formatShape } from './tensor.ts';
 
 /** A dimension: a size, or a symbolic name (e.g. 'batch') left free for onnxruntime. */
@@ -213,6 +214,8 @@ function scalarTensor(value: number, dtype: DType): Tensor {
   switch (dtype) {
     case 'float32':
       return { dtype, shape: [], data: Float32Array.of(value) };
+    case 'float16':
+      return { dtype, shape: [], data: toHalf(Float32Array.of(value)) };
     case 'float64':
       return { dtype, shape: [], data: Float64Array.of(value) };
     case 'int64':

@@ -8,7 +8,8 @@ export const IR_VERSION = 8;
 /** Opset 18: LayerNormalization (17) and axes-as-input for every Reduce op. */
 export const OPSET = 18;
 
-const elemType: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };
+/** ONNX TensorProto.DataType of each dtype (also Cast's `to`). */
+export const elemType: Readonly<Record<DType, number>> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 const attrType = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 
 function tensorProto(name: string, t: Tensor): Encoded {

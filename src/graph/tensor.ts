@@ -2,11 +2,15 @@
 // No maths here: compute happens in onnxruntime.
 
 /** Element types vitkit handles; names match onnxruntime-common's tensor types. */
-export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
 
-/** The typed array that backs each dtype (bool is stored one byte per element, as ONNX does). */
+/**
+ * The typed array that backs each dtype (bool is stored one byte per element, as ONNX does; float16 as its IEEE
+ * binary16 bit patterns, as onnxruntime-common takes it where the runtime has no Float16Array — see half.ts).
+ */
 export interface DataFor {
   float32: Float32Array;
+  float16: Uint16Array;
   float64: Float64Array;
   int64: BigInt64Array;
   int32: Int32Array;
@@ -33,6 +37,7 @@ export function numel(shape: readonly number[]): number {
 
 const ctors = {
   float32: Float32Array,
+  float16: Uint16Array,
   float64: Float64Array,
   int64: BigInt64Array,
   int32: Int32Array,

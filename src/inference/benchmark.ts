@@ -4,7 +4,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import { type StateDict, zeros } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { initParameters } from '../model/init.ts';
-import { type Precision, quantizeWeights } from '../model/int8.ts';
+import { type Precision, dequantizeWeights, quantizeWeights } from '../model/int8.ts';
 import { forwardFlops } from '../model/params.ts';
 import { inferenceGraph } from '../model/vit.ts';
 import { type Device, Session } from '../runtime/session.ts';
@@ -18,7 +18,7 @@ export interface BenchmarkOptions {
   /** Keep timing until both this many runs and this many seconds have passed. */
   readonly minRuns?: number;
   readonly minSeconds?: number;
-  /** int8 linear layers (weights quantized per output channel) or float32 throughout. */
+  /** int8 linear layers (weights quantized per output channel), float16 compute, or float32 throughout. */
   readonly precision?: Precision;
   /** The weights to time (a loaded checkpoint's, canonical, float32 or int8); default a seeded random init. */
   readonly weights?: StateDict;
@@ -37,9 +37,10 @@ export interface BenchmarkResult {
 /** Times the logits (pooled features without a head) of `cfg` at `opts.batch`, with a fixed batch in the graph. */
 export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
   const init = opts.weights ?? initParameters(cfg, { seed: 0 });
-  const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : init;
+  const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : opts.precision === 'fp16' ? dequantizeWeights(cfg, init) : init;
   const device = opts.device ?? 'cpu';
-  const graph = inferenceGraph(cfg, weights, [cfg.numClasses > 0 ? 'logits' : 'pooled'], { batch: opts.batch, kernel: attentionKernelFor(device) });
+  const outputs = [cfg.numClasses > 0 ? 'logits' : 'pooled'] as const;
+  const graph = inferenceGraph(cfg, weights, outputs, { batch: opts.batch, kernel: attentionKernelFor(device), float16: opts.precision === 'fp16' });
   const session = await Session.create(toOnnx(graph), { threads: opts.threads, device });
   const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));

@@ -19,7 +19,7 @@ export interface LoadedModel {
   readonly path: string;
   readonly format: CheckpointFormat;
   readonly config: ViTConfig;
-  /** Canonical weights; int8 linear weights with their scales when `precision` is 'int8'. */
+  /** Canonical weights; int8 linear weights with their scales when `precision` is 'int8', else float32. */
   readonly weights: StateDict;
   readonly precision: Precision;
   /** One name per class (ImageNet's for 1000-class heads without names, else the index). */
@@ -42,7 +42,9 @@ export interface LoadOptions {
   readonly interpolation?: ResampleFilter;
   /**
    * 'int8' quantizes the linear layers on load (per output channel) unless the checkpoint already is int8;
-   * 'fp32' dequantizes an int8 checkpoint. Default: the checkpoint's own precision.
+   * 'fp32' dequantizes an int8 checkpoint; 'fp16' computes in float16 (for GPUs with f16 shaders; on the CPU it
+   * runs, but no faster than fp32), from float32 weights (an int8 checkpoint's dequantized). Default: the
+   * checkpoint's own precision.
    */
   readonly precision?: Precision;
   /** Where the model runs: 'cpu' (default), 'webgpu', or 'auto' (WebGPU when an adapter is found). */
@@ -63,7 +65,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   const resized = atResolution(ckpt.config, ckpt.weights, opts.imgSize ?? ckpt.config.imgSize);
   const config = resized.config;
   const precision = opts.precision ?? (isQuantized(ckpt.weights) ? 'int8' : 'fp32');
-  const weights = precision === 'int8' ? quantizeWeights(config, resized.weights) : dequantizeWeights(config, resized.weights);
+  const weights = weightsFor(config, resized.weights, precision);
   const k = config.numClasses;
   const labels = classNames(ckpt.labels, k);
   const pre = ckpt.preprocess;
@@ -107,6 +109,13 @@ export interface ClassifierOptions {
   readonly outputs?: readonly ViTOutputName[];
   /** Overrides the model's `device`. */
   readonly device?: DeviceChoice;
+  /** Overrides the model's `precision` (e.g. 'fp16' for a model loaded in fp32). */
+  readonly precision?: Precision;
+}
+
+/** Weights in the form `precision` runs on: int8 linear layers for 'int8', float32 otherwise (fp16 converts later). */
+function weightsFor(config: ViTConfig, weights: StateDict, precision: Precision): StateDict {
+  return precision === 'int8' ? quantizeWeights(config, weights) : dequantizeWeights(config, weights);
 }
 
 let noted = false;
@@ -120,13 +129,16 @@ export class Classifier {
     private readonly session: Session,
   ) {}
 
-  static async create(model: LoadedModel, opts: ClassifierOptions = {}): Promise<Classifier> {
+  static async create(loaded: LoadedModel, opts: ClassifierOptions = {}): Promise<Classifier> {
+    const precision = opts.precision ?? loaded.precision;
+    const model = precision === loaded.precision ? loaded : { ...loaded, precision, weights: weightsFor(loaded.config, loaded.weights, precision) };
     const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
     if (outputs.includes('logits') && model.config.numClasses === 0) {
       throw new UserError(`${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`);
     }
     const device = await classifierDevice(model, opts.device ?? model.device);
-    const graph = inferenceGraph(model.config, model.weights, outputs, { kernel: attentionKernelFor(device) });
+    const float16 = model.precision === 'fp16';
+    const graph = inferenceGraph(model.config, model.weights, outputs, { kernel: attentionKernelFor(device), float16 });
     return new Classifier(model, device, await Session.create(toOnnx(graph), { threads: opts.threads, device }));
   }
 
@@ -140,9 +152,12 @@ export class Classifier {
   }
 }
 
-/** Where a model of `precision` runs: int8 stays on the CPU ('auto' picks it, 'webgpu' is refused). */
+/**
+ * Where a model of `precision` runs: int8 stays on the CPU ('auto' picks it, 'webgpu' is refused); fp16 takes
+ * WebGPU only on an adapter with f16 shaders ('auto' falls back to the CPU, 'webgpu' is refused).
+ */
 export async function modelDevice(precision: Precision, choice: DeviceChoice, what: string): Promise<ResolvedDevice> {
-  if (precision !== 'int8') return resolveDevice(choice);
+  if (precision !== 'int8') return resolveDevice(choice, { fp16: precision === 'fp16' });
   if (choice === 'webgpu') throw int8OnWebGpu(what);
   return { device: 'cpu' };
 }

@@ -6,8 +6,13 @@ import { type StateDict, type Tensor, formatShape, numel, tensor } from '../grap
 import type { ViTConfig } from './config.ts';
 import { parameterShapes } from './params.ts';
 
-/** The numeric form of a model's linear layers. */
-export type Precision = 'fp32' | 'int8';
+/**
+ * The numeric form a model runs in: float32; int8 linear layers (this file; CPU only); or float16 compute
+ * (fp16.ts; for GPUs with f16 shaders, float32 weights converted when the graph is built).
+ */
+export type Precision = 'fp32' | 'fp16' | 'int8';
+
+export const precisions: readonly Precision[] = ['fp32', 'fp16', 'int8'];
 
 /** Suffix of the float32 scales stored beside each int8 weight: `blocks.0.attn.qkv.weight_scale` [out] (or [1]). */
 export const SCALE_SUFFIX = '_scale';

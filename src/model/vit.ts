@@ -9,6 +9,7 @@ import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
 import { type ViTConfig, gridSize, prefixTokens } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
+import { float16Graph } from './fp16.ts';
 import { int8Linear, isQuantized } from './int8.ts';
 import { mapPool } from './map-head.ts';
 import { relPosBias } from './rel-pos-bias.ts';
@@ -242,6 +243,8 @@ export interface InferenceGraphOptions {
   readonly input?: string;
   /** Graph names of outputs other than their own ('pooled' as Hugging Face's 'pooler_output', say). */
   readonly outputNames?: Partial<Record<'logits' | 'pooled' | 'encoded', string>>;
+  /** Compute in float16 (fp16.ts; float32 weights only): input and outputs stay float32, attention is 'plain'. */
+  readonly float16?: boolean;
 }
 
 /** The kernel that measured fastest for each precision (bench/attention-kernels.ts). */
@@ -254,13 +257,14 @@ export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionK
  * (default: the fastest for the precision) unless the probabilities are asked for.
  */
 export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
-  const { batch = 'batch', kernel, input = 'images', outputNames = {} } = opts;
+  const { batch = 'batch', kernel, input = 'images', outputNames = {}, float16 = false } = opts;
   const g = new Graph('vit');
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
   const linear = int8 ? int8Linear(g, weights) : undefined;
   // onnxruntime's kernels take neither BEiT's relative position bias nor its q/v-only bias: BEiT runs 'plain'
-  const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias;
+  // (nor, in float16, any of onnxruntime's fused kernels: their float16 support differs by provider)
+  const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias || float16;
   const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
   if (chosen === 'fused' && int8) throw new Error("the 'fused' attention kernel has a float32 q/k/v projection: use 'mha' for int8 weights");
   const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
@@ -273,5 +277,6 @@ export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: read
       g.output(v.logits, outputNames.logits ?? 'logits');
     } else g.output(v[o], outputNames[o] ?? o);
   }
-  return g;
+  if (float16 && int8) throw new Error('float16: the weights are int8 (dequantize them first)');
+  return float16 ? float16Graph(g) : g;
 }

@@ -1,6 +1,7 @@
 // Elementwise ops with ONNX broadcasting: arithmetic, unary maths, comparisons, Where, Cast, with their
 // gradient rules (a broadcast operand's gradient is summed back to its shape with sumTo).
 import type { Node, Value } from '../graph/graph.ts';
+import { elemType } from '../graph/onnx.ts';
 import { broadcastShapes } from '../graph/shapes.ts';
 import type { DType } from '../graph/tensor.ts';
 import { sumTo } from './shape.ts';
@@ -60,11 +61,9 @@ export function where(cond: Value, a: Operand, b: Operand): Value {
   return x.graph.node('Where', [cond, x, y], [{ dtype: x.dtype, shape }])[0]!;
 }
 
-const onnxType: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };
-
 export function cast(x: Value, to: DType): Value {
   if (x.dtype === to) return x;
-  return x.graph.node('Cast', [x], [{ dtype: to, shape: x.shape }], { to: { type: 'int', value: onnxType[to] } })[0]!;
+  return x.graph.node('Cast', [x], [{ dtype: to, shape: x.shape }], { to: { type: 'int', value: elemType[to] } })[0]!;
 }
 
 // ---- gradient rules ----

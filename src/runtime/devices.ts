@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import { UserError } from '../errors.ts';
 import { Graph } from '../graph/graph.ts';
 import { toOnnx } from '../graph/onnx.ts';
+import { add, cast } from '../ops/elementwise.ts';
 import type { Device } from './session-options.ts';
 
 /** A device, or 'auto': WebGPU when an adapter is found, else the CPU. */
@@ -60,16 +61,31 @@ export function parseDevice(value: string): DeviceChoice {
   return value as DeviceChoice;
 }
 
+export interface DeviceNeeds {
+  /** The graph computes in float16: WebGPU only on an adapter with f16 shaders (`shader-f16`). */
+  readonly fp16?: boolean;
+}
+
 /**
- * The device to run on: 'cpu' as is; 'webgpu' when the probe finds an adapter, else a UserError saying why and the
- * fix; 'auto' → WebGPU when an adapter is found, else the CPU with a note saying why.
+ * The device to run on: 'cpu' as is; 'webgpu' when the probe finds an adapter (with f16 shaders if `needs.fp16`),
+ * else a UserError saying why and the fix; 'auto' → WebGPU when such an adapter is found, else the CPU with a note
+ * saying why.
  */
-export async function resolveDevice(choice: DeviceChoice): Promise<ResolvedDevice> {
+export async function resolveDevice(choice: DeviceChoice, needs: DeviceNeeds = {}): Promise<ResolvedDevice> {
   if (choice === 'cpu') return { device: 'cpu' };
   const probe = await probeWebGpu();
-  if (probe.available) return { device: 'webgpu' };
-  if (choice === 'webgpu') throw noAdapter(probe);
-  return { device: 'cpu', note: `device auto: running on the CPU, no WebGPU adapter: ${probe.reason}` };
+  if (probe.available && (probe.fp16 || !needs.fp16)) return { device: 'webgpu' };
+  if (choice === 'webgpu') throw probe.available ? noShaderF16() : noAdapter(probe);
+  const why = probe.available ? 'the WebGPU adapter has no f16 shaders (shader-f16) for --precision fp16' : `no WebGPU adapter: ${probe.reason}`;
+  return { device: 'cpu', note: `device auto: running on the CPU, ${why}` };
+}
+
+/** The one-line error for fp16 on an adapter without f16 shaders. */
+export function noShaderF16(): UserError {
+  return new UserError(
+    '--precision fp16 --device webgpu: the WebGPU adapter has no f16 shaders (WebGPU\'s shader-f16; SwiftShader has none): ' +
+      'use --precision fp32, or a GPU with shader-f16 (vitkit info --devices says whether it has them)',
+  );
 }
 
 /** The one-line error for a WebGPU that cannot be had. */
@@ -106,12 +122,9 @@ function probeModels(): [Uint8Array, Uint8Array] {
   const model = (fp16: boolean) => {
     const g = new Graph('probe');
     const x = g.input('x', 'float32', [2]);
-    const like = [{ dtype: 'float32' as const, shape: [2] }];
-    // vitkit's IR has no float16 dtype; intermediates carry no type in the ONNX file, so the nominal float32 of the
-    // Cast outputs never reaches onnxruntime, which infers float16 from Cast's `to` (10 = FLOAT16, 1 = FLOAT).
-    const h = fp16 ? g.node('Cast', [x], like, { to: { type: 'int', value: 10 } })[0]! : x;
-    const s = g.node('Add', [h, h], like)[0]!;
-    g.output(fp16 ? g.node('Cast', [s], like, { to: { type: 'int', value: 1 } })[0]! : s, 'y');
+    const h = fp16 ? cast(x, 'float16') : x;
+    const s = add(h, h);
+    g.output(fp16 ? cast(s, 'float32') : s, 'y');
     return toOnnx(g);
   };
   return [model(false), model(true)];

@@ -1,6 +1,7 @@
 // Raw little-endian element types found in checkpoint files, decoded to vitkit's host tensors.
 // Floating types all become float32 (the only float type the model runs in); integer types keep their width.
 // Assumes a little-endian host, as every platform Node ships for is.
+import { fromHalf } from '../graph/half.ts';
 import { type DType, type Tensor, numel, tensor } from '../graph/tensor.ts';
 
 /** Element types the readers understand (safetensors spelling, also used for .npy and torch storages). */
@@ -9,7 +10,7 @@ export type RawType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I8' | 'U
 export const rawBytes: Readonly<Record<RawType, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I8: 1, U8: 1, BOOL: 1 };
 
 const rawOf: Readonly<Record<DType, RawType>> = {
-  float32: 'F32', float64: 'F64', int64: 'I64', int32: 'I32', int8: 'I8', uint8: 'U8', bool: 'BOOL',
+  float32: 'F32', float16: 'F16', float64: 'F64', int64: 'I64', int32: 'I32', int8: 'I8', uint8: 'U8', bool: 'BOOL',
 };
 
 export function isRawType(s: string): s is RawType {
@@ -23,15 +24,6 @@ function aligned(bytes: Uint8Array): ArrayBuffer {
   return buf;
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
 /** Decodes `bytes` (exactly numel(shape) elements of `raw`) into a tensor; floats become float32. */
 export function decodeTensor(raw: RawType, shape: readonly number[], bytes: Uint8Array): Tensor {
   const buf = aligned(bytes);
@@ -42,7 +34,7 @@ export function decodeTensor(raw: RawType, shape: readonly number[], bytes: Uint
     case 'F64':
       return tensor('float32', shape, Float32Array.from(new Float64Array(buf)));
     case 'F16':
-      return tensor('float32', shape, Float32Array.from(new Uint16Array(buf), halfToFloat));
+      return tensor('float32', shape, fromHalf(new Uint16Array(buf)));
     case 'BF16': {
       // bfloat16 is the top half of a float32's bits
       const src = new Uint16Array(buf);

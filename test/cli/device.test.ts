@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FIXTURES } from '../fixtures.ts';
+import { probeWebGpu } from '../../src/runtime/devices.ts';
 import { assertWebGpu, needsWebGpu } from '../webgpu.ts';
 import { vitkit } from './run.ts';
 
@@ -93,4 +94,18 @@ test('bench picks a GPU-sized batch on webgpu unless --batch is given', needsWeb
   assert.equal(batch('--device', 'cpu'), 8);
   assert.equal(batch('--device', 'webgpu'), 64);
   assert.equal(batch('--device', 'webgpu', '--batch', '3'), 3);
+});
+
+test('--precision fp16 --device webgpu without f16 shaders (SwiftShader) is one line naming the fix; auto stays on the CPU', needsWebGpu, async () => {
+  assertWebGpu();
+  if ((await probeWebGpu()).fp16) return; // a GPU with shader-f16: test/inference/webgpu.test.ts runs fp16 on it
+  const r = vitkit(['predict', images[0]!, '--checkpoint', hf, '--precision', 'fp16', '--device', 'webgpu'], { timeoutMs: 120_000 });
+  assert.notEqual(r.status, 0);
+  const lines = r.stderr.trim().split('\n').filter((l) => !/XDG_RUNTIME_DIR/.test(l));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^vitkit: --precision fp16 --device webgpu: the WebGPU adapter has no f16 shaders .*: use --precision fp32, or a GPU with shader-f16/);
+  const auto = vitkit(['predict', images[0]!, '--checkpoint', hf, '--json', '--precision', 'fp16', '--device', 'auto'], { timeoutMs: 120_000 });
+  assert.equal(auto.status, 0, auto.stderr);
+  assert.equal((JSON.parse(auto.stdout) as Line).device, 'cpu');
+  assert.match(auto.stderr, /device auto: running on the CPU, the WebGPU adapter has no f16 shaders \(shader-f16\) for --precision fp16/);
 });

@@ -84,3 +84,24 @@ test('--triton REPO: config.pbtxt names the graph\'s input and outputs; version 
   assert.ok(f32.some((v, i) => v !== int8[i]), 'and really int8');
   assert.match(vitkit(['export-onnx', ckpt, plain, '--triton', repo]).stderr, /--triton REPO instead of the path/);
 });
+
+test('--precision fp16 writes a float16 graph behind a float32 interface, half the size, with fp32\'s logits to 8·2⁻¹¹', async () => {
+  const hf = `${FIXTURES}micro_p16_224/hf`;
+  const [f32, f16] = [join(tmp, 'fp32.onnx'), join(tmp, 'fp16.onnx')];
+  for (const [file, args] of [[f32, ['--device', 'webgpu']], [f16, ['--precision', 'fp16']]] as const) {
+    const r = vitkit(['export-onnx', hf, file, '--json', ...args]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const [a, b] = [readFileSync(f32), readFileSync(f16)];
+  assert.ok(b.length < 0.6 * a.length, `${b.length} vs ${a.length} bytes`);
+  const images = new ort.Tensor('float32', new Float32Array(2 * 3 * 224 * 224).map((_, i) => Math.sin(i)), [2, 3, 224, 224]);
+  const run = async (bytes: Buffer) => (await (await ort.InferenceSession.create(bytes)).run({ images })).logits!;
+  const [x, y] = [await run(a), await run(b)];
+  assert.equal(y.type, 'float32');
+  const [want, got] = [x.data as Float32Array, y.data as Float32Array];
+  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const diff = want.reduce((m, v, i) => Math.max(m, Math.abs(v - got[i]!)), 0);
+  assert.ok(diff < 8 * 2 ** -11 * scale && diff > 0, `${diff} of ${scale}`); // test/model/fp16.test.ts's bound
+  const triton = vitkit(['export-onnx', hf, '--triton', join(tmp, 'repo'), '--precision', 'fp16']);
+  assert.match(triton.stderr, /--triton writes a float32 and an int8 version; drop --precision fp16/);
+});

@@ -9,7 +9,9 @@
 // before: onnxruntime's WebGPU com.microsoft Attention kernel was 1.5e-3 to 8e-3 off on these models (docs/gpu.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Tensor } from '../../src/graph/tensor.ts';
 import { Classifier, loadModel } from '../../src/inference/classifier.ts';
+import { probeWebGpu } from '../../src/runtime/devices.ts';
 import { FIXTURES, FIXTURE_CHECKPOINTS, expected, maxAbsDiff } from '../fixtures.ts';
 import { assertWebGpu, needsWebGpu } from '../webgpu.ts';
 
@@ -46,4 +48,25 @@ test("device 'auto' picks WebGPU where an adapter is found", needsWebGpu, async 
   const classifier = await Classifier.create(model, { outputs: ['pooled'] });
   assert.equal(classifier.device, 'webgpu');
   await classifier.release();
+});
+
+// fp16 on WebGPU needs f16 shaders. SwiftShader has none: 'webgpu' is refused with the fix, 'auto' runs on the CPU.
+// On an adapter that has them, fp16 runs there, within the fp16 bound of test/model/fp16.test.ts (8·2⁻¹¹ of the
+// logits' scale) plus the GPU's f16 accumulation, which bench:gpu measures: 1e-2 of the scale here.
+test('fp16: WebGPU only with shader-f16 (refused without it, auto falls back to the CPU)', needsWebGpu, async () => {
+  assertWebGpu();
+  const path = `${FIXTURES}micro_p16_224/hf`;
+  const { fp16: f16Shaders } = await probeWebGpu();
+  const auto = await Classifier.create(loadModel(path, { precision: 'fp16', device: 'auto' }), { outputs: ['logits'] });
+  assert.equal(auto.device, f16Shaders ? 'webgpu' : 'cpu');
+  if (f16Shaders) {
+    const images = expected('micro_p16_224').get('input') as Tensor<'float32'>;
+    const [got, want] = [(await auto.run(images)).logits!, expected('micro_p16_224').get('logits')!];
+    const scale = (want.data as Float32Array).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assert.ok(maxAbsDiff(got, want) < 1e-2 * scale, `${maxAbsDiff(got, want)}`);
+  } else {
+    const model = loadModel(path, { precision: 'fp16', device: 'webgpu' });
+    await assert.rejects(Classifier.create(model), (e: Error) => e.name === 'UserError' && /no f16 shaders .*use --precision fp32, or a GPU with shader-f16/.test(e.message));
+  }
+  await auto.release();
 });
