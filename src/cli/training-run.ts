@@ -54,7 +54,8 @@ function humanReporter(): (e: TrainEvent) => void {
     } else if (e.kind === 'uncached') console.error(e.reason);
     else if (e.kind === 'features') {
       // the frozen encoder's output, computed once per image before the first step (train/cached-features.ts)
-      if (!bar && e.split === 'train') console.error("only the head trains: the frozen encoder's output is computed once per image, and steps run the head alone");
+      const once = "only the head trains: the frozen encoder's output is computed once per image, and steps run the head alone";
+      if (!bar && e.split === 'train') console.error(once);
       bar ??= progressBar(`${e.split} features`, e.total);
       bar.update(e.done);
       if (e.done === e.total) {

@@ -21,7 +21,16 @@ import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autod
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { withLoraAdapters } from '../model/lora.ts';
-import { type ExampleInput, type StepGraphOptions, type StepGraphSpec, accName, buildEvalGraph, exampleInput, newName, stateName } from '../model/step-graph.ts';
+import {
+  type ExampleInput,
+  type StepGraphOptions,
+  type StepGraphSpec,
+  accName,
+  buildEvalGraph,
+  exampleInput,
+  newName,
+  stateName,
+} from '../model/step-graph.ts';
 import { DeviceState } from './device-state.ts';
 import { createStepSessions, keepsOnDevice, updatedShapes } from './step-sessions.ts';
 import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';

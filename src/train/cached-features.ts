@@ -50,7 +50,8 @@ export function featureCaching(recipe: TrainRecipe, wanted = true): FeatureCachi
   if (random.length) {
     const flags = random.join(', ');
     const verb = random.length > 1 ? 'make' : 'makes';
-    return { cached: false, reason: `features are not cached: ${flags} ${verb} the frozen encoder's output differ every epoch (without them it is computed once)` };
+    const reason = `features are not cached: ${flags} ${verb} the frozen encoder's output differ every epoch (without them it is computed once)`;
+    return { cached: false, reason };
   }
   if (recipe.config.distToken) return { cached: false, reason: "features are not cached: DeiT's distillation head reads a second token" };
   return { cached: true };

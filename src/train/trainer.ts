@@ -188,9 +188,11 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
   const batchOptions = { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment, labelSmoothing: recipe.labelSmoothing, noise: session.masks };
   const cache = caching.cached ? new FeatureCache(data) : null;
-  const open = () => cache?.stream(batchOptions, progress.position) ?? openBatchStream(data.train, batchOptions, progress.position, { workers: run.workers });
+  const prefetch = { workers: run.workers };
+  const open = () => cache?.stream(batchOptions, progress.position) ?? openBatchStream(data.train, batchOptions, progress.position, prefetch);
   const batches = await orRelease(session, open);
-  const testBatches = () => cache?.evalBatches(EVAL_BATCH) ?? new Batches(data.test, { batchSize: EVAL_BATCH, shuffle: false, mean: recipe.mean, std: recipe.std }).restOfEpoch();
+  const testOptions = { batchSize: EVAL_BATCH, shuffle: false, mean: recipe.mean, std: recipe.std };
+  const testBatches = () => cache?.evalBatches(EVAL_BATCH) ?? new Batches(data.test, testOptions).restOfEpoch();
   const stepsPerEpoch = batches.batchesPerEpoch;
   const totalSteps = stepsOf(recipe, stepsPerEpoch);
   const schedule = { kind: recipe.schedule, lr: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps };
