@@ -1,7 +1,8 @@
 // The training loop: batches (built ahead in worker threads) → one graph step each (forward, backward, clipping,
 // optimizer, EMA) → metrics and checkpoints per epoch, evaluation every `evalEvery` epochs. Interruptible (an
 // AbortSignal saves a checkpoint and stops) and exactly resumable: every random draw is a function of the recipe's
-// seed and the batch position.
+// seed and the batch position. A head-only run with nothing random before the head trains on the frozen encoder's
+// output computed once per image (cached-features.ts) instead of images.
 import { mkdirSync } from 'node:fs';
 import { type Batch, Batches } from '../data/batches.ts';
 import type { Split } from '../eval/features.ts';
