@@ -3,23 +3,34 @@
 // speed     ViT-B/16 at 224 px, batch 16, AdamW (a 10-class head, as fine-tuning attaches): images/s of the step
 //           and peak RSS for all / last:4 / lora:8 / bias / head, each case in a child process of its own (so its
 //           peak RSS is its own), with each case's ratio to the whole-model step measured in the same run, by wall
-//           time and by CPU time (which holds when other work shares the cores).
+//           time and by CPU time (which holds when other work shares the cores). `head` is the step that recomputes
+//           the frozen forward (--no-cache-features); `head, cached` the step on cached features (the head alone).
+//           Then what a user waits for: a whole `train()` run of --run-epochs epochs on --run-images random images
+//           (and a quarter as many test images, evaluated every epoch) with --train all and with --train head, whose
+//           time includes building the sessions and, for head, the pass that computes the features once.
 // accuracy  the transfer suite's three 1,000-image targets (examples/transfer-suite.ts) from its ViT pre-trained
 //           on CIFAR-10 classes 0–4 (all 25,000 images): `vitkit finetune` with --train all / last:1 (of its 4
 //           blocks) / lora:8 / head (a linear probe trained by the same SGD), the same steps and protocol each.
 //
 // Run: npm run bench:finetune [-- --part speed|accuracy|both] [--steps N] [--quick] [--upstream CKPT] [--out DIR]
-//   --steps     timed steps per speed case after one warm-up step (default 3: B/16's whole step takes ~10 s)
+//   --steps     timed steps per speed case after one warm-up step (default 3: B/16's whole step takes ~10 s; the
+//               cached head step, a 768×10 product, times 100× as many)
+//   --run-epochs, --run-images   the whole-run comparison (default 2 epochs of 32 images: 4 steps; 0 epochs skips it)
 //   --quick     a smoke run: a micro ViT for speed, tiny sets and a few steps for accuracy (checks the pipeline)
 //   --upstream  a pre-trained checkpoint to start from (e.g. a transfer-suite run's up-ViT-5000/best.safetensors)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
+import { imageSet } from '../src/data/image-set.ts';
+import { numel } from '../src/graph/tensor.ts';
+import { Rng } from '../src/rng.ts';
+import type { TrainRecipe } from '../src/train/recipe.ts';
+import { type TrainEvent, train as trainRun } from '../src/train/trainer.ts';
 import { parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
@@ -31,7 +42,7 @@ import { benchStep } from './train-cases.ts';
 const { values } = parseArgs({
   options: {
     part: { type: 'string' }, steps: { type: 'string' }, quick: { type: 'boolean' }, upstream: { type: 'string' }, out: { type: 'string' },
-    child: { type: 'string' },
+    child: { type: 'string' }, 'run-epochs': { type: 'string' }, 'run-images': { type: 'string' },
   },
 });
 const quick = !!values.quick;
@@ -39,54 +50,96 @@ const part = values.part ?? 'both';
 if (!['speed', 'accuracy', 'both'].includes(part)) throw new Error(`--part must be speed|accuracy|both, got '${part}'`);
 const timedSteps = Number(values.steps ?? 3);
 const threads = availableParallelism();
-const SPEED_CASES = ['all', 'last:4', 'lora:8', 'bias', 'head'] as const;
+const SPEED_CASES = ['all', 'last:4', 'lora:8', 'bias', 'head', 'head, cached'] as const;
+const RUN_CASES = ['all', 'head'] as const;
+const runEpochs = Number(values['run-epochs'] ?? 2);
+const runImages = Number(values['run-images'] ?? 32);
 const speedConfig: ViTConfig = quick
   ? checkConfig({ ...defaultConfig, imgSize: 32, patchSize: 8, embedDim: 64, depth: 8, numHeads: 2, mlpDim: 128, numClasses: 10 })
   : { ...preset('vit_base_patch16_224'), numClasses: 10 };
 const speedBatch = quick ? 8 : 16;
 
-/** One speed case in this (child) process: session creation, a warm-up step, then `timedSteps` timed steps. */
-async function speedCase(spec: string): Promise<Record<string, number>> {
+/** One speed case in this (child) process: session creation, a warm-up step, then timed steps. */
+async function speedCase(name: string): Promise<Record<string, number>> {
   const cfg = speedConfig;
-  const selection = parseTrainSelection(spec);
+  const cached = name === 'head, cached';
+  const selection = parseTrainSelection(cached ? 'head' : name);
   const t0 = performance.now();
   const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), {
-    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, trainable: selectionRule(cfg, selection), lora: selection.lora,
+    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, trainable: selectionRule(cfg, selection), lora: selection.lora, features: cached,
   });
   const build = (performance.now() - t0) / 1000;
-  const x = Float32Array.from({ length: speedBatch * cfg.inChans * cfg.imgSize ** 2 }, (_, i) => Math.sin(i));
+  const x = Float32Array.from({ length: speedBatch * numel(session.input.shape) }, (_, i) => Math.sin(i));
   const y = BigInt64Array.from({ length: speedBatch }, (_, i) => BigInt(i % cfg.numClasses));
   await session.step(x, y, 1e-3);
+  const steps = cached ? 100 * timedSteps : timedSteps; // a cached step takes well under a millisecond
   const start = performance.now();
   const cpu0 = process.cpuUsage();
-  for (let i = 0; i < timedSteps; i++) await session.step(x, y, 1e-3);
-  const perStep = (performance.now() - start) / 1000 / timedSteps;
+  for (let i = 0; i < steps; i++) await session.step(x, y, 1e-3);
+  const perStep = (performance.now() - start) / 1000 / steps;
   const cpu = process.cpuUsage(cpu0);
-  const cpuPerStep = (cpu.user + cpu.system) / 1e6 / timedSteps;
+  const cpuPerStep = (cpu.user + cpu.system) / 1e6 / steps;
   const trainable = session.trainable.length;
   await session.release();
-  return { images_per_sec: speedBatch / perStep, seconds_per_step: perStep, cpu_seconds_per_step: cpuPerStep, build_seconds: build, trainable_tensors: trainable, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  return { images_per_sec: speedBatch / perStep, seconds_per_step: perStep, cpu_seconds_per_step: cpuPerStep, build_seconds: build, trainable_tensors: trainable, timed_steps: steps, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** A whole train() run (child process) of `runEpochs` epochs on random images: what `vitkit finetune --train X` costs. */
+async function runCase(train: string): Promise<Record<string, number>> {
+  const cfg = speedConfig;
+  const rng = new Rng(0);
+  const set = (n: number, name: string) => imageSet({
+    name, classes: Array.from({ length: cfg.numClasses }, (_, i) => `c${i}`), channels: 3, height: cfg.imgSize, width: cfg.imgSize,
+    images: Uint8Array.from({ length: n * 3 * cfg.imgSize ** 2 }, () => rng.int(256)), labels: Int32Array.from({ length: n }, (_, i) => i % cfg.numClasses),
+  });
+  const data = { train: set(runImages, 'random/train'), test: set(Math.max(1, runImages / 4), 'random/test'), skipped: { malformed: 0, duplicates: 0 } };
+  const recipe: TrainRecipe = {
+    config: cfg, data: 'random', epochs: runEpochs, batch: speedBatch, gradAccum: 1, ...benchStep, lr: 1e-3, schedule: 'cosine', warmupSteps: 0,
+    seed: 0, augment: {}, mean: [0.5], std: [0.5], train: parseTrainSelection(train),
+  };
+  let passEnd = 0;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const onEvent = (e: TrainEvent) => {
+    if (e.kind === 'features' && e.split === 'test' && e.done === e.total) passEnd = performance.now();
+  };
+  const r = await trainRun({ recipe, data, outDir: mkdtempSync(join(tmpdir(), 'bench-finetune-run-')), init: initParameters(cfg, { seed: 0 }), threads, onEvent });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { run_seconds: seconds, run_cpu_seconds: (cpu.user + cpu.system) / 1e6, features_ready_seconds: passEnd ? (passEnd - t0) / 1000 : 0, steps: r.step, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** Runs `--child ARG` in a process of its own and returns its last stdout line's JSON. */
+function child(arg: string): Record<string, number> {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', arg, '--steps', `${timedSteps}`, '--run-epochs', `${runEpochs}`, '--run-images', `${runImages}`, ...(quick ? ['--quick'] : [])];
+  const c = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const line = c.stdout?.trim().split('\n').pop();
+  if (c.status !== 0 || !line) throw new Error(`case ${arg} failed: ${(c.stderr || String(c.error)).trim()}`);
+  return JSON.parse(line) as Record<string, number>;
 }
 
 function speed(): void {
   const rows: Record<string, Record<string, number>> = {};
+  const setting = { model: quick ? 'micro ViT (quick)' : 'vit_base_patch16_224', img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', threads, machine: machine() };
   for (const spec of SPEED_CASES) {
-    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', spec, '--steps', `${timedSteps}`, ...(quick ? ['--quick'] : [])];
-    const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
-    const line = child.stdout?.trim().split('\n').pop();
-    if (child.status !== 0 || !line) throw new Error(`speed case ${spec} failed: ${(child.stderr || String(child.error)).trim()}`);
-    rows[spec] = JSON.parse(line) as Record<string, number>;
+    const r = (rows[spec] = child(spec));
     const all = rows['all']!;
-    const r = rows[spec]!;
     const ratios = {
       speedup_vs_all: r.images_per_sec! / all.images_per_sec!,
       // CPU time holds when other work shares the cores (wall time does not)
       speedup_vs_all_by_cpu_time: all.cpu_seconds_per_step! / r.cpu_seconds_per_step!,
       rss_vs_all: r.peak_rss_mb! / all.peak_rss_mb!,
     };
-    const model = quick ? 'micro ViT (quick)' : 'vit_base_patch16_224';
-    const setting = { model, img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', threads, machine: machine() };
-    console.log(JSON.stringify({ part: 'speed', train: spec, ...setting, ...rows[spec], ...ratios }));
+    console.log(JSON.stringify({ part: 'speed', train: spec, ...setting, ...r, ...ratios }));
+  }
+  if (runEpochs === 0) return;
+  const runs: Record<string, Record<string, number>> = {};
+  for (const train of RUN_CASES) {
+    const r = (runs[train] = child(`run:${train}`));
+    const all = runs['all']!;
+    const ratios = { speedup_vs_all: all.run_seconds! / r.run_seconds!, speedup_vs_all_by_cpu_time: all.run_cpu_seconds! / r.run_cpu_seconds! };
+    const run = { epochs: runEpochs, train_images: runImages, test_images: Math.max(1, runImages / 4) };
+    console.log(JSON.stringify({ part: 'speed-run', train, ...setting, ...run, ...r, ...ratios }));
   }
 }
 
@@ -139,7 +192,7 @@ async function accuracy(): Promise<void> {
 
 const meanOf = (accs: Record<string, number>): number => Object.values(accs).reduce((a, b) => a + b, 0) / Object.values(accs).length;
 
-if (values.child) console.log(JSON.stringify(await speedCase(values.child)));
+if (values.child) console.log(JSON.stringify(values.child.startsWith('run:') ? await runCase(values.child.slice(4)) : await speedCase(values.child)));
 else {
   if (part !== 'accuracy') speed();
   if (part !== 'speed') await accuracy();

@@ -31,8 +31,8 @@ Options:
   --force            replace an existing OUT
   --json             print a JSON summary instead of a progress bar
 
-Flags that choose how vitkit executes (--threads --device --workers --json --out --force --resume) do not carry
-into a PyTorch run and are refused after train/finetune; so are partial fine-tunes (--train other than all) and
+Flags that choose how vitkit executes (--threads --device --workers --json --out --force --resume
+--no-cache-features) do not carry into a PyTorch run and are refused after train/finetune; so are partial fine-tunes (--train other than all) and
 models timm's VisionTransformer does not build the same (hybrids, the families' switches).`;
 
 const ownOptions = {
@@ -40,7 +40,7 @@ const ownOptions = {
 } as const;
 
 /** The run flags of train/finetune that say how vitkit executes, not what it computes. */
-const EXECUTION_FLAGS = ['threads', 'device', 'workers', 'json', 'out', 'force', 'resume'] as const;
+const EXECUTION_FLAGS = ['threads', 'device', 'workers', 'json', 'out', 'force', 'resume', 'no-cache-features'] as const;
 
 function refuseExecutionFlags(command: string, v: Readonly<Record<string, unknown>>): void {
   const given = EXECUTION_FLAGS.filter((f) => v[f] !== undefined);

@@ -28,6 +28,7 @@ export const regularizationFlags = {
 export const runFlags = {
   out: { type: 'string' }, resume: { type: 'string' }, force: { type: 'boolean' }, threads: { type: 'string' },
   workers: { type: 'string' }, 'eval-every': { type: 'string' }, json: { type: 'boolean' }, device: { type: 'string' },
+  'no-cache-features': { type: 'boolean' },
 } as const;
 
 export const selectionFlags = {
@@ -75,7 +76,8 @@ export const runHelp = (defaultDir: string): string => `
 Output:
   --out DIR              run directory (default ${defaultDir}): metrics.jsonl, checkpoints/, best.safetensors
   --resume DIR           continue a run exactly where its last checkpoint stopped (other flags but --threads,
-                         --workers, --eval-every, --device and --json are ignored); a finished run prints its result
+                         --workers, --eval-every, --device, --no-cache-features and --json are ignored); a finished
+                         run prints its result
   --force                replace the run in an existing run directory, once every flag, the data and the
                          checkpoint have been checked (a refused command leaves the old run as it was)
   --threads N            onnxruntime threads (default: all cores)
@@ -87,6 +89,9 @@ Output:
                          always evaluates): for test splits much larger than the training set; best.safetensors
                          is written when a better evaluation is
   --json                 print one JSON line per epoch and a final summary instead of progress bars
+  --no-cache-features    with --train head and no random augmentation, dropout or drop path, the frozen encoder's
+                         output is computed once per image and only the head runs per step (the same head up to
+                         float rounding); this runs the whole forward pass every step instead
 
 Ctrl-C saves a checkpoint and exits; resume with --resume.`;
 
@@ -182,6 +187,8 @@ export interface RunOptions {
   readonly deviceNote?: string;
   readonly workers?: number;
   readonly evalEvery: number;
+  /** false: --no-cache-features (a head-only run computes the whole forward pass every step). */
+  readonly cacheFeatures: boolean;
   readonly json: boolean;
 }
 
@@ -195,6 +202,7 @@ export async function runOptionsFromFlags(v: RunValues): Promise<RunOptions> {
     ...(note ? { deviceNote: note } : {}),
     workers: v.workers === undefined ? undefined : int('workers', v.workers, 1, 0),
     evalEvery: int('eval-every', v['eval-every'], 1, 0),
+    cacheFeatures: !v['no-cache-features'],
     json: v.json ?? false,
   };
 }

@@ -51,6 +51,17 @@ function humanReporter(): (e: TrainEvent) => void {
       perEpoch = e.stepsPerEpoch;
       const frozen = e.trainable < e.parameters ? ` (${e.trainable.toLocaleString('en-US')} trainable)` : '';
       console.error(`training ${e.parameters.toLocaleString('en-US')} parameters${frozen}, ${e.totalSteps} steps (${e.stepsPerEpoch} per epoch)${e.step ? `, resuming at step ${e.step}` : ''}`);
+    } else if (e.kind === 'uncached') console.error(e.reason);
+    else if (e.kind === 'features') {
+      // the frozen encoder's output, computed once per image before the first step (train/cached-features.ts)
+      const once = "only the head trains: the frozen encoder's output is computed once per image, and steps run the head alone";
+      if (!bar && e.split === 'train') console.error(once);
+      bar ??= progressBar(`${e.split} features`, e.total);
+      bar.update(e.done);
+      if (e.done === e.total) {
+        bar.stop();
+        bar = null;
+      }
     } else if (e.kind === 'step') {
       bar ??= progressBar(`epoch ${e.epoch + 1}`, perEpoch, '{bar} {value}/{total} loss {loss} acc {acc} lr {lr} {ips} img/s eta {eta_formatted}');
       bar.update(((e.step - 1) % perEpoch) + 1, { loss: e.loss.toFixed(3), acc: e.acc.toFixed(3), lr: e.lr.toExponential(1), ips: e.imagesPerSec.toFixed(0) });

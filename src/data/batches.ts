@@ -144,10 +144,28 @@ export class Batches {
 
   /** The next batch, moving on to the next epoch (reshuffled) after the last one. */
   next(): Batch {
+    return this.at(this.advance());
+  }
+
+  /**
+   * The next batch's position and its images' indices in the set, moving on as next() does but building nothing:
+   * for a loop that has what it needs per image already (head-only training on cached features).
+   */
+  nextIndices(): BatchPosition & { readonly indices: Int32Array } {
+    const at = this.advance();
+    return { ...at, indices: this.indicesAt(at) };
+  }
+
+  private advance(): BatchPosition {
     const { epoch, batch } = this.position();
     this.epoch = epoch;
     this.batch = batch + 1;
-    return this.at({ epoch, batch });
+    return { epoch, batch };
+  }
+
+  private indicesAt({ epoch, batch }: BatchPosition): Int32Array {
+    const size = this.opts.batchSize;
+    return this.permutation(epoch).slice(batch * size, Math.min((batch + 1) * size, this.set.n));
   }
 
   /** The batches left in the current epoch (all of the next epoch when the current one is finished). */
@@ -183,8 +201,8 @@ export class Batches {
   /** The batch at a position, built from scratch: a pure function of (options, position), as a worker needs. */
   at({ epoch, batch }: BatchPosition): Batch {
     const { set, luts } = this;
-    const { batchSize, augment: a } = this.opts;
-    const indices = this.permutation(epoch).slice(batch * batchSize, Math.min((batch + 1) * batchSize, set.n));
+    const { augment: a } = this.opts;
+    const indices = this.indicesAt({ epoch, batch });
     const b = indices.length;
     const { channels: c, height: h, width: w } = set;
     const per = imageBytes(set);

@@ -158,20 +158,24 @@ function selectPerClass(labels: Int32Array, classes: number, perClass: number | 
   return out;
 }
 
-/** Runs the images at `indices` through the classifier in batches, collecting the `pooled` rows in order. */
-async function pooledFeatures(
+/**
+ * Runs the images at `indices` through the classifier in batches, collecting the rows of its `output` (default the
+ * model's embedding: `pooled`, or a CLIP head's projection of it) in order. The classifier must compute `output`.
+ */
+export async function pooledFeatures(
   classifier: Classifier,
   source: ImageSource,
   indices: readonly number[],
   batch: number,
   onProgress: (done: number) => void,
+  output: 'pooled' | 'logits' = embeddingOutput(classifier.model.config),
 ): Promise<{ features: Float32Array; dim: number }> {
   let features = new Float32Array(0);
   let dim = 0;
   for (let start = 0; start < indices.length; start += batch) {
     const part = indices.slice(start, start + batch);
-    const pooled = (await classifier.run(await source.load(part)))[embeddingOutput(classifier.model.config)];
-    if (!pooled) throw new Error('the inference graph has no embedding output');
+    const pooled = (await classifier.run(await source.load(part)))[output];
+    if (!pooled) throw new Error(`the inference graph has no ${output} output`);
     if (start === 0) {
       dim = pooled.shape[1]!;
       features = new Float32Array(indices.length * dim); // D is known once the first batch ran

@@ -2,7 +2,7 @@
 // update, with parameters and optimizer state as graph inputs and their updated values as outputs.
 //
 // Graph interface (every float tensor float32):
-//   inputs   images [B, C, S, S], labels [B] int64 (or `targets` [B, K] soft targets with `softTargets`),
+//   inputs   images [B, C, S, S] (or `features` [B, D'], see below), labels [B] int64 (or `targets` [B, K] soft targets with `softTargets`),
 //            every parameter `<param>` (timm names), every state tensor `<slot>.<param>` of a trainable parameter
 //            (slots: m, v for AdamW; momentum for SGD; ema with an EMA decay), `mask.<site>` uint8 keep-masks
 //            when dropout / drop path are on (see noise-masks.ts), scalars `lr` (+ `bias_correction1`,
@@ -15,6 +15,8 @@
 // differentiated (autodiff prunes their backward), not clipped, not updated, with no optimizer state. The backward
 // stops at the lowest trainable tensor, so nothing below it keeps activations for it (model/trainable.ts). With
 // `lora`, the adapters' A and B (lora.ts) are parameters after the model's, `<layer>.lora_A` / `.lora_B`.
+// With `features` the graph is the head alone: its input is the head's input, the frozen encoder's pooled output
+// computed once per image (train/cached-features.ts), and only `head.weight` and `head.bias` are parameter inputs.
 // The EMA of the weights is kept in the graph as one more state slot: after the update,
 // ema ← decay·ema + (1 − decay)·new (timm's ModelEmaV2), so it is updated in place with the parameters at no host cost.
 //
@@ -39,7 +41,7 @@ import {
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
 import { identity } from '../ops/shape.ts';
-import type { ViTConfig } from './config.ts';
+import { type ViTConfig, pooledDim } from './config.ts';
 import { type LoraOptions, loraLinear, trainingShapes } from './lora.ts';
 import { buildViT, floatLinear } from './vit.ts';
 import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
@@ -59,6 +61,22 @@ export interface ForwardOptions extends LossOptions, NoiseRates {
   readonly trainable?: (name: string) => boolean;
   /** LoRA adapters on the blocks' linear layers: their tensors become parameters too (see lora.ts). */
   readonly lora?: LoraOptions;
+  /**
+   * Take `features` [B, D'] (what the head reads: the pooled output of a frozen encoder) instead of images; the
+   * graph is then the head alone, for head-only training (every other parameter frozen, no noise, one head).
+   */
+  readonly features?: boolean;
+}
+
+/** A training graph's example input: its name and per-example shape (an image, or the head's input features). */
+export interface ExampleInput {
+  readonly name: 'images' | 'features';
+  readonly shape: readonly number[];
+}
+
+export function exampleInput(cfg: ViTConfig, features = false): ExampleInput {
+  const headInput = cfg.preLogitsDim > 0 ? cfg.preLogitsDim : pooledDim(cfg); // the head reads the pre-logits layer's output
+  return features ? { name: 'features', shape: [headInput] } : { name: 'images', shape: [cfg.inChans, cfg.imgSize, cfg.imgSize] };
 }
 
 export interface StepGraphOptions extends ForwardOptions {
@@ -76,7 +94,7 @@ export interface StepGraphOptions extends ForwardOptions {
 /** What a built graph reads and writes, so a session can allocate its buffers. */
 export interface StepGraphSpec {
   readonly graph: Graph;
-  /** Parameter names and shapes, in parameterShapes order. */
+  /** Parameter names and shapes, in parameterShapes order (all the session holds; a features graph reads the head's). */
   readonly params: ReadonlyMap<string, readonly number[]>;
   /** The trainable subset of `params`, in the same order. */
   readonly trainable: readonly string[];
@@ -106,10 +124,12 @@ interface Forward {
 function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions, 'batch'>): Forward {
   const shapes = trainingShapes(cfg, opts.lora);
   if (cfg.numClasses <= 0) throw new Error('training needs a classifier head (numClasses > 0)');
-  const images = g.input('images', 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
+  if (opts.features) checkFeaturesGraph(cfg, shapes, opts);
+  const input = exampleInput(cfg, opts.features);
+  const x = g.input(input.name, 'float32', [batch, ...input.shape]);
   const targets = opts.softTargets ? g.input('targets', 'float32', [batch, cfg.numClasses]) : g.input('labels', 'int64', [batch]);
   const params = new Map<string, Value>();
-  for (const [name, shape] of shapes) params.set(name, g.input(name, 'float32', shape));
+  for (const [name, shape] of shapes) if (!opts.features || isHead(name)) params.set(name, g.input(name, 'float32', shape));
   const noise = maskHook(g, cfg.depth, { ...opts, loraDropout: opts.lora?.dropout });
   const param = (name: string): Value => {
     const p = params.get(name);
@@ -117,8 +137,7 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
     return p;
   };
   const linear = opts.lora ? loraLinear(cfg, opts.lora, floatLinear(param), param, noise.hook) : undefined;
-  const v = buildViT(cfg, images, { params: param, noise: noise.hook, linear });
-  const logits = v.logits!;
+  const logits = opts.features ? floatLinear(param)(x, 'head', true) : buildViT(cfg, x, { params: param, noise: noise.hook, linear }).logits!;
   const { ce, correct } = g.inScope('loss', () => {
     const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
     return { ce, correct: reduceSum(cast(ce.correct, 'float32'), 'all') };
@@ -126,6 +145,16 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
   const trainable = [...params.keys()].filter(opts.trainable ?? (() => true));
   if (trainable.length === 0) throw new Error('nothing to train: every parameter is frozen');
   return { params, trainable, loss: ce.loss, correct, logits, masks: noise.specs };
+}
+
+const isHead = (name: string): boolean => name.startsWith('head.');
+
+/** A features graph is the head alone: refused where the model would compute more from the features than it. */
+function checkFeaturesGraph(cfg: ViTConfig, shapes: ReadonlyMap<string, readonly number[]>, opts: Omit<ForwardOptions, 'batch'>): void {
+  const below = [...shapes.keys()].find((n) => !isHead(n) && (opts.trainable?.(n) ?? true));
+  if (below) throw new Error(`a features graph trains the head alone, but '${below}' is trainable`);
+  if (opts.dropout || opts.dropPath || opts.lora) throw new Error('a features graph has no encoder: dropout, drop path and LoRA do not apply');
+  if (cfg.distToken) throw new Error("a features graph is one head on one token's features: DeiT's distillation head reads another");
 }
 
 /** The forward pass of a training graph with `loss` and `correct` as outputs, and ∇loss for each trainable parameter. */
@@ -230,18 +259,19 @@ export function buildApplyGraph(
   return { graph: g, params: shapes, trainable, slots, scalars, masks: [] };
 }
 
-export interface EvalGraphOptions extends LossOptions, Pick<ForwardOptions, 'lora'> {
+export interface EvalGraphOptions extends LossOptions, Pick<ForwardOptions, 'lora' | 'features'> {
   /** Batch size, or a symbolic name for any batch (default 'batch'). */
   readonly batch?: Dim;
 }
 
 /**
- * Evaluation: the same parameter inputs as the step graph (fed from the same buffers), images and labels →
- * `logits` [B, K], `loss` [] (mean), `correct` [] (count).
+ * Evaluation: the same parameter inputs as the step graph (fed from the same buffers), images (or `features`) and
+ * labels → `logits` [B, K], `loss` [] (mean), `correct` [] (count).
  */
 export function buildEvalGraph(cfg: ViTConfig, opts: EvalGraphOptions = {}): StepGraphSpec {
   const g = new Graph('vit_eval');
-  const f = forward(g, cfg, opts.batch ?? 'batch', { ...opts, lora: opts.lora && { ...opts.lora, dropout: 0 } }); // no noise
+  const trains = opts.features ? { trainable: isHead } : {}; // (a features graph refuses an encoder that trains)
+  const f = forward(g, cfg, opts.batch ?? 'batch', { ...opts, ...trains, lora: opts.lora && { ...opts.lora, dropout: 0 } }); // no noise
   g.output(f.logits, 'logits');
   g.output(f.loss, 'loss');
   g.output(f.correct, 'correct');

@@ -3,7 +3,7 @@
 import { type StateDict, type Tensor, formatShape, numel } from '../graph/tensor.ts';
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
-import { type StepGraphSpec, stateName } from '../model/step-graph.ts';
+import { type ExampleInput, type StepGraphSpec, stateName } from '../model/step-graph.ts';
 import type { Engine, EngineTensor } from './engine.ts';
 
 /** One named set of float32 buffers with their tensor wrappers. */
@@ -41,21 +41,25 @@ export function scalarTensor(engine: Engine): [Float32Array, EngineTensor] {
   return [d, new engine.Tensor('float32', d, [])];
 }
 
-/** Images as a float32 tensor or raw data laid out [B, C, S, S]; labels as int64 [B]; soft targets as float32 [B, K]. */
+/**
+ * Examples as a float32 tensor or raw data: images laid out [B, C, S, S], or for a features session the head's input
+ * [B, D'] (see ExampleInput); labels as int64 [B]; soft targets as float32 [B, K].
+ */
 export type ImagesInput = Tensor<'float32'> | Float32Array;
 export type LabelsInput = Tensor<'int64'> | BigInt64Array;
 export type TargetsInput = Tensor<'float32'> | Float32Array;
 
-export function imageData(images: ImagesInput, cfg: ViTConfig, batch: number): Float32Array {
-  const expected = [batch, cfg.inChans, cfg.imgSize, cfg.imgSize];
-  if (images instanceof Float32Array) {
-    if (images.length !== numel(expected)) throw new Error(`images have ${images.length} values, expected ${formatShape(expected)} = ${numel(expected)}`);
-    return images;
+/** The batch's example values, checked against the graph's input (the error names it: images or features). */
+export function exampleData(x: ImagesInput, input: ExampleInput, batch: number): Float32Array {
+  const expected = [batch, ...input.shape];
+  if (x instanceof Float32Array) {
+    if (x.length !== numel(expected)) throw new Error(`${input.name} have ${x.length} values, expected ${formatShape(expected)} = ${numel(expected)}`);
+    return x;
   }
-  if (images.dtype !== 'float32' || images.shape.length !== 4 || images.shape.some((d, i) => d !== expected[i])) {
-    throw new Error(`images are ${images.dtype}${formatShape(images.shape)}, expected float32${formatShape(expected)}`);
+  if (x.dtype !== 'float32' || x.shape.length !== expected.length || x.shape.some((d, i) => d !== expected[i])) {
+    throw new Error(`${input.name} are ${x.dtype}${formatShape(x.shape)}, expected float32${formatShape(expected)}`);
   }
-  return images.data;
+  return x.data;
 }
 
 export function labelData(labels: LabelsInput | TargetsInput, batch: number, classes: number): BigInt64Array {
@@ -89,7 +93,7 @@ export function maskData(masks: ReadonlyMap<string, Uint8Array> | undefined, spe
   return masks ?? new Map();
 }
 
-/** One step's validated batch: images, labels or soft targets, keep-masks by input name. */
+/** One step's validated batch: images (or features), labels or soft targets, keep-masks by input name. */
 export interface BatchData {
   readonly x: Float32Array;
   readonly y: BigInt64Array | Float32Array;
@@ -97,12 +101,20 @@ export interface BatchData {
 }
 
 /** Examples [start, start + n) of a batch as the engine's tensors by graph input name (views, no copies). */
-export function batchTensors(engine: Engine, cfg: ViTConfig, masks: readonly NoiseSpec[], b: BatchData, start: number, n: number): Record<string, EngineTensor> {
-  const { inChans: c, imgSize: s, numClasses: k } = cfg;
-  const per = c * s * s;
+export function batchTensors(
+  engine: Engine,
+  cfg: ViTConfig,
+  input: ExampleInput,
+  masks: readonly NoiseSpec[],
+  b: BatchData,
+  start: number,
+  n: number,
+): Record<string, EngineTensor> {
+  const k = cfg.numClasses;
+  const per = numel(input.shape);
   const T = engine.Tensor;
   const out: Record<string, EngineTensor> = {
-    images: new T('float32', b.x.subarray(start * per, (start + n) * per), [n, c, s, s]),
+    [input.name]: new T('float32', b.x.subarray(start * per, (start + n) * per), [n, ...input.shape]),
     ...(b.y instanceof BigInt64Array
       ? { labels: new T('int64', b.y.subarray(start, start + n), [n]) }
       : { targets: new T('float32', b.y.subarray(start * k, (start + n) * k), [n, k]) }),

@@ -21,13 +21,22 @@ import { optimizerScalarNames, optimizerScalars, optimizerSlots } from '../autod
 import type { NoiseSpec } from '../model/noise-masks.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { withLoraAdapters } from '../model/lora.ts';
-import { type StepGraphOptions, type StepGraphSpec, accName, buildEvalGraph, newName, stateName } from '../model/step-graph.ts';
+import {
+  type ExampleInput,
+  type StepGraphOptions,
+  type StepGraphSpec,
+  accName,
+  buildEvalGraph,
+  exampleInput,
+  newName,
+  stateName,
+} from '../model/step-graph.ts';
 import { DeviceState } from './device-state.ts';
 import { createStepSessions, keepsOnDevice, updatedShapes } from './step-sessions.ts';
 import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';
 import type { SessionOptions } from './session-options.ts';
 import { type BatchData, BufferSet, type ImagesInput, type LabelsInput, type TargetsInput } from './train-buffers.ts';
-import { batchTensors, checkLoadState, imageData, labelData, maskData, pick, scalarTensor, targetData } from './train-buffers.ts';
+import { batchTensors, checkLoadState, exampleData, labelData, maskData, pick, scalarTensor, targetData } from './train-buffers.ts';
 
 export type { ImagesInput, LabelsInput, TargetsInput } from './train-buffers.ts';
 
@@ -96,6 +105,8 @@ export class TrainSession {
   private hostStale = false;
   /** Every parameter, in parameterShapes order. */
   readonly paramNames: readonly string[];
+  /** What step() and evaluate() take per example: an image, or (a session made with `features`) the head's input. */
+  readonly input: ExampleInput;
 
   private constructor(
     readonly config: ViTConfig,
@@ -108,6 +119,7 @@ export class TrainSession {
     const updated = updatedShapes(spec);
     const frozen = new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n)));
     this.paramNames = [...spec.params.keys()];
+    this.input = exampleInput(config, options.features);
     this.cur = new BufferSet(engine, updated);
     this.frozen = new BufferSet(engine, frozen);
     this.device = keepsOnDevice(options) ? new DeviceState(engine, options, new Map([...updated, ...frozen])) : null;
@@ -166,9 +178,10 @@ export class TrainSession {
   }
 
   /**
-   * One optimizer step on a batch: images [batch, C, S, S], labels [batch] (or soft targets [batch, K] for a
-   * session made with `softTargets`), at learning rate `lr`, with the keep-masks of `masks` when the graph has
-   * dropout or drop path. With gradAccum k, the batch is split into k consecutive micro-batches (views, no copies).
+   * One optimizer step on a batch: images [batch, C, S, S] (features [batch, D'] for a session made with
+   * `features`: see `input`), labels [batch] (or soft targets [batch, K] for a session made with `softTargets`), at
+   * learning rate `lr`, with the keep-masks of `masks` when the graph has dropout or drop path. With gradAccum k,
+   * the batch is split into k consecutive micro-batches (views, no copies).
    */
   async step(images: ImagesInput, labels: LabelsInput | TargetsInput, lr: number, masks?: ReadonlyMap<string, Uint8Array>): Promise<StepResult> {
     return this.exclusive(() => this.runStep(images, labels, lr, masks));
@@ -203,7 +216,7 @@ export class TrainSession {
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
     const { numClasses: k } = this.config;
     const batch: BatchData = {
-      x: imageData(images, this.config, this.batch),
+      x: exampleData(images, this.input, this.batch),
       y: this.options.softTargets ? targetData(labels, this.batch, k) : labelData(labels, this.batch, k),
       masks: maskData(masks, this.spec.masks, this.batch),
     };
@@ -280,7 +293,7 @@ export class TrainSession {
   }
 
   private batchTensors(b: BatchData, start: number, n: number): Record<string, EngineTensor> {
-    return batchTensors(this.engine, this.config, this.spec.masks, b, start, n);
+    return batchTensors(this.engine, this.config, this.input, this.spec.masks, b, start, n);
   }
 
   /** Unclipped gradients of the trainable parameters at the last step (only with `exposeGradients`); views into reused buffers. */
@@ -298,9 +311,10 @@ export class TrainSession {
     this.checkUsable();
     const n = labels instanceof BigInt64Array ? labels.length : labels.data.length;
     if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
-    const batch: BatchData = { x: imageData(images, this.config, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
+    const batch: BatchData = { x: exampleData(images, this.input, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
     if (!this.evalSession) {
-      const spec = buildEvalGraph(this.config, { batch: this.options.evalBatch ?? 'batch', labelSmoothing: this.options.labelSmoothing, lora: this.options.lora });
+      const { evalBatch, labelSmoothing, lora, features } = this.options;
+      const spec = buildEvalGraph(this.config, { batch: evalBatch ?? 'batch', labelSmoothing, lora, features });
       this.evalSession = await this.engine.createSession(toOnnx(spec.graph), this.options);
     }
     const state = await this.stateInputs();

@@ -1,9 +1,12 @@
 // The training loop: batches (built ahead in worker threads) → one graph step each (forward, backward, clipping,
 // optimizer, EMA) → metrics and checkpoints per epoch, evaluation every `evalEvery` epochs. Interruptible (an
 // AbortSignal saves a checkpoint and stops) and exactly resumable: every random draw is a function of the recipe's
-// seed and the batch position.
+// seed and the batch position. A head-only run with nothing random before the head trains on the frozen encoder's
+// output computed once per image (cached-features.ts) instead of images.
 import { mkdirSync } from 'node:fs';
-import { Batches } from '../data/batches.ts';
+import { type Batch, Batches } from '../data/batches.ts';
+import type { Split } from '../eval/features.ts';
+import { FeatureCache, featureCaching } from './cached-features.ts';
 import { openBatchStream } from '../data/prefetch.ts';
 import type { Dataset, ImageSet } from '../data/image-set.ts';
 import { UserError } from '../errors.ts';
@@ -21,10 +24,16 @@ import { type TrainRecipe, recipeSelection, totalSteps as stepsOf, usesSoftTarge
 import type { Device } from '../runtime/session-options.ts';
 import { learningRate } from './schedule.ts';
 
+/** Images (or cached features) per evaluation batch. */
+const EVAL_BATCH = 500;
+
 export type TrainEvent =
   | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number; readonly trainable: number }
   | { readonly kind: 'step'; readonly step: number; readonly epoch: number; readonly loss: number; readonly acc: number; readonly lr: number; readonly imagesPerSec: number }
   | { readonly kind: 'evaluating'; readonly epoch: number }
+  /** Head-only runs: the feature pass's progress (cached-features.ts), or once, why features are not cached. */
+  | { readonly kind: 'features'; readonly split: Split; readonly done: number; readonly total: number }
+  | { readonly kind: 'uncached'; readonly reason: string }
   /** testLoss and testAcc are both absent at the end of an epoch that `evalEvery` skips. */
   | ({ readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly checkpoint: string } & (
       | { readonly testLoss: number; readonly testAcc: number }
@@ -67,6 +76,11 @@ export interface TrainRun {
    * only for checkpoints and best.safetensors; results equal the CPU's to float32 rounding, not bit for bit.
    */
   readonly device?: Device;
+  /**
+   * Train a head-only run on the frozen encoder's output computed once (cached-features.ts), where nothing random
+   * changes it between epochs (default true). The head trained equals the uncached run's up to float rounding.
+   */
+  readonly cacheFeatures?: boolean;
   /** Aborting saves a checkpoint after the current step and returns status 'interrupted'. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: TrainEvent) => void;
@@ -95,17 +109,19 @@ export function checkDataFits(recipe: TrainRecipe, set: ImageSet): void {
   if (set.classes.length !== c.numClasses) throw new UserError(`${set.name}: ${set.classes.length} classes but the model's head has ${c.numClasses}`);
 }
 
-/** Mean loss and accuracy on a whole set of the session's current weights, or of their EMA when the recipe keeps one. */
-async function evaluateSet(session: TrainSession, set: ImageSet, recipe: TrainRecipe): Promise<{ loss: number; acc: number }> {
-  const batches = new Batches(set, { batchSize: 500, shuffle: false, mean: recipe.mean, std: recipe.std });
+/**
+ * Mean loss and accuracy over a whole set's batches (images, or cached features) of the session's current weights, or
+ * of their EMA when the recipe keeps one.
+ */
+async function evaluateSet(session: TrainSession, batches: Iterable<Pick<Batch, 'x' | 'y' | 'indices'>>, n: number, recipe: TrainRecipe) {
   let loss = 0;
   let correct = 0;
-  for (const b of batches.restOfEpoch()) {
+  for (const b of batches) {
     const r = await session.evaluate(b.x, b.y, { ema: !!recipe.ema });
     loss += r.loss * b.indices.length;
     correct += r.correct;
   }
-  return { loss: loss / set.n, acc: correct / set.n };
+  return { loss: loss / n, acc: correct / n };
 }
 
 /** Runs `open`, releasing the session if it throws (bad batch options are refused before the loop's cleanup exists). */
@@ -149,7 +165,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const labels = data.train.classes;
   if (recipe.init?.kind === 'pretrained' && !run.resume && !run.init) throw new Error('a fine-tuning recipe needs its adapted weights as run.init');
   const selection = recipeSelection(recipe);
-  const session = await TrainSession.create(recipe.config, run.resume?.state ?? run.init ?? initParameters(recipe.config, { seed: recipe.seed }), {
+  const caching = featureCaching(recipe, run.cacheFeatures);
+  const initial = run.resume?.state ?? run.init ?? initParameters(recipe.config, { seed: recipe.seed });
+  const session = await TrainSession.create(recipe.config, initial, {
     engine: nodeEngine,
     batch: recipe.batch,
     gradAccum: recipe.gradAccum,
@@ -164,12 +182,18 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     ema: recipe.ema,
     threads: run.threads,
     device: run.device,
+    features: caching.cached,
   });
   const paramNames = new Set(session.paramNames);
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
   let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
   const batchOptions = { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment, labelSmoothing: recipe.labelSmoothing, noise: session.masks };
-  const batches = await orRelease(session, () => openBatchStream(data.train, batchOptions, progress.position, { workers: run.workers }));
+  const cache = caching.cached ? new FeatureCache(data) : null;
+  const prefetch = { workers: run.workers };
+  const open = () => cache?.stream(batchOptions, progress.position) ?? openBatchStream(data.train, batchOptions, progress.position, prefetch);
+  const batches = await orRelease(session, open);
+  const testOptions = { batchSize: EVAL_BATCH, shuffle: false, mean: recipe.mean, std: recipe.std };
+  const testBatches = () => cache?.evalBatches(EVAL_BATCH) ?? new Batches(data.test, testOptions).restOfEpoch();
   const stepsPerEpoch = batches.batchesPerEpoch;
   const totalSteps = stepsOf(recipe, stepsPerEpoch);
   const schedule = { kind: recipe.schedule, lr: recipe.lr, warmupSteps: recipe.warmupSteps, totalSteps };
@@ -188,8 +212,11 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const shapes = trainingShapes(recipe.config, selection.lora);
   const trainable = session.trainable.reduce((n, p) => n + numel(shapes.get(p)!), 0);
   run.onEvent?.({ kind: 'start', step: progress.step, totalSteps, stepsPerEpoch, parameters: countParameters(recipe.config), trainable });
+  if (caching.reason) run.onEvent?.({ kind: 'uncached', reason: caching.reason });
 
   try {
+    const onProgress = (split: Split, done: number, total: number) => run.onEvent?.({ kind: 'features', split, done, total });
+    await cache?.fill(recipe, initial, { threads: run.threads, device: run.device, onProgress });
     let windowStart = performance.now();
     let windowImages = 0;
     while (progress.step < totalSteps) {
@@ -226,7 +253,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         const evaluate = progress.step === totalSteps || (evalEvery > 0 && (b.epoch + 1) % evalEvery === 0);
         if (evaluate) {
           run.onEvent?.({ kind: 'evaluating', epoch: b.epoch });
-          last = await evaluateSet(session, data.test, recipe);
+          last = await evaluateSet(session, testBatches(), data.test.n, recipe);
           if (last.acc > progress.bestTestAcc) {
             const adapters = run.saveAdapters && { ...run.saveAdapters, trained: session.trainable };
             await session.download();

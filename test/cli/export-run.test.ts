@@ -37,10 +37,10 @@ test('export-run is in --help, and its own --help names train, finetune and --fr
 
 test('flags that cannot carry into a PyTorch run are refused in one line, naming them, before anything is written', () => {
   const out = join(dir, 'refused');
-  const r = vitkit(['export-run', out, 'train', '--threads', '2', '--device', 'cpu', '--steps', '2']);
+  const r = vitkit(['export-run', out, 'train', '--threads', '2', '--device', 'cpu', '--no-cache-features', '--steps', '2']);
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /--threads --device do not carry into a PyTorch run/);
+  assert.match(r.stderr, /--threads --device --no-cache-features do not carry into a PyTorch run/);
   assert.match(vitkit(['export-run', out]).stderr, /pass train FLAGS, finetune FLAGS or --from RUN_DIR/);
   assert.match(vitkit(['export-run', out, 'train', '--bogus']).stderr, /export-run train: Unknown option '--bogus'/);
   assert.ok(!existsSync(out));

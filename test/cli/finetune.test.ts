@@ -72,6 +72,22 @@ test('--train lora:R with --lora-* and --save-adapters: best.safetensors is an a
   assert.deepEqual(loadTrainCheckpoint(join(dir, 'head')).recipe.train, {}, '--freeze-backbone is --train head');
 });
 
+test('--train head: trains on features computed once, or says in one line why not; --no-cache-features opts out', () => {
+  const run = (name: string, ...flags: string[]) => {
+    const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--train', 'head', '--steps', '2', '--batch', '8', ...flags, '--out', join(dir, name), '--threads', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stderr;
+  };
+  const cached = run('head-cached');
+  assert.match(cached, /only the head trains: the frozen encoder's output is computed once per image/);
+  const evaluated = vitkit(['eval', '--checkpoint', join(dir, 'head-cached', 'best.safetensors'), '--data', data]);
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const flipped = run('head-flip', '--flip');
+  assert.equal(flipped.match(/features are not cached/g)?.length, 1);
+  assert.match(flipped, /^features are not cached: --flip make.* every epoch \(without them it is computed once\)$/m);
+  assert.doesNotMatch(run('head-opted-out', '--no-cache-features'), /features|computed once/);
+});
+
 test('what-to-train flags: bad values are one-line errors before anything loads', () => {
   const run = (...flags: string[]) => vitkit(['finetune', '--checkpoint', pretrained, '--data', data, ...flags, '--out', join(dir, 'never')]);
   for (const [flags, message] of [

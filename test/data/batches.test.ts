@@ -62,6 +62,16 @@ test('resuming from a saved position gives identical batches, across an epoch bo
   });
 });
 
+test('nextIndices walks the positions and images next() does, from any start, building no batch', () => {
+  const opts: BatchOptions = { batchSize: 6, seed: 11 };
+  const full = take(new Batches(set, opts), 9);
+  const walk = new Batches(set, opts, { epoch: 0, batch: 2 });
+  for (const want of full.slice(2)) {
+    assert.deepEqual(walk.nextIndices(), { epoch: want.epoch, batch: want.batch, indices: want.indices });
+  }
+  assert.deepEqual(walk.position(), { epoch: 3, batch: 0 }, 'three epochs of 3 batches walked');
+});
+
 test('augmentation: deterministic per seed, crops and flips within the padded image', () => {
   const ramp = imageSet({
     name: 'ramp',

@@ -2,13 +2,14 @@
 // gradient norm, and parameters after AdamW (three steps) and SGD-momentum (one step) updates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inlineComposites } from '../../src/graph/graph.ts';
+import { type Graph, inlineComposites } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
+import { inferenceGraph } from '../../src/model/vit.ts';
 import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/model/step-graph.ts';
 import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
@@ -228,4 +229,37 @@ test('every in-place write runs after every read of its buffer, whatever the ord
   ] as const) {
     assert.deepEqual(inPlaceHazards(spec.graph), [], what);
   }
+});
+
+test('features graph: the head alone on the pooled features makes the image graph’s head step; refuses an encoder', async () => {
+  const head = (n: string) => n.startsWith('head.');
+  const opts = { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, trainable: head };
+  const spec = buildStepGraph(microGray, { ...opts, features: true });
+  const ps = ['head.weight', 'head.bias'];
+  const state = [...ps, ...ps.map((n) => `m.${n}`), ...ps.map((n) => `v.${n}`)];
+  assert.deepEqual(new Set(spec.graph.inputs.map((v) => v.name)), new Set(['features', 'labels', ...state, ...spec.scalars]));
+  assert.deepEqual(spec.params, buildStepGraph(microGray, opts).params, 'the session still holds every parameter');
+  const weights = params('init.');
+  const pooled = await Session.create(toOnnx(inferenceGraph(microGray, weights, ['pooled'], { kernel: 'plain' })), { threads: 2 });
+  const features = (await pooled.run({ images: get('x.0') }))['pooled']!;
+  await pooled.release();
+  const zeros = (n: string): [string, Tensor] => [n, { dtype: 'float32', shape: weights.get(n.slice(2))!.shape, data: new Float32Array(f32(weights.get(n.slice(2))!).length) }];
+  const feeds: Record<string, Tensor> = { ...Object.fromEntries(weights), ...Object.fromEntries(state.slice(2).map(zeros)), labels: get('y.0'), ...optimizerScalarFeeds(adamw, 1e-2, 1) };
+  const run = async (graph: Graph, input: Record<string, Tensor>) => {
+    const s = await Session.create(toOnnx(graph), { threads: 2 });
+    const out = await s.run({ ...feeds, ...input });
+    await s.release();
+    return out;
+  };
+  const a = await run(buildStepGraph(microGray, opts).graph, { images: get('x.0') });
+  const b = await run(spec.graph, { features });
+  // the same ops on the same pooled values (plain attention, same batch): equal to float32 rounding of the sums
+  for (const o of ['loss', 'grad_norm', 'new.head.weight', 'new.head.bias', 'new.m.head.weight']) {
+    f32(a[o]!).forEach((v, i) => assert.ok(Math.abs(v - f32(b[o]!)[i]!) <= TOL * Math.max(1, Math.abs(v)), `${o}[${i}]`));
+  }
+  assert.throws(() => buildStepGraph(microGray, { ...opts, features: true, trainable: undefined }), /trains the head alone, but 'cls_token' is trainable/);
+  assert.throws(() => buildStepGraph(microGray, { ...opts, features: true, dropout: 0.1 }), /dropout, drop path and LoRA do not apply/);
+  const deit = checkConfig({ ...microGray, distToken: true });
+  assert.throws(() => buildStepGraph(deit, { ...opts, features: true }), /distillation head/);
+  assert.deepEqual(buildEvalGraph(microGray, { features: true }).graph.inputs.map((v) => v.name).sort(), ['features', 'head.bias', 'head.weight', 'labels']);
 });

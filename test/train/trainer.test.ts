@@ -7,6 +7,7 @@ import { RRC_DEFAULTS } from '../../src/data/augment.ts';
 import { type ImageSet, imageSet } from '../../src/data/image-set.ts';
 import { UserError } from '../../src/errors.ts';
 import { defaultConfig } from '../../src/model/config.ts';
+import { TRAIN_HEAD } from '../../src/model/trainable.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { parameterShapes } from '../../src/model/params.ts';
 import { Rng } from '../../src/rng.ts';
@@ -239,4 +240,55 @@ test('LoRA (with adapter dropout and EMA): resumes bit for bit; checkpoints hold
     assert.deepEqual([...model.weights.keys()], [...parameterShapes(lora.config).keys()], `${path} is a plain model`);
     assert.notDeepEqual(model.weights.get(qkv)!.data, init.get(qkv)!.data, 'with the trained adapters merged in');
   }
+});
+
+test('head-only on cached features: the uncached run’s head to float rounding, whole-model checkpoints, exact resume', async () => {
+  const head: TrainRecipe = { ...recipe, steps: 9, train: TRAIN_HEAD, ema: 0.9 }; // 6 steps an epoch: evaluations at 6 and 9
+  const events: TrainEvent[] = [];
+  const cached = await train({ recipe: head, data, outDir: tmp(), onEvent: (e) => events.push(e) });
+  const uncached = await train({ recipe: head, data, outDir: tmp(), cacheFeatures: false });
+  const passes = events.filter((e) => e.kind === 'features' && e.done === e.total).map((e) => e.kind === 'features' && [e.split, e.total]);
+  assert.deepEqual(passes, [['train', 96], ['test', 30]], 'one pass over each split, before training');
+  assert.ok(!events.some((e) => e.kind === 'uncached'));
+  const a = loadTrainCheckpoint(cached.checkpoint).state;
+  const b = loadTrainCheckpoint(uncached.checkpoint).state;
+  assert.deepEqual([...a.keys()], [...b.keys()]);
+  const init = initParameters(head.config, { seed: head.seed });
+  for (const [k, t] of a) {
+    if (t.dtype !== 'float32') continue; // the step count
+    if (init.has(k) && !k.startsWith('head.')) assert.deepEqual(t.data, init.get(k)!.data, `${k} stays frozen`);
+    // Features from the inference graph and the training graph's forward may differ in their last bits (fused
+    // attention, other batch sizes: float32 rounding, ~1e-7 relative); ten steps on them move a weight by as
+    // little, while a wrong feature, batch order or update is off by the size of a step (lr 1e-2).
+    const scale = Math.max(...Array.from(t.data as Float32Array, Math.abs));
+    (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (b.get(k)!.data as Float32Array)[i]!) <= 1e-5 * scale, `${k}[${i}]`));
+  }
+  assert.ok(Math.max(...Array.from(a.get('head.weight')!.data as Float32Array, Math.abs)) > 1e-3, 'the head trained');
+  assert.equal(cached.testAcc, uncached.testAcc);
+  for (const path of [cached.checkpoint, cached.best]) {
+    assert.deepEqual([...loadCheckpoint(path).weights.keys()], [...parameterShapes(head.config).keys()], `${path} is the whole model`);
+  }
+  // interrupted mid-epoch 1 and resumed: the features are recomputed from the checkpoint's frozen weights
+  const out = tmp();
+  const controller = new AbortController();
+  await train({ recipe: head, data, outDir: out, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 4 && controller.abort() });
+  const ckpt = loadTrainCheckpoint(out);
+  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
+  const c = loadTrainCheckpoint(resumed.checkpoint).state;
+  for (const [k, t] of a) assert.deepEqual(c.get(k)!.data, t.data, k);
+  assert.equal(resumed.testAcc, cached.testAcc);
+});
+
+test('a head-only run that random augmentation or dropout rules out of caching says why, once; opting out says nothing', async () => {
+  const reasons = async (r: TrainRecipe, cacheFeatures?: boolean) => {
+    const events: TrainEvent[] = [];
+    await train({ recipe: { steps: 2, train: TRAIN_HEAD, ...r }, data, outDir: tmp(), cacheFeatures, onEvent: (e) => events.push(e) });
+    assert.ok(!events.some((e) => e.kind === 'features'), 'no feature pass');
+    return events.flatMap((e) => (e.kind === 'uncached' ? [e.reason] : []));
+  };
+  const [why, ...more] = await reasons({ ...augmented, dropout: 0.1 });
+  assert.deepEqual(more, []);
+  assert.match(why!, /^features are not cached: --flip, --pad-crop, --dropout make the frozen encoder's output differ every epoch/);
+  assert.deepEqual(await reasons(recipe, false), []);
+  assert.deepEqual(await reasons({ ...augmented, train: { lastBlocks: 1 } }), [], 'only head-only runs cache');
 });
