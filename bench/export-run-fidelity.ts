@@ -59,7 +59,7 @@ const stepsOf = (dir: string): Step[] => readFileSync(join(dir, 'metrics.jsonl')
 function torchrun(folder: string, nproc: number, output: string, extra: string[] = []): Step[] {
   const env = { ...process.env, NPROC_PER_NODE: String(nproc), PATH: `${dirname(python)}:${process.env.PATH}` };
   const args = [join(folder, 'run.sh'), '--log-every', '1', '--workers', '0', '--output', output, ...extra];
-  const r = spawnSync('bash', args, { env, encoding: 'utf8' });
+  const r = spawnSync('bash', args, { env, encoding: 'utf8', timeout: 900_000 }); // a hung rank fails the bench
   if (r.status !== 0) throw new Error(`run.sh with ${nproc} process(es) failed:\n${r.stderr.slice(-3000)}`);
   return stepsOf(output);
 }

@@ -266,6 +266,9 @@ def main():
             save(model, os.path.join(args.output, 'last'))
         log.close()
         print(f'wrote {args.output}/model.safetensors after {steps} steps')
+    # gloo's worker thread needs the GIL to free the last all-reduce's Python tensor: waiting here (GIL released)
+    # lets it, where a rank going straight to the teardown could deadlock in the process group's destructor
+    dist.barrier()
     dist.destroy_process_group()
 
 
