@@ -96,12 +96,13 @@ def load_carried_state(opt, named, ema, resume, device):
         for key, t in load_file(os.path.join(HERE, resume['optimizer'])).items():
             slot, name = key.split('.', 1)
             opt.state[params[name]][slot] = t.to(device)
-    expected = {'momentum_buffer'} if isinstance(opt, torch.optim.SGD) and opt.defaults['momentum'] else set()
     if isinstance(opt, torch.optim.AdamW):
         expected = {'exp_avg', 'exp_avg_sq', 'step'}
         for q in params.values():
             # torch's own form: a float32 CPU scalar; it adds 1 before the bias corrections, as vitkit's t = step + 1
             opt.state[q]['step'] = torch.tensor(float(resume['step']), dtype=torch.float32)
+    else:
+        expected = {'momentum_buffer'} if opt.defaults['momentum'] else set()
     incomplete = [n for n, q in named if set(opt.state[q]) != expected]
     if incomplete:
         raise SystemExit(f'{resume.get("optimizer")}: no {sorted(expected)} for {incomplete[:3]}: export the run again')
