@@ -9,7 +9,8 @@
 //      [--optimizer adamw|sgd] [--lr LR]
 // (the Python needs torch, timm, safetensors and pillow; torchrun is taken from the same bin/ folder). Where the
 // torchvision wheel is a CUDA build beside a CPU-only torch (as on the project's machines), add
-// PYTHONPATH=bench/torchvision-shim so that timm's import of torchvision does not fail.
+// PYTHONPATH=$PWD/bench/torchvision-shim (absolute: run.sh runs in the exported folder) so that timm's import of
+// torchvision does not fail.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
