@@ -42,7 +42,8 @@ export async function continuedRun(
   if (refusal) throw new UserError(`${ckpt.path}: ${refusal}`);
   const need = (key: string): Tensor => {
     const t = state.get(key);
-    if (!t) throw new UserError(`${ckpt.path} lacks '${key}' in its training state, so its run cannot continue exactly: continue from a checkpoint vitkit train wrote`);
+    const fix = 'continue from a checkpoint vitkit train wrote';
+    if (!t) throw new UserError(`${ckpt.path} lacks '${key}' in its training state, so its run cannot continue exactly: ${fix}`);
     return t;
   };
   const names = [...parameterShapes(recipe.config).keys()];

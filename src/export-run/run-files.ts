@@ -57,9 +57,11 @@ Not exact: ${random.join(', ')} draw from PyTorch's random streams (torchvision/
 the same distributions, other samples, so losses agree in distribution only.
 `;
 
-const carriedRows = (run: RunToExport): string => [
-  run.carried!.optimizer.size ? `\n| optimizer.safetensors | the optimizer state at step ${run.carried!.step}: torch.optim's keys (exp_avg, exp_avg_sq or momentum_buffer) . parameter |` : '',
-  run.carried!.ema ? '\n| ema.safetensors | the EMA weights at that step, timm names (timm ModelEmaV2\'s module) |' : '',
+const carriedRows = ({ carried }: RunToExport): string => [
+  carried!.optimizer.size
+    ? `\n| optimizer.safetensors | the optimizer state at step ${carried!.step}: <torch.optim's key>.<parameter> (exp_avg, exp_avg_sq or momentum_buffer) |`
+    : '',
+  carried!.ema ? '\n| ema.safetensors | the EMA weights at that step, timm names (timm ModelEmaV2\'s module) |' : '',
 ].join('');
 
 const continued = (step: number): string => `
