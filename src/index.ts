@@ -45,6 +45,7 @@ export { train, type TrainRun, type TrainResult, type TrainEvent } from './train
 export { type TrainRecipe, fashionMnistRecipe } from './train/recipe.ts';
 export { adaptPretrained, loadPretrained, finetuneDefaults, type PretrainedModel } from './train/finetune.ts';
 export { exportRun, type RunToExport, type ExportedRun } from './export-run/export-run.ts';
+export { continuedRun, type CarriedState } from './export-run/continued.ts';
 export { tritonConfig, tritonRepository, type TritonModel, type TritonTensor } from './serve/triton.ts';
 export { learningRate, type Schedule } from './train/schedule.ts';
 

@@ -3,9 +3,9 @@
 import type { Channels } from '../data/raw-image.ts';
 import { loadDataset } from '../data/load-dataset.ts';
 import { UserError } from '../errors.ts';
+import { continuedRun } from '../export-run/continued.ts';
 import { exportRun, type RunToExport } from '../export-run/export-run.ts';
 import { initParameters } from '../model/init.ts';
-import { parameterShapes } from '../model/params.ts';
 import { loadTrainCheckpoint } from '../train/checkpoints.ts';
 import { parseCommand } from './args.ts';
 import { finetuneOptions, planFinetune } from './finetune.ts';
@@ -26,7 +26,8 @@ with vitkit's sample order), recipe.json (every hyperparameter resolved), run.sh
 trained weights come back as OUT/output (timm's layout): vitkit eval --checkpoint OUT/output …
 
 Options:
-  --from RUN_DIR     continue a vitkit run from its latest checkpoint (its weights, recipe and step)
+  --from RUN_DIR     continue a vitkit run from its latest checkpoint: its weights, recipe, step, optimizer state
+                     (AdamW's moments and step count, SGD's momentum) and EMA
   --nproc N          processes per node run.sh starts by default (default 1; NPROC_PER_NODE overrides)
   --force            replace an existing OUT
   --json             print a JSON summary instead of a progress bar
@@ -55,12 +56,10 @@ async function runFrom(
 ): Promise<RunToExport | null> {
   if (from) {
     if (command) throw new UserError(`export-run: pass --from RUN_DIR or ${command} flags, not both`);
-    const ckpt = loadTrainCheckpoint(from);
-    const { config } = ckpt.recipe;
-    say(`loading ${ckpt.recipe.data} …`);
-    const data = await loadDataset(ckpt.recipe.data, { imageSize: config.imgSize, channels: config.inChans as Channels });
-    const init = new Map([...parameterShapes(config).keys()].map((k) => [k, ckpt.state.get(k)!]));
-    return { recipe: ckpt.recipe, data, init, command: `${from} (continued)`, startStep: ckpt.progress.step, evalEvery: 1 };
+    return continuedRun(loadTrainCheckpoint(from), ({ data, config }) => {
+      say(`loading ${data} …`);
+      return loadDataset(data, { imageSize: config.imgSize, channels: config.inChans as Channels });
+    }, `${from} (continued)`);
   }
   if (command === 'train') {
     const args = parseCommand('export-run train', rest, trainOptions, help);

@@ -15,6 +15,7 @@ import { recipeSelection, totalSteps, type TrainRecipe } from '../train/recipe.t
 import { encodeSafetensors } from '../weights/safetensors-codec.ts';
 import { timmDirFiles } from '../weights/timm-dir.ts';
 import { type WriteOptions, writeDirAtomic } from '../weights/atomic-write.ts';
+import type { CarriedState } from './continued.ts';
 import { readmeText, runScript } from './run-files.ts';
 
 export interface RunToExport {
@@ -26,6 +27,8 @@ export interface RunToExport {
   readonly command: string;
   /** Steps already trained (`--from` a run): train.py continues at this step of the schedule. */
   readonly startStep?: number;
+  /** A continued run's optimizer state and EMA (continuedRun), loaded by train.py before its first step. */
+  readonly carried?: CarriedState;
   /** Evaluate every this many epochs (vitkit's --eval-every). */
   readonly evalEvery: number;
 }
@@ -88,6 +91,15 @@ export function recipeJson(run: RunToExport, stepsPerEpoch: number, orderEpochs:
     clip_norm: recipe.clipNorm, label_smoothing: recipe.labelSmoothing,
     augment: recipe.augment, dropout: recipe.dropout ?? 0, drop_path: recipe.dropPath ?? 0, ema: recipe.ema ?? 0,
     mean: recipe.mean, std: recipe.std, seed: recipe.seed, eval_every: run.evalEvery,
+    ...(run.carried ? { resume: resumeJson(run.carried) } : {}),
+  };
+}
+
+/** What train.py loads into opt.state and the EMA before its first step (the files exportRun writes beside it). */
+function resumeJson(c: CarriedState): Record<string, unknown> {
+  return {
+    step: c.step, ...(c.optimizer.size ? { optimizer: 'optimizer.safetensors' } : {}), ...(c.ema ? { ema: 'ema.safetensors' } : {}),
+    epoch_sums: c.epochSums,
   };
 }
 
@@ -143,6 +155,8 @@ export async function exportRun(out: string, run: RunToExport, opts: WriteOption
   const order = batchOrder(data.train, recipe, orderEpochs);
   files['data/order.bin'] = [new Uint8Array(order.buffer, order.byteOffset, order.byteLength)];
   files['init.safetensors'] = encodeSafetensors(run.init, { format: 'pt' });
+  if (run.carried?.optimizer.size) files['optimizer.safetensors'] = encodeSafetensors(run.carried.optimizer, { format: 'pt' });
+  if (run.carried?.ema) files['ema.safetensors'] = encodeSafetensors(run.carried.ema, { format: 'pt' });
   // train.py copies it beside its trained weights: timm's Hub layout, with the run's preprocessing and class names
   const content = { config: recipe.config, weights: run.init, labels: [...data.train.classes], preprocess: preprocessOf(recipe) };
   files['timm_config.json'] = timmDirFiles(content)['config.json']!;

@@ -25,7 +25,7 @@ batch of ${r.batch}${run.startStep ? `, continuing at step ${run.startStep}` : '
 | file | what |
 | --- | --- |
 | recipe.json | every hyperparameter, resolved as vitkit resolved it |
-| init.safetensors | the initial weights, timm names (strictly loadable into timm's VisionTransformer) |
+| init.safetensors | the initial weights, timm names (strictly loadable into timm's VisionTransformer) |${run.carried ? carriedRows(run) : ''}
 | data/ | the images as vitkit loaded them (PNG), train.tsv/test.tsv in vitkit's order, order.bin: each epoch's sample order |
 | run.sh, train.py | torchrun launcher and the DDP training loop |
 
@@ -49,7 +49,7 @@ Exact (to float32 rounding): the model and initial weights, the batches (vitkit'
 data/order.bin instead of DistributedSampler's), the learning-rate schedule, AdamW/SGD as torch.optim defines them
 (vitkit's are the same formulas; biases, norms, position embedding and class token are not decayed), gradient
 clipping at the global norm, label smoothing, gradient accumulation.
-${random.length ? notExact(random) : '\nNothing random is on in this recipe, so train.py follows vitkit step for step.\n'}${run.startStep ? continued : ''}`;
+${random.length ? notExact(random) : '\nNothing random is on in this recipe, so train.py follows vitkit step for step.\n'}${run.carried ? continued(run.carried.step) : ''}`;
 }
 
 const notExact = (random: readonly unknown[]): string => `
@@ -57,6 +57,14 @@ Not exact: ${random.join(', ')} draw from PyTorch's random streams (torchvision/
 the same distributions, other samples, so losses agree in distribution only.
 `;
 
-const continued = `
-A continued run starts from the run's latest weights; its optimizer state (moments, momentum) starts at zero.
+const carriedRows = ({ carried }: RunToExport): string => [
+  carried!.optimizer.size
+    ? `\n| optimizer.safetensors | the optimizer state at step ${carried!.step}: <torch.optim's key>.<parameter> (exp_avg, exp_avg_sq or momentum_buffer) |`
+    : '',
+  carried!.ema ? '\n| ema.safetensors | the EMA weights at that step, timm names (timm ModelEmaV2\'s module) |' : '',
+].join('');
+
+const continued = (step: number): string => `
+A continued run carries the run's whole training state at step ${step}: its weights, the optimizer's (AdamW's moments
+and step count, SGD's momentum) and the EMA, so train.py's next step is the one vitkit's resume would take.
 `;

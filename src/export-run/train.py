@@ -1,7 +1,8 @@
 """A vitkit run on PyTorch's distributed engine, written by `vitkit export-run` (see README.md beside it).
 
 Every number comes from recipe.json: the model (timm's VisionTransformer), the initial weights (init.safetensors),
-the batch order vitkit's seeded sampler draws (data/order.bin), and the optimisation as vitkit defines it.
+the batch order vitkit's seeded sampler draws (data/order.bin), and the optimisation as vitkit defines it; a continued
+run also its optimizer state and EMA (optimizer.safetensors, ema.safetensors).
 Launch through run.sh (torchrun); one process per GPU with NCCL, or processes on the CPU with gloo.
 """
 import argparse, functools, json, math, os, shutil, time
@@ -86,6 +87,29 @@ class ReplayBatches(torch.utils.data.Sampler):
             yield rows[self.rank * self.share:(self.rank + 1) * self.share].tolist()
 
 
+def load_carried_state(opt, named, ema, resume, device):
+    """A continued vitkit run's training state (export-run --from), in place before the first step: optimizer.safetensors
+    holds torch.optim's per-parameter state under its own keys (`exp_avg.<name>`, `exp_avg_sq.<name>` for AdamW,
+    `momentum_buffer.<name>` for SGD), ema.safetensors the EMA weights."""
+    params = dict(named)
+    if resume.get('optimizer'):
+        for key, t in load_file(os.path.join(HERE, resume['optimizer'])).items():
+            slot, name = key.split('.', 1)
+            opt.state[params[name]][slot] = t.to(device)
+    if isinstance(opt, torch.optim.AdamW):
+        expected = {'exp_avg', 'exp_avg_sq', 'step'}
+        for q in params.values():
+            # torch's own form: a float32 CPU scalar; it adds 1 before the bias corrections, as vitkit's t = step + 1
+            opt.state[q]['step'] = torch.tensor(float(resume['step']), dtype=torch.float32)
+    else:
+        expected = {'momentum_buffer'} if opt.defaults['momentum'] else set()
+    incomplete = [n for n, q in named if set(opt.state[q]) != expected]
+    if incomplete:
+        raise SystemExit(f'{resume.get("optimizer")}: no {sorted(expected)} for {incomplete[:3]}: export the run again')
+    if ema:
+        ema.module.load_state_dict(load_file(os.path.join(HERE, resume['ema'])), strict=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument('--recipe', default=os.path.join(HERE, 'recipe.json'))
@@ -134,6 +158,10 @@ def main():
         from timm.utils import ModelEmaV2
         ema = ModelEmaV2(model, decay=r['ema'])
 
+    resume = r.get('resume')
+    if resume:
+        load_carried_state(opt, named, ema, resume, device)
+
     d = r['data']
     aug = r['augment']
     train_set = ImageList(os.path.join(HERE, d['train']), os.path.join(HERE, d['root']), r['mean'], r['std'],
@@ -156,7 +184,8 @@ def main():
         os.makedirs(args.output, exist_ok=True)
         log = open(os.path.join(args.output, 'metrics.jsonl'), 'a')
     started = time.time()
-    epoch_loss = epoch_correct = epoch_seen = 0.0
+    sums = resume['epoch_sums'] if resume else {'loss': 0.0, 'correct': 0.0, 'images': 0.0}
+    epoch_loss, epoch_correct, epoch_seen = float(sums['loss']), float(sums['correct']), float(sums['images'])
 
     def evaluate():
         net = ema.module if ema else model
@@ -238,6 +267,9 @@ def main():
             save(model, os.path.join(args.output, 'last'))
         log.close()
         print(f'wrote {args.output}/model.safetensors after {steps} steps')
+    # gloo's worker thread needs the GIL to free the last all-reduce's Python tensor: waiting here (GIL released)
+    # lets it, where a rank going straight to the teardown could deadlock in the process group's destructor
+    dist.barrier()
     dist.destroy_process_group()
 
 

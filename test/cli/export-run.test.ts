@@ -70,7 +70,7 @@ test('train and finetune flags become recipe.json; finetune exports the adapted 
   assert.ok([...w.get('head.weight')!.data].every((v) => v === 0), 'the new head starts at zero');
 });
 
-test('--from RUN_DIR continues a vitkit run: its latest weights, recipe and step', async () => {
+test('--from RUN_DIR continues a vitkit run: its latest weights, recipe, step and optimizer state', async () => {
   const data = existsSync(join(dir, 'tiny')) ? join(dir, 'tiny') : await tinyFolder();
   const runDir = join(dir, 'vitkit-run');
   const t = vitkit(['train', '--data', data, '--steps', '5', '--batch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--out', runDir, '--json']);
@@ -80,8 +80,27 @@ test('--from RUN_DIR continues a vitkit run: its latest weights, recipe and step
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8'));
   assert.deepEqual([j.start_step, j.total_steps, j.batch, j.data.source], [5, 5, 4, data]);
-  const trained = loadCheckpoint(listCheckpoints(runDir).at(-1)!).weights; // the latest step's, not the best evaluation's
-  assertSameTensors(readSafetensors(join(out, 'init.safetensors')).tensors, trained);
-  assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /optimizer state \(moments, momentum\) starts at zero/);
+  const latest = loadCheckpoint(listCheckpoints(runDir).at(-1)!); // the latest step's, not the best evaluation's
+  assertSameTensors(readSafetensors(join(out, 'init.safetensors')).tensors, latest.weights);
+  // AdamW's moments, under torch.optim's keys, and its step count (test/export-run/continued.test.ts checks every tensor)
+  assert.deepEqual([j.resume.step, j.resume.optimizer], [5, 'optimizer.safetensors']);
+  const moments = readSafetensors(join(out, 'optimizer.safetensors')).tensors;
+  assertSameTensors(new Map([['exp_avg_sq.head.weight', moments.get('exp_avg_sq.head.weight')!]]),
+    new Map([['exp_avg_sq.head.weight', latest.trainingState!.get('v.head.weight')!]]));
+  assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /carries the run's whole training state at step 5/);
   assert.match(vitkit(['export-run', join(dir, 'x'), '--from', runDir, 'train']).stderr, /--from RUN_DIR or train flags, not both/);
+});
+
+test('--from a partial fine-tune is refused in one line, naming the checkpoint, and writes nothing', async () => {
+  const data = existsSync(join(dir, 'tiny')) ? join(dir, 'tiny') : await tinyFolder();
+  const runDir = join(dir, 'head-run');
+  const f = vitkit(['finetune', '--checkpoint', join(SHARED, 'micro_gray_p4_28', 'timm.safetensors'), '--heads', '4', '--data', data,
+    '--train', 'head', '--steps', '1', '--batch', '4', '--out', runDir, '--json']);
+  assert.equal(f.status, 0, f.stderr);
+  const out = join(dir, 'head-continued');
+  const r = vitkit(['export-run', out, '--from', runDir]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /step-0000001\.safetensors: export-run trains every parameter: --train\/--freeze-backbone\/--lora-\* .* cannot be carried/);
+  assert.ok(!existsSync(out));
 });

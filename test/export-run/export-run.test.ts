@@ -5,32 +5,18 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { defaultDecay } from '../../src/autodiff/optim.ts';
 import { Batches } from '../../src/data/batches.ts';
-import { type ImageSet, imageSet, subset } from '../../src/data/image-set.ts';
+import { subset } from '../../src/data/image-set.ts';
 import { loadDataset } from '../../src/data/load-dataset.ts';
 import { UserError } from '../../src/errors.ts';
 import { batchOrder, classFolders, exportRun, type RunToExport } from '../../src/export-run/export-run.ts';
-import { defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { Rng } from '../../src/rng.ts';
-import type { TrainRecipe } from '../../src/train/recipe.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 import { assertSameTensors } from '../weights/helpers.ts';
+import { toyData, toyRecipe } from './helpers.ts';
 
-function randomSet(n: number, seed: number, name: string): ImageSet {
-  const rng = new Rng(seed);
-  const images = Uint8Array.from({ length: n * 64 }, () => rng.int(256));
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
-  return imageSet({ name, classes: ['T-shirt/top', 'bag', 'coat'], images, labels, channels: 1, height: 8, width: 8 });
-}
-
-const data = { train: randomSet(40, 1, 'toy/train'), test: randomSet(9, 2, 'toy/test'), skipped: { malformed: 0, duplicates: 0 } };
-const recipe: TrainRecipe = {
-  config: { ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 3 },
-  data: 'toy', epochs: 2, steps: 7, batch: 8, gradAccum: 2, optimizer: { kind: 'adamw', weightDecay: 0.05 }, lr: 1e-2,
-  schedule: 'cosine', warmupSteps: 3, clipNorm: 1, labelSmoothing: 0.1, seed: 7, augment: { flip: true, padCrop: 1 },
-  dropout: 0.1, dropPath: 0.2, ema: 0.99, mean: [0.5], std: [0.25],
-};
+const data = toyData;
+const recipe = toyRecipe;
 const init = initParameters(recipe.config, { seed: recipe.seed });
 const run: RunToExport = { recipe, data, init, command: 'train', evalEvery: 1 };
 const tmp = () => mkdtempSync(join(tmpdir(), 'vitkit-export-run-'));
@@ -57,6 +43,7 @@ test('the folder holds recipe.json (every hyperparameter resolved), timm weights
   assert.deepEqual(j.augment, recipe.augment);
   assert.deepEqual([j.mean, j.std], [[0.5], [0.25]]);
   assert.deepEqual(j.init_source, { kind: 'scratch' });
+  assert.ok(j.resume === undefined && !existsSync(join(out, 'optimizer.safetensors')), 'a new run carries no optimizer state');
   assert.deepEqual(j.data.classes, data.train.classes);
   // timm's layout: the very weights vitkit starts from, under timm's names
   assertSameTensors(readSafetensors(join(out, 'init.safetensors')).tensors, init);
