@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import type { StateDict } from '../../src/graph/tensor.ts';
 import { loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
 import { writeTinyIdx } from '../data/helpers.ts';
 import { needsWebGpu } from '../webgpu.ts';
@@ -34,6 +35,26 @@ test('vitkit train --device webgpu trains as --device cpu does (checkpoints with
     if (t.dtype === 'int64') assert.deepEqual(gpu.state.get(name)!.data, t.data, name);
     // SGD, so no element is AdamW's amplified rounding noise: all within 1e-5 of their tensor's scale, as in the runtime test
     else assert.ok(relErr(gpu.state.get(name)!.data as Float32Array, t.data as Float32Array) <= 1e-5, name);
+  }
+});
+
+test('vitkit finetune --train head --device webgpu (the head trained on cached features) equals --device cpu', needsWebGpu, () => {
+  const base = join(tmp, 'base');
+  assert.equal(vitkit([...flags, '--device', 'cpu', '--out', base]).status, 0);
+  const ft = ['finetune', '--checkpoint', join(base, 'best.safetensors'), '--data', data, '--train', 'head', '--batch', '4', '--steps', '4',
+    '--optimizer', 'sgd', '--lr', '0.05', '--workers', '0', '--threads', '1', '--json'];
+  const [cpu, gpu] = (['cpu', 'webgpu'] as const).map((device) => {
+    const out = join(tmp, `head-${device}`);
+    const r = vitkit([...ft, '--device', device, '--out', out], { timeoutMs: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    // no "features are not cached" line: this run trains on cached features
+    assert.doesNotMatch(r.stderr, /not cached/);
+    return loadTrainCheckpoint(out).state;
+  }) as [StateDict, StateDict];
+  assert.deepEqual([...gpu.keys()], [...cpu.keys()]);
+  for (const [name, t] of cpu) {
+    if (t.dtype === 'int64') assert.deepEqual(gpu.get(name)!.data, t.data, name);
+    else assert.ok(relErr(gpu.get(name)!.data as Float32Array, t.data as Float32Array) <= 1e-5, name);
   }
 });
 
