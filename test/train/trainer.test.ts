@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { RRC_DEFAULTS } from '../../src/data/augment.ts';
 import { type ImageSet, imageSet } from '../../src/data/image-set.ts';
 import { UserError } from '../../src/errors.ts';
+import type { StateDict } from '../../src/graph/tensor.ts';
 import { defaultConfig } from '../../src/model/config.ts';
 import { TRAIN_HEAD } from '../../src/model/trainable.ts';
 import { initParameters } from '../../src/model/init.ts';
@@ -13,7 +14,7 @@ import { parameterShapes } from '../../src/model/params.ts';
 import { Rng } from '../../src/rng.ts';
 import { listCheckpoints, loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
 import type { TrainRecipe } from '../../src/train/recipe.ts';
-import { type TrainEvent, isFinished, train } from '../../src/train/trainer.ts';
+import { type TrainEvent, type TrainRun, isFinished, train } from '../../src/train/trainer.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 
 /** Three classes of 8×8 gray images, told apart by texture within every patch: rows, columns, checks; plus noise. */
@@ -55,6 +56,31 @@ const recipe: TrainRecipe = {
 const augmented: TrainRecipe = { ...recipe, augment: { flip: true, padCrop: 1 } };
 const tmp = () => mkdtempSync(join(tmpdir(), 'vitkit-train-'));
 
+type RunOptions = Partial<Omit<TrainRun, 'recipe' | 'data' | 'outDir' | 'signal' | 'resume'>>;
+
+/**
+ * Trains `recipe` in a new folder, interrupted once step `at` is done, then resumes it from that folder's checkpoint
+ * to the end. `first` and `resumed` are each run's own options (workers, evalEvery, onEvent, ...).
+ */
+async function interruptAndResume(recipe: TrainRecipe, at: number, opts: { first?: RunOptions; resumed?: RunOptions } = {}) {
+  const out = tmp();
+  const controller = new AbortController();
+  const { onEvent, ...first } = opts.first ?? {};
+  const stopAt = (e: TrainEvent) => (onEvent?.(e), e.kind === 'step' && e.step === at && controller.abort());
+  const interrupted = await train({ recipe, data, outDir: out, ...first, signal: controller.signal, onEvent: stopAt });
+  const ckpt = loadTrainCheckpoint(out);
+  const resume = { state: ckpt.state, progress: ckpt.progress };
+  return { interrupted, ckpt, resumed: await train({ recipe: ckpt.recipe, data, outDir: out, ...opts.resumed, resume }) };
+}
+
+/** Two training checkpoints hold the same tensors, bit for bit; returns the first's state. */
+function assertSameState(a: string, b: string): StateDict {
+  const [x, y] = [loadTrainCheckpoint(a).state, loadTrainCheckpoint(b).state];
+  assert.deepEqual([...y.keys()], [...x.keys()]);
+  for (const [k, t] of x) assert.deepEqual(y.get(k)!.data, t.data, k);
+  return x;
+}
+
 test('trains, logs metrics, keeps checkpoints and the best model', async () => {
   const out = tmp();
   const r = await train({ recipe, data, outDir: out, logEvery: 5 });
@@ -86,9 +112,7 @@ test('evalEvery skips evaluation on the epochs between, always evaluates the las
   assert.deepEqual(lines.filter((l) => l.kind === 'epoch').map((l) => 'test_acc' in l), [false, true, true]);
   assert.equal(listCheckpoints(out).length, 3, 'an epoch without evaluation still writes its checkpoint');
   assert.equal(sparse.testAcc, every.testAcc);
-  const a = loadTrainCheckpoint(every.checkpoint).state;
-  const b = loadTrainCheckpoint(sparse.checkpoint).state;
-  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  assertSameState(every.checkpoint, sparse.checkpoint);
   const evaluated: number[] = [];
   const endOnly = await train({ recipe, data, outDir: tmp(), evalEvery: 0, onEvent: (e) => e.kind === 'evaluating' && evaluated.push(e.epoch) });
   assert.deepEqual(evaluated, [2], 'evalEvery 0: only the last step evaluates');
@@ -102,11 +126,7 @@ test('a run evaluating every 2 epochs, interrupted and resumed, evaluates the sa
   const evaluated: number[] = [];
   const onEvent = (e: TrainEvent) => e.kind === 'evaluating' && evaluated.push(e.epoch);
   const full = await train({ recipe, data, outDir: tmp(), evalEvery: 2 });
-  const out = tmp();
-  const controller = new AbortController();
-  await train({ recipe, data, outDir: out, evalEvery: 2, signal: controller.signal, onEvent: (e) => (onEvent(e), e.kind === 'step' && e.step === 8 && controller.abort()) });
-  const ckpt = loadTrainCheckpoint(out);
-  const resumed = await train({ recipe, data, outDir: out, evalEvery: 2, resume: { state: ckpt.state, progress: ckpt.progress }, onEvent });
+  const { resumed } = await interruptAndResume(recipe, 8, { first: { evalEvery: 2, onEvent }, resumed: { evalEvery: 2, onEvent } });
   assert.deepEqual(evaluated, [1, 2]);
   assert.equal(resumed.testAcc, full.testAcc);
   assert.equal(resumed.bestTestAcc, full.bestTestAcc);
@@ -114,24 +134,11 @@ test('a run evaluating every 2 epochs, interrupted and resumed, evaluates the sa
 
 test('an interrupted and resumed run ends bit-for-bit where an uninterrupted one does', async () => {
   const full = await train({ recipe: augmented, data, outDir: tmp() });
-  const out = tmp();
-  const controller = new AbortController();
-  const first = await train({
-    recipe: augmented,
-    data,
-    outDir: out,
-    signal: controller.signal,
-    onEvent: (e) => e.kind === 'step' && e.step === 8 && controller.abort(), // mid-epoch 2
-  });
-  assert.equal(first.status, 'interrupted');
-  assert.equal(first.step, 8);
-  const ckpt = loadTrainCheckpoint(out);
-  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
+  const { interrupted, resumed } = await interruptAndResume(augmented, 8); // mid-epoch 2
+  assert.equal(interrupted.status, 'interrupted');
+  assert.equal(interrupted.step, 8);
   assert.equal(resumed.status, 'done');
-  const a = loadTrainCheckpoint(full.checkpoint).state;
-  const b = loadTrainCheckpoint(resumed.checkpoint).state;
-  assert.deepEqual([...a.keys()], [...b.keys()]);
-  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  assertSameState(full.checkpoint, resumed.checkpoint);
   assert.equal(resumed.testAcc, full.testAcc);
 });
 
@@ -146,17 +153,10 @@ test('with every augmentation and regulariser on, a resumed run is bit-for-bit t
   };
   const full = await train({ recipe: all, data, outDir: tmp(), workers: 0 });
   assert.equal(full.step, 9);
-  const out = tmp();
-  const controller = new AbortController();
-  const first = await train({ recipe: all, data, outDir: out, workers: 2, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 4 && controller.abort() });
-  assert.equal(first.step, 4);
-  const ckpt = loadTrainCheckpoint(out);
+  const { interrupted, ckpt, resumed } = await interruptAndResume(all, 4, { first: { workers: 2 } });
+  assert.equal(interrupted.step, 4);
   assert.deepEqual(ckpt.recipe, all);
-  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
-  const a = loadTrainCheckpoint(full.checkpoint).state;
-  const b = loadTrainCheckpoint(resumed.checkpoint).state;
-  assert.ok(a.has('ema.head.weight'));
-  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  assert.ok(assertSameState(full.checkpoint, resumed.checkpoint).has('ema.head.weight'));
   assert.equal(resumed.testAcc, full.testAcc);
 });
 
@@ -188,16 +188,9 @@ test('a hybrid (stem-only ResNetV2 tokens) trains, its loss falls, and resumes b
   assert.equal(losses.length, 18);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)), `loss ${losses.join(', ')}`);
-  const out = tmp();
-  const controller = new AbortController();
-  await train({ recipe: hybrid, data, outDir: out, workers: 0, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 7 && controller.abort() });
-  const ckpt = loadTrainCheckpoint(out);
+  const { ckpt, resumed } = await interruptAndResume(hybrid, 7, { first: { workers: 0 }, resumed: { workers: 0 } });
   assert.deepEqual(ckpt.recipe.config.backbone, hybrid.config.backbone);
-  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, workers: 0, resume: { state: ckpt.state, progress: ckpt.progress } });
-  const a = loadTrainCheckpoint(full.checkpoint).state;
-  const b = loadTrainCheckpoint(resumed.checkpoint).state;
-  assert.ok(a.has('m.patch_embed.backbone.conv.weight'));
-  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  assert.ok(assertSameState(full.checkpoint, resumed.checkpoint).has('m.patch_embed.backbone.conv.weight'));
 });
 
 test('resuming a finished run returns its logged result without training; replace clears an old run only once checked', async () => {
@@ -221,15 +214,8 @@ test('resuming a finished run returns its logged result without training; replac
 test('LoRA (with adapter dropout and EMA): resumes bit for bit; checkpoints hold the merged model, the base stays frozen', async () => {
   const lora: TrainRecipe = { ...recipe, steps: 9, train: { lora: { rank: 2, alpha: 4, targets: ['qkv', 'fc1'], dropout: 0.1 } }, ema: 0.9 };
   const full = await train({ recipe: lora, data, outDir: tmp() });
-  const out = tmp();
-  const controller = new AbortController();
-  await train({ recipe: lora, data, outDir: out, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 4 && controller.abort() });
-  const ckpt = loadTrainCheckpoint(out);
-  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
-  const a = loadTrainCheckpoint(full.checkpoint).state;
-  const b = loadTrainCheckpoint(resumed.checkpoint).state;
-  assert.deepEqual([...a.keys()], [...b.keys()]);
-  for (const [k, t] of a) assert.deepEqual(b.get(k)!.data, t.data, k);
+  const { resumed } = await interruptAndResume(lora, 4);
+  const a = assertSameState(full.checkpoint, resumed.checkpoint);
   assert.equal(resumed.testAcc, full.testAcc);
   const init = initParameters(lora.config, { seed: lora.seed });
   const qkv = 'blocks.0.attn.qkv.weight';
@@ -269,13 +255,8 @@ test('head-only on cached features: the uncached run’s head to float rounding,
     assert.deepEqual([...loadCheckpoint(path).weights.keys()], [...parameterShapes(head.config).keys()], `${path} is the whole model`);
   }
   // interrupted mid-epoch 1 and resumed: the features are recomputed from the checkpoint's frozen weights
-  const out = tmp();
-  const controller = new AbortController();
-  await train({ recipe: head, data, outDir: out, signal: controller.signal, onEvent: (e) => e.kind === 'step' && e.step === 4 && controller.abort() });
-  const ckpt = loadTrainCheckpoint(out);
-  const resumed = await train({ recipe: ckpt.recipe, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
-  const c = loadTrainCheckpoint(resumed.checkpoint).state;
-  for (const [k, t] of a) assert.deepEqual(c.get(k)!.data, t.data, k);
+  const { resumed } = await interruptAndResume(head, 4);
+  assertSameState(cached.checkpoint, resumed.checkpoint);
   assert.equal(resumed.testAcc, cached.testAcc);
 });
 
