@@ -100,7 +100,9 @@ export async function extractFeatures(model: LoadedModel, data: string, splits: 
       const indices = selectPerClass(source.labels, source.classes.length, opts.perClass);
       if (indices.length === 0) throw new UserError(`${data}: the ${split} split holds no images`);
       classifier ??= await Classifier.create(model, { threads: opts.threads, outputs: [embeddingOutput(model.config)] });
-      const { features, dim } = await pooledFeatures(classifier, source, indices, batch ?? defaultBatch(classifier.device, 32), (done) => opts.onProgress?.(split, done, indices.length));
+      const runBatch = batch ?? defaultBatch(classifier.device, 32);
+      const onDone = (done: number) => opts.onProgress?.(split, done, indices.length);
+      const { features, dim } = await pooledFeatures(classifier, source, indices, runBatch, onDone);
       const result: LabelledFeatures = { features, labels: Int32Array.from(indices, (i) => source.labels[i]), n: indices.length, dim, classes: source.classes };
       if (entry) writeEntry(entry, result, { checkpoint: model.path, data, split, perClass: opts.perClass ?? null });
       out.push({ ...result, split, cached: false });
