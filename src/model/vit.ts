@@ -11,6 +11,7 @@ import { type ViTConfig, gridSize, prefixTokens } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { float16Graph } from './fp16.ts';
 import { int8Linear, isQuantized } from './int8.ts';
+import { foldLayerScale } from './layer-scale.ts';
 import { mapPool } from './map-head.ts';
 import { relPosBias } from './rel-pos-bias.ts';
 import { mlpHidden } from './mlp.ts';
@@ -230,8 +231,8 @@ export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tok
 
 /**
  * How an inference graph computes attention: 'plain' as in training (standard ops; the only one that can output
- * the probabilities), 'fused' as one com.microsoft Attention node (float32 q/k/v projection inside), 'mha' as
- * com.microsoft MultiHeadAttention after the model's own q/k/v projection (int8 when the weights are).
+ * the probabilities), 'fused' as one node with the q/k/v projection inside (com.microsoft Attention, or QAttention
+ * for int8 weights), 'mha' as com.microsoft MultiHeadAttention after the model's own q/k/v projection.
  */
 export type AttentionKernel = 'plain' | 'fused' | 'mha';
 
@@ -248,7 +249,7 @@ export interface InferenceGraphOptions {
 }
 
 /** The kernel that measured fastest for each precision (bench/attention-kernels.ts). */
-export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionKernel>> = { fp32: 'fused', int8: 'mha' };
+export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionKernel>> = { fp32: 'fused', int8: 'fused' };
 
 /**
  * A complete inference graph: input `images` [batch, C, S, S] (batch symbolic unless given) with weights as
@@ -256,8 +257,9 @@ export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionK
  * Quantized weights (see int8.ts) give a graph whose linear layers run in int8. Attention uses `opts.kernel`
  * (default: the fastest for the precision) unless the probabilities are asked for.
  */
-export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
+export function inferenceGraph(model: ViTConfig, stored: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
   const { batch = 'batch', kernel, input = 'images', outputNames = {}, float16 = false } = opts;
+  const { config: cfg, weights } = foldLayerScale(model, stored); // one Mul fewer per residual branch
   const g = new Graph('vit');
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
@@ -266,7 +268,6 @@ export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: read
   // (nor, in float16, any of onnxruntime's fused kernels: their float16 support differs by provider)
   const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias || float16;
   const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
-  if (chosen === 'fused' && int8) throw new Error("the 'fused' attention kernel has a float32 q/k/v projection: use 'mha' for int8 weights");
   const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
   const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });
   for (const o of outputs) {
