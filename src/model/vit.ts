@@ -61,6 +61,12 @@ export interface ViTBuildOptions {
    * fused kernel (see fused-attention.ts). The attention probabilities are then not available: `attention` is empty.
    */
   readonly attention?: AttentionSource;
+  /**
+   * Inference graphs that read only the first `n` tokens (class-token pooling, DeiT's distillation token): after the
+   * last block's attention, which needs every token's keys and values, only those tokens go on through the token-wise
+   * layers (projection, MLP, LayerNorms), so `encoded` and the last `tokens` have `n` tokens.
+   */
+  readonly keepTokens?: number;
 }
 
 /** A linear layer's implementation, given its input, its parameter-name prefix and whether it has a bias. */
@@ -142,6 +148,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
       attention.push(attn);
       out = weighted;
     }
+    if (opts.keepTokens && i === cfg.depth - 1) [x, out] = [x, out].map((v) => slice(v, [1], [0], [opts.keepTokens!])) as [Value, Value];
     x = add(x, dropPath(scaled(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), `${b}.ls1`), i, 'drop_path1'));
     const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
     const hidden = drop(mlpHidden(dense(h, `${b}.mlp.fc1`, true), cfg.mlp), `${b}.mlp.fc1`);
@@ -269,7 +276,10 @@ export function inferenceGraph(model: ViTConfig, stored: StateDict, outputs: rea
   const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias || float16;
   const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
   const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
-  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });
+  // Class-token pooling reads the class (and distillation) token only, unless every token's output is asked for.
+  const firstTokens = cfg.pool === 'token' && outputs.every((o) => o === 'logits' || o === 'pooled');
+  const keepTokens = firstTokens ? (cfg.distToken ? 2 : 1) : undefined;
+  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention, keepTokens });
   for (const o of outputs) {
     if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));
     else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));
