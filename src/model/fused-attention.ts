@@ -2,17 +2,18 @@
 // weighted sum in one node, with no per-head transposes and no [B, H, T, T] tensor written out between ops.
 // Inference only (they have no gradient rules) and only where the attention probabilities are not asked for:
 // the kernels do not output them.
-import type { Graph, Value } from '../graph/graph.ts';
+import type { Dim, Graph, Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, tensor } from '../graph/tensor.ts';
-import { split } from '../ops/shape.ts';
+import { slice, split } from '../ops/shape.ts';
 import { int8Columns } from './int8.ts';
 import type { LinearSource } from './vit.ts';
 
 /**
  * Builds block `block`'s attention on normalised tokens `x` [B, T, D], from the q/k/v projection to the heads'
- * weighted values [B, T, D] (before the output projection); `dense` builds the model's linear layers.
+ * weighted values [B, T, D] (before the output projection); `dense` builds the model's linear layers. With
+ * `queries`, only the first `queries` tokens attend (to all T): [B, queries, D].
  */
-export type AttentionSource = (x: Value, block: string, dense: LinearSource) => Value;
+export type AttentionSource = (x: Value, block: string, dense: LinearSource, queries?: number) => Value;
 
 /**
  * The q/k/v projection and the attention in one node, over the q/k/v weights in `weights` (which become initializers
@@ -21,7 +22,9 @@ export type AttentionSource = (x: Value, block: string, dense: LinearSource) => 
  * no Split and no transposes between the projection and the attention.
  */
 export function fusedAttention(g: Graph, weights: StateDict, heads: number): AttentionSource {
-  return (x, block) => {
+  return (x, block, dense, queries) => {
+    // neither kernel takes fewer queries than keys: a few queries go through MultiHeadAttention
+    if (queries) return multiHeadAttention(heads, weights.has(`${block}.attn.qkv.bias`))(x, block, dense, queries);
     const w = weights.get(`${block}.attn.qkv.weight`)!;
     const [out3, d] = w.shape as [number, number];
     if (x.shape[2] !== d || out3 !== 3 * d) throw new Error(`fused attention '${block}': input ${x} does not fit weight ${formatShape(w.shape)}`);
@@ -52,10 +55,11 @@ export function fusedAttention(g: Graph, weights: StateDict, heads: number): Att
  * stays int8): one Split, then the attention in one node.
  */
 export function multiHeadAttention(heads: number, qkvBias: boolean): AttentionSource {
-  return (x, block, dense) => {
-    const d = x.shape[2] as number;
-    const qkv = split(dense(x, `${block}.attn.qkv`, qkvBias), 2, [d, d, d]); // 3 × [B, T, D]
+  return (x, block, dense, queries) => {
+    const [b, t, d] = x.shape as [Dim, number, number];
+    const [q, k, v] = split(dense(x, `${block}.attn.qkv`, qkvBias), 2, [d, d, d]) as [Value, Value, Value]; // [B, T, D] each
     const attrs = { num_heads: { type: 'int', value: heads } } as const;
-    return x.graph.node('MultiHeadAttention', qkv, [{ dtype: 'float32', shape: x.shape }], attrs, 'com.microsoft')[0]!;
+    const out = [{ dtype: 'float32', shape: [b, queries ?? t, d] }] as const;
+    return x.graph.node('MultiHeadAttention', [queries ? slice(q, [1], [0], [queries]) : q, k, v], out, attrs, 'com.microsoft')[0]!;
   };
 }

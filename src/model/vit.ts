@@ -62,9 +62,9 @@ export interface ViTBuildOptions {
    */
   readonly attention?: AttentionSource;
   /**
-   * Inference graphs that read only the first `n` tokens (class-token pooling, DeiT's distillation token): after the
-   * last block's attention, which needs every token's keys and values, only those tokens go on through the token-wise
-   * layers (projection, MLP, LayerNorms), so `encoded` and the last `tokens` have `n` tokens.
+   * Inference graphs that read only the first `n` tokens (class-token pooling, DeiT's distillation token): the last
+   * block's attention computes only their queries (over every token's keys and values), and only they go on through
+   * the token-wise layers (projection, MLP, LayerNorms), so `encoded` and the last `tokens` have `n` tokens.
    */
   readonly keepTokens?: number;
 }
@@ -140,15 +140,17 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   for (let i = 0; i < cfg.depth; i++) {
     const b = `blocks.${i}`;
     const normed = layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps);
+    const last = i === cfg.depth - 1 ? opts.keepTokens : undefined;
+    const firstTokens = (v: Value) => (last && v.shape[1] !== last ? slice(v, [1], [0], [last]) : v);
     let out: Value;
-    if (opts.attention) out = opts.attention(normed, b, dense);
+    if (opts.attention) out = opts.attention(normed, b, dense, last);
     else {
       const bias = cfg.relPosBias ? relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : null;
       const [weighted, attn] = selfAttention(normed, heads, qkvProjection(cfg, b, p, dense), bias);
       attention.push(attn);
       out = weighted;
     }
-    if (opts.keepTokens && i === cfg.depth - 1) [x, out] = [x, out].map((v) => slice(v, [1], [0], [opts.keepTokens!])) as [Value, Value];
+    [x, out] = [firstTokens(x), firstTokens(out)];
     x = add(x, dropPath(scaled(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), `${b}.ls1`), i, 'drop_path1'));
     const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
     const hidden = drop(mlpHidden(dense(h, `${b}.mlp.fc1`, true), cfg.mlp), `${b}.mlp.fc1`);

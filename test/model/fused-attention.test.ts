@@ -20,7 +20,10 @@ for (const [model, overrides] of Object.entries(micro)) for (const [kernel, op] 
     const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/timm.safetensors`, overrides);
     const graph = inferenceGraph(config, weights, ['logits', 'pooled'], { kernel });
     const nodes = inlineComposites(graph.nodes);
-    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, config.depth);
+    // a class-token model's last block attends with the class token's query only, which only MultiHeadAttention takes
+    const last = kernel === 'fused' && config.pool === 'token' ? 1 : 0;
+    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, config.depth - last);
+    assert.equal(nodes.filter((n) => n.opType === 'MultiHeadAttention').length, kernel === 'mha' ? config.depth : last);
     assert.ok(!nodes.some((n) => n.opType === 'Softmax'));
     const session = await Session.create(toOnnx(graph), { threads: 2 });
     const out = await session.run({ images: golden.get('input')! });
@@ -42,12 +45,14 @@ test('int8 weights: fused is QAttention over the int8 q/k/v projection, mha a Mu
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
   const q = quantizeWeights(config, weights);
   const logits: Tensor[] = [];
-  for (const [kernel, op, projections] of [['fused', 'QAttention', 3], ['mha', 'MultiHeadAttention', 4]] as const) {
+  // [kernel, its op, in how many blocks, int8 linear layers outside it]: patch embedding and head, per block those
+  // outside the attention node, and in the last block (class token only, see above) MultiHeadAttention's q/k/v
+  const kernels = [['fused', 'QAttention', config.depth - 1, 3 + 3 * config.depth], ['mha', 'MultiHeadAttention', config.depth, 2 + 4 * config.depth]] as const;
+  for (const [kernel, op, blocks, linear] of kernels) {
     const graph = inferenceGraph(config, q, ['logits'], { kernel });
     const nodes = inlineComposites(graph.nodes);
-    // patch embedding and head, and per block the linear layers outside the attention node
-    assert.equal(nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, 2 + projections * config.depth, kernel);
-    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, config.depth, kernel);
+    assert.equal(nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, linear, kernel);
+    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, blocks, kernel);
     const session = await Session.create(toOnnx(graph), { threads: 2 });
     logits.push((await session.run({ images: golden.get('input')! })).logits!);
     await session.release();

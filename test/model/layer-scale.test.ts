@@ -20,7 +20,9 @@ import { FAMILIES, familyExpected, relErr } from './family-fixtures.ts';
 const { config, weights: timm } = loadCheckpoint(`${FAMILIES}dinov2/timm.safetensors`, { numHeads: 2 });
 const rng = new Rng(3);
 const weights: StateDict = new Map(timm);
-for (const [name, t] of timm) if (name.endsWith('.gamma')) weights.set(name, tensor('float32', t.shape, Float32Array.from({ length: t.data.length }, () => rng.normal())));
+for (const [name, t] of timm) {
+  if (name.endsWith('.gamma')) weights.set(name, tensor('float32', t.shape, Float32Array.from({ length: t.data.length }, () => rng.normal())));
+}
 const images = familyExpected('dinov2').get('input')!;
 
 /** Pooled features of the unfolded model: layer scale as its own Mul after each branch (as training builds it). */

@@ -74,7 +74,7 @@ test('a tiny forward has no NaN', async () => {
   assert.ok((out.logits!.data as Float32Array).every(Number.isFinite));
 });
 
-test('class-token pooling: after the last attention only the class token goes on, with the same logits', async () => {
+test('class-token pooling: the last block computes the class token only, with the same logits', async () => {
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, { numHeads: 2 });
   const input = expected('micro_p16_224').get('input')!;
   const run = async (outputs: ViTOutputName[]) => {
@@ -82,14 +82,17 @@ test('class-token pooling: after the last attention only the class token goes on
     const session = await Session.create(toOnnx(graph));
     const out = await session.run({ images: input });
     await session.release();
-    // the last MLP's hidden layer: [B, 1, mlpDim] when pruned, [B, T, mlpDim] otherwise
-    const hidden = inlineComposites(graph.nodes).flatMap((n) => n.outputs).filter((v) => v.shape[2] === config.mlpDim);
-    return { out, tokens: hidden.map((v) => v.shape[1]) };
+    // the tokens of each MLP hidden layer [B, T, mlpDim] and attention output [B, T, D]: 1 in the last block if pruned
+    const nodes = inlineComposites(graph.nodes);
+    const hidden = nodes.flatMap((n) => n.outputs).filter((v) => v.shape[2] === config.mlpDim).map((v) => v.shape[1]);
+    const attention = nodes.filter((n) => n.opType.endsWith('Attention')).map((n) => n.outputs[0]!.shape[1]);
+    return { out, tokens: [hidden[0], hidden.at(-1), attention[0], attention.at(-1)] };
   };
   const pruned = await run(['logits', 'pooled']);
   const full = await run(['logits', 'pooled', 'encoded']); // every token's output asked for: nothing pruned
   const t = (config.imgSize / config.patchSize) ** 2 + 1;
-  assert.deepEqual([pruned.tokens.at(-1), full.tokens.at(-1), pruned.tokens[0]], [1, t, t]);
+  assert.deepEqual(pruned.tokens, [t, 1, t, 1]);
+  assert.deepEqual(full.tokens, [t, t, t, t]);
   assert.deepEqual(full.out.encoded!.shape, [2, t, config.embedDim]);
   assert.ok(maxAbsDiff(pruned.out.logits!, full.out.logits!) < 1e-6 && maxAbsDiff(pruned.out.pooled!, full.out.pooled!) < 1e-6);
 });
