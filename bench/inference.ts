@@ -64,6 +64,7 @@ async function inTurn(models: Record<string, Timed>): Promise<Record<string, num
   for (const [, s, feeds] of sessions) for (let i = 0; i < 2; i++) await s.run(feeds);
   for (let r = 0; r < rounds; r++) {
     for (const [name, s, feeds] of sessions) {
+      await new Promise((done) => setTimeout(done, 50)); // the previous session's threads stop spinning
       const t0 = performance.now();
       await s.run(feeds);
       times.get(name)!.push(performance.now() - t0);
