@@ -48,7 +48,7 @@ export interface LabelEmbeddings {
 /** The template with `{}` replaced by the label; a template without exactly one `{}` is a UserError. */
 export function fillTemplate(template: string, label: string): string {
   const parts = template.split('{}');
-  if (parts.length !== 2) throw new UserError(`template '${template}' must contain {} exactly once, where the label goes (e.g. '${DEFAULT_TEMPLATE}')`);
+  if (parts.length !== 2) throw new UserError(`template '${template}' (--template) must contain {} exactly once, where the label goes (e.g. '${DEFAULT_TEMPLATE}')`);
   return parts[0] + label + parts[1];
 }
 
