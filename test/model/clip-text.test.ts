@@ -4,6 +4,7 @@
 // activation misses by 1e-1 or more. Both of transformers' pooling rules: the first end token, and the argmax of the
 // ids for legacy configs (eos_token_id 2), on a row where the two disagree.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
@@ -74,4 +75,11 @@ test('clipTextParameterShapes names every tensor the loader gives, with its shap
   const shapes = clipTextParameterShapes(config);
   assert.deepEqual([...weights.keys()].sort(), [...shapes.keys()].sort());
   for (const [name, t] of weights) assert.deepEqual(t.shape, shapes.get(name), name);
+});
+
+test('at ViT-B/32\'s size the text tower has transformers\' parameter count (text_model + text_projection)', () => {
+  const manifest = JSON.parse(readFileSync(`${ZERO_SHOT}manifest.json`, 'utf8')) as { b32_text_params: number };
+  const b32 = { vocabSize: 49408, maxPositions: 77, embedDim: 512, depth: 12, numHeads: 8, mlpDim: 2048, layerNormEps: 1e-5, mlp: 'quick_gelu', projectionDim: 512, eosTokenId: 2 } as const;
+  const count = [...clipTextParameterShapes(b32).values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  assert.equal(count, manifest.b32_text_params);
 });
