@@ -31,15 +31,14 @@ const textTop = [
 
 /** text_model.* and text_projection → the text tower's names (q/k/v fused into each block's attn.qkv). */
 function textToCanonical(hf: StateDict): StateDict {
-  const src: StateDict = new Map();
-  for (const [k, v] of hf) if (k.startsWith('text_model.')) src.set(k.slice('text_model.'.length), v);
-  src.delete('embeddings.position_ids'); // a buffer older checkpoints saved
+  const src: StateDict = new Map([...hf].filter(([k]) => k.startsWith('text_model.')));
+  src.delete('text_model.embeddings.position_ids'); // a buffer older checkpoints saved
   const out: StateDict = new Map();
-  movePairs(src, out, textTop, true);
-  renameBlocks(src, out, 'encoder.layers.', clipBlock, clipQkv);
+  movePairs(src, out, textTop, true, 'text_model.');
+  renameBlocks(src, out, 'text_model.encoder.layers.', clipBlock, clipQkv);
   const proj = hf.get('text_projection.weight');
   if (proj) out.set('proj.weight', proj);
-  for (const [k, v] of src) out.set(`text_model.${k}`, v); // left over: named as an unexpected tensor below
+  for (const [k, v] of src) out.set(k, v); // left over: named as an unexpected tensor by checkText
   return out;
 }
 
