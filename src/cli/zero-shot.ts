@@ -25,14 +25,20 @@ logits_per_image), and a softmax over the labels gives the probabilities.
 ${modelFlagsHelp}
 `;
 
-const options = { ...modelFlags, labels: { type: 'string' }, template: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } } as const;
+const options = {
+  ...modelFlags, labels: { type: 'string' }, template: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' },
+} as const;
 
 /** The labels of --labels: comma-separated, trimmed, none empty. */
 export function labelsFlag(value: string | undefined): string[] {
-  if (value === undefined) throw new UserError('zero-shot: --labels "a cat,a dog" is required (see vitkit zero-shot --help)');
+  if (value === undefined) {
+    throw new UserError('zero-shot: --labels "a cat,a dog" is required (see vitkit zero-shot --help)');
+  }
   const labels = value.split(',').map((l) => l.trim());
   const empty = labels.indexOf('');
-  if (empty >= 0) throw new UserError(`zero-shot: --labels '${value}' has an empty label at position ${empty + 1}: give comma-separated labels such as "a cat,a dog"`);
+  if (empty >= 0) {
+    throw new UserError(`zero-shot: --labels '${value}' has an empty label at position ${empty + 1}: give comma-separated labels such as "a cat,a dog"`);
+  }
   return labels;
 }
 

@@ -48,7 +48,9 @@ export interface LabelEmbeddings {
 /** The template with `{}` replaced by the label; a template without exactly one `{}` is a UserError. */
 export function fillTemplate(template: string, label: string): string {
   const parts = template.split('{}');
-  if (parts.length !== 2) throw new UserError(`template '${template}' (--template) must contain {} exactly once, where the label goes (e.g. '${DEFAULT_TEMPLATE}')`);
+  if (parts.length !== 2) {
+    throw new UserError(`template '${template}' (--template) must contain {} exactly once, where the label goes (e.g. '${DEFAULT_TEMPLATE}')`);
+  }
   return parts[0] + label + parts[1];
 }
 
@@ -56,7 +58,11 @@ export function fillTemplate(template: string, label: string): string {
  * logits_per_image [N, L] from image embeddings [N, E] and text embeddings [L, E]: both normalised to unit length,
  * their dot products times exp(logitScale), as CLIPModel.forward computes them.
  */
-export function zeroShotLogits(images: Tensor<'float32'>, texts: Tensor<'float32'>, logitScale: number): Tensor<'float32'> {
+export function zeroShotLogits(
+  images: Tensor<'float32'>,
+  texts: Tensor<'float32'>,
+  logitScale: number,
+): Tensor<'float32'> {
   const [n, e] = images.shape as [number, number];
   const [l, e2] = texts.shape as [number, number];
   if (e !== e2) throw new Error(`zeroShotLogits: image embeddings are ${e} wide, text embeddings ${e2}`);
@@ -97,11 +103,13 @@ export class ZeroShotClassifier {
     const text = readClipText(dir);
     const model = loadModel(dir, opts);
     if (!model.config.projectionHead || model.config.numClasses !== text.config.projectionDim) {
-      throw new UserError(`${dir}: the image tower's embedding (${model.config.numClasses} wide) does not match the text tower's projection (${text.config.projectionDim}): re-download the model`);
+      const widths = `image tower's embedding (${model.config.numClasses} wide) and the text tower's (${text.config.projectionDim})`;
+      throw new UserError(`${dir}: the ${widths} differ: re-download the model`);
     }
     const tokenizer = ClipTokenizer.fromFolder(dir);
     const images = await Classifier.create(model, { threads: opts.threads, outputs: ['logits'] });
-    const weights = model.precision === 'int8' ? quantizeLayers(text.weights, clipTextLinearLayers(text.config)) : text.weights;
+    const int8 = model.precision === 'int8';
+    const weights = int8 ? quantizeLayers(text.weights, clipTextLinearLayers(text.config)) : text.weights;
     const graph = clipTextGraph(text.config, weights, ['text_embeds'], { float16: model.precision === 'fp16' });
     const textSession = await Session.create(toOnnx(graph), { threads: opts.threads, device: images.device });
     return new ZeroShotClassifier(model, text, tokenizer, images, textSession);

@@ -9,11 +9,13 @@ import { add, equal, where } from '../ops/elementwise.ts';
 import { layerNorm } from '../ops/nn.ts';
 import { argMax } from '../ops/reduce.ts';
 import { gatherElements } from '../ops/scatter.ts';
-import { expand, gather, reshape, unsqueeze } from '../ops/shape.ts';
+import { concat, expand, gather, reshape, unsqueeze } from '../ops/shape.ts';
 import type { MlpKind } from './config.ts';
 import { float16Graph } from './fp16.ts';
 import { int8Linear, isQuantized } from './int8.ts';
-import { type BlockConfig, type LinearSource, type ParamSource, encoderBlock, floatLinear, initializerParams } from './vit.ts';
+import {
+  type BlockConfig, type LinearSource, type ParamSource, encoderBlock, floatLinear, initializerParams,
+} from './vit.ts';
 
 export interface ClipTextConfig {
   /** Token ids the embedding table covers (49,408 for OpenAI's BPE vocabulary). */
@@ -64,7 +66,9 @@ export function clipTextParameterShapes(cfg: ClipTextConfig): Map<string, number
 /** The text tower's linear layers (name prefixes of `.weight`/`.bias`), for int8. */
 export function clipTextLinearLayers(cfg: ClipTextConfig): string[] {
   const layers: string[] = [];
-  for (let i = 0; i < cfg.depth; i++) layers.push(...['attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2'].map((l) => `blocks.${i}.${l}`));
+  for (let i = 0; i < cfg.depth; i++) {
+    layers.push(...['attn.qkv', 'attn.proj', 'mlp.fc1', 'mlp.fc2'].map((l) => `blocks.${i}.${l}`));
+  }
   return [...layers, 'proj'];
 }
 
@@ -86,8 +90,9 @@ function dimOf(x: Value, axis: number): Value {
 /** Rows [0, n) of x along each of `axes`, n a run-time [1] int64 (the token count); `shape` is the result's. */
 function leading(x: Value, n: Value, axes: readonly number[], shape: readonly (number | string)[]): Value {
   const g = x.graph;
-  const ints = (v: readonly number[], prefix: string) => g.constant({ dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v, BigInt) }, prefix);
-  const ends = axes.length === 1 ? n : g.node('Concat', axes.map(() => n), [{ dtype: 'int64', shape: [axes.length] }], { axis: { type: 'int', value: 0 } })[0]!;
+  const ints = (v: readonly number[], prefix: string) =>
+    g.constant({ dtype: 'int64', shape: [v.length], data: BigInt64Array.from(v, BigInt) }, prefix);
+  const ends = axes.length === 1 ? n : concat(axes.map(() => n), 0);
   return g.node('Slice', [x, ints(axes.map(() => 0), 'starts'), ends, ints(axes, 'axes')], [{ dtype: x.dtype, shape }])[0]!;
 }
 
@@ -96,7 +101,11 @@ function leading(x: Value, n: Value, axes: readonly number[], shape: readonly (n
  * longest, positions 0…T−1 as transformers numbers them. The causal mask lets each token see itself and those
  * before it, so padding after the end token never changes its features.
  */
-export function buildClipText(cfg: ClipTextConfig, ids: Value, opts: { params: ParamSource; linear?: LinearSource }): ClipTextValues {
+export function buildClipText(
+  cfg: ClipTextConfig,
+  ids: Value,
+  opts: { readonly params: ParamSource; readonly linear?: LinearSource },
+): ClipTextValues {
   const shapes = clipTextParameterShapes(cfg);
   const p = (name: string): Value => opts.params(name, shapes.get(name)!);
   const dense = opts.linear ?? floatLinear(p);
@@ -110,8 +119,10 @@ export function buildClipText(cfg: ClipTextConfig, ids: Value, opts: { params: P
   const P = cfg.maxPositions;
   const causal = new Float32Array(P * P);
   for (let i = 0; i < P; i++) causal.fill(-Infinity, i * P + i + 1, (i + 1) * P);
-  const mask = leading(g.constant({ dtype: 'float32', shape: [P, P], data: causal }, 'causal_mask'), n, [0, 1], [t!, t!]); // [T, T]
-  const block: BlockConfig = { embedDim: d, numHeads: cfg.numHeads, layerNormEps: cfg.layerNormEps, qkvBias: true, mlp: cfg.mlp };
+  const mask = leading(g.constant({ dtype: 'float32', shape: [P, P], data: causal }, 'causal_mask'), n, [0, 1], [t!, t!]);
+  const block: BlockConfig = {
+    embedDim: d, numHeads: cfg.numHeads, layerNormEps: cfg.layerNormEps, qkvBias: true, mlp: cfg.mlp,
+  };
   const parts = { param: p, dense, noise: (v: Value) => v, scoreBias: () => mask };
   for (let i = 0; i < cfg.depth; i++) x = encoderBlock(block, x, i, parts).out;
   const encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
@@ -145,7 +156,8 @@ export function clipTextGraph(
   const ids = g.input('input_ids', 'int64', ['batch', 'tokens']);
   const int8 = isQuantized(weights);
   if (int8 && opts.float16) throw new Error('float16: the weights are int8 (dequantize them first)');
-  const v = buildClipText(cfg, ids, { params: initializerParams(g, weights), linear: int8 ? int8Linear(g, weights) : undefined });
+  const linear = int8 ? int8Linear(g, weights) : undefined;
+  const v = buildClipText(cfg, ids, { params: initializerParams(g, weights), linear });
   const values: Record<ClipTextOutputName, Value> = { text_embeds: v.textEmbeds, pooled: v.pooled, encoded: v.encoded };
   for (const o of outputs) g.output(values[o], o);
   return opts.float16 ? float16Graph(g) : g;

@@ -45,29 +45,38 @@ function textToCanonical(hf: StateDict): StateDict {
 /** The model_type of a folder's config.json, refusing what is not a CLIPModel in one line. */
 function clipModelConfig(dir: string): { path: string; config: Record<string, unknown> } {
   if (!existsSync(dir)) throw new UserError(`${dir} does not exist: ${example}`);
-  if (!statSync(dir).isDirectory()) throw new UserError(`${needsFull}: ${dir} is a single weight file (an image tower at most): ${example}`);
-  if (!existsSync(join(dir, 'config.json'))) throw new UserError(`${needsFull}: ${dir} has no config.json (not a Hugging Face folder): ${example}`);
+  if (!statSync(dir).isDirectory()) {
+    throw new UserError(`${needsFull}: ${dir} is a single weight file (an image tower at most): ${example}`);
+  }
+  if (!existsSync(join(dir, 'config.json'))) {
+    throw new UserError(`${needsFull}: ${dir} has no config.json (not a Hugging Face folder): ${example}`);
+  }
   const path = inside(dir, 'config.json');
   const config = readJson(path);
   const type = config.model_type;
   if (type === 'siglip') {
     throw new UserError(`${path} is a SigLIP model: its SentencePiece tokenizer is not supported yet (zero-shot runs CLIP models, with CLIP's BPE tokenizer)`);
   }
-  if (type !== 'clip') throw new UserError(`${needsFull}: ${path} has model_type ${shown(type)}, expected 'clip': ${example}`);
+  if (type !== 'clip') {
+    throw new UserError(`${needsFull}: ${path} has model_type ${shown(type)}, expected 'clip': ${example}`);
+  }
   return { path, config };
 }
 
 /** A positive integer field of text_config, or its transformers default when the config leaves it out. */
 function intField(path: string, cfg: Record<string, unknown>, key: string, fallback: number): number {
   const v = cfg[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new UserError(`${path} has text_config.${key} ${shown(v)} (expected a non-negative integer): fix config.json`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new UserError(`${path} has text_config.${key} ${shown(v)} (expected a non-negative integer): fix config.json`);
+  }
   return v;
 }
 
 /** Reads the text tower of the CLIPModel folder `dir` (a local folder; Hub ids are resolved before). */
 export function readClipText(dir: string): ClipTextCheckpoint {
   const { path, config } = clipModelConfig(dir);
-  const text = typeof config.text_config === 'object' && config.text_config !== null ? (config.text_config as Record<string, unknown>) : {};
+  const given = config.text_config;
+  const text = typeof given === 'object' && given !== null ? (given as Record<string, unknown>) : {};
   const hf = readWeights(dir).tensors;
   if (!hf.has('text_model.embeddings.token_embedding.weight')) {
     throw new UserError(`${needsFull}: the weights in ${dir} have no text tower (text_model.*): ${example}`);
@@ -79,7 +88,8 @@ export function readClipText(dir: string): ClipTextCheckpoint {
   const fc1 = weights.get('blocks.0.mlp.fc1.weight');
   const proj = weights.get('proj.weight');
   if (!pos || !fc1 || !proj) {
-    const missing = !pos ? 'text_model.embeddings.position_embedding.weight' : !fc1 ? 'text_model.encoder.layers.0.mlp.fc1.weight' : 'text_projection.weight';
+    const missing = !pos ? 'text_model.embeddings.position_embedding.weight'
+      : !fc1 ? 'text_model.encoder.layers.0.mlp.fc1.weight' : 'text_projection.weight';
     throw new UserError(`${dir}: the text tower lacks ${missing}: re-download the model`);
   }
   const act = text.hidden_act ?? 'quick_gelu'; // CLIPTextConfig's default
@@ -87,7 +97,9 @@ export function readClipText(dir: string): ClipTextCheckpoint {
     throw new UserError(`${path} has text_config.hidden_act ${shown(act)} (vitkit runs ${Object.keys(activations).join(', ')}): fix config.json`);
   }
   const eps = text.layer_norm_eps ?? 1e-5;
-  if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) throw new UserError(`${path} has text_config.layer_norm_eps ${shown(eps)} (expected a small positive number): fix config.json`);
+  if (typeof eps !== 'number' || !(eps > 0 && eps < 1)) {
+    throw new UserError(`${path} has text_config.layer_norm_eps ${shown(eps)} (expected a small positive number): fix config.json`);
+  }
   const cfg: ClipTextConfig = {
     vocabSize,
     maxPositions: pos.shape[0]!,
@@ -116,7 +128,9 @@ function checkText(path: string, text: Record<string, unknown>, cfg: ClipTextCon
   ] as const;
   for (const [key, actual] of declared) {
     const v = text[key];
-    if (v !== undefined && v !== actual) throw new UserError(`${path} says text_config.${key} ${shown(v)} but the weights have ${actual}: fix config.json or re-download the folder`);
+    if (v !== undefined && v !== actual) {
+      throw new UserError(`${path} says text_config.${key} ${shown(v)} but the weights have ${actual}: fix config.json or re-download the folder`);
+    }
   }
   if (cfg.numHeads < 1 || cfg.embedDim % cfg.numHeads !== 0) {
     throw new UserError(`${path} has text_config.num_attention_heads ${cfg.numHeads}, which does not divide the width ${cfg.embedDim}: fix config.json`);
@@ -124,12 +138,18 @@ function checkText(path: string, text: Record<string, unknown>, cfg: ClipTextCon
   const shapes = clipTextParameterShapes(cfg);
   for (const [name, shape] of shapes) {
     const t = weights.get(name);
-    if (!t) throw new UserError(`${path}: the text tower lacks '${name}' (expected ${formatShape(shape)}): re-download the model`);
-    if (t.dtype !== 'float32') throw new UserError(`${path}: text tensor '${name}' is ${t.dtype}, expected float32: convert the checkpoint to float32`);
+    if (!t) {
+      throw new UserError(`${path}: the text tower lacks '${name}' (expected ${formatShape(shape)}): re-download the model`);
+    }
+    if (t.dtype !== 'float32') {
+      throw new UserError(`${path}: text tensor '${name}' is ${t.dtype}, expected float32: convert the checkpoint to float32`);
+    }
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new UserError(`${path}: text tensor '${name}' has shape ${formatShape(t.shape)}, expected ${formatShape(shape)}`);
     }
   }
   const extra = [...weights.keys()].find((k) => !shapes.has(k));
-  if (extra) throw new UserError(`${path}: unexpected text tensor '${extra}' (vitkit's CLIP text tower has no such part)`);
+  if (extra) {
+    throw new UserError(`${path}: unexpected text tensor '${extra}' (vitkit's CLIP text tower has no such part)`);
+  }
 }
