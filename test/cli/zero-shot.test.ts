@@ -55,10 +55,12 @@ test('--top K keeps the K most probable; without --json one line per label under
   assert.deepEqual(lines.slice(1), full[0]!.top.map((p) => `  ${(100 * p.prob).toFixed(2).padStart(6)}%  ${p.label}`));
 });
 
-test('--precision fp16 and --int8 run both towers in that precision, close to float32 (same bounds as the text tower)', () => {
+// fp16: fp16.test.ts's bound, 8·2⁻¹¹ of scale (1.6e-3 measured). int8: each tower within the families' int8 bound
+// (0.05), so both together within 0.1 (4.5e-2 measured: the image's and the labels' embeddings both move).
+test('--precision fp16 and --int8 run both towers in that precision, close to float32', () => {
   const fp32 = run([]).flatMap((l) => l.top.sort((a, b) => a.index - b.index).map((p) => p.logit));
   const scale = Math.max(...fp32.map(Math.abs));
-  for (const [args, bound] of [[['--precision', 'fp16'], 8 * 2 ** -11], [['--int8'], 0.05]] as const) {
+  for (const [args, bound] of [[['--precision', 'fp16'], 8 * 2 ** -11], [['--int8'], 0.1]] as const) {
     const got = run([...args]).flatMap((l) => l.top.sort((a, b) => a.index - b.index).map((p) => p.logit));
     const diff = Math.max(...got.map((x, i) => Math.abs(x - fp32[i]!)));
     assert.ok(diff > 0 && diff < bound * scale, `${args.join(' ')}: ${diff / scale} of scale`);
