@@ -3,11 +3,14 @@
 // Tolerance 1e-5 of scale: float32 on both sides, two micro blocks per tower (measured ≤ 1.1e-6); a wrong token, pad,
 // pooling position or normalisation misses by far more.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import { DEFAULT_TEMPLATE, ZeroShotClassifier, fillTemplate, zeroShotLogits } from '../../src/inference/zero-shot.ts';
 import { UserError } from '../../src/errors.ts';
+import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors.ts';
 import { relErr } from '../model/family-fixtures.ts';
 import { ZERO_SHOT, zeroShotExpected } from '../model/clip-fixtures.ts';
 import { assertWebGpu, needsWebGpu } from '../webgpu.ts';
@@ -76,12 +79,19 @@ test('zeroShotLogits: cosine similarity times exp(logit scale)', () => {
   assert.ok(Math.abs(out.data[0]! - 6) < 1e-5 && Math.abs(out.data[1]! - 0) < 1e-5, `${out.data}`);
 });
 
-test('bad input is a one-line UserError: a template without one {}, no labels', async () => {
+test('bad input is a one-line UserError: a template without one {}, no labels, towers of different widths', async () => {
   assert.throws(() => fillTemplate('a photo', 'cat'), (e: Error) => e instanceof UserError && /exactly once/.test(e.message));
   assert.throws(() => fillTemplate('{} and {}', 'cat'), UserError);
   assert.equal(fillTemplate('a {} here', 'cat'), 'a cat here');
   const z = await open('model');
   await assert.rejects(z.embedTexts([]), (e: Error) => e instanceof UserError && /no labels/.test(e.message));
+  // a text projection of another width than the image tower's: refused at load, not a shape error at run time
+  const dir = mkdtempSync(join(tmpdir(), 'vitkit-zero-shot-'));
+  for (const f of readdirSync(`${ZERO_SHOT}model`)) copyFileSync(`${ZERO_SHOT}model/${f}`, join(dir, f));
+  const tensors = readSafetensors(join(dir, 'model.safetensors')).tensors;
+  tensors.set('text_projection.weight', { dtype: 'float32', shape: [8, 32], data: new Float32Array(256) });
+  writeSafetensors(join(dir, 'model.safetensors'), tensors, {}, { force: true });
+  await assert.rejects(ZeroShotClassifier.load(dir), (e: Error) => e instanceof UserError && /embedding \(16 wide\) and the text tower's \(8\) differ/.test(e.message));
 });
 
 // On WebGPU (SwiftShader in CI, test/webgpu.ts) both towers run on the device, the text tower's end-token search
