@@ -2,6 +2,9 @@
 // special tokens matched in the raw text; the rest NFC-normalized, whitespace runs made one space, lower-cased;
 // split by CLIP's regex; each piece as GPT-2's byte symbols, its last one with '</w>', merged by BPE rank;
 // <|startoftext|> … <|endoftext|> around, truncated to the maximum length keeping the end token.
+// Checked on every code point against tokenizers 0.23: NFC, white space and lower case agree alone; they differ on 21
+// compositions (Vithkuqi, Dives Akuru, Tulu-Tigalari, Gurung Khema, Kirat Rai) that Node's ICU makes and its
+// older tables do not, e.g. U+16D67 U+16D67 → U+16D68, left as Node composes them.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, shown } from '../errors.ts';
@@ -17,9 +20,18 @@ const BYTE_SYMBOL: readonly string[] = (() => {
 // is not. The normalizer turns every run of it into one space; the split regex below must not treat U+FEFF as space.
 const WS = '\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const WS_RUN = new RegExp(`[${WS}]+`, 'gu');
+// The letters and digits new in Unicode 17.0, which tokenizers 0.23's regex tables (Unicode 16) class with the
+// punctuation: found by classing every code point with transformers' split and with this one on Node 20 (Unicode 17).
+const UNICODE_17 = `[${[
+  '88f', 'c5c', 'cdc', 'a7ce-a7cf', 'a7d2', 'a7d4', 'a7f1', '10940-10959', '10ec5-10ec7', '11db0-11ddb', '11de0-11de9',
+  '16ea0-16eb8', '16ebb-16ed3', '16ff2-16ff6', '187f8-187ff', '18d09-18d1e', '18d80-18df2', '1e6c0-1e6de', '1e6e0-1e6e2',
+  '1e6e4-1e6e5', '1e6e7-1e6ed', '1e6f0-1e6f4', '1e6fe-1e6ff', '2b73a-2b73f', '2cea2-2cead', '323b0-33479',
+].map((r) => r.replace(/[0-9a-f]+/g, '\\u{$&}')).join('')}]`;
+const [LETTER, DIGIT] = [`(?:(?!${UNICODE_17})\\p{L})`, `(?:(?!${UNICODE_17})\\p{N})`];
+const OTHER = `(?:[^${WS}\\p{L}\\p{N}]|${UNICODE_17})`;
 // CLIP's split regex. transformers' also lists <|startoftext|> and <|endoftext|> first, but its ByteLevel
 // pre-tokenizer then re-splits with GPT-2's regex, cutting them into '<|', 'endoftext', '|>' as this one does.
-const PIECE = new RegExp(`'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${WS}\\p{L}\\p{N}]+`, 'gu');
+const PIECE = new RegExp(`'s|'t|'re|'ve|'m|'ll|'d|${LETTER}+|${DIGIT}|${OTHER}+`, 'gu');
 /** tokenizers' Lowercase maps each character alone: no final sigma, which is String.toLowerCase's only context rule. */
 const lower = (s: string): string => s.replace(/Σ/g, 'σ').toLowerCase();
 
@@ -43,9 +55,10 @@ export class ClipTokenizer {
     private readonly specials: ReadonlyMap<string, number>,
     names: { bos: string; eos: string; unk: string; pad: string },
   ) {
-    [this.bosId, this.eosId, this.unkId, this.padId] = [names.bos, names.eos, names.unk, names.pad].map((n) => specials.get(n)!);
-    const escaped = [...specials.keys()].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.specialText = new RegExp(`(${escaped.join('|')})`, 'u');
+    const id = (n: string): number => specials.get(n)!;
+    [this.bosId, this.eosId, this.unkId, this.padId] = [id(names.bos), id(names.eos), id(names.unk), id(names.pad)];
+    const longestFirst = [...specials.keys()].sort((a, b) => b.length - a.length);
+    this.specialText = new RegExp(`(${longestFirst.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'u');
   }
 
   /**
@@ -68,11 +81,14 @@ export class ClipTokenizer {
       vocab = readVocab(model?.vocab, `${jsonFile}'s model.vocab`);
       ranks = mergeRanks(Array.isArray(model?.merges) ? model.merges : undefined, `${jsonFile}'s model.merges`, vocab);
     } else {
-      throw new UserError(`${dir} has no CLIP tokenizer: expected vocab.json and merges.txt, or tokenizer.json (as in a Hugging Face CLIP repo)`);
+      throw new UserError(
+        `${dir} has no CLIP tokenizer: expected vocab.json and merges.txt, or tokenizer.json (as in a Hugging Face CLIP repo)`,
+      );
     }
-    const config = file('tokenizer_config.json') ? readObject(file('tokenizer_config.json')!) : {};
+    const [configFile, mapFile] = [file('tokenizer_config.json'), file('special_tokens_map.json')];
+    const config = configFile ? readObject(configFile) : {};
     // transformers reads special_tokens_map.json only for configs written before added_tokens_decoder existed
-    const map = file('special_tokens_map.json') && !('added_tokens_decoder' in config) ? readObject(file('special_tokens_map.json')!) : {};
+    const map = mapFile && !('added_tokens_decoder' in config) ? readObject(mapFile) : {};
     const name = (key: string, fallback: string): string => tokenName(map[key]) ?? tokenName(config[key]) ?? fallback;
     const names = {
       bos: name('bos_token', '<|startoftext|>'),
@@ -87,16 +103,21 @@ export class ClipTokenizer {
     }
     for (const [key, n] of Object.entries(names)) {
       const id = specials.get(n) ?? vocab.get(n);
-      if (id === undefined) throw new UserError(`${dir}: the ${key} token ${shown(n)} is not in the vocabulary: fix tokenizer_config.json`);
+      if (id === undefined) {
+        throw new UserError(`${dir}: the ${key} token ${shown(n)} is not in the vocabulary: fix tokenizer_config.json`);
+      }
       specials.set(n, id);
     }
     return new ClipTokenizer(vocab, ranks, specials, names);
   }
 
-  /** Token ids of one text: <|startoftext|> … <|endoftext|>, truncated to `maxLength` (default 77) keeping the end token. */
+  /** Token ids of one text: <|startoftext|> … <|endoftext|>, truncated to `maxLength` (default 77) keeping the end
+   *  token. Special tokens written in the text are those tokens, as transformers matches them. */
   encode(text: string, maxLength = 77): number[] {
     if (!Number.isInteger(maxLength) || maxLength < 2) {
-      throw new UserError(`a CLIP text's maximum length must be a whole number of tokens, at least 2 (start and end): got ${maxLength}`);
+      throw new UserError(
+        `a CLIP text's maximum length must be a whole number of tokens, at least 2 (start and end): got ${maxLength}`,
+      );
     }
     const ids = [this.bosId];
     const room = maxLength - 1; // the end token's place is kept
@@ -150,15 +171,21 @@ function readObject(path: string): Record<string, unknown> {
   } catch (e) {
     throw new UserError(`${path} is not valid JSON (${(e as Error).message}): fix or re-download it`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${path} is not a JSON object: fix or re-download it`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new UserError(`${path} is not a JSON object: fix or re-download it`);
+  }
   return v as Record<string, unknown>;
 }
 
 function readVocab(v: unknown, where: string): Map<string, number> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${where} is not a vocabulary (token → id object): fix or re-download it`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new UserError(`${where} is not a vocabulary (token → id object): fix or re-download it`);
+  }
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(v)) {
-    if (!Number.isInteger(id) || id < 0) throw new UserError(`${where} gives token ${shown(token)} the id ${shown(id)}: ids are whole numbers ≥ 0`);
+    if (!Number.isInteger(id) || id < 0) {
+      throw new UserError(`${where} gives token ${shown(token)} the id ${shown(id)}: ids are whole numbers ≥ 0`);
+    }
     vocab.set(token, id as number);
   }
   return vocab;
@@ -172,7 +199,11 @@ function readMerges(path: string, vocab: ReadonlyMap<string, number>): Map<strin
 }
 
 /** Ranks of merges given as 'a b' strings or [a, b] pairs; each must join two tokens into one of the vocabulary. */
-function mergeRanks(merges: readonly unknown[] | undefined, where: string, vocab: ReadonlyMap<string, number>): Map<string, number> {
+function mergeRanks(
+  merges: readonly unknown[] | undefined,
+  where: string,
+  vocab: ReadonlyMap<string, number>,
+): Map<string, number> {
   if (!merges) throw new UserError(`${where} is not a list of merges: fix or re-download it`);
   const ranks = new Map<string, number>();
   for (const [rank, m] of merges.entries()) {
@@ -182,7 +213,9 @@ function mergeRanks(merges: readonly unknown[] | undefined, where: string, vocab
     }
     const [a, b] = pair as [string, string];
     const missing = [a, b, a + b].find((t) => !vocab.has(t));
-    if (missing !== undefined) throw new UserError(`${where}: merge ${rank + 1} ('${a} ${b}') needs ${shown(missing)}, which is not in the vocabulary`);
+    if (missing !== undefined) {
+      throw new UserError(`${where}: merge ${rank + 1} ('${a} ${b}') needs ${shown(missing)}, which is not in the vocabulary`);
+    }
     ranks.set(`${a} ${b}`, rank); // a repeated merge takes its last rank, as tokenizers' merge map does
   }
   return ranks;
