@@ -3,7 +3,7 @@
 // split by CLIP's regex; each piece as GPT-2's byte symbols, its last one with '</w>', merged by BPE rank;
 // <|startoftext|> … <|endoftext|> around, truncated to the maximum length keeping the end token.
 // Checked on every code point against tokenizers 0.23: NFC, white space and lower case agree alone; they differ on 21
-// compositions (Vithkuqi, Dives Akuru, Tulu-Tigalari, Gurung Khema, Kirat Rai) that Node's ICU makes and its
+// compositions (Vithkuqi, Dives Akuru, Tulu-Tigalari, Gurung Khema, Kirat Rai) that Node's ICU makes and tokenizers'
 // older tables do not, e.g. U+16D67 U+16D67 → U+16D68, left as Node composes them.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
