@@ -1,14 +1,17 @@
 // `vitkit zero-shot` as a user runs it, on the micro CLIPModel folder of test/fixtures/clip-zero-shot: the ranked
 // labels equal transformers' logits_per_image and its softmax (1e-5 of scale: float32 on both sides, see
-// test/inference/zero-shot.test.ts), --top, the human lines, --precision; and what it refuses, in one line each.
+// test/inference/zero-shot.test.ts), --top, the human lines, --precision, a Hub id (a local Hub-shaped server); and
+// what it refuses, in one line each.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { FAMILIES } from '../model/family-fixtures.ts';
 import { ZERO_SHOT, zeroShotExpected } from '../model/clip-fixtures.ts';
-import { vitkit } from './run.ts';
+import { tempDir } from '../data/helpers.ts';
+import { COMMIT, startHubServer } from '../hub/hub-server.ts';
+import { vitkit, vitkitAsync } from './run.ts';
 
 const images = [0, 1].map((i) => `${ZERO_SHOT}img${i}.png`);
 const labels = (JSON.parse(readFileSync(`${ZERO_SHOT}manifest.json`, 'utf8')) as { label_sets: string[][] }).label_sets[1]!;
@@ -90,4 +93,17 @@ test('what zero-shot cannot run is one line naming it and the fix; --help lists 
   assert.equal(help.status, 0);
   for (const flag of ['--checkpoint', '--labels', '--template', '--top', '--json', '--precision', '--device']) assert.match(help.stdout, new RegExp(`^ {2}${flag} `, 'm'), flag);
   assert.match(vitkit(['--help']).stdout, /^ {2}zero-shot {2,}rank labels/m);
+});
+
+test('a Hub id: the CLIPModel repo with its tokenizer downloaded on first use, the folder\'s output', async () => {
+  const files = Object.fromEntries(readdirSync(`${ZERO_SHOT}model`).map((f) => [f, readFileSync(`${ZERO_SHOT}model/${f}`)]));
+  const hub = await startHubServer({ 'openai/clip-zero-shot-micro': { commit: COMMIT, files } });
+  after(() => hub.close());
+  const env = { HF_HOME: tempDir('hf-home'), HF_ENDPOINT: hub.endpoint, HF_HUB_OFFLINE: '' };
+  const args = ['zero-shot', ...images, '--checkpoint', 'openai/clip-zero-shot-micro', '--labels', labels.join(','), '--json', '--threads', '1'];
+  const r = await vitkitAsync(args, { env });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^vitkit: downloaded [\d.]+ MB of openai\/clip-zero-shot-micro/);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+  assert.deepEqual(lines.map((l) => l.top), run([]).map((l) => l.top));
 });
