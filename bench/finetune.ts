@@ -34,14 +34,13 @@ import { imageSet } from '../src/data/image-set.ts';
 import { numel } from '../src/graph/tensor.ts';
 import { Rng } from '../src/rng.ts';
 import type { TrainRecipe } from '../src/train/recipe.ts';
-import { type TrainEvent, train as trainRun } from '../src/train/trainer.ts';
+import type { TrainEvent } from '../src/train/trainer.ts';
 import { parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { parseDevice, resolveDevice } from '../src/runtime/devices.ts';
 import type { Device } from '../src/runtime/session.ts';
 import { classSubset, defaultArchive, exampleFlags, extractCifar, result, root, vitkitRunner } from '../examples/cli.ts';
-import { packageFolder } from '../examples/transfer-data.ts';
 import { NO_GPU_MEMORY, caseInChild, gpuInfo } from './device-case.ts';
 import { machine } from './machine.ts';
 import { benchStep } from './train-cases.ts';
@@ -120,6 +119,9 @@ async function runCase(train: string): Promise<Record<string, number>> {
     if (e.kind === 'features' && e.split === 'test' && e.done === e.total) passEnd = performance.now();
   };
   const outDir = mkdtempSync(join(tmpdir(), 'bench-finetune-run-'));
+  // imported here: the trainer reaches sharp (image folders), which the step cases' bundle for a GPU machine does not
+  // carry (scripts/device-bench.sh), so that bundle runs the step cases only
+  const { train: trainRun } = await import('../src/train/trainer.ts');
   const r = await trainRun({ recipe, data, outDir, init: initParameters(cfg, { seed: 0 }), threads, device, onEvent });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -179,6 +181,8 @@ async function accuracy(): Promise<void> {
     ? { perClass: 12, test: 20, upstreamPerClass: 60, pretrainSteps: 4, steps: 4, batch: 32 }
     : { perClass: undefined, test: undefined, upstreamPerClass: 5000, pretrainSteps: 1560, steps: 300, batch: 64 };
   const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
+  // imported here: it decodes with sharp, which the bundle for a GPU machine does not carry (see runCase)
+  const { packageFolder } = await import('../examples/transfer-data.ts');
   const cifar = extractCifar(resolve(defaultArchive), out);
   const classes = readdirSync(join(cifar, 'train')).sort();
   const data = join(out, 'data');
