@@ -5,7 +5,8 @@
 //           peak memory is its own), with each case's ratio to the whole-model step measured in the same run, by wall
 //           time and on the CPU by CPU time (which holds when other work shares the cores). On WebGPU (--device)
 //           also the peak GPU memory where nvidia-smi reports it (bench/device-case.ts: onnxruntime reports none)
-//           and its ratio, and the GPU's name and driver (onnxruntime names no adapter). `head` is the step that recomputes
+//           and its ratio, and the GPU's name and driver (onnxruntime names no adapter). `head` is the step that
+//           recomputes
 //           the frozen forward (--no-cache-features); `head, cached` the step on cached features (the head alone).
 //           Then what a user waits for: a whole `train()` run of --run-epochs epochs on --run-images random images
 //           (and a quarter as many test images, evaluated every epoch) with --train all and with --train head, whose
@@ -64,7 +65,9 @@ const { device } = values.child
   ? { device: values.device as Device }
   : await Promise.resolve(values.device ?? 'cpu').then((d) => resolveDevice(parseDevice(d)))
     .catch((e: unknown) => (e instanceof UserError ? refuse(e.message) : Promise.reject(e)));
-if (!values.child && device === 'webgpu' && part !== 'speed') refuse('--device webgpu measures the speed part only: add --part speed');
+if (!values.child && device === 'webgpu' && part !== 'speed') {
+  refuse('--device webgpu measures the speed part only: add --part speed');
+}
 const SPEED_CASES = ['all', 'last:4', 'lora:8', 'bias', 'head', 'head, cached'] as const;
 const RUN_CASES = ['all', 'head'] as const;
 const runEpochs = Number(values['run-epochs'] ?? 2);
@@ -81,7 +84,8 @@ async function speedCase(name: string): Promise<Record<string, number>> {
   const selection = parseTrainSelection(cached ? 'head' : name);
   const t0 = performance.now();
   const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), {
-    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, trainable: selectionRule(cfg, selection), lora: selection.lora, features: cached, device,
+    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, device,
+    trainable: selectionRule(cfg, selection), lora: selection.lora, features: cached,
   });
   const build = (performance.now() - t0) / 1000;
   const x = Float32Array.from({ length: speedBatch * numel(session.input.shape) }, (_, i) => Math.sin(i));
@@ -130,8 +134,9 @@ async function runCase(train: string): Promise<Record<string, number>> {
 
 /** Runs `--child ARG` in a process of its own (bench/device-case.ts): its JSON, or `{ error }`. */
 function child(arg: string): Promise<Record<string, unknown>> {
-  const flags = ['--child', arg, '--device', device, '--steps', `${timedSteps}`, '--run-epochs', `${runEpochs}`, '--run-images', `${runImages}`];
-  return caseInChild([...flags, ...(quick ? ['--quick'] : [])], device);
+  const flags = ['--child', arg, '--device', device, '--steps', `${timedSteps}`];
+  const run = ['--run-epochs', `${runEpochs}`, '--run-images', `${runImages}`];
+  return caseInChild([...flags, ...run, ...(quick ? ['--quick'] : [])], device);
 }
 
 /** a / b where both were measured (a failed case has neither), else null. */
@@ -140,12 +145,13 @@ const ratio = (a: unknown, b: unknown): number | null => (typeof a === 'number' 
 async function speed(): Promise<void> {
   const rows: Record<string, Record<string, unknown>> = {};
   const setting = {
-    model: quick ? 'micro ViT (quick)' : 'vit_base_patch16_224', img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', device, threads,
-    ...(device === 'webgpu' ? gpuInfo() : {}), machine: machine(),
+    model: quick ? 'micro ViT (quick)' : 'vit_base_patch16_224', img_size: speedConfig.imgSize, batch: speedBatch,
+    optimizer: 'adamw', device, threads, ...(device === 'webgpu' ? gpuInfo() : {}), machine: machine(),
   };
   /** On WebGPU the GPU memory's ratio where nvidia-smi measured it, else why there is none. */
-  const gpuMemory = (r: Record<string, unknown>, all: Record<string, unknown>) =>
-    r.peak_gpu_memory_mb === null ? { peak_gpu_memory: NO_GPU_MEMORY } : { gpu_memory_vs_all: ratio(r.peak_gpu_memory_mb, all.peak_gpu_memory_mb) };
+  const gpuMemory = (r: Record<string, unknown>, all: Record<string, unknown>) => (r.peak_gpu_memory_mb === null
+    ? { peak_gpu_memory: NO_GPU_MEMORY }
+    : { gpu_memory_vs_all: ratio(r.peak_gpu_memory_mb, all.peak_gpu_memory_mb) });
   for (const spec of SPEED_CASES) {
     const r = (rows[spec] = await child(spec));
     const all = rows['all']!;
@@ -154,7 +160,10 @@ async function speed(): Promise<void> {
       ...(device === 'webgpu'
         ? gpuMemory(r, all)
         // CPU time holds when other work shares the cores (wall time does not)
-        : { speedup_vs_all_by_cpu_time: ratio(all.cpu_seconds_per_step, r.cpu_seconds_per_step), rss_vs_all: ratio(r.peak_rss_mb, all.peak_rss_mb) }),
+        : {
+          speedup_vs_all_by_cpu_time: ratio(all.cpu_seconds_per_step, r.cpu_seconds_per_step),
+          rss_vs_all: ratio(r.peak_rss_mb, all.peak_rss_mb),
+        }),
     };
     console.log(JSON.stringify({ part: 'speed', train: spec, ...setting, ...r, ...ratios }));
   }
@@ -165,7 +174,9 @@ async function speed(): Promise<void> {
     const all = runs['all']!;
     const ratios = {
       speedup_vs_all: ratio(all.run_seconds, r.run_seconds),
-      ...(device === 'webgpu' ? gpuMemory(r, all) : { speedup_vs_all_by_cpu_time: ratio(all.run_cpu_seconds, r.run_cpu_seconds) }),
+      ...(device === 'webgpu'
+        ? gpuMemory(r, all)
+        : { speedup_vs_all_by_cpu_time: ratio(all.run_cpu_seconds, r.run_cpu_seconds) }),
     };
     const run = { epochs: runEpochs, train_images: runImages, test_images: Math.max(1, runImages / 4) };
     console.log(JSON.stringify({ part: 'speed-run', train, ...setting, ...run, ...r, ...ratios }));

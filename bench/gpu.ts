@@ -117,8 +117,10 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
 }
 
 /** One vitkit case on one device, in a fresh process (bench/device-case.ts). */
-const vitkitChild = (name: string, device: Device): Promise<Record<string, unknown>> =>
-  caseInChild(['--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(values.tiny ? ['--tiny'] : [])], device);
+const vitkitChild = (name: string, device: Device): Promise<Record<string, unknown>> => {
+  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds)];
+  return caseInChild([...flags, ...(values.tiny ? ['--tiny'] : [])], device);
+};
 
 const FINETUNE = 'finetune';
 /** Timed steps per fine-tuning case on a GPU (bench:finetune's default of 3 is for B/16's ~10 s steps on 2 cores). */
@@ -131,9 +133,12 @@ const FINETUNE_STEPS = 10;
  */
 function finetune(): void {
   const script = fileURLToPath(new URL(`./finetune${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
-  const flags = ['--part', 'speed', '--device', 'webgpu', '--run-epochs', '0', ...(values.tiny ? ['--quick'] : ['--steps', `${FINETUNE_STEPS}`])];
+  const size = values.tiny ? ['--quick'] : ['--steps', `${FINETUNE_STEPS}`];
+  const flags = ['--part', 'speed', '--device', 'webgpu', '--run-epochs', '0', ...size];
   const r = spawnSync(process.execPath, [...process.execArgv, script, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) console.log(JSON.stringify({ case: FINETUNE, error: `bench:finetune ${flags.join(' ')} exited with ${r.status ?? r.signal}` }));
+  if (r.status !== 0) {
+    console.log(JSON.stringify({ case: FINETUNE, error: `bench:finetune ${flags.join(' ')} exited with ${r.status ?? r.signal}` }));
+  }
 }
 
 /** PyTorch's side of a case: fp32 eager, or for an fp16 case eager under CUDA fp16 autocast. */
