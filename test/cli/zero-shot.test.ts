@@ -3,9 +3,7 @@
 // test/inference/zero-shot.test.ts), --top, the human lines, --precision, a Hub id (a local Hub-shaped server); and
 // what it refuses, in one line each.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { FAMILIES } from '../model/family-fixtures.ts';
 import { ZERO_SHOT, zeroShotExpected } from '../model/clip-fixtures.ts';
@@ -71,12 +69,10 @@ test('--precision fp16 and --int8 run both towers in that precision, close to fl
 });
 
 test('what zero-shot cannot run is one line naming it and the fix; --help lists the flags', () => {
-  const siglip = mkdtempSync(join(tmpdir(), 'vitkit-siglip-'));
-  writeFileSync(join(siglip, 'config.json'), JSON.stringify({ model_type: 'siglip' }));
   const cases: [string[], RegExp][] = [
     [['--checkpoint', `${FAMILIES}clip/hf`, '--labels', 'a,b'], /^vitkit: zero-shot needs a full CLIPModel \(text and image towers\): .*model_type 'clip_vision_model'/],
     [['--checkpoint', `${FAMILIES}clip/timm.safetensors`, '--labels', 'a,b'], /^vitkit: zero-shot needs a full CLIPModel \(text and image towers\): .* is a single weight file/],
-    [['--checkpoint', siglip, '--labels', 'a,b'], /^vitkit: .* is a SigLIP model: its SentencePiece tokenizer is not supported yet/],
+    [['--checkpoint', `${FAMILIES}siglip/hf_model`, '--labels', 'a,b'], /^vitkit: .* is a SigLIP model: its SentencePiece tokenizer is not supported yet/],
     [['--checkpoint', `${ZERO_SHOT}model`], /^vitkit: zero-shot: --labels "a cat,a dog" is required/],
     [['--checkpoint', `${ZERO_SHOT}model`, '--labels', 'a,,b'], /^vitkit: zero-shot: --labels 'a,,b' has an empty label at position 2/],
     [['--checkpoint', `${ZERO_SHOT}model`, '--labels', 'a,b', '--template', 'a photo'], /^vitkit: template 'a photo' \(--template\) must contain \{\} exactly once/],
