@@ -1,9 +1,12 @@
-// Cheap fine-tuning, measured: what each `--train` choice costs and what it reaches, all in one run on one CPU.
+// Cheap fine-tuning, measured: what each `--train` choice costs and what it reaches, all in one run on one device.
 //
 // speed     ViT-B/16 at 224 px, batch 16, AdamW (a 10-class head, as fine-tuning attaches): images/s of the step
 //           and peak RSS for all / last:4 / lora:8 / bias / head, each case in a child process of its own (so its
-//           peak RSS is its own), with each case's ratio to the whole-model step measured in the same run, by wall
-//           time and by CPU time (which holds when other work shares the cores). `head` is the step that recomputes
+//           peak memory is its own), with each case's ratio to the whole-model step measured in the same run, by wall
+//           time and on the CPU by CPU time (which holds when other work shares the cores). On WebGPU (--device)
+//           also the peak GPU memory where nvidia-smi reports it (bench/device-case.ts: onnxruntime reports none)
+//           and its ratio, and the GPU's name and driver (onnxruntime names no adapter). `head` is the step that
+//           recomputes
 //           the frozen forward (--no-cache-features); `head, cached` the step on cached features (the head alone).
 //           Then what a user waits for: a whole `train()` run of --run-epochs epochs on --run-images random images
 //           (and a quarter as many test images, evaluated every epoch) with --train all and with --train head, whose
@@ -12,44 +15,59 @@
 //           on CIFAR-10 classes 0–4 (all 25,000 images): `vitkit finetune` with --train all / last:1 (of its 4
 //           blocks) / lora:8 / head (a linear probe trained by the same SGD), the same steps and protocol each.
 //
-// Run: npm run bench:finetune [-- --part speed|accuracy|both] [--steps N] [--quick] [--upstream CKPT] [--out DIR]
+// Run: npm run bench:finetune [-- --part speed|accuracy|both] [--device cpu|webgpu] [--steps N] [--quick]
+//        [--upstream CKPT] [--out DIR]
+//   --device    where the speed part runs: cpu (default, all cores) or webgpu (onnxruntime's WebGPU EP, with
+//               --part speed; an error naming the fix without an adapter)
 //   --steps     timed steps per speed case after one warm-up step (default 3: B/16's whole step takes ~10 s; the
 //               cached head step, a 768×10 product, times 100× as many)
 //   --run-epochs, --run-images   the whole-run comparison (default 2 epochs of 32 images: 4 steps; 0 epochs skips it)
-//   --quick     a smoke run: a micro ViT for speed, tiny sets and a few steps for accuracy (checks the pipeline)
+//   --quick     a smoke run: a micro ViT for speed (32 px, width 64, depth 8, batch 8: minutes on SwiftShader),
+//               tiny sets and a few steps for accuracy (checks the pipeline)
 //   --upstream  a pre-trained checkpoint to start from (e.g. a transfer-suite run's up-ViT-5000/best.safetensors)
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
+import { UserError } from '../src/errors.ts';
 import { imageSet } from '../src/data/image-set.ts';
 import { numel } from '../src/graph/tensor.ts';
 import { Rng } from '../src/rng.ts';
 import type { TrainRecipe } from '../src/train/recipe.ts';
-import { type TrainEvent, train as trainRun } from '../src/train/trainer.ts';
+import type { TrainEvent } from '../src/train/trainer.ts';
 import { parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
-import { classSubset, defaultArchive, extractCifar, result, root, vitkitRunner } from '../examples/cli.ts';
-import { packageFolder } from '../examples/transfer-data.ts';
+import { parseDevice, resolveDevice } from '../src/runtime/devices.ts';
+import type { Device } from '../src/runtime/session.ts';
+import { classSubset, defaultArchive, exampleFlags, extractCifar, result, root, vitkitRunner } from '../examples/cli.ts';
+import { NO_GPU_MEMORY, caseInChild, gpuInfo } from './device-case.ts';
 import { machine } from './machine.ts';
 import { benchStep } from './train-cases.ts';
 
-const { values } = parseArgs({
-  options: {
-    part: { type: 'string' }, steps: { type: 'string' }, quick: { type: 'boolean' }, upstream: { type: 'string' }, out: { type: 'string' },
-    child: { type: 'string' }, 'run-epochs': { type: 'string' }, 'run-images': { type: 'string' },
-  },
+const values = exampleFlags(import.meta.url, {
+  part: { type: 'string' }, steps: { type: 'string' }, quick: { type: 'boolean' }, upstream: { type: 'string' }, out: { type: 'string' },
+  child: { type: 'string' }, 'run-epochs': { type: 'string' }, 'run-images': { type: 'string' }, device: { type: 'string' },
 });
+/** A bad flag, or no adapter for --device webgpu: one line and exit code 2, as exampleFlags answers a bad flag. */
+function refuse(message: string): never {
+  console.error(`finetune.ts: ${message}`);
+  process.exit(2);
+}
 const quick = !!values.quick;
 const part = values.part ?? 'both';
-if (!['speed', 'accuracy', 'both'].includes(part)) throw new Error(`--part must be speed|accuracy|both, got '${part}'`);
+if (!['speed', 'accuracy', 'both'].includes(part)) refuse(`--part must be speed|accuracy|both, got '${part}'`);
 const timedSteps = Number(values.steps ?? 3);
 const threads = availableParallelism();
+// a child is handed the device its parent resolved (the parent probes once)
+const { device } = values.child
+  ? { device: values.device as Device }
+  : await Promise.resolve(values.device ?? 'cpu').then((d) => resolveDevice(parseDevice(d)))
+    .catch((e: unknown) => (e instanceof UserError ? refuse(e.message) : Promise.reject(e)));
+if (!values.child && device === 'webgpu' && part !== 'speed') {
+  refuse('--device webgpu measures the speed part only: add --part speed');
+}
 const SPEED_CASES = ['all', 'last:4', 'lora:8', 'bias', 'head', 'head, cached'] as const;
 const RUN_CASES = ['all', 'head'] as const;
 const runEpochs = Number(values['run-epochs'] ?? 2);
@@ -66,7 +84,8 @@ async function speedCase(name: string): Promise<Record<string, number>> {
   const selection = parseTrainSelection(cached ? 'head' : name);
   const t0 = performance.now();
   const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), {
-    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, trainable: selectionRule(cfg, selection), lora: selection.lora, features: cached,
+    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, device,
+    trainable: selectionRule(cfg, selection), lora: selection.lora, features: cached,
   });
   const build = (performance.now() - t0) / 1000;
   const x = Float32Array.from({ length: speedBatch * numel(session.input.shape) }, (_, i) => Math.sin(i));
@@ -103,41 +122,62 @@ async function runCase(train: string): Promise<Record<string, number>> {
   const onEvent = (e: TrainEvent) => {
     if (e.kind === 'features' && e.split === 'test' && e.done === e.total) passEnd = performance.now();
   };
-  const r = await trainRun({ recipe, data, outDir: mkdtempSync(join(tmpdir(), 'bench-finetune-run-')), init: initParameters(cfg, { seed: 0 }), threads, onEvent });
+  const outDir = mkdtempSync(join(tmpdir(), 'bench-finetune-run-'));
+  // imported here: the trainer reaches sharp (image folders), which the step cases' bundle for a GPU machine does not
+  // carry (scripts/device-bench.sh), so that bundle runs the step cases only
+  const { train: trainRun } = await import('../src/train/trainer.ts');
+  const r = await trainRun({ recipe, data, outDir, init: initParameters(cfg, { seed: 0 }), threads, device, onEvent });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   return { run_seconds: seconds, run_cpu_seconds: (cpu.user + cpu.system) / 1e6, features_ready_seconds: passEnd ? (passEnd - t0) / 1000 : 0, steps: r.step, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
-/** Runs `--child ARG` in a process of its own and returns its last stdout line's JSON. */
-function child(arg: string): Record<string, number> {
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', arg, '--steps', `${timedSteps}`, '--run-epochs', `${runEpochs}`, '--run-images', `${runImages}`, ...(quick ? ['--quick'] : [])];
-  const c = spawnSync(process.execPath, args, { encoding: 'utf8' });
-  const line = c.stdout?.trim().split('\n').pop();
-  if (c.status !== 0 || !line) throw new Error(`case ${arg} failed: ${(c.stderr || String(c.error)).trim()}`);
-  return JSON.parse(line) as Record<string, number>;
+/** Runs `--child ARG` in a process of its own (bench/device-case.ts): its JSON, or `{ error }`. */
+function child(arg: string): Promise<Record<string, unknown>> {
+  const flags = ['--child', arg, '--device', device, '--steps', `${timedSteps}`];
+  const run = ['--run-epochs', `${runEpochs}`, '--run-images', `${runImages}`];
+  return caseInChild([...flags, ...run, ...(quick ? ['--quick'] : [])], device);
 }
 
-function speed(): void {
-  const rows: Record<string, Record<string, number>> = {};
-  const setting = { model: quick ? 'micro ViT (quick)' : 'vit_base_patch16_224', img_size: speedConfig.imgSize, batch: speedBatch, optimizer: 'adamw', threads, machine: machine() };
+/** a / b where both were measured (a failed case has neither), else null. */
+const ratio = (a: unknown, b: unknown): number | null => (typeof a === 'number' && typeof b === 'number' ? a / b : null);
+
+async function speed(): Promise<void> {
+  const rows: Record<string, Record<string, unknown>> = {};
+  const setting = {
+    model: quick ? 'micro ViT (quick)' : 'vit_base_patch16_224', img_size: speedConfig.imgSize, batch: speedBatch,
+    optimizer: 'adamw', device, threads, ...(device === 'webgpu' ? gpuInfo() : {}), machine: machine(),
+  };
+  /** On WebGPU the GPU memory's ratio where nvidia-smi measured it, else why there is none. */
+  const gpuMemory = (r: Record<string, unknown>, all: Record<string, unknown>) => (r.peak_gpu_memory_mb === null
+    ? { peak_gpu_memory: NO_GPU_MEMORY }
+    : { gpu_memory_vs_all: ratio(r.peak_gpu_memory_mb, all.peak_gpu_memory_mb) });
   for (const spec of SPEED_CASES) {
-    const r = (rows[spec] = child(spec));
+    const r = (rows[spec] = await child(spec));
     const all = rows['all']!;
     const ratios = {
-      speedup_vs_all: r.images_per_sec! / all.images_per_sec!,
-      // CPU time holds when other work shares the cores (wall time does not)
-      speedup_vs_all_by_cpu_time: all.cpu_seconds_per_step! / r.cpu_seconds_per_step!,
-      rss_vs_all: r.peak_rss_mb! / all.peak_rss_mb!,
+      speedup_vs_all: ratio(r.images_per_sec, all.images_per_sec),
+      ...(device === 'webgpu'
+        ? gpuMemory(r, all)
+        // CPU time holds when other work shares the cores (wall time does not)
+        : {
+          speedup_vs_all_by_cpu_time: ratio(all.cpu_seconds_per_step, r.cpu_seconds_per_step),
+          rss_vs_all: ratio(r.peak_rss_mb, all.peak_rss_mb),
+        }),
     };
     console.log(JSON.stringify({ part: 'speed', train: spec, ...setting, ...r, ...ratios }));
   }
   if (runEpochs === 0) return;
-  const runs: Record<string, Record<string, number>> = {};
+  const runs: Record<string, Record<string, unknown>> = {};
   for (const train of RUN_CASES) {
-    const r = (runs[train] = child(`run:${train}`));
+    const r = (runs[train] = await child(`run:${train}`));
     const all = runs['all']!;
-    const ratios = { speedup_vs_all: all.run_seconds! / r.run_seconds!, speedup_vs_all_by_cpu_time: all.run_cpu_seconds! / r.run_cpu_seconds! };
+    const ratios = {
+      speedup_vs_all: ratio(all.run_seconds, r.run_seconds),
+      ...(device === 'webgpu'
+        ? gpuMemory(r, all)
+        : { speedup_vs_all_by_cpu_time: ratio(all.run_cpu_seconds, r.run_cpu_seconds) }),
+    };
     const run = { epochs: runEpochs, train_images: runImages, test_images: Math.max(1, runImages / 4) };
     console.log(JSON.stringify({ part: 'speed-run', train, ...setting, ...run, ...r, ...ratios }));
   }
@@ -152,6 +192,8 @@ async function accuracy(): Promise<void> {
     ? { perClass: 12, test: 20, upstreamPerClass: 60, pretrainSteps: 4, steps: 4, batch: 32 }
     : { perClass: undefined, test: undefined, upstreamPerClass: 5000, pretrainSteps: 1560, steps: 300, batch: 64 };
   const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
+  // imported here: it decodes with sharp, which the bundle for a GPU machine does not carry (see runCase)
+  const { packageFolder } = await import('../examples/transfer-data.ts');
   const cifar = extractCifar(resolve(defaultArchive), out);
   const classes = readdirSync(join(cifar, 'train')).sort();
   const data = join(out, 'data');
@@ -194,6 +236,6 @@ const meanOf = (accs: Record<string, number>): number => Object.values(accs).red
 
 if (values.child) console.log(JSON.stringify(values.child.startsWith('run:') ? await runCase(values.child.slice(4)) : await speedCase(values.child)));
 else {
-  if (part !== 'accuracy') speed();
+  if (part !== 'accuracy') await speed();
   if (part !== 'speed') await accuracy();
 }

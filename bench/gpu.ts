@@ -8,9 +8,13 @@
 // Each vitkit case runs in a process of its own, so its peak memory is its own: peak GPU memory is nvidia-smi's
 // memory.used over the case minus before it (the whole GPU: the bench runs one thing at a time); where there is no
 // nvidia-smi (SwiftShader: the "GPU" is the CPU) only the process's peak RSS is reported.
-// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,infer-s16] [--seconds 10] [--skip cpu,pytorch]
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+// The case `finetune`, after the others (leave it out of --cases to skip it), is bench:finetune's speed part on
+// WebGPU: ViT-B/16 at 224 px, batch 16, AdamW, training all / last:4 / lora:8 / bias / head (with --tiny its micro
+// model), its own JSON lines (bench/finetune.ts).
+// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,infer-s16,finetune] [--seconds 10] [--skip cpu,pytorch]
+import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Graph } from '../src/graph/graph.ts';
@@ -25,6 +29,7 @@ import { probeWebGpu } from '../src/runtime/devices.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { type Device, Session } from '../src/runtime/session.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
+import { caseInChild, gpuInfo } from './device-case.ts';
 import { machine, python } from './machine.ts';
 import { benchStep } from './train-cases.ts';
 
@@ -111,39 +116,29 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
   return { ...rate, max_abs_diff_vs_fp32: worst, logit_scale: scale, max_rel_diff_vs_fp32: worst / scale };
 }
 
-/** nvidia-smi's answer to a query (CSV, no header or units), or null where there is no nvidia-smi. */
-function nvidiaSmi(query: string): string | null {
-  const r = spawnSync('nvidia-smi', [`--query-gpu=${query}`, '--format=csv,noheader,nounits'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim().split('\n')[0]!.trim() : null;
-}
+/** One vitkit case on one device, in a fresh process (bench/device-case.ts). */
+const vitkitChild = (name: string, device: Device): Promise<Record<string, unknown>> => {
+  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds)];
+  return caseInChild([...flags, ...(values.tiny ? ['--tiny'] : [])], device);
+};
 
-/** Samples the GPU's used memory every 100 ms until stopped; null where there is no nvidia-smi. */
-function gpuMemorySampler(): { stop: () => number | null } {
-  const before = nvidiaSmi('memory.used');
-  if (before === null) return { stop: () => null };
-  const base = Number(before);
-  let peak = base;
-  const p: ChildProcess = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-lms', '100']);
-  p.stdout!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => void (peak = Math.max(peak, Number(l)))));
-  return { stop: () => (p.kill(), peak - base) };
-}
+const FINETUNE = 'finetune';
+/** Timed steps per fine-tuning case on a GPU (bench:finetune's default of 3 is for B/16's ~10 s steps on 2 cores). */
+const FINETUNE_STEPS = 10;
 
-/** One vitkit case on one device, in a fresh process (see the file comment). */
-async function vitkitChild(name: string, device: Device): Promise<Record<string, unknown>> {
-  const gpu = device === 'webgpu' ? gpuMemorySampler() : null;
-  // the same script again, however it was started (tsx from sources, or the carried bundle: docs/gpu.md)
-  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(values.tiny ? ['--tiny'] : [])];
-  const args = [...process.execArgv, process.argv[1]!, ...flags];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => void (out += d));
-  child.stderr.on('data', (d: Buffer) => void (err += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const peakGpu = gpu?.stop() ?? null;
-  const line = out.trim().split('\n').pop();
-  if (code !== 0 || !line) return { error: err.trim().split('\n').filter((l) => !l.includes('[W:onnxruntime')).pop() ?? `exit ${code}` };
-  return { ...(JSON.parse(line) as Record<string, unknown>), ...(device === 'webgpu' ? { peak_gpu_memory_mb: peakGpu } : {}) };
+/**
+ * The `finetune` case: bench:finetune --part speed on WebGPU (the whole-run comparison left out: --run-epochs 0),
+ * whose lines go straight to this run's output. Its script is bench/finetune.ts beside this one in the sources, and
+ * finetune.mjs beside gpu.mjs in the carried bundle (scripts/device-bench.sh).
+ */
+function finetune(): void {
+  const script = fileURLToPath(new URL(`./finetune${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
+  const size = values.tiny ? ['--quick'] : ['--steps', `${FINETUNE_STEPS}`];
+  const flags = ['--part', 'speed', '--device', 'webgpu', '--run-epochs', '0', ...size];
+  const r = spawnSync(process.execPath, [...process.execArgv, script, ...flags], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) {
+    console.log(JSON.stringify({ case: FINETUNE, error: `bench:finetune ${flags.join(' ')} exited with ${r.status ?? r.signal}` }));
+  }
 }
 
 /** PyTorch's side of a case: fp32 eager, or for an fp16 case eager under CUDA fp16 autocast. */
@@ -193,16 +188,20 @@ if (values.child) {
   const r = await measure(table[name]!, device);
   console.log(JSON.stringify({ ...r, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 } else {
-  const names = values.cases?.split(',') ?? Object.keys(table);
-  for (const n of names) if (!table[n]) throw new Error(`unknown case '${n}' (expected ${Object.keys(table).join('|')})`);
-  const vulkanDriver = process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES ?? "the loader's default";
-  const gpu = { gpu: nvidiaSmi('name'), driver: nvidiaSmi('driver_version'), vulkan_driver: vulkanDriver };
+  const known = [...Object.keys(table), FINETUNE];
+  const names = values.cases?.split(',') ?? known;
+  for (const n of names) if (!known.includes(n)) throw new Error(`unknown case '${n}' (expected ${known.join('|')})`);
+  const gpu = gpuInfo();
   const threads = availableParallelism();
   const ratio = (a: Record<string, unknown>, b: Record<string, unknown>) =>
     typeof a.images_per_sec === 'number' && typeof b.images_per_sec === 'number' ? a.images_per_sec / b.images_per_sec : null;
   // fp32 WebGPU results of this run, which the fp16 cases compare with (measured again where not in --cases)
   const fp32OnWebGpu = new Map<string, Record<string, unknown>>();
   for (const name of names) {
+    if (name === FINETUNE) {
+      finetune();
+      continue;
+    }
     const c = table[name]!;
     if (c.fp16Of) {
       const head = { case: name, kind: c.kind, batch: c.batch, img_size: c.config.imgSize, precision: 'fp16' };

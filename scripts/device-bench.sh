@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run bench:gpu` on a lent GPU machine, which has PyTorch, timm and an NVIDIA driver but no Node and no network
 # (docs/gpu.md, "Measuring on a lent GPU"). Two steps:
-#   scripts/device-bench.sh pack          here: writes .device/ (ignored by git; carry it): Node, the bench bundled
-#                                         into one file, onnxruntime-node's Linux x64 build, the Vulkan loader
+#   scripts/device-bench.sh pack          here: writes .device/ (ignored by git; carry it): Node, the benches bundled
+#                                         (bench/gpu.ts and the bench/finetune.ts it runs for its case `finetune`),
+#                                         onnxruntime-node's Linux x64 build, the Vulkan loader
 #   scripts/device-bench.sh run [ARGS]    there, from the repository root: unpacks, sets Vulkan up, runs
 #                                         bench/gpu.ts's bundle with ARGS, and writes its JSON lines to $OUT
 set -euo pipefail
@@ -13,9 +14,12 @@ pack() {
   rm -rf "$CARRY" && mkdir -p "$CARRY/gl"
   # Node is one binary (linked to libc and libstdc++ only): xz makes 99 MB into about a quarter
   tar -cJf "$CARRY/node.tar.xz" -C "$(dirname "$(command -v node)")" node
-  # the bench and the vitkit modules it imports, as one ES module; onnxruntime-node stays a package (native code)
-  node_modules/.bin/esbuild bench/gpu.ts --bundle --platform=node --format=esm --target=node20 \
-    --external:onnxruntime-node --log-level=warning --outfile="$CARRY/bench-gpu.mjs"
+  # each bench and the vitkit modules it imports, as one ES module named as its source (gpu.mjs finds finetune.mjs
+  # beside it); onnxruntime-node stays a package (native code)
+  for bench in gpu finetune; do
+    node_modules/.bin/esbuild "bench/$bench.ts" --bundle --platform=node --format=esm --target=node20 \
+      --external:onnxruntime-node --log-level=warning --outfile="$CARRY/$bench.mjs"
+  done
   cp bench/gpu_torch.py bench/torch_train_step.py "$CARRY/" # beside the bundle, where it looks for them
   # onnxruntime-node with only the Linux x64 binaries (its WebGPU EP, Dawn, is inside libonnxruntime.so)
   tar -cJf "$CARRY/node_modules.tar.xz" -C node_modules/.. \
@@ -42,7 +46,7 @@ run() {
     export VK_DRIVER_FILES=$nvidia_icd VK_ICD_FILENAMES=$nvidia_icd
   fi
   nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
-  "$node_dir/node" "$CARRY/bench-gpu.mjs" "$@" 2> >(grep -v 'W:onnxruntime' >&2) | tee "$OUT/bench-gpu.jsonl"
+  "$node_dir/node" "$CARRY/gpu.mjs" "$@" 2> >(grep -v 'W:onnxruntime' >&2) | tee "$OUT/bench-gpu.jsonl"
 }
 
 case "${1:-}" in

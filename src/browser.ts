@@ -22,10 +22,12 @@ export { type OptimizerConfig, type AdamWConfig, type SGDConfig } from './autodi
 // Model
 export { type ViTConfig, type Pool, type MlpKind, type PosResample, type ResNetV2Config, preset, presets, defaultConfig, checkConfig, gridSize, describeFamily, embeddingOutput, prefixTokens } from './model/config.ts';
 export { parameterShapes, countParameters, forwardFlops } from './model/params.ts';
-export { buildViT, inferenceGraph, initializerParams, inputParams, type ViTValues, type ViTOutputName, type AttentionKernel } from './model/vit.ts';
+export { buildViT, inferenceGraph, initializerParams, inputParams, encoderBlock, type BlockConfig, type BlockParts, type ViTValues, type ViTOutputName, type AttentionKernel } from './model/vit.ts';
+// CLIP's text tower (the ViT's encoder blocks under a causal mask), for zero-shot classification
+export { type ClipTextConfig, type ClipTextValues, type ClipTextOutputName, type ClipTextGraphOptions, LEGACY_EOS_ID, buildClipText, clipTextGraph, clipTextParameterShapes, clipTextLinearLayers } from './model/clip-text.ts';
 export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
 export { initParameters } from './model/init.ts';
-export { type Precision, type QuantizeOptions, precisions, quantizeWeights, dequantizeWeights, isQuantized } from './model/int8.ts';
+export { type Precision, type QuantizeOptions, precisions, quantizeWeights, quantizeLayers, dequantizeWeights, isQuantized } from './model/int8.ts';
 export { FLOAT32_OPS, type Float16Options, float16Graph } from './model/fp16.ts';
 
 // Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph), and training them on an

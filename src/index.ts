@@ -34,6 +34,11 @@ export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';
 
+// CLIP zero-shot classification: both towers of a CLIPModel folder, its BPE tokenizer, labels given as text
+export { ZeroShotClassifier, DEFAULT_TEMPLATE, fillTemplate, zeroShotLogits, type ZeroShotLoadOptions, type ZeroShotPrediction, type LabelEmbeddings } from './inference/zero-shot.ts';
+export { readClipText, type ClipTextCheckpoint } from './weights/clip-text.ts';
+export { ClipTokenizer } from './text/clip-tokenizer.ts';
+
 // Frozen-feature evaluation (the paper's few-shot linear evaluation, kNN, linear probe)
 export { extractFeatures } from './eval/features.ts';
 export { fewShot } from './eval/fewshot.ts';

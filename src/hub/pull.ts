@@ -1,7 +1,8 @@
 // pull(id): a Hub model's snapshot folder in the shared cache, downloading on first use only the files a ViT
-// needs — config.json (transformers', or timm's with pretrained_cfg), preprocessor_config.json, and the weights
-// (.safetensors preferred over .bin, every shard of a sharded model) — as huggingface_hub's snapshot_download lays
-// them out. With HF_HUB_OFFLINE=1 the cache alone answers and no socket is opened.
+// needs — config.json (transformers', or timm's with pretrained_cfg), preprocessor_config.json, a CLIP repo's
+// tokenizer files, and the weights (.safetensors preferred over .bin, every shard of a sharded model) — as
+// huggingface_hub's snapshot_download lays them out. With HF_HUB_OFFLINE=1 the cache alone answers and no socket is
+// opened.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError, shown } from '../errors.ts';
@@ -36,6 +37,10 @@ export interface PullResult {
   /** Whether the cache answered alone (HF_HUB_OFFLINE=1, or the Hub was unreachable and the cache had it). */
   readonly fromCache: boolean;
 }
+
+/** Read by CLIP zero-shot (src/text/clip-tokenizer.ts) to turn labels into token ids; fetched when the repo lists
+ *  them, which image-only repos do not. A few MB at most beside the weights. */
+const TOKENIZER = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 /** Weight files in order of preference, each alone or as the index of its shards (hf-dir.ts reads the same). */
 const WEIGHTS = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
@@ -81,7 +86,8 @@ export async function pull(id: string, opts: PullOptions = {}): Promise<PullResu
   const cached = (file: string): boolean => existsSync(snapshotFile(id, commit, file, env)); // a commit's files never change
 
   // small files first: a sharded model's index says which shards to fetch
-  const small = ['config.json', 'preprocessor_config.json', ...(weights.endsWith('.json') ? [weights] : [])].filter((f) => listed.includes(f));
+  const small = ['config.json', 'preprocessor_config.json', ...TOKENIZER, ...(weights.endsWith('.json') ? [weights] : [])]
+    .filter((f) => listed.includes(f));
   for (const f of small.filter((f) => !cached(f))) await fetchFile(f, await client.metadata(commit, f), () => {});
   const big = weights.endsWith('.json') ? shards(snapshotFile(id, commit, weights, env), listed) : [weights];
 
@@ -126,7 +132,7 @@ function fromCache(id: string, revision: string, env: NodeJS.ProcessEnv): PullRe
   const present = readdirSync(dir);
   const weights = WEIGHTS.find((f) => present.includes(f));
   const files = [
-    ...['config.json', 'preprocessor_config.json'].filter((f) => present.includes(f)),
+    ...['config.json', 'preprocessor_config.json', ...TOKENIZER].filter((f) => present.includes(f)),
     ...(weights ? [weights] : []),
     ...(weights?.endsWith('.json') ? shards(join(dir, weights), present) : []),
   ];

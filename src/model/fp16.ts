@@ -28,6 +28,8 @@ const FLOAT16_OPS = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Erf', 'Tanh', 'Sigmoid', 'Relu', 'Sqrt', 'Pow', 'MatMul', 'Gemm', 'Conv', 'MaxPool',
   'Pad', 'LayerNormalization', 'Softmax', 'ReduceMean', 'ReduceSum', 'Concat', 'Split', 'Slice', 'Gather', 'Reshape',
   'Transpose', 'Expand', 'Identity', 'Shape', 'Squeeze', 'Unsqueeze', 'Flatten', 'Where',
+  // CLIP's text tower finds its end token (on int64 ids) and gathers its features
+  'Equal', 'ArgMax', 'GatherElements',
 ]);
 
 export interface Float16Options {

@@ -47,9 +47,13 @@ export function isQuantized(weights: StateDict): boolean {
  * signed-weight kernels expect. Other tensors are shared, not copied.
  */
 export function quantizeWeights(cfg: ViTConfig, weights: StateDict, opts: QuantizeOptions = {}): StateDict {
-  if (isQuantized(weights)) return weights;
+  return isQuantized(weights) ? weights : quantizeLayers(weights, linearLayers(cfg), opts);
+}
+
+/** quantizeWeights for any model: the linear layers named (prefixes of `.weight`) quantized, the rest shared. */
+export function quantizeLayers(weights: StateDict, layers: readonly string[], opts: QuantizeOptions = {}): StateDict {
   const out: StateDict = new Map(weights);
-  for (const layer of linearLayers(cfg)) {
+  for (const layer of layers) {
     const name = `${layer}.weight`;
     const w = weights.get(name);
     if (!w) throw new Error(`cannot quantize: '${name}' is missing`);

@@ -108,7 +108,6 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const noise = opts.noise ?? ((v: Value) => v);
   const dense: LinearSource = opts.linear ?? floatLinear(p);
   const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
-  const dropPath = (v: Value, block: number, name: string): Value => noise(v, { kind: 'drop-path', name: `blocks.${block}.${name}`, block });
   const { embedDim: d, inChans: c, numHeads: heads } = cfg;
   const grid = gridSize(cfg);
   const [batch] = images.shape as [Dim];
@@ -132,29 +131,19 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   if (cfg.absPosEmbed === false) x = drop(withPrefix(x), 'pos');
   else x = drop(cfg.noEmbedClass ? withPrefix(add(x, p('pos_embed'))) : add(withPrefix(x), p('pos_embed')), 'pos');
   if (cfg.preNorm) x = layerNorm(x, p('norm_pre.weight'), p('norm_pre.bias'), cfg.layerNormEps);
-  // Layer scale: a learned per-channel gain on a residual branch, before stochastic depth (timm's ls1/ls2).
-  const scaled = (v: Value, name: string) => (cfg.layerScale ? mul(v, p(`${name}.gamma`)) : v);
-
+  const parts: BlockParts = {
+    param: p,
+    dense,
+    noise,
+    attention: opts.attention,
+    scoreBias: cfg.relPosBias ? (b) => relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : undefined,
+  };
   const attention: Value[] = [];
   const tokens: Value[] = [];
   for (let i = 0; i < cfg.depth; i++) {
-    const b = `blocks.${i}`;
-    const normed = layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps);
-    const last = i === cfg.depth - 1 ? opts.keepTokens : undefined;
-    const firstTokens = (v: Value) => (last && v.shape[1] !== last ? slice(v, [1], [0], [last]) : v);
-    let out: Value;
-    if (opts.attention) out = opts.attention(normed, b, dense, last);
-    else {
-      const bias = cfg.relPosBias ? relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : null;
-      const [weighted, attn] = selfAttention(normed, heads, qkvProjection(cfg, b, p, dense), bias);
-      attention.push(attn);
-      out = weighted;
-    }
-    [x, out] = [firstTokens(x), firstTokens(out)];
-    x = add(x, dropPath(scaled(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), `${b}.ls1`), i, 'drop_path1'));
-    const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
-    const hidden = drop(mlpHidden(dense(h, `${b}.mlp.fc1`, true), cfg.mlp), `${b}.mlp.fc1`);
-    x = add(x, dropPath(scaled(drop(dense(hidden, `${b}.mlp.fc2`, true), `${b}.mlp.fc2`), `${b}.ls2`), i, 'drop_path2'));
+    const block = encoderBlock(cfg, x, i, parts, i === cfg.depth - 1 ? opts.keepTokens : undefined);
+    if (block.attention) attention.push(block.attention);
+    x = block.out;
     tokens.push(x);
   }
 
@@ -183,6 +172,57 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   return { logits, pooled, encoded, attention, tokens };
 }
 
+/** The switches of a pre-LN Transformer block: the ViT's (ViTConfig has them all) and CLIP's text tower's. */
+export type BlockConfig = Pick<
+  ViTConfig,
+  'embedDim' | 'numHeads' | 'layerNormEps' | 'qkvBias' | 'qvBias' | 'mlp' | 'layerScale'
+>;
+
+/** What a block is built from besides its input and config. */
+export interface BlockParts {
+  /** A parameter by its full name (`blocks.{i}.norm1.weight`, …). */
+  readonly param: (name: string) => Value;
+  readonly dense: LinearSource;
+  /** Training noise at each site (see ViTBuildOptions.noise); the identity for inference. */
+  readonly noise: (x: Value, site: NoiseSite) => Value;
+  /** A fused attention kernel (ViTBuildOptions.attention); absent: plain attention, probabilities available. */
+  readonly attention?: AttentionSource;
+  /**
+   * An additive bias on block `b`'s attention scores before the softmax, broadcast over [B, H, T, T]: BEiT's
+   * relative position bias [H, T, T], or a causal mask [T, T] (CLIP's text tower). Absent or null: none.
+   */
+  readonly scoreBias?: (b: string) => Value | null;
+}
+
+/**
+ * Encoder block i on tokens x [B, T, D] (T may be symbolic): x + ls1·proj(attn(norm1(x))), then
+ * x + ls2·fc2(act(fc1(norm2(x)))), with dropout and drop path where `parts.noise` puts them. Returns the tokens
+ * leaving the block and, for plain attention, its [B, H, T, T] probabilities. With `queries`, only the first
+ * `queries` tokens leave it (their attention over every token, then the token-wise layers on them alone).
+ */
+export function encoderBlock(
+  cfg: BlockConfig, x: Value, i: number, parts: BlockParts, queries?: number,
+): { out: Value; attention?: Value } {
+  const { param: p, dense, noise } = parts;
+  const b = `blocks.${i}`;
+  const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
+  const dropPath = (v: Value, name: string): Value => noise(v, { kind: 'drop-path', name: `${b}.${name}`, block: i });
+  // Layer scale: a learned per-channel gain on a residual branch, before stochastic depth (timm's ls1/ls2).
+  const scaled = (v: Value, name: string) => (cfg.layerScale ? mul(v, p(`${b}.${name}.gamma`)) : v);
+  const normed = layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps);
+  let out: Value;
+  let probs: Value | undefined;
+  if (parts.attention) out = parts.attention(normed, b, dense, queries);
+  else [out, probs] = selfAttention(normed, cfg.numHeads, qkvProjection(cfg, b, p, dense), parts.scoreBias?.(b) ?? null);
+  const firstTokens = (v: Value) => (queries && v.shape[1] !== queries ? slice(v, [1], [0], [queries]) : v);
+  [x, out] = [firstTokens(x), firstTokens(out)];
+  x = add(x, dropPath(scaled(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), 'ls1'), 'drop_path1'));
+  const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
+  const hidden = drop(mlpHidden(dense(h, `${b}.mlp.fc1`, true), cfg.mlp), `${b}.mlp.fc1`);
+  x = add(x, dropPath(scaled(drop(dense(hidden, `${b}.mlp.fc2`, true), `${b}.mlp.fc2`), 'ls2'), 'drop_path2'));
+  return { out: x, ...(probs ? { attention: probs } : {}) };
+}
+
 /** Linear patch embedding (eq. 1) of images [B, C, S, S] → [B, N, D]. */
 function patchTokens(images: Value, cfg: ViTConfig, dense: LinearSource): Value {
   const { patchSize: ps, inChans: c } = cfg;
@@ -195,7 +235,7 @@ function patchTokens(images: Value, cfg: ViTConfig, dense: LinearSource): Value 
 }
 
 /** Block `b`'s q/k/v projection [B, T, D] → [B, T, 3D]; BEiT's bias has q and v parts only (zeros for k). */
-function qkvProjection(cfg: ViTConfig, b: string, p: (name: string) => Value, dense: LinearSource): (x: Value) => Value {
+function qkvProjection(cfg: BlockConfig, b: string, p: (name: string) => Value, dense: LinearSource): (x: Value) => Value {
   return (x) => {
     const qkv = dense(x, `${b}.attn.qkv`, cfg.qkvBias);
     if (!cfg.qvBias) return qkv;
@@ -205,12 +245,14 @@ function qkvProjection(cfg: ViTConfig, b: string, p: (name: string) => Value, de
 }
 
 /**
- * Multi-head self-attention on [B, T, D]; returns the heads' weighted values [B, T, D] (before the output projection)
- * and the [B, H, T, T] probabilities. A relative position bias [H, T, T] (BEiT) joins the scaled scores before the
- * softmax, composed from standard ops; without one, the attention op with its own gradient rule.
+ * Multi-head self-attention on [B, T, D] (T may be symbolic); returns the heads' weighted values [B, T, D] (before
+ * the output projection) and the [B, H, T, T] probabilities. A bias [H, T, T] (BEiT's relative position bias) or
+ * [T, T] (a causal mask) joins the scaled scores before the softmax, composed from standard ops; without one, the
+ * attention op with its own gradient rule.
  */
 function selfAttention(x: Value, heads: number, project: (x: Value) => Value, bias: Value | null): [Value, Value] {
-  const [, t, d] = x.shape as [Dim, number, number];
+  const [, tokens, d] = x.shape as [Dim, Dim, number];
+  const t = typeof tokens === 'number' ? tokens : 0; // a symbolic token count (CLIP's text) is carried by Reshape's 0
   const hd = d / heads;
   const qkv = project(x); // [B, T, 3D]
   // Split, then one transpose per operand: cheaper forward and backward than transposing a [3, B, H, T, hd] block and

@@ -81,7 +81,8 @@ export function readShard(path: string): { tensors: StateDict; metadata: Record<
   return path.endsWith('.safetensors') ? readSafetensors(path) : { tensors: readPth(path), metadata: {} };
 }
 
-function readWeights(dir: string): { tensors: StateDict; metadata: Record<string, string> } {
+/** A folder's weights: its one weight file, or every shard its index names, read into one state dict. */
+export function readWeights(dir: string): { tensors: StateDict; metadata: Record<string, string> } {
   const file = weightFiles.find((f) => existsSync(join(dir, f)));
   if (!file) throw new UserError(`${dir} has config.json but no weights (expected one of ${weightFiles.join(', ')})`);
   if (!file.endsWith('.index.json')) return readShard(weightFile(inside(dir, file)));

@@ -60,7 +60,7 @@ function fuseQkv(src: StateDict, out: StateDict, hf: string, timm: string, qkv: 
 }
 
 /** Each block's pairs, then its q/k/v fused: HF block `{hf}{i}.` → timm's `blocks.{i}.`. */
-function renameBlocks(src: StateDict, out: StateDict, hf: string, pairs: NamePairs, qkv: readonly string[]): void {
+export function renameBlocks(src: StateDict, out: StateDict, hf: string, pairs: NamePairs, qkv: readonly string[]): void {
   const pattern = new RegExp(`^${hf.replace(/\./g, '\\.')}(\\d+)\\.`);
   for (let i = 0, n = blockCount(src.keys(), pattern); i < n; i++) {
     movePairs(src, out, pairs, true, `${hf}${i}.`, `blocks.${i}.`);

@@ -172,9 +172,21 @@ export const TIMM_CONFIG = {
   pretrained_cfg: { tag: 'test', input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], num_classes: 10 },
 };
 
+/** The CLIP tokenizer fixture's files as a Hub repo lists them (made by test/fixtures/clip-tokenizer/make_fixtures.py). */
+export const CLIP_TOKENIZER_FILES = (() => {
+  const dir = fileURLToPath(new URL('../fixtures/clip-tokenizer/', import.meta.url));
+  const files = ['vocab.json', 'merges.txt', 'json/tokenizer.json', 'json/tokenizer_config.json'];
+  const map = { bos_token: '<|startoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', pad_token: '!' };
+  return {
+    ...Object.fromEntries(files.map((f) => [f.replace('json/', ''), readFileSync(join(dir, f))])),
+    'special_tokens_map.json': Buffer.from(JSON.stringify(map)),
+  };
+})();
+
 /**
  * Hub repos made from the micro_p16_224 fixture: a transformers repo (with files vitkit must not fetch), a timm
- * repo (timm's config.json; a .bin beside the .safetensors), a sharded transformers repo, and a private copy.
+ * repo (timm's config.json; a .bin beside the .safetensors), a sharded transformers repo, a private copy, and a
+ * repo with the CLIP tokenizer fixture's files beside the model's.
  */
 export function fixtureRepos(): Record<string, HubRepo> {
   const hf = Object.fromEntries(['config.json', 'model.safetensors', 'preprocessor_config.json'].map((f) => [f, readFileSync(join(MICRO, 'hf', f))]));
@@ -199,6 +211,7 @@ export function fixtureRepos(): Record<string, HubRepo> {
       },
     },
     'acme/vit-micro-private': { commit: COMMIT, files: hf, token: 'hf_secret' },
+    'openai/clip-micro': { commit: COMMIT, files: { ...hf, ...extras, ...CLIP_TOKENIZER_FILES, 'added_tokens.json': Buffer.from('{}') } },
     // an older timm repo: the state dict as a PyTorch pickle only (torch.save of micro_gray_p4_28's timm weights)
     'timm/vit_gray_test.bin_only': {
       commit: COMMIT,

@@ -1,6 +1,6 @@
 // pull() against a local Hub-shaped server: only the files a ViT needs, in huggingface_hub's cache layout, loaded
-// as the fixture they came from; a second pull downloads nothing; revisions, sharded and timm repos; a cache
-// written the way Python's huggingface_hub writes it is used as is, online and offline.
+// as the fixture they came from; a second pull downloads nothing; revisions, sharded and timm repos; a CLIP repo's
+// tokenizer files; a cache written the way Python's huggingface_hub writes it is used as is, online and offline.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -8,9 +8,10 @@ import { mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } fro
 import { join } from 'node:path';
 import { loadModel } from '../../src/inference/classifier.ts';
 import { pull } from '../../src/hub/pull.ts';
+import { ClipTokenizer } from '../../src/text/clip-tokenizer.ts';
 import { tempDir } from '../data/helpers.ts';
 import { FIXTURES } from '../fixtures.ts';
-import { COMMIT, fixtureRepos, startHubServer } from './hub-server.ts';
+import { CLIP_TOKENIZER_FILES, COMMIT, fixtureRepos, startHubServer } from './hub-server.ts';
 
 const MICRO = `${FIXTURES}micro_p16_224`;
 const repos = fixtureRepos();
@@ -48,6 +49,26 @@ test('a transformers repo: config, preprocessor config and weights only, in the 
   const [again, asked2] = await requestsDuring(() => pull('google/vit-micro', { env }));
   assert.deepEqual([again.dir, again.downloadedBytes], [r.dir, 0]);
   assert.deepEqual(asked2, ['GET /api/models/google/vit-micro/revision/main'], 'a complete snapshot costs one listing');
+});
+
+test("a CLIP repo: its tokenizer files too (zero-shot reads them), loaded as the fixture's tokenizer; cached offline", async () => {
+  const env = freshEnv();
+  const [r, asked] = await requestsDuring(() => pull('openai/clip-micro', { env }));
+  const tokenizer = Object.keys(CLIP_TOKENIZER_FILES).sort();
+  assert.deepEqual(tokenizer, ['merges.txt', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.json']);
+  assert.deepEqual([...r.files].sort(), ['config.json', 'model.safetensors', 'preprocessor_config.json', ...tokenizer].sort());
+  assert.ok(!asked.some((a) => /README|added_tokens|onnx/.test(a)), `fetched only what it needs: ${asked.join(', ')}`);
+  for (const f of tokenizer) assert.deepEqual(readFileSync(join(r.dir, f)), CLIP_TOKENIZER_FILES[f as keyof typeof CLIP_TOKENIZER_FILES], f);
+  // the snapshot holds what the fixture's json/ folder does (pad '!'): transformers' ids for that folder
+  const tok = ClipTokenizer.fromFolder(r.dir);
+  const golden = JSON.parse(readFileSync(new URL('../fixtures/clip-tokenizer/cases.json', import.meta.url), 'utf8')) as {
+    pad: { json: number };
+    cases: { text: string; maxLength: number; ids: number[]; differs?: { json?: number[] } }[];
+  };
+  assert.equal(tok.padId, golden.pad.json);
+  for (const c of golden.cases) assert.deepEqual(tok.encode(c.text, c.maxLength), c.differs?.json ?? c.ids, c.text);
+  const offline = await pull('openai/clip-micro', { env: { ...env, HF_HUB_OFFLINE: '1' } });
+  assert.deepEqual([offline.fromCache, [...offline.files].sort()], [true, [...r.files].sort()]);
 });
 
 test('a tag resolves to its commit and is recorded in refs/; an unknown revision is a 404 naming it', async () => {

@@ -69,6 +69,19 @@ test("a whole CLIPModel folder: the vision tower is read from vision_config, the
   assert.ok(![...c.weights.keys()].some((k) => k.startsWith('text_') || k === 'logit_scale'));
 });
 
+test("a whole SiglipModel folder (save_pretrained's): the vision tower as the SiglipVisionModel's, transformers' output", async () => {
+  // hf_model's vision weights are hf/'s (make_fixtures.py asserts get_image_features equals hf.out); its text config
+  // has other heads, activation and eps, so reading the wrong config would change the output
+  const whole = loadCheckpoint(`${FAMILIES}siglip/hf_model`);
+  const vision = loadCheckpoint(`${FAMILIES}siglip/hf`);
+  assert.deepEqual(whole.config, vision.config);
+  assert.deepEqual([...whole.weights.keys()].sort(), [...vision.weights.keys()].sort());
+  for (const [k, t] of vision.weights) assert.deepEqual(whole.weights.get(k), t, k);
+  const golden = familyExpected('siglip');
+  const err = relErr(await runModel(whole.config, whole.weights, golden.get('input')!), golden.get('hf.out')!);
+  assert.ok(err < 1e-4, `${err}`); // float32 against transformers, as the families' golden tests (test/model/families.test.ts)
+});
+
 test("CLIP's and DINOv2's processors (shorter side, then centre crop) become timm's eval transform (resample 3: bicubic)", () => {
   for (const [name, shortest, crop, pct] of [['clip', 224, 224, 1], ['dinov2', 256, 224, 0.875]] as const) {
     const dir = edited(name, () => {});
