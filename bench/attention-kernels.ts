@@ -1,7 +1,9 @@
-// Which attention kernel is fastest for inference, per precision: the plain graph (standard ops), com.microsoft
-// Attention ('fused', float32 only) and com.microsoft MultiHeadAttention ('mha'), each session run in turn so
-// that a load from elsewhere hits all of them alike. The winners are vit.ts's defaultAttentionKernel.
-// Run: node --import tsx bench/attention-kernels.ts [--arch vit_small_patch16_224] [--batch 8] [--rounds 10] [--threads N]
+// Which attention kernel is fastest for inference, per precision: the plain graph (standard ops), the q/k/v
+// projection and attention in one node ('fused': com.microsoft Attention, QAttention for int8) and
+// com.microsoft MultiHeadAttention after the projection ('mha'), each session run in turn so that a load from
+// elsewhere hits all of them alike. The winners are vit.ts's defaultAttentionKernel.
+// Run: node --import tsx bench/attention-kernels.ts [--arch vit_small_patch16_224] [--img-size S] [--batch 8]
+//        [--rounds 10] [--threads N]
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { toOnnx } from '../src/graph/onnx.ts';
@@ -13,20 +15,24 @@ import { type AttentionKernel, inferenceGraph } from '../src/model/vit.ts';
 import { Session } from '../src/runtime/session.ts';
 import { machine } from './machine.ts';
 
-const { values } = parseArgs({ options: { arch: { type: 'string' }, batch: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { arch: { type: 'string' }, 'img-size': { type: 'string' }, batch: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' } },
+});
 const arch = values.arch ?? 'vit_small_patch16_224';
 const batch = Number(values.batch ?? 8);
 const rounds = Number(values.rounds ?? 10);
 const threads = Number(values.threads ?? availableParallelism());
 
-const cfg = preset(arch);
+const cfg = preset(arch, values['img-size'] ? { imgSize: Number(values['img-size']) } : {});
 const fp32 = initParameters(cfg, { seed: 0 });
 const int8 = quantizeWeights(cfg, fp32);
 const variants: [string, AttentionKernel, typeof fp32][] = [
   ['fp32-plain', 'plain', fp32], ['fp32-fused', 'fused', fp32], ['fp32-mha', 'mha', fp32],
-  ['int8-plain', 'plain', int8], ['int8-mha', 'mha', int8],
+  ['int8-plain', 'plain', int8], ['int8-fused', 'fused', int8], ['int8-mha', 'mha', int8],
 ];
-const sessions = await Promise.all(variants.map(async ([name, kernel, w]) => [name, await Session.create(toOnnx(inferenceGraph(cfg, w, ['logits'], { batch, kernel })), { threads })] as const));
+const output = cfg.numClasses > 0 ? 'logits' : 'pooled';
+const graphOf = (kernel: AttentionKernel, w: typeof fp32) => toOnnx(inferenceGraph(cfg, w, [output], { batch, kernel }));
+const sessions = await Promise.all(variants.map(async ([name, kernel, w]) => [name, await Session.create(graphOf(kernel, w), { threads })] as const));
 const images = zeros([batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
 (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));
 const times = new Map<string, number[]>(sessions.map(([name]) => [name, []]));
@@ -43,5 +49,5 @@ for (const [name, ts] of times) {
   ts.sort((a, b) => a - b);
   result[name] = { median_ms: ts[ts.length >> 1]!, min_ms: ts[0]! };
 }
-console.log(JSON.stringify({ arch, batch, threads, rounds, machine: machine(), ...result }));
+console.log(JSON.stringify({ arch, img_size: cfg.imgSize, batch, threads, rounds, machine: machine(), ...result }));
 for (const [, s] of sessions) await s.release();

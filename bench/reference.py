@@ -5,10 +5,12 @@ object; a reference that cannot run reports why under `<name>_error`.
 
 usage: python3 bench/reference.py ARCH BATCH THREADS SECONDS [IMG_SIZE]
 IMG_SIZE builds the model at another input size, as timm's create_model(arch, img_size=N) does (random weights, so
-the position embeddings are simply made at that grid).
+the position embeddings are simply made at that grid). With VITKIT_REFERENCE_ONNX_DIR set, timm's export and its
+int8 form are also left there (model.onnx, model_int8.onnx; input 'x') for bench/inference.ts to time in turn.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -70,6 +72,10 @@ def main():
             quantize_dynamic(path, qpath, weight_type=QuantType.QInt8, per_channel=True)
             qsess = ort.InferenceSession(qpath, so, providers=['CPUExecutionProvider'])
             out['ort_timm_export_int8_images_per_sec'] = batch / timed(lambda: qsess.run(None, {'x': xn}), seconds)
+            keep = os.environ.get('VITKIT_REFERENCE_ONNX_DIR')
+            if keep:
+                shutil.copy(path, os.path.join(keep, 'model.onnx'))
+                shutil.copy(qpath, os.path.join(keep, 'model_int8.onnx'))
     except Exception as e:  # the export needs the onnx package; report what is missing rather than fail
         out['ort_timm_export_error'] = str(e).splitlines()[0]
     print(json.dumps(out))

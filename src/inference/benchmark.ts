@@ -1,7 +1,7 @@
 // Steady-state inference throughput of a model, a checkpoint's or an architecture's on random weights (warm-up,
 // then timed runs).
 import { toOnnx } from '../graph/onnx.ts';
-import { type StateDict, zeros } from '../graph/tensor.ts';
+import { type StateDict, type Tensor, zeros } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { initParameters } from '../model/init.ts';
 import { type Precision, dequantizeWeights, quantizeWeights } from '../model/int8.ts';
@@ -34,16 +34,22 @@ export interface BenchmarkResult {
   readonly runs: number;
 }
 
-/** Times the logits (pooled features without a head) of `cfg` at `opts.batch`, with a fixed batch in the graph. */
-export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
+/** What benchmarkInference times: the model as ONNX (logits, or pooled features without a head) and its input batch. */
+export function benchmarkModel(cfg: ViTConfig, opts: BenchmarkOptions): { onnx: Uint8Array; images: Tensor<'float32'> } {
   const init = opts.weights ?? initParameters(cfg, { seed: 0 });
   const weights = opts.precision === 'int8' ? quantizeWeights(cfg, init) : opts.precision === 'fp16' ? dequantizeWeights(cfg, init) : init;
-  const device = opts.device ?? 'cpu';
   const outputs = [cfg.numClasses > 0 ? 'logits' : 'pooled'] as const;
-  const graph = inferenceGraph(cfg, weights, outputs, { batch: opts.batch, kernel: attentionKernelFor(device), float16: opts.precision === 'fp16' });
-  const session = await Session.create(toOnnx(graph), { threads: opts.threads, device });
-  const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
-  (images.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i)));
+  const kernel = attentionKernelFor(opts.device ?? 'cpu');
+  const graph = inferenceGraph(cfg, weights, outputs, { batch: opts.batch, kernel, float16: opts.precision === 'fp16' });
+  const images = zeros([opts.batch, cfg.inChans, cfg.imgSize, cfg.imgSize]) as Tensor<'float32'>;
+  images.data.forEach((_, i, a) => (a[i] = Math.sin(i)));
+  return { onnx: toOnnx(graph), images };
+}
+
+/** Times the logits (pooled features without a head) of `cfg` at `opts.batch`, with a fixed batch in the graph. */
+export async function benchmarkInference(cfg: ViTConfig, opts: BenchmarkOptions): Promise<BenchmarkResult> {
+  const { onnx, images } = benchmarkModel(cfg, opts);
+  const session = await Session.create(onnx, { threads: opts.threads, device: opts.device ?? 'cpu' });
   for (let i = 0; i < (opts.warmup ?? 2); i++) await session.run({ images });
   const minRuns = opts.minRuns ?? 5;
   const minMs = (opts.minSeconds ?? 5) * 1000;

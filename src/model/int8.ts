@@ -118,25 +118,44 @@ export function quantizationProblems(cfg: ViTConfig, weights: StateDict): string
   return problems;
 }
 
+/** A linear layer's int8 weight as onnxruntime's quantized ops take it: B [in, out], one scale and zero point per column. */
+export interface Int8Columns {
+  readonly weight: Value;
+  readonly scale: Value;
+  readonly zeroPoint: Value;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+/** Layer `layer`'s int8 weight [out, in] (with its scales) from `weights` as initializers of `g`, in column form. */
+export function int8Columns(g: Graph, weights: StateDict, layer: string): Int8Columns {
+  const w = weights.get(`${layer}.weight`)! as Tensor<'int8'>;
+  const scale = weights.get(`${layer}.weight${SCALE_SUFFIX}`)! as Tensor<'float32'>;
+  const out = w.shape[0]!;
+  const inFeatures = numel(w.shape) / out;
+  // [out, in] → [in, out], the layout MatMul-style ops take for B
+  const t = new Int8Array(w.data.length);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inFeatures; i++) t[i * out + o] = w.data[o * inFeatures + i]!;
+  return {
+    weight: g.initializer(`${layer}.weight.int8`, tensor('int8', [inFeatures, out], t)),
+    scale: g.initializer(`${layer}.weight${SCALE_SUFFIX}`, scale.shape[0] === out ? scale : tensor('float32', [out], new Float32Array(out).fill(scale.data[0]!))),
+    zeroPoint: g.initializer(`${layer}.weight.zero_point`, tensor('int8', [out], new Int8Array(out))),
+    inFeatures,
+    outFeatures: out,
+  };
+}
+
 /**
  * A linear layer x·Wᵀ + b on int8 weights: com.microsoft DynamicQuantizeMatMul takes B as int8 [in, out] with one
  * scale per column, quantizes `x` to uint8 per tensor at run time and adds the float bias in the same kernel.
  */
 export function int8Linear(g: Graph, weights: StateDict): (x: Value, layer: string, bias: boolean) => Value {
   return (x, layer, bias) => {
-    const w = weights.get(`${layer}.weight`)! as Tensor<'int8'>;
-    const scale = weights.get(`${layer}.weight${SCALE_SUFFIX}`)! as Tensor<'float32'>;
-    const out = w.shape[0]!;
-    const inFeatures = numel(w.shape) / out;
-    if (x.shape[x.rank - 1] !== inFeatures) throw new Error(`int8 linear '${layer}': input ${x} does not fit weight ${formatShape(w.shape)}`);
-    // [out, in] → [in, out], the layout MatMul-style ops take for B
-    const t = new Int8Array(w.data.length);
-    for (let o = 0; o < out; o++) for (let i = 0; i < inFeatures; i++) t[i * out + o] = w.data[o * inFeatures + i]!;
-    const b = g.initializer(`${layer}.weight.int8`, tensor('int8', [inFeatures, out], t));
-    const s = g.initializer(`${layer}.weight${SCALE_SUFFIX}`, scale.shape[0] === out ? scale : tensor('float32', [out], new Float32Array(out).fill(scale.data[0]!)));
-    const bz = g.initializer(`${layer}.weight.zero_point`, tensor('int8', [out], new Int8Array(out)));
+    const w = weights.get(`${layer}.weight`)!;
+    if (x.shape[x.rank - 1] !== numel(w.shape) / w.shape[0]!) throw new Error(`int8 linear '${layer}': input ${x} does not fit weight ${formatShape(w.shape)}`);
+    const b = int8Columns(g, weights, layer);
     const bv = bias ? g.initializer(`${layer}.bias`, weights.get(`${layer}.bias`)!) : null;
-    const shape = [...x.shape.slice(0, -1), out];
-    return g.node('DynamicQuantizeMatMul', [x, b, s, bz, bv], [{ dtype: 'float32', shape }], {}, 'com.microsoft')[0]!;
+    const shape = [...x.shape.slice(0, -1), b.outFeatures];
+    return g.node('DynamicQuantizeMatMul', [x, b.weight, b.scale, b.zeroPoint, bv], [{ dtype: 'float32', shape }], {}, 'com.microsoft')[0]!;
   };
 }

@@ -11,6 +11,7 @@ import { type ViTConfig, gridSize, prefixTokens } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { float16Graph } from './fp16.ts';
 import { int8Linear, isQuantized } from './int8.ts';
+import { foldLayerScale } from './layer-scale.ts';
 import { mapPool } from './map-head.ts';
 import { relPosBias } from './rel-pos-bias.ts';
 import { mlpHidden } from './mlp.ts';
@@ -60,6 +61,12 @@ export interface ViTBuildOptions {
    * fused kernel (see fused-attention.ts). The attention probabilities are then not available: `attention` is empty.
    */
   readonly attention?: AttentionSource;
+  /**
+   * Inference graphs that read only the first `n` tokens (class-token pooling, DeiT's distillation token): the last
+   * block's attention computes only their queries (over every token's keys and values), and only they go on through
+   * the token-wise layers (projection, MLP, LayerNorms), so `encoded` and the last `tokens` have `n` tokens.
+   */
+  readonly keepTokens?: number;
 }
 
 /** A linear layer's implementation, given its input, its parameter-name prefix and whether it has a bias. */
@@ -134,7 +141,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   const attention: Value[] = [];
   const tokens: Value[] = [];
   for (let i = 0; i < cfg.depth; i++) {
-    const block = encoderBlock(cfg, x, i, parts);
+    const block = encoderBlock(cfg, x, i, parts, i === cfg.depth - 1 ? opts.keepTokens : undefined);
     if (block.attention) attention.push(block.attention);
     x = block.out;
     tokens.push(x);
@@ -190,9 +197,12 @@ export interface BlockParts {
 /**
  * Encoder block i on tokens x [B, T, D] (T may be symbolic): x + ls1·proj(attn(norm1(x))), then
  * x + ls2·fc2(act(fc1(norm2(x)))), with dropout and drop path where `parts.noise` puts them. Returns the tokens
- * leaving the block and, for plain attention, its [B, H, T, T] probabilities.
+ * leaving the block and, for plain attention, its [B, H, T, T] probabilities. With `queries`, only the first
+ * `queries` tokens leave it (their attention over every token, then the token-wise layers on them alone).
  */
-export function encoderBlock(cfg: BlockConfig, x: Value, i: number, parts: BlockParts): { out: Value; attention?: Value } {
+export function encoderBlock(
+  cfg: BlockConfig, x: Value, i: number, parts: BlockParts, queries?: number,
+): { out: Value; attention?: Value } {
   const { param: p, dense, noise } = parts;
   const b = `blocks.${i}`;
   const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
@@ -202,8 +212,10 @@ export function encoderBlock(cfg: BlockConfig, x: Value, i: number, parts: Block
   const normed = layerNorm(x, p(`${b}.norm1.weight`), p(`${b}.norm1.bias`), cfg.layerNormEps);
   let out: Value;
   let probs: Value | undefined;
-  if (parts.attention) out = parts.attention(normed, b, dense);
+  if (parts.attention) out = parts.attention(normed, b, dense, queries);
   else [out, probs] = selfAttention(normed, cfg.numHeads, qkvProjection(cfg, b, p, dense), parts.scoreBias?.(b) ?? null);
+  const firstTokens = (v: Value) => (queries && v.shape[1] !== queries ? slice(v, [1], [0], [queries]) : v);
+  [x, out] = [firstTokens(x), firstTokens(out)];
   x = add(x, dropPath(scaled(drop(dense(out, `${b}.attn.proj`, true), `${b}.attn`), 'ls1'), 'drop_path1'));
   const h = layerNorm(x, p(`${b}.norm2.weight`), p(`${b}.norm2.bias`), cfg.layerNormEps);
   const hidden = drop(mlpHidden(dense(h, `${b}.mlp.fc1`, true), cfg.mlp), `${b}.mlp.fc1`);
@@ -270,8 +282,8 @@ export type ViTOutputName = 'logits' | 'pooled' | 'encoded' | 'attention' | 'tok
 
 /**
  * How an inference graph computes attention: 'plain' as in training (standard ops; the only one that can output
- * the probabilities), 'fused' as one com.microsoft Attention node (float32 q/k/v projection inside), 'mha' as
- * com.microsoft MultiHeadAttention after the model's own q/k/v projection (int8 when the weights are).
+ * the probabilities), 'fused' as one node with the q/k/v projection inside (com.microsoft Attention, or QAttention
+ * for int8 weights), 'mha' as com.microsoft MultiHeadAttention after the model's own q/k/v projection.
  */
 export type AttentionKernel = 'plain' | 'fused' | 'mha';
 
@@ -288,7 +300,7 @@ export interface InferenceGraphOptions {
 }
 
 /** The kernel that measured fastest for each precision (bench/attention-kernels.ts). */
-export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionKernel>> = { fp32: 'fused', int8: 'mha' };
+export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionKernel>> = { fp32: 'fused', int8: 'fused' };
 
 /**
  * A complete inference graph: input `images` [batch, C, S, S] (batch symbolic unless given) with weights as
@@ -296,8 +308,9 @@ export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionK
  * Quantized weights (see int8.ts) give a graph whose linear layers run in int8. Attention uses `opts.kernel`
  * (default: the fastest for the precision) unless the probabilities are asked for.
  */
-export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
+export function inferenceGraph(model: ViTConfig, stored: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
   const { batch = 'batch', kernel, input = 'images', outputNames = {}, float16 = false } = opts;
+  const { config: cfg, weights } = foldLayerScale(model, stored); // one Mul fewer per residual branch
   const g = new Graph('vit');
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   const int8 = isQuantized(weights);
@@ -306,9 +319,11 @@ export function inferenceGraph(cfg: ViTConfig, weights: StateDict, outputs: read
   // (nor, in float16, any of onnxruntime's fused kernels: their float16 support differs by provider)
   const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias || float16;
   const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
-  if (chosen === 'fused' && int8) throw new Error("the 'fused' attention kernel has a float32 q/k/v projection: use 'mha' for int8 weights");
   const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
-  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention });
+  // Class-token pooling reads the class (and distillation) token only, unless every token's output is asked for.
+  const firstTokens = cfg.pool === 'token' && outputs.every((o) => o === 'logits' || o === 'pooled');
+  const keepTokens = firstTokens ? (cfg.distToken ? 2 : 1) : undefined;
+  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention, keepTokens });
   for (const o of outputs) {
     if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));
     else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));

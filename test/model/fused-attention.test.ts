@@ -1,5 +1,5 @@
-// The fused attention kernels (com.microsoft Attention, MultiHeadAttention) give timm's logits, on onnxruntime-node
-// and -web, and are used only where the attention probabilities are not asked for.
+// The fused attention kernels (com.microsoft Attention, QAttention, MultiHeadAttention) give timm's logits, on
+// onnxruntime-node and -web, and are used only where the attention probabilities are not asked for.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ortWeb from 'onnxruntime-web';
@@ -20,7 +20,10 @@ for (const [model, overrides] of Object.entries(micro)) for (const [kernel, op] 
     const { config, weights } = loadCheckpoint(`${FIXTURES}${model}/timm.safetensors`, overrides);
     const graph = inferenceGraph(config, weights, ['logits', 'pooled'], { kernel });
     const nodes = inlineComposites(graph.nodes);
-    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, config.depth);
+    // a class-token model's last block attends with the class token's query only, which only MultiHeadAttention takes
+    const last = kernel === 'fused' && config.pool === 'token' ? 1 : 0;
+    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, config.depth - last);
+    assert.equal(nodes.filter((n) => n.opType === 'MultiHeadAttention').length, kernel === 'mha' ? config.depth : last);
     assert.ok(!nodes.some((n) => n.opType === 'Softmax'));
     const session = await Session.create(toOnnx(graph), { threads: 2 });
     const out = await session.run({ images: golden.get('input')! });
@@ -37,24 +40,45 @@ test('asking for attention probabilities keeps the plain attention graph', () =>
   assert.equal(nodes.filter((n) => n.opType === 'Softmax').length, config.depth);
 });
 
-test('int8 weights take the mha kernel, not the fused one (whose q/k/v projection is float32)', () => {
+test('int8 weights: fused is QAttention over the int8 q/k/v projection, mha a MultiHeadAttention after it; both agree', async () => {
+  const golden = expected('micro_p16_224');
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
   const q = quantizeWeights(config, weights);
-  assert.throws(() => inferenceGraph(config, q, ['logits'], { kernel: 'fused' }), /use 'mha' for int8/);
-  const nodes = inlineComposites(inferenceGraph(config, q, ['logits'], { kernel: 'mha' }).nodes);
-  assert.equal(nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, 2 + 4 * config.depth);
-  assert.equal(nodes.filter((n) => n.opType === 'MultiHeadAttention').length, config.depth);
+  const logits: Tensor[] = [];
+  // [kernel, its op, in how many blocks, int8 linear layers outside it]: patch embedding and head, per block those
+  // outside the attention node, and in the last block (class token only, see above) MultiHeadAttention's q/k/v
+  const kernels = [['fused', 'QAttention', config.depth - 1, 3 + 3 * config.depth], ['mha', 'MultiHeadAttention', config.depth, 2 + 4 * config.depth]] as const;
+  for (const [kernel, op, blocks, linear] of kernels) {
+    const graph = inferenceGraph(config, q, ['logits'], { kernel });
+    const nodes = inlineComposites(graph.nodes);
+    assert.equal(nodes.filter((n) => n.opType === 'DynamicQuantizeMatMul').length, linear, kernel);
+    assert.equal(nodes.filter((n) => n.opType === op && n.domain === 'com.microsoft').length, blocks, kernel);
+    const session = await Session.create(toOnnx(graph), { threads: 2 });
+    logits.push((await session.run({ images: golden.get('input')! })).logits!);
+    await session.release();
+  }
+  // The same per-tensor uint8 quantization of the block's input and the same int8 products: rounding apart, equal
+  // (a wrong column layout or scale would be off by the logits' own size, ~1).
+  assert.ok(maxAbsDiff(logits[0]!, logits[1]!) < 1e-5, `fused vs mha: ${maxAbsDiff(logits[0]!, logits[1]!)}`);
 });
 
 for (const kernel of ['fused', 'mha'] as const) {
-  test(`onnxruntime-web runs the ${kernel} graph with the same logits`, async () => {
+  test(`onnxruntime-web runs the ${kernel} graph with the same logits, float32 and int8`, async () => {
     const golden = expected('micro_p16_224');
     const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, micro.micro_p16_224);
     ortWeb.env.wasm.numThreads = 1;
-    const web = await ortWeb.InferenceSession.create(toOnnx(inferenceGraph(config, weights, ['logits'], { kernel })), { executionProviders: ['wasm'] });
     const input = golden.get('input')! as Tensor<'float32'>;
-    const out = await web.run({ images: new ortWeb.Tensor('float32', input.data, [...input.shape]) });
-    await web.release();
-    assert.ok(maxAbsDiff(tensor('float32', [2, 10], out.logits!.data as Float32Array), golden.get('logits')!) < 1e-4);
+    const onWeb = async (w: typeof weights) => {
+      const web = await ortWeb.InferenceSession.create(toOnnx(inferenceGraph(config, w, ['logits'], { kernel })), { executionProviders: ['wasm'] });
+      const out = await web.run({ images: new ortWeb.Tensor('float32', input.data, [...input.shape]) });
+      await web.release();
+      return tensor('float32', [2, 10], out.logits!.data as Float32Array);
+    };
+    assert.ok(maxAbsDiff(await onWeb(weights), golden.get('logits')!) < 1e-4);
+    const q = quantizeWeights(config, weights);
+    const session = await Session.create(toOnnx(inferenceGraph(config, q, ['logits'], { kernel })), { threads: 1 });
+    const node = (await session.run({ images: input })).logits!;
+    await session.release();
+    assert.ok(maxAbsDiff(await onWeb(q), node) < 1e-5, 'int8: web vs node');
   });
 }

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { toOnnx } from '../../src/graph/onnx.ts';
-import { Graph } from '../../src/graph/graph.ts';
+import { Graph, inlineComposites } from '../../src/graph/graph.ts';
 import { preset, presets } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { buildViT, inferenceGraph, inputParams } from '../../src/model/vit.ts';
+import { type ViTOutputName, buildViT, inferenceGraph, inputParams } from '../../src/model/vit.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
@@ -72,4 +72,27 @@ test('a tiny forward has no NaN', async () => {
   const data = Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(i));
   const out = await session.run({ images: { dtype: 'float32', shape: [2, 3, 32, 32], data }, ...Object.fromEntries(weights) });
   assert.ok((out.logits!.data as Float32Array).every(Number.isFinite));
+});
+
+test('class-token pooling: the last block computes the class token only, with the same logits', async () => {
+  const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, { numHeads: 2 });
+  const input = expected('micro_p16_224').get('input')!;
+  const run = async (outputs: ViTOutputName[]) => {
+    const graph = inferenceGraph(config, weights, outputs);
+    const session = await Session.create(toOnnx(graph));
+    const out = await session.run({ images: input });
+    await session.release();
+    // the tokens of each MLP hidden layer [B, T, mlpDim] and attention output [B, T, D]: 1 in the last block if pruned
+    const nodes = inlineComposites(graph.nodes);
+    const hidden = nodes.flatMap((n) => n.outputs).filter((v) => v.shape[2] === config.mlpDim).map((v) => v.shape[1]);
+    const attention = nodes.filter((n) => n.opType.endsWith('Attention')).map((n) => n.outputs[0]!.shape[1]);
+    return { out, tokens: [hidden[0], hidden.at(-1), attention[0], attention.at(-1)] };
+  };
+  const pruned = await run(['logits', 'pooled']);
+  const full = await run(['logits', 'pooled', 'encoded']); // every token's output asked for: nothing pruned
+  const t = (config.imgSize / config.patchSize) ** 2 + 1;
+  assert.deepEqual(pruned.tokens, [t, 1, t, 1]);
+  assert.deepEqual(full.tokens, [t, t, t, t]);
+  assert.deepEqual(full.out.encoded!.shape, [2, t, config.embedDim]);
+  assert.ok(maxAbsDiff(pruned.out.logits!, full.out.logits!) < 1e-6 && maxAbsDiff(pruned.out.pooled!, full.out.pooled!) < 1e-6);
 });
