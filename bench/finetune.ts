@@ -6,8 +6,8 @@
 //           time and on the CPU by CPU time (which holds when other work shares the cores). On WebGPU (--device)
 //           also the peak GPU memory where nvidia-smi reports it (bench/device-case.ts: onnxruntime reports none)
 //           and its ratio, and the GPU's name and driver (onnxruntime names no adapter). `head` is the step that
-//           recomputes
-//           the frozen forward (--no-cache-features); `head, cached` the step on cached features (the head alone).
+//           recomputes the frozen forward (--no-cache-features); `head, cached` the step on cached features (the
+//           head alone).
 //           Then what a user waits for: a whole `train()` run of --run-epochs epochs on --run-images random images
 //           (and a quarter as many test images, evaluated every epoch) with --train all and with --train head, whose
 //           time includes building the sessions and, for head, the pass that computes the features once.
