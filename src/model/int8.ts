@@ -151,9 +151,10 @@ export function int8Columns(g: Graph, weights: StateDict, layer: string): Int8Co
  */
 export function int8Linear(g: Graph, weights: StateDict): (x: Value, layer: string, bias: boolean) => Value {
   return (x, layer, bias) => {
-    const w = weights.get(`${layer}.weight`)!;
-    if (x.shape[x.rank - 1] !== numel(w.shape) / w.shape[0]!) throw new Error(`int8 linear '${layer}': input ${x} does not fit weight ${formatShape(w.shape)}`);
     const b = int8Columns(g, weights, layer);
+    if (x.shape[x.rank - 1] !== b.inFeatures) {
+      throw new Error(`int8 linear '${layer}': input ${x} does not fit weight ${formatShape(weights.get(`${layer}.weight`)!.shape)}`);
+    }
     const bv = bias ? g.initializer(`${layer}.bias`, weights.get(`${layer}.bias`)!) : null;
     const shape = [...x.shape.slice(0, -1), b.outFeatures];
     return g.node('DynamicQuantizeMatMul', [x, b.weight, b.scale, b.zeroPoint, bv], [{ dtype: 'float32', shape }], {}, 'com.microsoft')[0]!;

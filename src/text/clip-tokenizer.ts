@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, shown } from '../errors.ts';
+import { readJson } from '../weights/hf-dir.ts';
 
 /** GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others for code points from 256 up. */
 const BYTE_SYMBOL: readonly string[] = (() => {
@@ -70,11 +71,11 @@ export class ClipTokenizer {
   static fromFolder(dir: string): ClipTokenizer {
     const file = (f: string): string | undefined => (existsSync(join(dir, f)) ? join(dir, f) : undefined);
     const [vocabFile, mergesFile, jsonFile] = [file('vocab.json'), file('merges.txt'), file('tokenizer.json')];
-    const tokenizerJson = jsonFile ? readObject(jsonFile) : undefined;
+    const tokenizerJson = jsonFile ? readJson(jsonFile) : undefined;
     let vocab: Map<string, number>;
     let ranks: Map<string, number>;
     if (vocabFile && mergesFile) {
-      vocab = readVocab(readObject(vocabFile), vocabFile);
+      vocab = readVocab(readJson(vocabFile), vocabFile);
       ranks = readMerges(mergesFile, vocab);
     } else if (tokenizerJson) {
       const model = tokenizerJson.model as { vocab?: unknown; merges?: unknown } | undefined;
@@ -86,9 +87,9 @@ export class ClipTokenizer {
       );
     }
     const [configFile, mapFile] = [file('tokenizer_config.json'), file('special_tokens_map.json')];
-    const config = configFile ? readObject(configFile) : {};
+    const config = configFile ? readJson(configFile) : {};
     // transformers reads special_tokens_map.json only for configs written before added_tokens_decoder existed
-    const map = mapFile && !('added_tokens_decoder' in config) ? readObject(mapFile) : {};
+    const map = mapFile && !('added_tokens_decoder' in config) ? readJson(mapFile) : {};
     const name = (key: string, fallback: string): string => tokenName(map[key]) ?? tokenName(config[key]) ?? fallback;
     const names = {
       bos: name('bos_token', '<|startoftext|>'),
@@ -162,19 +163,6 @@ function tokenName(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   const content = (v as { content?: unknown } | null | undefined)?.content;
   return typeof content === 'string' ? content : undefined;
-}
-
-function readObject(path: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${path} is not valid JSON (${(e as Error).message}): fix or re-download it`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new UserError(`${path} is not a JSON object: fix or re-download it`);
-  }
-  return v as Record<string, unknown>;
 }
 
 function readVocab(v: unknown, where: string): Map<string, number> {
