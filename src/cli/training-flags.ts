@@ -89,9 +89,10 @@ Output:
                          always evaluates): for test splits much larger than the training set; best.safetensors
                          is written when a better evaluation is
   --json                 print one JSON line per epoch and a final summary instead of progress bars
-  --no-cache-features    with --train head and no random augmentation, dropout or drop path, the frozen encoder's
-                         output is computed once per image and only the head runs per step (the same head up to
-                         float rounding); this runs the whole forward pass every step instead
+  --no-cache-features    with --train head or last:K and no random augmentation, dropout or drop path, the frozen
+                         part's output (the encoder's, or the tokens entering the first trained block) is computed
+                         once per image and each step runs only what trains (the same weights up to float
+                         rounding; up to 8 GiB, a quarter of memory); this runs the whole forward pass every step
 
 Ctrl-C saves a checkpoint and exits; resume with --resume.`;
 

@@ -53,10 +53,13 @@ function humanReporter(): (e: TrainEvent) => void {
       console.error(`training ${e.parameters.toLocaleString('en-US')} parameters${frozen}, ${e.totalSteps} steps (${e.stepsPerEpoch} per epoch)${e.step ? `, resuming at step ${e.step}` : ''}`);
     } else if (e.kind === 'uncached') console.error(e.reason);
     else if (e.kind === 'features') {
-      // the frozen encoder's output, computed once per image before the first step (train/cached-features.ts)
-      const once = "only the head trains: the frozen encoder's output is computed once per image, and steps run the head alone";
+      // the frozen part's output, computed once per image before the first step (train/cached-features.ts)
+      const head = e.start === 'features';
+      const once = head
+        ? "only the head trains: the frozen encoder's output is computed once per image, and steps run the head alone"
+        : `blocks ${e.start.block}… train: the tokens entering block ${e.start.block} are computed once per image, and steps start there`;
       if (!bar && e.split === 'train') console.error(once);
-      bar ??= progressBar(`${e.split} features`, e.total);
+      bar ??= progressBar(head ? `${e.split} features` : `${e.split} tokens`, e.total);
       bar.update(e.done);
       if (e.done === e.total) {
         bar.stop();

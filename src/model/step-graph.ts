@@ -2,7 +2,7 @@
 // update, with parameters and optimizer state as graph inputs and their updated values as outputs.
 //
 // Graph interface (every float tensor float32):
-//   inputs   images [B, C, S, S] (or `features` [B, D'], see below), labels [B] int64 (or `targets` [B, K] soft targets with `softTargets`),
+//   inputs   images [B, C, S, S] (or `features` [B, D'] or `tokens` [B, T, D], see below), labels [B] int64 (or `targets` [B, K] soft targets with `softTargets`),
 //            every parameter `<param>` (timm names), every state tensor `<slot>.<param>` of a trainable parameter
 //            (slots: m, v for AdamW; momentum for SGD; ema with an EMA decay), `mask.<site>` uint8 keep-masks
 //            when dropout / drop path are on (see noise-masks.ts), scalars `lr` (+ `bias_correction1`,
@@ -15,8 +15,9 @@
 // differentiated (autodiff prunes their backward), not clipped, not updated, with no optimizer state. The backward
 // stops at the lowest trainable tensor, so nothing below it keeps activations for it (model/trainable.ts). With
 // `lora`, the adapters' A and B (lora.ts) are parameters after the model's, `<layer>.lora_A` / `.lora_B`.
-// With `features` the graph is the head alone: its input is the head's input, the frozen encoder's pooled output
-// computed once per image (train/cached-features.ts), and only `head.weight` and `head.bias` are parameter inputs.
+// A graph can start above a frozen part that train/cached-features.ts runs once per image (`start`): at the head
+// ('features': the frozen encoder's pooled output, and only `head.weight` and `head.bias` are parameter inputs), or
+// at block k ({ block: k }: the tokens entering it, and only the parameters of blocks k… and above are inputs).
 // The EMA of the weights is kept in the graph as one more state slot: after the update,
 // ema ← decay·ema + (1 − decay)·new (timm's ModelEmaV2), so it is updated in place with the parameters at no host cost.
 //
@@ -43,7 +44,7 @@ import { reduceSum } from '../ops/reduce.ts';
 import { identity } from '../ops/shape.ts';
 import { type ViTConfig, pooledDim } from './config.ts';
 import { type LoraOptions, loraLinear, trainingShapes } from './lora.ts';
-import { buildViT, floatLinear } from './vit.ts';
+import { buildViT, floatLinear, tokenCount } from './vit.ts';
 import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
 
 export interface LossOptions {
@@ -61,22 +62,28 @@ export interface ForwardOptions extends LossOptions, NoiseRates {
   readonly trainable?: (name: string) => boolean;
   /** LoRA adapters on the blocks' linear layers: their tensors become parameters too (see lora.ts). */
   readonly lora?: LoraOptions;
-  /**
-   * Take `features` [B, D'] (what the head reads: the pooled output of a frozen encoder) instead of images; the
-   * graph is then the head alone, for head-only training (every other parameter frozen, no noise, one head).
-   */
-  readonly features?: boolean;
+  /** Where the graph starts (default 'images'): see GraphStart. */
+  readonly start?: GraphStart;
 }
 
-/** A training graph's example input: its name and per-example shape (an image, or the head's input features). */
+/**
+ * Where a training graph starts: at the images (the whole model), or above a frozen part whose output for an image
+ * never changes in a run, so that train/cached-features.ts computes it once: 'features' [B, D'], what the head reads
+ * (the graph is then the head alone: every other parameter frozen, no noise, one head), or `{ block: k }`, the tokens
+ * entering block k [B, T, D] (nothing below block k trains; no LoRA).
+ */
+export type GraphStart = 'images' | 'features' | { readonly block: number };
+
+/** A training graph's example input: its name and per-example shape (an image, the head's input, a block's input). */
 export interface ExampleInput {
-  readonly name: 'images' | 'features';
+  readonly name: 'images' | 'features' | 'tokens';
   readonly shape: readonly number[];
 }
 
-export function exampleInput(cfg: ViTConfig, features = false): ExampleInput {
-  const headInput = cfg.preLogitsDim > 0 ? cfg.preLogitsDim : pooledDim(cfg); // the head reads the pre-logits layer's output
-  return features ? { name: 'features', shape: [headInput] } : { name: 'images', shape: [cfg.inChans, cfg.imgSize, cfg.imgSize] };
+export function exampleInput(cfg: ViTConfig, start: GraphStart = 'images'): ExampleInput {
+  if (start === 'images') return { name: 'images', shape: [cfg.inChans, cfg.imgSize, cfg.imgSize] };
+  if (start === 'features') return { name: 'features', shape: [cfg.preLogitsDim > 0 ? cfg.preLogitsDim : pooledDim(cfg)] }; // after pre-logits
+  return { name: 'tokens', shape: [tokenCount(cfg), cfg.embedDim] };
 }
 
 export interface StepGraphOptions extends ForwardOptions {
@@ -124,12 +131,14 @@ interface Forward {
 function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions, 'batch'>): Forward {
   const shapes = trainingShapes(cfg, opts.lora);
   if (cfg.numClasses <= 0) throw new Error('training needs a classifier head (numClasses > 0)');
-  if (opts.features) checkFeaturesGraph(cfg, shapes, opts);
-  const input = exampleInput(cfg, opts.features);
+  const start = opts.start ?? 'images';
+  const fed = fedParameters(start);
+  checkStart(cfg, shapes, start, fed, opts);
+  const input = exampleInput(cfg, start);
   const x = g.input(input.name, 'float32', [batch, ...input.shape]);
   const targets = opts.softTargets ? g.input('targets', 'float32', [batch, cfg.numClasses]) : g.input('labels', 'int64', [batch]);
   const params = new Map<string, Value>();
-  for (const [name, shape] of shapes) if (!opts.features || isHead(name)) params.set(name, g.input(name, 'float32', shape));
+  for (const [name, shape] of shapes) if (fed(name)) params.set(name, g.input(name, 'float32', shape));
   const noise = maskHook(g, cfg.depth, { ...opts, loraDropout: opts.lora?.dropout });
   const param = (name: string): Value => {
     const p = params.get(name);
@@ -137,7 +146,9 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
     return p;
   };
   const linear = opts.lora ? loraLinear(cfg, opts.lora, floatLinear(param), param, noise.hook) : undefined;
-  const logits = opts.features ? floatLinear(param)(x, 'head', true) : buildViT(cfg, x, { params: param, noise: noise.hook, linear }).logits!;
+  const fromBlock = typeof start === 'object' ? start.block : undefined;
+  const build = () => buildViT(cfg, x, { params: param, noise: noise.hook, linear, fromBlock }).logits!;
+  const logits = start === 'features' ? floatLinear(param)(x, 'head', true) : build();
   const { ce, correct } = g.inScope('loss', () => {
     const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
     return { ce, correct: reduceSum(cast(ce.correct, 'float32'), 'all') };
@@ -149,10 +160,29 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
 
 const isHead = (name: string): boolean => name.startsWith('head.');
 
-/** A features graph is the head alone: refused where the model would compute more from the features than it. */
-function checkFeaturesGraph(cfg: ViTConfig, shapes: ReadonlyMap<string, readonly number[]>, opts: Omit<ForwardOptions, 'batch'>): void {
-  const below = [...shapes.keys()].find((n) => !isHead(n) && (opts.trainable?.(n) ?? true));
-  if (below) throw new Error(`a features graph trains the head alone, but '${below}' is trainable`);
+/** Which parameters a graph that starts at `start` reads: all, the head's, or those of block k and above. */
+export function fedParameters(start: GraphStart): (name: string) => boolean {
+  if (start === 'images') return () => true;
+  if (start === 'features') return isHead;
+  return (name) => {
+    const block = /^blocks\.(\d+)\./.exec(name);
+    return block ? Number(block[1]) >= start.block : !EMBEDDING.test(name); // (LoRA's are named after their block)
+  };
+}
+
+/** The parameters of eq. 1: below every block. */
+const EMBEDDING = /^(cls_token|dist_token|reg_token|pos_embed|patch_embed\.|norm_pre\.)/;
+
+/** A graph that starts above the images is refused where a parameter it does not read would train, or noise is asked below. */
+function checkStart(cfg: ViTConfig, shapes: ReadonlyMap<string, readonly number[]>, start: GraphStart, fed: (name: string) => boolean, opts: Omit<ForwardOptions, 'batch'>): void {
+  if (start === 'images') return;
+  if (start !== 'features' && !(Number.isInteger(start.block) && start.block >= 0 && start.block <= cfg.depth)) {
+    throw new Error(`a graph that starts at block ${start.block}: the model has blocks 0…${cfg.depth - 1}`);
+  }
+  const where = start === 'features' ? 'a features graph trains the head alone' : `a graph that starts at block ${start.block} trains nothing below it`;
+  const below = [...shapes.keys()].find((n) => !fed(n) && (opts.trainable?.(n) ?? true));
+  if (below) throw new Error(`${where}, but '${below}' is trainable`);
+  if (start !== 'features') return;
   if (opts.dropout || opts.dropPath || opts.lora) throw new Error('a features graph has no encoder: dropout, drop path and LoRA do not apply');
   if (cfg.distToken) throw new Error("a features graph is one head on one token's features: DeiT's distillation head reads another");
 }
@@ -259,18 +289,18 @@ export function buildApplyGraph(
   return { graph: g, params: shapes, trainable, slots, scalars, masks: [] };
 }
 
-export interface EvalGraphOptions extends LossOptions, Pick<ForwardOptions, 'lora' | 'features'> {
+export interface EvalGraphOptions extends LossOptions, Pick<ForwardOptions, 'lora' | 'start'> {
   /** Batch size, or a symbolic name for any batch (default 'batch'). */
   readonly batch?: Dim;
 }
 
 /**
- * Evaluation: the same parameter inputs as the step graph (fed from the same buffers), images (or `features`) and
+ * Evaluation: the same parameter inputs as the step graph (fed from the same buffers), images (or what `start` says) and
  * labels → `logits` [B, K], `loss` [] (mean), `correct` [] (count).
  */
 export function buildEvalGraph(cfg: ViTConfig, opts: EvalGraphOptions = {}): StepGraphSpec {
   const g = new Graph('vit_eval');
-  const trains = opts.features ? { trainable: isHead } : {}; // (a features graph refuses an encoder that trains)
+  const trains = { trainable: fedParameters(opts.start ?? 'images') }; // (a graph refuses training what it does not read)
   const f = forward(g, cfg, opts.batch ?? 'batch', { ...opts, ...trains, lora: opts.lora && { ...opts.lora, dropout: 0 } }); // no noise
   g.output(f.logits, 'logits');
   g.output(f.loss, 'loss');

@@ -14,6 +14,7 @@
 import { UserError } from '../errors.ts';
 import type { ViTConfig } from './config.ts';
 import { type LoraOptions, checkLora, isLoraParam } from './lora.ts';
+import type { GraphStart } from './step-graph.ts';
 
 export interface TrainSelection {
   /** Every parameter (the other parts are then moot). */
@@ -82,4 +83,16 @@ export function selectionRule(cfg: ViTConfig, sel: TrainSelection): ((name: stri
     }
     return false;
   };
+}
+
+/** Where a step graph can start above a frozen part whose output is cached: at the head, or at a block. */
+export type CachedStart = Exclude<GraphStart, 'images'>;
+
+/**
+ * Where a step graph for `sel` can start on a frozen part's cached output (train/cached-features.ts): the head's input
+ * for head-only, the tokens entering block depth − K for last:K; undefined when something trains in every block.
+ */
+export function cachedStart(cfg: ViTConfig, sel: TrainSelection): CachedStart | undefined {
+  if (sel.all || sel.bias || sel.lora) return undefined;
+  return sel.lastBlocks ? { block: cfg.depth - sel.lastBlocks } : 'features';
 }

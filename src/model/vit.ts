@@ -67,6 +67,12 @@ export interface ViTBuildOptions {
    * the token-wise layers (projection, MLP, LayerNorms), so `encoded` and the last `tokens` have `n` tokens.
    */
   readonly keepTokens?: number;
+  /**
+   * Start at block k: the input is then the tokens entering it [B, T, D] (what `tokensBefore` computes; a run that
+   * trains nothing below block k feeds them from a cache, train/cached-features.ts), and neither the embedding nor
+   * blocks 0…k−1 are built or ask for their parameters. `attention` and `tokens` list blocks k… only.
+   */
+  readonly fromBlock?: number;
 }
 
 /** A linear layer's implementation, given its input, its parameter-name prefix and whether it has a bias. */
@@ -99,25 +105,81 @@ export function inputParams(g: Graph): ParamSource {
 }
 
 /**
- * Builds the ViT forward pass on `images` [B, C, S, S] (S = cfg.imgSize; B may be symbolic).
- * The position embeddings supplied by `params` must already match the grid (see resamplePosEmbed).
+ * Builds the ViT forward pass on `images` [B, C, S, S] (S = cfg.imgSize; B may be symbolic), or from block
+ * `opts.fromBlock` on the tokens entering it. The position embeddings supplied by `params` must already match the
+ * grid (see resamplePosEmbed).
  */
-export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): ViTValues {
+export function buildViT(cfg: ViTConfig, input: Value, opts: ViTBuildOptions): ViTValues {
+  const from = opts.fromBlock ?? 0;
+  const parts = blockParts(cfg, opts);
+  let x = opts.fromBlock === undefined ? embed(cfg, input, parts) : checkTokens(cfg, input, from);
+  const attention: Value[] = [];
+  const tokens: Value[] = [];
+  for (let i = from; i < cfg.depth; i++) {
+    const block = encoderBlock(cfg, x, i, parts, i === cfg.depth - 1 ? opts.keepTokens : undefined);
+    if (block.attention) attention.push(block.attention);
+    x = block.out;
+    tokens.push(x);
+  }
+  return { ...poolAndHead(cfg, x, parts), attention, tokens };
+}
+
+/** The tokens entering block `block` [B, T, D]: the embedding (eq. 1) and blocks 0…block−1 on `images`. */
+export function tokensBefore(cfg: ViTConfig, images: Value, block: number, opts: ViTBuildOptions): Value {
+  checkBlock(cfg, block);
+  const parts = blockParts(cfg, opts);
+  let x = embed(cfg, images, parts);
+  for (let i = 0; i < block; i++) x = encoderBlock(cfg, x, i, parts).out;
+  return x;
+}
+
+/** Tokens per image in the encoder: the prefix (class, distillation, registers) and the patches. */
+export function tokenCount(cfg: ViTConfig): number {
+  return prefixTokens(cfg) + gridSize(cfg) ** 2;
+}
+
+function checkBlock(cfg: ViTConfig, block: number): void {
+  if (!(Number.isInteger(block) && block >= 0 && block <= cfg.depth)) throw new Error(`block ${block} is not one of the model's 0…${cfg.depth}`);
+}
+
+function checkTokens(cfg: ViTConfig, tokens: Value, block: number): Value {
+  checkBlock(cfg, block);
+  const [batch] = tokens.shape;
+  const expected = [batch!, tokenCount(cfg), cfg.embedDim];
+  if (tokens.rank !== 3 || tokens.shape.some((s, i) => s !== expected[i])) {
+    throw new Error(`the tokens entering block ${block} are ${tokens}, expected ${formatShape(expected)}`);
+  }
+  return tokens;
+}
+
+/** BlockParts from the build options, plus the parameter source by name alone. */
+function blockParts(cfg: ViTConfig, opts: ViTBuildOptions): BlockParts & { readonly drop: (v: Value, name: string) => Value } {
   const shapes = parameterShapes(cfg);
   const p = (name: string): Value => opts.params(name, shapes.get(name)!);
   const noise = opts.noise ?? ((v: Value) => v);
-  const dense: LinearSource = opts.linear ?? floatLinear(p);
-  const drop = (v: Value, name: string): Value => noise(v, { kind: 'dropout', name });
-  const { embedDim: d, inChans: c, numHeads: heads } = cfg;
   const grid = gridSize(cfg);
+  return {
+    param: p,
+    dense: opts.linear ?? floatLinear(p),
+    noise,
+    drop: (v, name) => noise(v, { kind: 'dropout', name }),
+    attention: opts.attention,
+    scoreBias: cfg.relPosBias ? (b) => relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : undefined,
+  };
+}
+
+/** Eq. 1: the tokens entering block 0 [B, T, D] from images [B, C, S, S]. */
+function embed(cfg: ViTConfig, images: Value, parts: ReturnType<typeof blockParts>): Value {
+  const { param: p, dense, drop } = parts;
+  const d = cfg.embedDim;
   const [batch] = images.shape as [Dim];
-  const expected = [batch, c, cfg.imgSize, cfg.imgSize];
+  const expected = [batch, cfg.inChans, cfg.imgSize, cfg.imgSize];
   if (images.rank !== 4 || images.shape.some((s, i) => s !== expected[i])) {
     throw new Error(`ViT input is ${images}, expected ${formatShape(expected)}`);
   }
 
   // The token source: image patches, or (hybrid) the projected cells of a ResNetV2 feature map.
-  let x = cfg.backbone ? hybridTokens(cfg.backbone, images, p, cfg.patchSize) : patchTokens(images, cfg, dense); // [B, N, D]
+  const x = cfg.backbone ? hybridTokens(cfg.backbone, images, p, cfg.patchSize) : patchTokens(images, cfg, dense); // [B, N, D]
 
   // Prefix tokens (class, distillation, registers) join the patches before the position embeddings are added, or
   // after, when those cover the patches only (noEmbedClass).
@@ -128,36 +190,27 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
     ...(cfg.regTokens ? [perImage('reg_token', cfg.regTokens)] : []),
   ];
   const withPrefix = (y: Value) => (prefix.length ? concat([...prefix, y], 1) : y); // [B, T, D], T = prefix + N
-  if (cfg.absPosEmbed === false) x = drop(withPrefix(x), 'pos');
-  else x = drop(cfg.noEmbedClass ? withPrefix(add(x, p('pos_embed'))) : add(withPrefix(x), p('pos_embed')), 'pos');
-  if (cfg.preNorm) x = layerNorm(x, p('norm_pre.weight'), p('norm_pre.bias'), cfg.layerNormEps);
-  const parts: BlockParts = {
-    param: p,
-    dense,
-    noise,
-    attention: opts.attention,
-    scoreBias: cfg.relPosBias ? (b) => relPosBias(p(`${b}.attn.relative_position_bias_table`), grid) : undefined,
-  };
-  const attention: Value[] = [];
-  const tokens: Value[] = [];
-  for (let i = 0; i < cfg.depth; i++) {
-    const block = encoderBlock(cfg, x, i, parts, i === cfg.depth - 1 ? opts.keepTokens : undefined);
-    if (block.attention) attention.push(block.attention);
-    x = block.out;
-    tokens.push(x);
-  }
+  let t: Value;
+  if (cfg.absPosEmbed === false) t = drop(withPrefix(x), 'pos');
+  else t = drop(cfg.noEmbedClass ? withPrefix(add(x, p('pos_embed'))) : add(withPrefix(x), p('pos_embed')), 'pos');
+  return cfg.preNorm ? layerNorm(t, p('norm_pre.weight'), p('norm_pre.bias'), cfg.layerNormEps) : t;
+}
 
+/** Eq. 4 and the head: the final LayerNorm, the pooling (class token, mean, MAP), pre-logits and the classifier. */
+function poolAndHead(cfg: ViTConfig, x: Value, parts: ReturnType<typeof blockParts>): Pick<ViTValues, 'logits' | 'pooled' | 'encoded'> {
+  const { param: p, dense } = parts;
   let encoded: Value;
   let pooled: Value;
   let logits: Value | undefined;
   const numPrefix = prefixTokens(cfg);
+  const grid = gridSize(cfg);
   const patchMean = (y: Value) => reduceMean(numPrefix ? slice(y, [1], [numPrefix], [numPrefix + grid * grid]) : y, [1]); // [B, D]
   if (cfg.pool === 'avg') {
     encoded = x;
     pooled = layerNorm(patchMean(x), p('fc_norm.weight'), p('fc_norm.bias'), cfg.layerNormEps);
   } else {
     encoded = layerNorm(x, p('norm.weight'), p('norm.bias'), cfg.layerNormEps);
-    if (cfg.pool === 'map') pooled = mapPool(encoded, heads, cfg.layerNormEps, cfg.mlp, { param: p, dense });
+    if (cfg.pool === 'map') pooled = mapPool(encoded, cfg.numHeads, cfg.layerNormEps, cfg.mlp, { param: p, dense });
     else pooled = take(encoded, 0, 1); // [B, D]: the class token
     if (cfg.pool === 'token_avg') pooled = concat([pooled, patchMean(encoded)], 1); // [B, 2D]
   }
@@ -169,7 +222,7 @@ export function buildViT(cfg: ViTConfig, images: Value, opts: ViTBuildOptions): 
   }
   if (cfg.preLogitsDim > 0) pooled = tanh(dense(pooled, 'pre_logits.fc', true));
   if (cfg.numClasses > 0) logits ??= dense(pooled, 'head', true);
-  return { logits, pooled, encoded, attention, tokens };
+  return { logits, pooled, encoded };
 }
 
 /** The switches of a pre-LN Transformer block: the ViT's (ViTConfig has them all) and CLIP's text tower's. */
@@ -309,21 +362,14 @@ export const defaultAttentionKernel: Readonly<Record<'fp32' | 'int8', AttentionK
  * (default: the fastest for the precision) unless the probabilities are asked for.
  */
 export function inferenceGraph(model: ViTConfig, stored: StateDict, outputs: readonly ViTOutputName[] = ['logits'], opts: InferenceGraphOptions = {}): Graph {
-  const { batch = 'batch', kernel, input = 'images', outputNames = {}, float16 = false } = opts;
-  const { config: cfg, weights } = foldLayerScale(model, stored); // one Mul fewer per residual branch
+  const { batch = 'batch', input = 'images', outputNames = {}, float16 = false } = opts;
   const g = new Graph('vit');
+  const { cfg, int8, build } = inferenceParts(g, model, stored, outputs.includes('attention') || float16, opts.kernel);
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
-  const int8 = isQuantized(weights);
-  const linear = int8 ? int8Linear(g, weights) : undefined;
-  // onnxruntime's kernels take neither BEiT's relative position bias nor its q/v-only bias: BEiT runs 'plain'
-  // (nor, in float16, any of onnxruntime's fused kernels: their float16 support differs by provider)
-  const plain = outputs.includes('attention') || cfg.relPosBias || cfg.qvBias || float16;
-  const chosen = plain ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
-  const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
   // Class-token pooling reads the class (and distillation) token only, unless every token's output is asked for.
   const firstTokens = cfg.pool === 'token' && outputs.every((o) => o === 'logits' || o === 'pooled');
   const keepTokens = firstTokens ? (cfg.distToken ? 2 : 1) : undefined;
-  const v = buildViT(cfg, images, { params: initializerParams(g, weights), linear, attention, keepTokens });
+  const v = buildViT(cfg, images, { ...build, keepTokens });
   for (const o of outputs) {
     if (o === 'attention') v.attention.forEach((a, i) => g.output(a, `attn.${i}`));
     else if (o === 'tokens') v.tokens.forEach((t, i) => g.output(t, `tokens.${i}`));
@@ -334,4 +380,29 @@ export function inferenceGraph(model: ViTConfig, stored: StateDict, outputs: rea
   }
   if (float16 && int8) throw new Error('float16: the weights are int8 (dequantize them first)');
   return float16 ? float16Graph(g) : g;
+}
+
+/**
+ * A model's frozen prefix as an inference graph: `images` [batch, C, S, S] → `tokens` [batch, T, D], the tokens
+ * entering block `block` (what a training graph that starts there reads: step-graph.ts, train/cached-features.ts).
+ * float32, with inferenceGraph's kernels.
+ */
+export function prefixGraph(model: ViTConfig, stored: StateDict, block: number, opts: Pick<InferenceGraphOptions, 'batch' | 'kernel'> = {}): Graph {
+  const g = new Graph('vit_prefix');
+  const { cfg, build } = inferenceParts(g, model, stored, false, opts.kernel);
+  const images = g.input('images', 'float32', [opts.batch ?? 'batch', cfg.inChans, cfg.imgSize, cfg.imgSize]);
+  g.output(tokensBefore(cfg, images, block, build), 'tokens');
+  return g;
+}
+
+/** An inference graph's config and build options: layer scale folded, int8 layers, the attention kernel. */
+function inferenceParts(g: Graph, model: ViTConfig, stored: StateDict, plain: boolean, kernel?: AttentionKernel) {
+  const { config: cfg, weights } = foldLayerScale(model, stored); // one Mul fewer per residual branch
+  const int8 = isQuantized(weights);
+  const linear = int8 ? int8Linear(g, weights) : undefined;
+  // onnxruntime's kernels take neither BEiT's relative position bias nor its q/v-only bias: BEiT runs 'plain'
+  // (nor, in float16, any of onnxruntime's fused kernels: their float16 support differs by provider)
+  const chosen = plain || cfg.relPosBias || cfg.qvBias ? 'plain' : (kernel ?? defaultAttentionKernel[int8 ? 'int8' : 'fp32']);
+  const attention = chosen === 'fused' ? fusedAttention(g, weights, cfg.numHeads) : chosen === 'mha' ? multiHeadAttention(cfg.numHeads, cfg.qkvBias) : undefined;
+  return { cfg, int8, build: { params: initializerParams(g, weights), linear, attention } satisfies ViTBuildOptions };
 }

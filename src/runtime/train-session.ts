@@ -105,7 +105,7 @@ export class TrainSession {
   private hostStale = false;
   /** Every parameter, in parameterShapes order. */
   readonly paramNames: readonly string[];
-  /** What step() and evaluate() take per example: an image, or (a session made with `features`) the head's input. */
+  /** What step() and evaluate() take per example: an image, or what the session's `start` says (the head's input, a block's). */
   readonly input: ExampleInput;
 
   private constructor(
@@ -119,7 +119,7 @@ export class TrainSession {
     const updated = updatedShapes(spec);
     const frozen = new Map([...spec.params].filter(([n]) => !spec.trainable.includes(n)));
     this.paramNames = [...spec.params.keys()];
-    this.input = exampleInput(config, options.features);
+    this.input = exampleInput(config, options.start);
     this.cur = new BufferSet(engine, updated);
     this.frozen = new BufferSet(engine, frozen);
     this.device = keepsOnDevice(options) ? new DeviceState(engine, options, new Map([...updated, ...frozen])) : null;
@@ -178,8 +178,8 @@ export class TrainSession {
   }
 
   /**
-   * One optimizer step on a batch: images [batch, C, S, S] (features [batch, D'] for a session made with
-   * `features`: see `input`), labels [batch] (or soft targets [batch, K] for a session made with `softTargets`), at
+   * One optimizer step on a batch: images [batch, C, S, S] (or what a session made with a `start` reads:
+   * see `input`), labels [batch] (or soft targets [batch, K] for a session made with `softTargets`), at
    * learning rate `lr`, with the keep-masks of `masks` when the graph has dropout or drop path. With gradAccum k,
    * the batch is split into k consecutive micro-batches (views, no copies).
    */
@@ -313,8 +313,8 @@ export class TrainSession {
     if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
     const batch: BatchData = { x: exampleData(images, this.input, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
     if (!this.evalSession) {
-      const { evalBatch, labelSmoothing, lora, features } = this.options;
-      const spec = buildEvalGraph(this.config, { batch: evalBatch ?? 'batch', labelSmoothing, lora, features });
+      const { evalBatch, labelSmoothing, lora, start } = this.options;
+      const spec = buildEvalGraph(this.config, { batch: evalBatch ?? 'batch', labelSmoothing, lora, start });
       this.evalSession = await this.engine.createSession(toOnnx(spec.graph), this.options);
     }
     const state = await this.stateInputs();

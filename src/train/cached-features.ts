@@ -1,40 +1,61 @@
-// Head-only training on cached features. When only the head trains (--train head) and every epoch shows it the same
-// images (no random augmentation, no dropout or drop path in the frozen encoder), the encoder's output for an image
-// never changes during the run: it is computed once, before the first step, by one pass over the train and test
-// splits through the inference graph (eval/features.ts, as linear-probe does), and every step and evaluation then
-// runs the head alone on those features (model/step-graph.ts `features`).
+// Training above a frozen part, on its cached output. When nothing below some layer trains (only the head:
+// --train head; only the last K blocks: --train last:K) and every epoch shows the model the same images (no random
+// augmentation, no dropout or drop path), the frozen part's output for an image never changes during the run: it is
+// computed once, before the first step, by one pass over the train and test splits through an inference graph, and
+// every step and evaluation then runs only the part above it (model/step-graph.ts `start`): the head on the encoder's
+// pooled output (eval/features.ts, as linear-probe computes it), or blocks k… on the tokens entering block k
+// (vit.ts prefixGraph). For last:4 of B/16's 12 blocks a step then runs 4 blocks forward instead of 12.
 //
 // Steps see the uncached run's batches (the same seeded order and positions), so resuming stays exact: a resumed run
-// recomputes the features from its checkpoint's frozen weights, which are the run's first. The head ends where the
-// uncached run's does up to float rounding only: the inference graph computes the features with other kernels
-// (fused attention) and batch sizes than the training graph's forward, which changes their last bits.
+// recomputes the cache from its checkpoint's frozen weights, which are the run's first. The result equals the
+// uncached run's up to float rounding only: the inference graph computes the frozen part with other kernels (fused
+// attention) and batch sizes than the training graph's forward, which changes its last bits.
 //
-// Memory: (train + test images) × D' float32 values (D' the head's input width), e.g. 60,000 × 768 × 4 B = 184 MB;
-// the pass holds one inference session and one batch of images at a time.
+// Memory: (train + test images) × the values per image × 4 B: the head's input D' (60,000 × 768 × 4 B = 184 MB), or
+// the T × D tokens entering block k (a 224-px B/16 image's 197 × 768 × 4 B = 605 KB: 605 MB per 1,000 images). Past
+// cacheLimit() the run is not cached, and says why; the pass holds one session and one batch of images at a time.
+import { totalmem } from 'node:os';
 import { type Batch, type BatchOptions, type BatchPosition, Batches } from '../data/batches.ts';
 import type { BatchStream } from '../data/prefetch.ts';
 import { type Dataset, type ImageSet, subset } from '../data/image-set.ts';
 import type { ImageSource } from '../eval/evaluate.ts';
-import { type Split, SPLITS, pooledFeatures } from '../eval/features.ts';
-import { type StateDict, tensor } from '../graph/tensor.ts';
-import { Classifier } from '../inference/classifier.ts';
+import { type Split, SPLITS } from '../eval/features.ts';
+import { toOnnx } from '../graph/onnx.ts';
+import { type StateDict, type Tensor, numel, tensor } from '../graph/tensor.ts';
+import { Classifier, attentionKernelFor } from '../inference/classifier.ts';
+import type { ViTConfig } from '../model/config.ts';
 import { parameterShapes } from '../model/params.ts';
+import { type CachedStart, cachedStart } from '../model/trainable.ts';
+import { exampleInput } from '../model/step-graph.ts';
+import { prefixGraph } from '../model/vit.ts';
+import { Session } from '../runtime/session.ts';
 import type { Device } from '../runtime/session-options.ts';
 import { type TrainRecipe, recipeSelection } from './recipe.ts';
 
-/** Images per inference run of the feature pass. */
+/** Images per inference run of the cache's pass. */
 const PASS_BATCH = 32;
 
-/** Whether a run trains its head on cached features; `reason` says why not when only its head trains (one line). */
+/** Whether a run trains on a frozen part's cached output (`start` says which); `reason` says why not, in one line. */
 export interface FeatureCaching {
-  readonly cached: boolean;
+  readonly start?: CachedStart;
   readonly reason?: string;
 }
 
-/** Whether `recipe` can train on cached features (and is allowed to: `wanted`, the --no-cache-features escape). */
-export function featureCaching(recipe: TrainRecipe, wanted = true): FeatureCaching {
-  const s = recipeSelection(recipe);
-  if (s.all || s.bias || s.lastBlocks || s.lora || !wanted) return { cached: false };
+/** The most a cache may hold: a quarter of the machine's memory, at most 8 GiB. */
+export function cacheLimit(): number {
+  return Math.min(totalmem() / 4, 8 * 2 ** 30);
+}
+
+/**
+ * Whether `recipe`, on a dataset of `images` (train + test), can train on a cached frozen part (and is allowed to:
+ * `wanted`, the --no-cache-features escape).
+ */
+export function featureCaching(recipe: TrainRecipe, images: number, wanted = true): FeatureCaching {
+  const cfg = recipe.config;
+  const start = cachedStart(cfg, recipeSelection(recipe));
+  if (!start || !wanted) return {};
+  const frozen = start === 'features' ? "the frozen encoder's output" : "the frozen blocks' output";
+  const notCached = start === 'features' ? 'features are not cached' : `${frozen} is not cached`;
   const a = recipe.augment;
   const random = [
     a.flip && '--flip',
@@ -48,24 +69,29 @@ export function featureCaching(recipe: TrainRecipe, wanted = true): FeatureCachi
     recipe.dropPath && '--drop-path',
   ].filter(Boolean);
   if (random.length) {
-    const flags = random.join(', ');
     const verb = random.length > 1 ? 'make' : 'makes';
-    const reason = `features are not cached: ${flags} ${verb} the frozen encoder's output differ every epoch (without them it is computed once)`;
-    return { cached: false, reason };
+    return { reason: `${notCached}: ${random.join(', ')} ${verb} ${frozen} differ every epoch (without them it is computed once)` };
   }
-  if (recipe.config.distToken) return { cached: false, reason: "features are not cached: DeiT's distillation head reads a second token" };
-  return { cached: true };
+  if (start === 'features' && cfg.distToken) return { reason: `${notCached}: DeiT's distillation head reads a second token` };
+  const bytes = images * numel(exampleInput(cfg, start).shape) * 4;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (bytes > cacheLimit()) {
+    const limit = `the ${gib(cacheLimit())} a cache may hold (a quarter of this machine's memory, at most 8 GiB)`;
+    return { reason: `${notCached}: for ${images.toLocaleString('en-US')} images it would take ${gib(bytes)}, over ${limit}` };
+  }
+  return { start };
 }
 
-/** Rows `indices` of n × dim features, with their labels, as a batch's tensors. */
-function gather(features: Float32Array, dim: number, labels: Int32Array, indices: Int32Array): Pick<Batch, 'x' | 'y'> {
-  const x = new Float32Array(indices.length * dim);
+/** Rows `indices` of n rows of `shape` values, with their labels, as a batch's tensors. */
+function gather(rows: Float32Array, shape: readonly number[], labels: Int32Array, indices: Int32Array): Pick<Batch, 'x' | 'y'> {
+  const size = numel(shape);
+  const x = new Float32Array(indices.length * size);
   const y = new BigInt64Array(indices.length);
   indices.forEach((row, i) => {
-    x.set(features.subarray(row * dim, (row + 1) * dim), i * dim);
+    x.set(rows.subarray(row * size, (row + 1) * size), i * size);
     y[i] = BigInt(labels[row]!);
   });
-  return { x: tensor('float32', [indices.length, dim], x), y: tensor('int64', [indices.length], y) };
+  return { x: tensor('float32', [indices.length, ...shape], x), y: tensor('int64', [indices.length], y) };
 }
 
 /** The training images of a set as the step sees them without augmentation: normalised as Batches does. */
@@ -77,55 +103,73 @@ function trainingImages(set: ImageSet, recipe: Pick<TrainRecipe, 'mean' | 'std'>
   return { classes: set.classes, labels: set.labels, load };
 }
 
+interface PassOptions {
+  readonly threads?: number;
+  readonly device?: Device;
+  readonly onProgress?: (split: Split, done: number, total: number) => void;
+}
+
+/** An inference session over the frozen part of `weights` below `start`: a batch of images → its output, flattened. */
+async function frozenPart(recipe: TrainRecipe, weights: StateDict, start: CachedStart, labels: readonly string[], opts: PassOptions) {
+  const config = recipe.config;
+  const device = opts.device ?? 'cpu';
+  const frozen = new Map([...parameterShapes(config).keys()].map((n) => [n, weights.get(n)!])); // not optimizer state
+  if (start === 'features') {
+    const preprocess = { imgSize: config.imgSize, inChans: config.inChans as 1 | 3, mean: recipe.mean, std: recipe.std };
+    const model = { path: 'the frozen encoder', format: 'vitkit' as const, config, weights: frozen, precision: 'fp32' as const, labels, preprocess, device };
+    const classifier = await Classifier.create(model, { threads: opts.threads, outputs: ['pooled'] });
+    return { run: async (x: Tensor<'float32'>) => (await classifier.run(x))['pooled']!.data as Float32Array, release: () => classifier.release() };
+  }
+  const graph = prefixGraph(config, frozen, start.block, { kernel: attentionKernelFor(device) });
+  const session = await Session.create(toOnnx(graph), { threads: opts.threads, device });
+  return { run: async (x: Tensor<'float32'>) => (await session.run({ images: x }))['tokens']!.data as Float32Array, release: () => session.release() };
+}
+
 /**
- * The frozen encoder's output (the head's input) for every image of a dataset, filled once by `fill`, served as
- * training batches (`stream`) and evaluation batches (`evalBatches`) in place of images.
+ * The frozen part's output for every image of a dataset, filled once by `fill`, served as training batches
+ * (`stream`) and evaluation batches (`evalBatches`) in place of images.
  */
 export class FeatureCache {
-  private features: Partial<Record<Split, Float32Array>> = {};
-  private dim = 0;
+  private rows: Partial<Record<Split, Float32Array>> = {};
+  /** Per image: [D'] (the head's input) or [T, D] (a block's). */
+  private readonly shape: readonly number[];
 
-  constructor(private readonly data: Dataset) {}
+  constructor(
+    private readonly data: Dataset,
+    config: ViTConfig,
+    private readonly start: CachedStart,
+  ) {
+    this.shape = exampleInput(config, start).shape;
+  }
 
-  /** Runs both splits through the model of `weights` (extra entries such as optimizer state are ignored). */
-  async fill(
-    recipe: TrainRecipe,
-    weights: StateDict,
-    opts: { readonly threads?: number; readonly device?: Device; readonly onProgress?: (split: Split, done: number, total: number) => void } = {},
-  ): Promise<void> {
-    const config = recipe.config;
-    const model = {
-      path: 'the frozen encoder',
-      format: 'vitkit' as const,
-      config,
-      weights: new Map([...parameterShapes(config).keys()].map((n) => [n, weights.get(n)!])),
-      precision: 'fp32' as const,
-      labels: this.data.train.classes,
-      preprocess: { imgSize: config.imgSize, inChans: config.inChans as 1 | 3, mean: recipe.mean, std: recipe.std },
-      device: opts.device ?? 'cpu',
-    };
-    const classifier = await Classifier.create(model, { threads: opts.threads, outputs: ['pooled'] });
+  /** Runs both splits through the frozen part of `weights` (extra entries such as optimizer state are ignored). */
+  async fill(recipe: TrainRecipe, weights: StateDict, opts: PassOptions = {}): Promise<void> {
+    const part = await frozenPart(recipe, weights, this.start, this.data.train.classes, opts);
+    const size = numel(this.shape);
     try {
       for (const split of SPLITS) {
         const set = this.data[split];
-        const all = Array.from({ length: set.n }, (_, i) => i);
-        const report = (done: number) => opts.onProgress?.(split, done, set.n);
-        const { features, dim } = await pooledFeatures(classifier, trainingImages(set, recipe), all, PASS_BATCH, report, 'pooled');
-        this.features[split] = features;
-        this.dim = dim;
+        const images = trainingImages(set, recipe);
+        const rows = new Float32Array(set.n * size);
+        for (let first = 0; first < set.n; first += PASS_BATCH) {
+          const indices = Array.from({ length: Math.min(PASS_BATCH, set.n - first) }, (_, i) => first + i);
+          rows.set(await part.run(await images.load(indices)), first * size);
+          opts.onProgress?.(split, first + indices.length, set.n);
+        }
+        this.rows[split] = rows;
       }
     } finally {
-      await classifier.release();
+      await part.release();
     }
   }
 
-  private rows(split: Split): Float32Array {
-    const f = this.features[split];
-    if (!f) throw new Error('FeatureCache: fill() it before reading batches');
-    return f;
+  private of(split: Split): Float32Array {
+    const rows = this.rows[split];
+    if (!rows) throw new Error('FeatureCache: fill() it before reading batches');
+    return rows;
   }
 
-  /** Training batches of features: the same images, order and positions as a Batches stream with `options` gives. */
+  /** Training batches of cached rows: the same images, order and positions as a Batches stream with `options` gives. */
   stream(options: BatchOptions, start: BatchPosition): BatchStream {
     const set = this.data.train;
     const batches = new Batches(set, options, start);
@@ -136,7 +180,7 @@ export class FeatureCache {
       next: async () => {
         if (closed) throw new Error('the batch stream is closed');
         const { indices, epoch, batch } = batches.nextIndices();
-        return { ...gather(this.rows('train'), this.dim, set.labels, indices), indices, epoch, batch };
+        return { ...gather(this.of('train'), this.shape, set.labels, indices), indices, epoch, batch };
       },
       close: async () => {
         closed = true;
@@ -144,12 +188,12 @@ export class FeatureCache {
     };
   }
 
-  /** The test split's features in batches of `size`, in stored order (as an evaluation over its images reads). */
+  /** The test split's cached rows in batches of `size`, in stored order (as an evaluation over its images reads). */
   *evalBatches(size: number): Generator<Pick<Batch, 'x' | 'y' | 'indices'>> {
     const set = this.data.test;
-    for (let start = 0; start < set.n; start += size) {
-      const indices = Int32Array.from({ length: Math.min(size, set.n - start) }, (_, i) => start + i);
-      yield { ...gather(this.rows('test'), this.dim, set.labels, indices), indices };
+    for (let first = 0; first < set.n; first += size) {
+      const indices = Int32Array.from({ length: Math.min(size, set.n - first) }, (_, i) => first + i);
+      yield { ...gather(this.of('test'), this.shape, set.labels, indices), indices };
     }
   }
 }

@@ -1,8 +1,8 @@
 // The training loop: batches (built ahead in worker threads) → one graph step each (forward, backward, clipping,
 // optimizer, EMA) → metrics and checkpoints per epoch, evaluation every `evalEvery` epochs. Interruptible (an
 // AbortSignal saves a checkpoint and stops) and exactly resumable: every random draw is a function of the recipe's
-// seed and the batch position. A head-only run with nothing random before the head trains on the frozen encoder's
-// output computed once per image (cached-features.ts) instead of images.
+// seed and the batch position. A run that trains only the head or the last blocks, with nothing random below them,
+// trains on the frozen part's output computed once per image (cached-features.ts) instead of images.
 import { mkdirSync } from 'node:fs';
 import { type Batch, Batches } from '../data/batches.ts';
 import type { Split } from '../eval/features.ts';
@@ -18,7 +18,7 @@ import { TrainSession } from '../runtime/train-session.ts';
 import { nodeEngine } from '../runtime/node-engine.ts';
 import { type TrainProgress, bestPath, clearRun, listCheckpoints, saveBest, saveTrainCheckpoint } from './checkpoints.ts';
 import { MetricsLog, lastEvaluation } from './metrics.ts';
-import { selectionRule } from '../model/trainable.ts';
+import { type CachedStart, selectionRule } from '../model/trainable.ts';
 import type { AdapterSave } from '../weights/adapters.ts';
 import { type TrainRecipe, recipeSelection, totalSteps as stepsOf, usesSoftTargets } from './recipe.ts';
 import type { Device } from '../runtime/session-options.ts';
@@ -31,8 +31,8 @@ export type TrainEvent =
   | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number; readonly trainable: number }
   | { readonly kind: 'step'; readonly step: number; readonly epoch: number; readonly loss: number; readonly acc: number; readonly lr: number; readonly imagesPerSec: number }
   | { readonly kind: 'evaluating'; readonly epoch: number }
-  /** Head-only runs: the feature pass's progress (cached-features.ts), or once, why features are not cached. */
-  | { readonly kind: 'features'; readonly split: Split; readonly done: number; readonly total: number }
+  /** Head-only and last:K runs: the cache pass's progress (cached-features.ts; `start` says what it computes), or once, why it is not cached. */
+  | { readonly kind: 'features'; readonly split: Split; readonly done: number; readonly total: number; readonly start: CachedStart }
   | { readonly kind: 'uncached'; readonly reason: string }
   /** testLoss and testAcc are both absent at the end of an epoch that `evalEvery` skips. */
   | ({ readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly checkpoint: string } & (
@@ -77,8 +77,8 @@ export interface TrainRun {
    */
   readonly device?: Device;
   /**
-   * Train a head-only run on the frozen encoder's output computed once (cached-features.ts), where nothing random
-   * changes it between epochs (default true). The head trained equals the uncached run's up to float rounding.
+   * Train a head-only or last:K run on the frozen part's output computed once (cached-features.ts), where nothing
+   * random changes it between epochs (default true). The weights trained equal the uncached run's up to float rounding.
    */
   readonly cacheFeatures?: boolean;
   /** Aborting saves a checkpoint after the current step and returns status 'interrupted'. */
@@ -165,7 +165,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const labels = data.train.classes;
   if (recipe.init?.kind === 'pretrained' && !run.resume && !run.init) throw new Error('a fine-tuning recipe needs its adapted weights as run.init');
   const selection = recipeSelection(recipe);
-  const caching = featureCaching(recipe, run.cacheFeatures);
+  const caching = featureCaching(recipe, data.train.n + data.test.n, run.cacheFeatures);
   const initial = run.resume?.state ?? run.init ?? initParameters(recipe.config, { seed: recipe.seed });
   const session = await TrainSession.create(recipe.config, initial, {
     engine: nodeEngine,
@@ -182,13 +182,13 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     ema: recipe.ema,
     threads: run.threads,
     device: run.device,
-    features: caching.cached,
+    start: caching.start,
   });
   const paramNames = new Set(session.paramNames);
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
   let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
   const batchOptions = { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment, labelSmoothing: recipe.labelSmoothing, noise: session.masks };
-  const cache = caching.cached ? new FeatureCache(data) : null;
+  const cache = caching.start ? new FeatureCache(data, recipe.config, caching.start) : null;
   const prefetch = { workers: run.workers };
   const open = () => cache?.stream(batchOptions, progress.position) ?? openBatchStream(data.train, batchOptions, progress.position, prefetch);
   const batches = await orRelease(session, open);
@@ -215,7 +215,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   if (caching.reason) run.onEvent?.({ kind: 'uncached', reason: caching.reason });
 
   try {
-    const onProgress = (split: Split, done: number, total: number) => run.onEvent?.({ kind: 'features', split, done, total });
+    const onProgress = (split: Split, done: number, total: number) => run.onEvent?.({ kind: 'features', split, done, total, start: caching.start! });
     await cache?.fill(recipe, initial, { threads: run.threads, device: run.device, onProgress });
     let windowStart = performance.now();
     let windowImages = 0;

@@ -72,7 +72,7 @@ test('--train lora:R with --lora-* and --save-adapters: best.safetensors is an a
   assert.deepEqual(loadTrainCheckpoint(join(dir, 'head')).recipe.train, {}, '--freeze-backbone is --train head');
 });
 
-test('--train head: trains on features computed once, or says in one line why not; --no-cache-features opts out', () => {
+test('--train head (and last:K): trains on a frozen part computed once, or says in one line why not; --no-cache-features opts out', () => {
   const run = (name: string, ...flags: string[]) => {
     const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--train', 'head', '--steps', '2', '--batch', '8', ...flags, '--out', join(dir, name), '--threads', '1']);
     assert.equal(r.status, 0, r.stderr);
@@ -86,6 +86,9 @@ test('--train head: trains on features computed once, or says in one line why no
   assert.equal(flipped.match(/features are not cached/g)?.length, 1);
   assert.match(flipped, /^features are not cached: --flip make.* every epoch \(without them it is computed once\)$/m);
   assert.doesNotMatch(run('head-opted-out', '--no-cache-features'), /features|computed once/);
+  const last = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--train', 'last:1', '--steps', '2', '--batch', '8', '--out', join(dir, 'last-cached'), '--threads', '1']);
+  assert.equal(last.status, 0, last.stderr);
+  assert.match(last.stderr, /blocks 0… train: the tokens entering block 0 are computed once per image, and steps start there/);
 });
 
 test('what-to-train flags: bad values are one-line errors before anything loads', () => {

@@ -2,7 +2,7 @@
 // optimizer state equal a CPU run's within the float32 tolerance of test/runtime/train-session-webgpu.test.ts; a bad
 // device is a one-line error before anything is loaded.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -38,25 +38,28 @@ test('vitkit train --device webgpu trains as --device cpu does (checkpoints with
   }
 });
 
-test('vitkit finetune --train head --device webgpu (the head trained on cached features) equals --device cpu', needsWebGpu, () => {
-  const base = join(tmp, 'base');
-  assert.equal(vitkit([...flags, '--device', 'cpu', '--out', base]).status, 0);
-  const ft = ['finetune', '--checkpoint', join(base, 'best.safetensors'), '--data', data, '--train', 'head', '--batch', '4', '--steps', '4',
-    '--optimizer', 'sgd', '--lr', '0.05', '--workers', '0', '--threads', '1', '--json'];
-  const [cpu, gpu] = (['cpu', 'webgpu'] as const).map((device) => {
-    const out = join(tmp, `head-${device}`);
-    const r = vitkit([...ft, '--device', device, '--out', out], { timeoutMs: 120_000 });
-    assert.equal(r.status, 0, r.stderr);
-    // no "features are not cached" line: this run trains on cached features
-    assert.doesNotMatch(r.stderr, /not cached/);
-    return loadTrainCheckpoint(out).state;
-  }) as [StateDict, StateDict];
-  assert.deepEqual([...gpu.keys()], [...cpu.keys()]);
-  for (const [name, t] of cpu) {
-    if (t.dtype === 'int64') assert.deepEqual(gpu.get(name)!.data, t.data, name);
-    else assert.ok(relErr(gpu.get(name)!.data as Float32Array, t.data as Float32Array) <= 1e-5, name);
-  }
-});
+const base = join(tmp, 'base');
+const twoBlocks = flags.map((f, i) => (flags[i - 1] === '--depth' ? '2' : f)); // last:1 then caches block 0's output
+for (const train of ['head', 'last:1']) {
+  test(`vitkit finetune --train ${train} --device webgpu (trained on a cached frozen part) equals --device cpu`, needsWebGpu, () => {
+    if (!existsSync(base)) assert.equal(vitkit([...twoBlocks, '--device', 'cpu', '--out', base]).status, 0);
+    const ft = ['finetune', '--checkpoint', join(base, 'best.safetensors'), '--data', data, '--train', train, '--batch', '4', '--steps', '4',
+      '--optimizer', 'sgd', '--lr', '0.05', '--workers', '0', '--threads', '1', '--json'];
+    const [cpu, gpu] = (['cpu', 'webgpu'] as const).map((device) => {
+      const out = join(tmp, `${train}-${device}`);
+      const r = vitkit([...ft, '--device', device, '--out', out], { timeoutMs: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      // no "… not cached" line: this run trains on a cached frozen part
+      assert.doesNotMatch(r.stderr, /not cached/);
+      return loadTrainCheckpoint(out).state;
+    }) as [StateDict, StateDict];
+    assert.deepEqual([...gpu.keys()], [...cpu.keys()]);
+    for (const [name, t] of cpu) {
+      if (t.dtype === 'int64') assert.deepEqual(gpu.get(name)!.data, t.data, name);
+      else assert.ok(relErr(gpu.get(name)!.data as Float32Array, t.data as Float32Array) <= 1e-5, name);
+    }
+  });
+}
 
 test('vitkit train --device: an unknown device, or webgpu without an adapter, is a one-line error before any loading', () => {
   const r = vitkit([...flags, '--device', 'tpu', '--out', join(tmp, 'bad')]);

@@ -9,7 +9,8 @@ import { Session } from '../../src/runtime/session.ts';
 import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph, prefixGraph } from '../../src/model/vit.ts';
+import { selectionRule } from '../../src/model/trainable.ts';
 import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/model/step-graph.ts';
 import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
@@ -234,7 +235,7 @@ test('every in-place write runs after every read of its buffer, whatever the ord
 test('features graph: the head alone on the pooled features makes the image graph’s head step; refuses an encoder', async () => {
   const head = (n: string) => n.startsWith('head.');
   const opts = { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, trainable: head };
-  const spec = buildStepGraph(microGray, { ...opts, features: true });
+  const spec = buildStepGraph(microGray, { ...opts, start: 'features' });
   const ps = ['head.weight', 'head.bias'];
   const state = [...ps, ...ps.map((n) => `m.${n}`), ...ps.map((n) => `v.${n}`)];
   assert.deepEqual(new Set(spec.graph.inputs.map((v) => v.name)), new Set(['features', 'labels', ...state, ...spec.scalars]));
@@ -257,9 +258,50 @@ test('features graph: the head alone on the pooled features makes the image grap
   for (const o of ['loss', 'grad_norm', 'new.head.weight', 'new.head.bias', 'new.m.head.weight']) {
     f32(a[o]!).forEach((v, i) => assert.ok(Math.abs(v - f32(b[o]!)[i]!) <= TOL * Math.max(1, Math.abs(v)), `${o}[${i}]`));
   }
-  assert.throws(() => buildStepGraph(microGray, { ...opts, features: true, trainable: undefined }), /trains the head alone, but 'cls_token' is trainable/);
-  assert.throws(() => buildStepGraph(microGray, { ...opts, features: true, dropout: 0.1 }), /dropout, drop path and LoRA do not apply/);
+  assert.throws(() => buildStepGraph(microGray, { ...opts, start: 'features', trainable: undefined }), /trains the head alone, but 'cls_token' is trainable/);
+  assert.throws(() => buildStepGraph(microGray, { ...opts, start: 'features', dropout: 0.1 }), /dropout, drop path and LoRA do not apply/);
   const deit = checkConfig({ ...microGray, distToken: true });
-  assert.throws(() => buildStepGraph(deit, { ...opts, features: true }), /distillation head/);
-  assert.deepEqual(buildEvalGraph(microGray, { features: true }).graph.inputs.map((v) => v.name).sort(), ['features', 'head.bias', 'head.weight', 'labels']);
+  assert.throws(() => buildStepGraph(deit, { ...opts, start: 'features' }), /distillation head/);
+  assert.deepEqual(buildEvalGraph(microGray, { start: 'features' }).graph.inputs.map((v) => v.name).sort(), ['features', 'head.bias', 'head.weight', 'labels']);
+});
+
+test('a graph that starts at block k on the tokens entering it makes the image graph’s step for last:K; refuses below', async () => {
+  const lastBlock = selectionRule(microGray, { lastBlocks: 1 })!;
+  const opts = { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, trainable: lastBlock };
+  const spec = buildStepGraph(microGray, { ...opts, start: { block: 1 } });
+  const inputs = new Set(spec.graph.inputs.map((v) => v.name));
+  assert.ok(inputs.has('tokens') && !inputs.has('images'));
+  for (const n of ['pos_embed', 'cls_token', 'patch_embed.proj.weight', 'blocks.0.norm1.weight', 'blocks.0.mlp.fc2.bias']) assert.ok(!inputs.has(n), n);
+  for (const n of ['blocks.1.norm1.weight', 'blocks.1.attn.qkv.weight', 'norm.weight', 'head.weight']) assert.ok(inputs.has(n), n);
+  assert.deepEqual(spec.trainable, buildStepGraph(microGray, opts).trainable);
+  const weights = params('init.');
+  const prefix = await Session.create(toOnnx(prefixGraph(microGray, weights, 1, { kernel: 'plain' })), { threads: 2 });
+  const tokens = (await prefix.run({ images: get('x.0') }))['tokens']!;
+  await prefix.release();
+  assert.deepEqual(tokens.shape, [8, 50, 32]);
+  const zeros = (n: string): [string, Tensor] => [n, { dtype: 'float32', shape: weights.get(n.slice(2))!.shape, data: new Float32Array(f32(weights.get(n.slice(2))!).length) }];
+  const state = spec.trainable.flatMap((n) => [`m.${n}`, `v.${n}`]);
+  const feeds: Record<string, Tensor> = { ...Object.fromEntries(weights), ...Object.fromEntries(state.map(zeros)), labels: get('y.0'), ...optimizerScalarFeeds(adamw, 1e-2, 1) };
+  const run = async (graph: Graph, input: Record<string, Tensor>) => {
+    const s = await Session.create(toOnnx(graph), { threads: 2 });
+    const known = new Set(s.inputNames);
+    const out = await s.run(Object.fromEntries(Object.entries({ ...feeds, ...input }).filter(([n]) => known.has(n))));
+    await s.release();
+    return out;
+  };
+  const a = await run(buildStepGraph(microGray, opts).graph, { images: get('x.0') });
+  const b = await run(spec.graph, { tokens });
+  // the same ops on the same block-1 input (plain attention in both): equal to float32 rounding
+  const outs = ['loss', 'correct', 'grad_norm', ...spec.trainable.flatMap((n) => [`new.${n}`, `new.m.${n}`, `new.v.${n}`])];
+  for (const o of outs) f32(a[o]!).forEach((v, i) => assert.ok(Math.abs(v - f32(b[o]!)[i]!) <= TOL * Math.max(1, Math.abs(v)), `${o}[${i}]`));
+  assert.throws(() => buildStepGraph(microGray, { ...opts, start: { block: 1 }, trainable: undefined }), /starts at block 1 trains nothing below it, but 'cls_token' is trainable/);
+  const lora = { rank: 2 };
+  const withLora = (n: string) => lastBlock(n) || n.endsWith('.lora_A') || n.endsWith('.lora_B');
+  assert.throws(() => buildStepGraph(microGray, { ...opts, trainable: withLora, start: { block: 1 }, lora }), /but 'blocks\.0\.attn\.qkv\.lora_A' is trainable/);
+  assert.throws(() => buildStepGraph(microGray, { ...opts, start: { block: 3 } }), /the model has blocks 0…1/);
+  const atZero = buildStepGraph(microGray, { ...opts, trainable: selectionRule(microGray, { lastBlocks: 2 }), start: { block: 0 } });
+  const zeroInputs = atZero.graph.inputs.map((v) => v.name);
+  assert.ok(zeroInputs.includes('tokens') && zeroInputs.includes('blocks.0.norm1.weight') && !zeroInputs.includes('pos_embed'), 'block 0: after the embedding');
+  const evalInputs = buildEvalGraph(microGray, { start: { block: 1 } }).graph.inputs.map((v) => v.name);
+  assert.ok(evalInputs.includes('tokens') && !evalInputs.includes('blocks.0.norm1.weight'));
 });

@@ -8,7 +8,7 @@ import { type ImageSet, imageSet } from '../../src/data/image-set.ts';
 import { UserError } from '../../src/errors.ts';
 import type { StateDict } from '../../src/graph/tensor.ts';
 import { defaultConfig } from '../../src/model/config.ts';
-import { TRAIN_HEAD } from '../../src/model/trainable.ts';
+import { TRAIN_HEAD, selectionRule } from '../../src/model/trainable.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { parameterShapes } from '../../src/model/params.ts';
 import { Rng } from '../../src/rng.ts';
@@ -228,39 +228,45 @@ test('LoRA (with adapter dropout and EMA): resumes bit for bit; checkpoints hold
   }
 });
 
-test('head-only on cached features: the uncached run’s head to float rounding, whole-model checkpoints, exact resume', async () => {
-  const head: TrainRecipe = { ...recipe, steps: 9, train: TRAIN_HEAD, ema: 0.9 }; // 6 steps an epoch: evaluations at 6 and 9
-  const events: TrainEvent[] = [];
-  const cached = await train({ recipe: head, data, outDir: tmp(), onEvent: (e) => events.push(e) });
-  const uncached = await train({ recipe: head, data, outDir: tmp(), cacheFeatures: false });
-  const passes = events.filter((e) => e.kind === 'features' && e.done === e.total).map((e) => e.kind === 'features' && [e.split, e.total]);
-  assert.deepEqual(passes, [['train', 96], ['test', 30]], 'one pass over each split, before training');
-  assert.ok(!events.some((e) => e.kind === 'uncached'));
-  const a = loadTrainCheckpoint(cached.checkpoint).state;
-  const b = loadTrainCheckpoint(uncached.checkpoint).state;
-  assert.deepEqual([...a.keys()], [...b.keys()]);
-  const init = initParameters(head.config, { seed: head.seed });
-  for (const [k, t] of a) {
-    if (t.dtype !== 'float32') continue; // the step count
-    if (init.has(k) && !k.startsWith('head.')) assert.deepEqual(t.data, init.get(k)!.data, `${k} stays frozen`);
-    // Features from the inference graph and the training graph's forward may differ in their last bits (fused
-    // attention, other batch sizes: float32 rounding, ~1e-7 relative); ten steps on them move a weight by as
-    // little, while a wrong feature, batch order or update is off by the size of a step (lr 1e-2).
-    const scale = Math.max(...Array.from(t.data as Float32Array, Math.abs));
-    (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (b.get(k)!.data as Float32Array)[i]!) <= 1e-5 * scale, `${k}[${i}]`));
-  }
-  assert.ok(Math.max(...Array.from(a.get('head.weight')!.data as Float32Array, Math.abs)) > 1e-3, 'the head trained');
-  assert.equal(cached.testAcc, uncached.testAcc);
-  for (const path of [cached.checkpoint, cached.best]) {
-    assert.deepEqual([...loadCheckpoint(path).weights.keys()], [...parameterShapes(head.config).keys()], `${path} is the whole model`);
-  }
-  // interrupted mid-epoch 1 and resumed: the features are recomputed from the checkpoint's frozen weights
-  const { resumed } = await interruptAndResume(head, 4);
-  assertSameState(cached.checkpoint, resumed.checkpoint);
-  assert.equal(resumed.testAcc, cached.testAcc);
-});
+for (const [what, train_, depth] of [['head', TRAIN_HEAD, 1], ['last:1 of 2 blocks', { lastBlocks: 1 }, 2]] as const) {
+  test(`${what} on a cached frozen part: the uncached run's weights to float rounding, whole-model checkpoints, exact resume`, async () => {
+    const config = { ...recipe.config, depth };
+    const cut: TrainRecipe = { ...recipe, config, steps: 9, train: train_, ema: 0.9 }; // 6 steps an epoch: evaluations at 6 and 9
+    const events: TrainEvent[] = [];
+    const cached = await train({ recipe: cut, data, outDir: tmp(), onEvent: (e) => events.push(e) });
+    const uncached = await train({ recipe: cut, data, outDir: tmp(), cacheFeatures: false });
+    const passes = events.filter((e) => e.kind === 'features' && e.done === e.total).map((e) => e.kind === 'features' && [e.split, e.total, e.start]);
+    const start = depth === 1 ? 'features' : { block: 1 };
+    assert.deepEqual(passes, [['train', 96, start], ['test', 30, start]], 'one pass over each split, before training');
+    assert.ok(!events.some((e) => e.kind === 'uncached'));
+    const a = loadTrainCheckpoint(cached.checkpoint).state;
+    const b = loadTrainCheckpoint(uncached.checkpoint).state;
+    assert.deepEqual([...a.keys()], [...b.keys()]);
+    const init = initParameters(config, { seed: cut.seed });
+    const trains = selectionRule(config, train_)!;
+    for (const [k, t] of a) {
+      if (t.dtype !== 'float32') continue; // the step count
+      if (init.has(k) && !trains(k)) assert.deepEqual(t.data, init.get(k)!.data, `${k} stays frozen`);
+      // The frozen part's output from the inference graph and the training graph's forward may differ in their last
+      // bits (fused attention, other batch sizes: float32 rounding, ~1e-7 relative); nine steps on them move a weight
+      // by as little, while a wrong cached value, batch order or update is off by the size of a step (lr 1e-2).
+      const scale = Math.max(...Array.from(t.data as Float32Array, Math.abs));
+      (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (b.get(k)!.data as Float32Array)[i]!) <= 1e-5 * scale, `${k}[${i}]`));
+    }
+    assert.ok(Math.max(...Array.from(a.get('head.weight')!.data as Float32Array, Math.abs)) > 1e-3, 'the head trained');
+    if (depth === 2) assert.notDeepEqual(a.get('blocks.1.mlp.fc1.weight')!.data, init.get('blocks.1.mlp.fc1.weight')!.data, 'block 1 trained');
+    assert.equal(cached.testAcc, uncached.testAcc);
+    for (const path of [cached.checkpoint, cached.best]) {
+      assert.deepEqual([...loadCheckpoint(path).weights.keys()], [...parameterShapes(config).keys()], `${path} is the whole model`);
+    }
+    // interrupted mid-epoch 1 and resumed: the cache is recomputed from the checkpoint's frozen weights
+    const { resumed } = await interruptAndResume(cut, 4);
+    assertSameState(cached.checkpoint, resumed.checkpoint);
+    assert.equal(resumed.testAcc, cached.testAcc);
+  });
+}
 
-test('a head-only run that random augmentation or dropout rules out of caching says why, once; opting out says nothing', async () => {
+test('a head-only or last:K run that random augmentation or dropout rules out of caching says why, once; opting out says nothing', async () => {
   const reasons = async (r: TrainRecipe, cacheFeatures?: boolean) => {
     const events: TrainEvent[] = [];
     await train({ recipe: { steps: 2, train: TRAIN_HEAD, ...r }, data, outDir: tmp(), cacheFeatures, onEvent: (e) => events.push(e) });
@@ -271,5 +277,7 @@ test('a head-only run that random augmentation or dropout rules out of caching s
   assert.deepEqual(more, []);
   assert.match(why!, /^features are not cached: --flip, --pad-crop, --dropout make the frozen encoder's output differ every epoch/);
   assert.deepEqual(await reasons(recipe, false), []);
-  assert.deepEqual(await reasons({ ...augmented, train: { lastBlocks: 1 } }), [], 'only head-only runs cache');
+  const [last] = await reasons({ ...augmented, train: { lastBlocks: 1 } });
+  assert.match(last!, /^the frozen blocks' output is not cached: --flip, --pad-crop make the frozen blocks' output differ every epoch/);
+  assert.deepEqual(await reasons({ ...augmented, train: { bias: true } }), [], 'only head and last:K runs cache');
 });
