@@ -224,6 +224,11 @@ export function prefixTokens(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | '
   return (cfg.classToken ? 1 : 0) + (cfg.distToken ? 1 : 0) + (cfg.regTokens ?? 0);
 }
 
+/** Tokens per image in the encoder: the prefix (class, distillation, registers) and the patches. */
+export function tokenCount(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens' | 'imgSize' | 'patchSize' | 'backbone'>): number {
+  return prefixTokens(cfg) + gridSize(cfg) ** 2;
+}
+
 /** Prefix tokens that have an entry in `pos_embed` (none with `noEmbedClass`). */
 export function embeddedPrefix(cfg: Pick<ViTConfig, 'classToken' | 'distToken' | 'regTokens' | 'noEmbedClass'>): number {
   return cfg.noEmbedClass ? 0 : prefixTokens(cfg);

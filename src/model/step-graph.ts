@@ -42,9 +42,9 @@ import {
 import { cast, mul } from '../ops/elementwise.ts';
 import { reduceSum } from '../ops/reduce.ts';
 import { identity } from '../ops/shape.ts';
-import { type ViTConfig, pooledDim } from './config.ts';
+import { type ViTConfig, pooledDim, tokenCount } from './config.ts';
 import { type LoraOptions, loraLinear, trainingShapes } from './lora.ts';
-import { buildViT, floatLinear, tokenCount } from './vit.ts';
+import { buildViT, floatLinear } from './vit.ts';
 import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
 
 export interface LossOptions {

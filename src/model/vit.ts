@@ -7,7 +7,7 @@ import { layerNorm, linear, softmax } from '../ops/nn.ts';
 import { matmul } from '../ops/matmul.ts';
 import { reduceMean } from '../ops/reduce.ts';
 import { concat, expand, reshape, slice, split, take, transpose } from '../ops/shape.ts';
-import { type ViTConfig, gridSize, prefixTokens } from './config.ts';
+import { type ViTConfig, gridSize, prefixTokens, tokenCount } from './config.ts';
 import { type AttentionSource, fusedAttention, multiHeadAttention } from './fused-attention.ts';
 import { float16Graph } from './fp16.ts';
 import { int8Linear, isQuantized } from './int8.ts';
@@ -131,11 +131,6 @@ export function tokensBefore(cfg: ViTConfig, images: Value, block: number, opts:
   let x = embed(cfg, images, parts);
   for (let i = 0; i < block; i++) x = encoderBlock(cfg, x, i, parts).out;
   return x;
-}
-
-/** Tokens per image in the encoder: the prefix (class, distillation, registers) and the patches. */
-export function tokenCount(cfg: ViTConfig): number {
-  return prefixTokens(cfg) + gridSize(cfg) ** 2;
 }
 
 function checkBlock(cfg: ViTConfig, block: number): void {
