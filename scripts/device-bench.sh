@@ -33,6 +33,7 @@ pack() {
 
 run() {
   : "${OUT:?OUT must name the folder the results go to}"
+  PATH="$PATH:/usr/sbin:/sbin" # ldconfig, where a login shell's PATH leaves it out
   local node_dir=/tmp/vitkit-node
   mkdir -p "$node_dir" && tar -xJf "$CARRY/node.tar.xz" -C "$node_dir"
   tar -xJf "$CARRY/node_modules.tar.xz" -C "$CARRY"
