@@ -173,7 +173,10 @@ export function fedParameters(start: GraphStart): (name: string) => boolean {
 /** The parameters of eq. 1: below every block. */
 const EMBEDDING = /^(cls_token|dist_token|reg_token|pos_embed|patch_embed\.|norm_pre\.)/;
 
-/** A graph that starts above the images is refused where a parameter it does not read would train, or noise is asked below. */
+/**
+ * A graph that starts above the images is refused where a parameter it does not read would train; a features graph
+ * also where noise, LoRA or a second head would apply.
+ */
 function checkStart(cfg: ViTConfig, shapes: ReadonlyMap<string, readonly number[]>, start: GraphStart, fed: (name: string) => boolean, opts: Omit<ForwardOptions, 'batch'>): void {
   if (start === 'images') return;
   if (start !== 'features' && !(Number.isInteger(start.block) && start.block >= 0 && start.block <= cfg.depth)) {
