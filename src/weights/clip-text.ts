@@ -9,7 +9,7 @@ import { type ClipTextConfig, clipTextParameterShapes } from '../model/clip-text
 import { formatShape } from '../graph/tensor.ts';
 import { UserError, shown } from '../errors.ts';
 import { inside, readJson, readWeights } from './hf-dir.ts';
-import { activations, clipBlock, clipQkv, movePairs, renameBlocks } from './hf-families.ts';
+import { activations, clipBlock, clipQkv, isTextTower, movePairs, renameBlocks } from './hf-families.ts';
 import { blockCount } from './rename.ts';
 
 /** A CLIPModel's text side: the tower, and the learned temperature of its image–text logits. */
@@ -77,7 +77,7 @@ export function readClipText(dir: string): ClipTextCheckpoint {
   const { path, config } = clipModelConfig(dir);
   const given = config.text_config;
   const text = typeof given === 'object' && given !== null ? (given as Record<string, unknown>) : {};
-  const hf = readWeights(dir).tensors;
+  const hf = readWeights(dir, isTextTower).tensors; // the text side alone: the image tower is loadModel's
   if (!hf.has('text_model.embeddings.token_embedding.weight')) {
     throw new UserError(`${needsFull}: the weights in ${dir} have no text tower (text_model.*): ${example}`);
   }

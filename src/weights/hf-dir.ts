@@ -9,7 +9,7 @@ import { encodeSafetensors, readSafetensors } from './safetensors.ts';
 import { readPth } from './pth.ts';
 import { hfToTimm } from './hf.ts';
 import { hfModel } from './hf-families-write.ts';
-import { familyHints, familyToTimm, familyTypes } from './hf-families.ts';
+import { familyHints, familyToTimm, familyTypes, isTextTower } from './hf-families.ts';
 import { inferConfig } from './infer-config.ts';
 import { hfOnnxFiles } from './hf-onnx.ts';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../data/preprocess.ts';
@@ -76,23 +76,29 @@ export function readJson(path: string): Record<string, unknown> {
 
 const weightFiles = ['model.safetensors', 'model.safetensors.index.json', 'pytorch_model.bin', 'pytorch_model.bin.index.json'];
 
-/** One weight file: .safetensors, or a PyTorch pickle (.bin). */
-export function readShard(path: string): { tensors: StateDict; metadata: Record<string, string> } {
-  return path.endsWith('.safetensors') ? readSafetensors(path) : { tensors: readPth(path), metadata: {} };
+/** One weight file: .safetensors, or a PyTorch pickle (.bin); with `keep`, only the tensors it keeps. */
+export function readShard(path: string, keep?: (name: string) => boolean): { tensors: StateDict; metadata: Record<string, string> } {
+  if (path.endsWith('.safetensors')) return readSafetensors(path, keep);
+  const tensors = readPth(path); // a pickle is read whole
+  return { tensors: keep ? new Map([...tensors].filter(([n]) => keep(n))) : tensors, metadata: {} };
 }
 
-/** A folder's weights: its one weight file, or every shard its index names, read into one state dict. */
-export function readWeights(dir: string): { tensors: StateDict; metadata: Record<string, string> } {
+/**
+ * A folder's weights: its one weight file, or every shard its index names, read into one state dict; with `keep`,
+ * only the tensors it keeps (and only the shards that hold one).
+ */
+export function readWeights(dir: string, keep?: (name: string) => boolean): { tensors: StateDict; metadata: Record<string, string> } {
   const file = weightFiles.find((f) => existsSync(join(dir, f)));
   if (!file) throw new UserError(`${dir} has config.json but no weights (expected one of ${weightFiles.join(', ')})`);
-  if (!file.endsWith('.index.json')) return readShard(weightFile(inside(dir, file)));
+  if (!file.endsWith('.index.json')) return readShard(weightFile(inside(dir, file)), keep);
   const index = weightFile(inside(dir, file));
   const map = readJson(index).weight_map;
   if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new UserError(`${index} has no weight_map: fix or re-download it`);
-  const shards = [...new Set(Object.values(map as Record<string, unknown>))].map((name) => shardPath(dir, index, name));
+  const listed = Object.entries(map as Record<string, unknown>).filter(([name]) => !keep || keep(name));
+  const shards = [...new Set(listed.map(([, shard]) => shard))].map((name) => shardPath(dir, index, name));
   const tensors: StateDict = new Map();
   for (const shard of shards) {
-    for (const [k, v] of readShard(shard).tensors) tensors.set(k, v);
+    for (const [k, v] of readShard(shard, keep).tensors) tensors.set(k, v);
   }
   return { tensors, metadata: {} };
 }
@@ -178,7 +184,7 @@ export function readHfDir(dir: string): HfDir {
   }
   // A whole CLIPModel/SiglipModel keeps its vision tower's settings in vision_config.
   const cfg = (type === 'clip' || type === 'siglip') && typeof top.vision_config === 'object' && top.vision_config ? (top.vision_config as Record<string, unknown>) : top;
-  const { tensors, metadata } = readWeights(dir);
+  const { tensors, metadata } = readWeights(dir, cfg === top ? undefined : (name) => !isTextTower(name)); // the image tower alone
   const family = familyTypes[type];
   const weights = family ? familyToTimm(family, tensors) : hfToTimm(tensors);
   const familyHinted = { ...familyHints(cfgPath, cfg), ...(tensors.has('visual_projection.weight') ? { projectionHead: true } : {}) };

@@ -158,6 +158,9 @@ function rows(t: Tensor, from: number, to: number): Tensor {
   return { dtype: 'float32', shape: [to - from, ...t.shape.slice(1)], data: (t.data as Float32Array).slice(from * width, to * width) };
 }
 
+/** A tensor of a CLIPModel's or SiglipModel's text side (its tower, projection, and the two towers' logit scale and bias). */
+export const isTextTower = (name: string): boolean => /^(text_model\.|text_projection\.|logit_scale$|logit_bias$)/.test(name);
+
 /**
  * CLIPVisionModel[WithProjection] / SiglipVisionModel (or the vision tower of CLIPModel/SiglipModel, whose text
  * tower is dropped) → timm. CLIP's visual projection becomes timm's head with a zero bias, as timm converts it;
@@ -165,7 +168,7 @@ function rows(t: Tensor, from: number, to: number): Tensor {
  */
 function clipToTimm(hf: StateDict): StateDict {
   const src: StateDict = new Map();
-  for (const [k, v] of hf) if (!/^(text_model\.|text_projection\.|logit_scale$|logit_bias$)/.test(k)) src.set(k.replace(/^vision_model\./, ''), v);
+  for (const [k, v] of hf) if (!isTextTower(k)) src.set(k.replace(/^vision_model\./, ''), v);
   const out: StateDict = new Map();
   const cls = src.get('embeddings.class_embedding');
   if (cls) out.set('cls_token', reshape(cls, [1, 1, cls.data.length]));

@@ -63,7 +63,8 @@ function checkEntry(src: ByteSource, name: string, e: unknown, dataSize: number)
 }
 
 /** Parses a safetensors file from any byte source, validating the header, offsets and sizes. */
-export function parseSafetensors(src: ByteSource): SafetensorsContent {
+/** Parses a safetensors source; with `keep`, only the tensors it keeps are read (the header is checked whole). */
+export function parseSafetensors(src: ByteSource, keep?: (name: string) => boolean): SafetensorsContent {
   const { header, dataStart } = readHeader(src);
   const dataSize = src.size - dataStart;
   const metadata: Record<string, string> = {};
@@ -87,6 +88,7 @@ export function parseSafetensors(src: ByteSource): SafetensorsContent {
   }
   const tensors: StateDict = new Map();
   for (const [name, e] of entries) {
+    if (keep && !keep(name)) continue;
     const [begin, end] = e.data_offsets;
     tensors.set(name, decodeTensor(e.dtype, e.shape, src.read(dataStart + begin, end - begin)));
   }

@@ -7,9 +7,12 @@ import { type SafetensorsContent, encodeSafetensors, parseSafetensors } from './
 
 export { type SafetensorsContent, decodeSafetensors, encodeSafetensors, parseSafetensors } from './safetensors-codec.ts';
 
-/** Reads a .safetensors file (tensors are read one at a time, so files over 2 GiB work). */
-export function readSafetensors(path: string): SafetensorsContent {
-  return withFileSource(path, parseSafetensors);
+/**
+ * Reads a .safetensors file (tensors are read one at a time, so files over 2 GiB work); with `keep`, only the tensors
+ * it keeps (one tower of a two-tower model, say).
+ */
+export function readSafetensors(path: string, keep?: (name: string) => boolean): SafetensorsContent {
+  return withFileSource(path, (src) => parseSafetensors(src, keep));
 }
 
 /** Writes a .safetensors file atomically (never replacing an existing file unless `force`). */

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { float32 } from '../../src/graph/tensor.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
+import { readWeights } from '../../src/weights/hf-dir.ts';
 import { readSafetensors, writeSafetensors } from '../../src/weights/safetensors.ts';
 import { SHARED, assertUserError, tempDir } from './helpers.ts';
 
@@ -106,4 +108,15 @@ test('config.json values must agree with the weights before anything is built fr
   assertUserError(() => loadCheckpoint(hfFolder(pp({ image_mean: [0.5, 0.5, 0.5, 0.5], image_std: [0.5] }))), /preprocessor_config\.json has 4 image_mean values for 1 channel/);
   assertUserError(() => loadCheckpoint(hfFolder(pp({ image_mean: [0.5], image_std: [0] }))), /preprocessor_config\.json has image_std 0/);
   assertUserError(() => loadCheckpoint(hfFolder(pp({ image_mean: [0.5], image_std: [0.5], size: 1e12 }))), /preprocessor_config\.json has size 1000000000000/);
+});
+
+test('readWeights with keep reads only the shards that hold a kept tensor', () => {
+  const dir = join(tempDir(), 'two-towers');
+  mkdirSync(dir);
+  writeSafetensors(join(dir, 'vision.safetensors'), new Map([['vision_model.w', float32([2], [1, 2])]]));
+  writeFileSync(join(dir, 'text.safetensors'), 'not a safetensors file'); // never read when only vision is kept
+  const weightMap = { 'vision_model.w': 'vision.safetensors', 'text_model.w': 'text.safetensors' };
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: weightMap }));
+  assert.deepEqual([...readWeights(dir, (n) => n.startsWith('vision_model.')).tensors.keys()], ['vision_model.w']);
+  assertUserError(() => readWeights(dir), /text\.safetensors/);
 });

@@ -107,3 +107,14 @@ test('tensors whose data overlap are refused (one region read over and over)', (
   const meta = handMade({ __metadata__: ['not', 'a', 'dict'] }, new Uint8Array());
   assertUserError(() => decodeSafetensors(meta, 'meta.safetensors'), /meta\.safetensors is corrupt \(__metadata__ is not an object/);
 });
+
+test('keep reads only the tensors it keeps, and still checks the whole header', () => {
+  const sd: StateDict = new Map([['a', float32([2], [1, 2])], ['b', float32([1], [3])], ['c', float32([1], [4])]]);
+  const path = join(dir, 'keep.safetensors');
+  writeSafetensors(path, sd);
+  assert.deepEqual([...readSafetensors(path, (n) => n !== 'b').tensors.keys()], ['a', 'c']);
+  const overlapping = join(dir, 'keep-overlap.safetensors');
+  const header = { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } };
+  writeFileSync(overlapping, handMade(header, new Uint8Array(8)));
+  assertUserError(() => readSafetensors(overlapping, (n) => n === 'a'), /overlap/);
+});
