@@ -231,7 +231,8 @@ test('LoRA (with adapter dropout and EMA): resumes bit for bit; checkpoints hold
 for (const [what, train_, depth] of [['head', TRAIN_HEAD, 1], ['last:1 of 2 blocks', { lastBlocks: 1 }, 2]] as const) {
   test(`${what} on a cached frozen part: the uncached run's weights to float rounding, whole-model checkpoints, exact resume`, async () => {
     const config = { ...recipe.config, depth };
-    const cut: TrainRecipe = { ...recipe, config, steps: 9, train: train_, ema: 0.9 }; // 6 steps an epoch: evaluations at 6 and 9
+    // 6 steps an epoch: evaluations at 6 and 9; last:K with two micro-batches a step (accumulated gradients)
+    const cut: TrainRecipe = { ...recipe, config, steps: 9, train: train_, ema: 0.9, gradAccum: depth };
     const events: TrainEvent[] = [];
     const cached = await train({ recipe: cut, data, outDir: tmp(), onEvent: (e) => events.push(e) });
     const uncached = await train({ recipe: cut, data, outDir: tmp(), cacheFeatures: false });
