@@ -107,6 +107,8 @@ interface PassOptions {
   readonly threads?: number;
   readonly device?: Device;
   readonly onProgress?: (split: Split, done: number, total: number) => void;
+  /** Aborting stops the pass after the current batch, the cache left unfilled (Ctrl-C in a long pass). */
+  readonly signal?: AbortSignal;
 }
 
 /** An inference session over the frozen part of `weights` below `start`: a batch of images → its output, flattened. */
@@ -142,8 +144,11 @@ export class FeatureCache {
     this.shape = exampleInput(config, start).shape;
   }
 
-  /** Runs both splits through the frozen part of `weights` (extra entries such as optimizer state are ignored). */
-  async fill(recipe: TrainRecipe, weights: StateDict, opts: PassOptions = {}): Promise<void> {
+  /**
+   * Runs both splits through the frozen part of `weights` (extra entries such as optimizer state are ignored); returns
+   * false if `opts.signal` stopped it first.
+   */
+  async fill(recipe: TrainRecipe, weights: StateDict, opts: PassOptions = {}): Promise<boolean> {
     const part = await frozenPart(recipe, weights, this.start, this.data.train.classes, opts);
     const size = numel(this.shape);
     try {
@@ -152,12 +157,14 @@ export class FeatureCache {
         const images = trainingImages(set, recipe);
         const rows = new Float32Array(set.n * size);
         for (let first = 0; first < set.n; first += PASS_BATCH) {
+          if (opts.signal?.aborted) return false;
           const indices = Array.from({ length: Math.min(PASS_BATCH, set.n - first) }, (_, i) => first + i);
           rows.set(await part.run(await images.load(indices)), first * size);
           opts.onProgress?.(split, first + indices.length, set.n);
         }
         this.rows[split] = rows;
       }
+      return true;
     } finally {
       await part.release();
     }

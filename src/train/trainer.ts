@@ -216,7 +216,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   try {
     const onProgress = (split: Split, done: number, total: number) => run.onEvent?.({ kind: 'features', split, done, total, start: caching.start! });
-    await cache?.fill(recipe, initial, { threads: run.threads, device: run.device, onProgress });
+    await cache?.fill(recipe, initial, { threads: run.threads, device: run.device, onProgress, signal: run.signal }); // (stopped: the loop saves)
     let windowStart = performance.now();
     let windowImages = 0;
     while (progress.step < totalSteps) {

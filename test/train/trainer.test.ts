@@ -264,6 +264,16 @@ for (const [what, train_, depth] of [['head', TRAIN_HEAD, 1], ['last:1 of 2 bloc
     const { resumed } = await interruptAndResume(cut, 4);
     assertSameState(cached.checkpoint, resumed.checkpoint);
     assert.equal(resumed.testAcc, cached.testAcc);
+    // Ctrl-C in the cache's pass stops it after the batch in hand (bounded time), saving a checkpoint before step 1
+    const out = tmp();
+    const controller = new AbortController();
+    const batches: number[] = [];
+    const stop = (e: TrainEvent) => e.kind === 'features' && (batches.push(e.done), controller.abort());
+    const stopped = await train({ recipe: cut, data, outDir: out, signal: controller.signal, onEvent: stop });
+    assert.deepEqual([stopped.status, stopped.step, batches], ['interrupted', 0, [32]]);
+    const ckpt = loadTrainCheckpoint(out);
+    const again = await train({ recipe: cut, data, outDir: out, resume: { state: ckpt.state, progress: ckpt.progress } });
+    assertSameState(cached.checkpoint, again.checkpoint);
   });
 }
 
