@@ -161,7 +161,7 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
 const isHead = (name: string): boolean => name.startsWith('head.');
 
 /** Which parameters a graph that starts at `start` reads: all, the head's, or those of block k and above. */
-export function fedParameters(start: GraphStart): (name: string) => boolean {
+function fedParameters(start: GraphStart): (name: string) => boolean {
   if (start === 'images') return () => true;
   if (start === 'features') return isHead;
   return (name) => {
