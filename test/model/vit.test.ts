@@ -6,7 +6,7 @@ import { toOnnx } from '../../src/graph/onnx.ts';
 import { Graph, inlineComposites } from '../../src/graph/graph.ts';
 import { preset, presets } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { type ViTOutputName, buildViT, inferenceGraph, inputParams } from '../../src/model/vit.ts';
+import { type ViTOutputName, buildViT, inferenceGraph, inputParams, prefixGraph } from '../../src/model/vit.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
@@ -95,4 +95,27 @@ test('class-token pooling: the last block computes the class token only, with th
   assert.deepEqual(full.tokens, [t, t, t, t]);
   assert.deepEqual(full.out.encoded!.shape, [2, t, config.embedDim]);
   assert.ok(maxAbsDiff(pruned.out.logits!, full.out.logits!) < 1e-6 && maxAbsDiff(pruned.out.pooled!, full.out.pooled!) < 1e-6);
+});
+
+test('prefixGraph: the tokens entering block k are the inference graph’s tokens leaving block k−1, any kernel, any family', async () => {
+  const dinov2 = { ...preset('vit_small_patch14_reg4_dinov2'), imgSize: 28, patchSize: 7, embedDim: 32, depth: 3, numHeads: 2, mlpDim: 64 };
+  const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, { numHeads: 2 });
+  for (const [cfg, w, images] of [
+    [config, weights, expected('micro_p16_224').get('input')!],
+    [dinov2, initParameters(dinov2, { seed: 3 }), { dtype: 'float32' as const, shape: [2, 3, 28, 28], data: Float32Array.from({ length: 2 * 3 * 28 * 28 }, (_, i) => Math.sin(i)) }],
+  ] as const) {
+    const all = await Session.create(toOnnx(inferenceGraph(cfg, w, ['tokens'], { kernel: 'plain' })));
+    const tokens = await all.run({ images });
+    await all.release();
+    for (const kernel of ['plain', 'fused'] as const) {
+      for (let k = 1; k <= cfg.depth; k++) {
+        const prefix = await Session.create(toOnnx(prefixGraph(cfg, w, k, { kernel })));
+        const out = (await prefix.run({ images }))['tokens']!;
+        await prefix.release();
+        assert.deepEqual(out.shape, tokens[`tokens.${k - 1}`]!.shape);
+        assert.ok(maxAbsDiff(out, tokens[`tokens.${k - 1}`]!) < 1e-5, `${kernel}, block ${k}`);
+      }
+    }
+  }
+  assert.throws(() => prefixGraph(config, weights, config.depth + 1), /block 3 is not one of the model's 0…2/);
 });
