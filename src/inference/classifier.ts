@@ -9,7 +9,8 @@ import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { type Precision, dequantizeWeights, isQuantized, quantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
-import { type AttentionKernel, type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { attentionKernelFor } from '../model/fused-attention.ts';
 import { type DeviceChoice, type ResolvedDevice, resolveDevice } from '../runtime/devices.ts';
 import { type Device, Session } from '../runtime/session.ts';
 import { type CheckpointFormat, loadCheckpoint } from '../weights/checkpoint.ts';
@@ -94,14 +95,7 @@ const int8OnWebGpu = (path: string) =>
       '(an int8 checkpoint: `vitkit convert IN OUT --to timm` writes it in float32)',
   );
 
-/**
- * The attention kernel for a device. On WebGPU, plain ops: the EP runs the com.microsoft Attention and
- * MultiHeadAttention kernels too, but their logits were up to 8e-3 off the CPU's on the fixtures (3.7e-2 on a Ti/16)
- * where the plain graph's were within 1.5e-6 (docs/gpu.md). On the CPU, the measured fastest for the precision.
- */
-export function attentionKernelFor(device: Device): AttentionKernel | undefined {
-  return device === 'webgpu' ? 'plain' : undefined;
-}
+export { attentionKernelFor };
 
 export interface ClassifierOptions {
   /** onnxruntime intra-op threads (on WebGPU they only run the few CPU-side shape ops). */

@@ -6,7 +6,7 @@ import type { Dim, Graph, Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, tensor } from '../graph/tensor.ts';
 import { slice, split } from '../ops/shape.ts';
 import { int8Columns } from './int8.ts';
-import type { LinearSource } from './vit.ts';
+import type { AttentionKernel, LinearSource } from './vit.ts';
 
 /**
  * Builds block `block`'s attention on normalised tokens `x` [B, T, D], from the q/k/v projection to the heads'
@@ -62,4 +62,13 @@ export function multiHeadAttention(heads: number, qkvBias: boolean): AttentionSo
     const out = [{ dtype: 'float32', shape: [b, queries ?? t, d] }] as const;
     return x.graph.node('MultiHeadAttention', [queries ? slice(q, [1], [0], [queries]) : q, k, v], out, attrs, 'com.microsoft')[0]!;
   };
+}
+
+/**
+ * The attention kernel for a device. On WebGPU, plain ops: the EP runs the com.microsoft Attention and
+ * MultiHeadAttention kernels too, but their logits were up to 8e-3 off the CPU's on the fixtures (3.7e-2 on a Ti/16)
+ * where the plain graph's were within 1.5e-6 (docs/gpu.md). On the CPU, the measured fastest for the precision.
+ */
+export function attentionKernelFor(device: 'cpu' | 'webgpu'): AttentionKernel | undefined {
+  return device === 'webgpu' ? 'plain' : undefined;
 }

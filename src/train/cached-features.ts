@@ -3,8 +3,8 @@
 // augmentation, no dropout or drop path), the frozen part's output for an image never changes during the run: it is
 // computed once, before the first step, by one pass over the train and test splits through an inference graph, and
 // every step and evaluation then runs only the part above it (model/step-graph.ts `start`): the head on the encoder's
-// pooled output (eval/features.ts, as linear-probe computes it), or blocks k… on the tokens entering block k
-// (vit.ts prefixGraph). For last:4 of B/16's 12 blocks a step then runs 4 blocks forward instead of 12.
+// pooled output, or blocks k… on the tokens entering block k (runtime/frozen-part.ts runs the part below). For last:4
+// of B/16's 12 blocks a step then runs 4 blocks forward instead of 12.
 //
 // Steps see the uncached run's batches (the same seeded order and positions), so resuming stays exact: a resumed run
 // recomputes the cache from its checkpoint's frozen weights, which are the run's first. The result equals the
@@ -20,15 +20,12 @@ import type { BatchStream } from '../data/prefetch.ts';
 import { type Dataset, type ImageSet, subset } from '../data/image-set.ts';
 import type { ImageSource } from '../eval/evaluate.ts';
 import { type Split, SPLITS } from '../eval/features.ts';
-import { toOnnx } from '../graph/onnx.ts';
-import { type StateDict, type Tensor, numel, tensor } from '../graph/tensor.ts';
-import { Classifier, attentionKernelFor } from '../inference/classifier.ts';
+import { type StateDict, numel, tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
-import { parameterShapes } from '../model/params.ts';
 import { type CachedStart, cachedStart } from '../model/trainable.ts';
 import { exampleInput } from '../model/step-graph.ts';
-import { prefixGraph } from '../model/vit.ts';
-import { Session } from '../runtime/session.ts';
+import { FrozenPart } from '../runtime/frozen-part.ts';
+import { nodeEngine } from '../runtime/node-engine.ts';
 import type { Device } from '../runtime/session-options.ts';
 import { type TrainRecipe, recipeSelection } from './recipe.ts';
 
@@ -111,22 +108,6 @@ interface PassOptions {
   readonly signal?: AbortSignal;
 }
 
-/** An inference session over the frozen part of `weights` below `start`: a batch of images → its output, flattened. */
-async function frozenPart(recipe: TrainRecipe, weights: StateDict, start: CachedStart, labels: readonly string[], opts: PassOptions) {
-  const config = recipe.config;
-  const device = opts.device ?? 'cpu';
-  const frozen = new Map([...parameterShapes(config).keys()].map((n) => [n, weights.get(n)!])); // not optimizer state
-  if (start === 'features') {
-    const preprocess = { imgSize: config.imgSize, inChans: config.inChans as 1 | 3, mean: recipe.mean, std: recipe.std };
-    const model = { path: 'the frozen encoder', format: 'vitkit' as const, config, weights: frozen, precision: 'fp32' as const, labels, preprocess, device };
-    const classifier = await Classifier.create(model, { threads: opts.threads, outputs: ['pooled'] });
-    return { run: async (x: Tensor<'float32'>) => (await classifier.run(x))['pooled']!.data as Float32Array, release: () => classifier.release() };
-  }
-  const graph = prefixGraph(config, frozen, start.block, { kernel: attentionKernelFor(device) });
-  const session = await Session.create(toOnnx(graph), { threads: opts.threads, device });
-  return { run: async (x: Tensor<'float32'>) => (await session.run({ images: x }))['tokens']!.data as Float32Array, release: () => session.release() };
-}
-
 /**
  * The frozen part's output for every image of a dataset, filled once by `fill`, served as training batches
  * (`stream`) and evaluation batches (`evalBatches`) in place of images.
@@ -149,8 +130,8 @@ export class FeatureCache {
    * false if `opts.signal` stopped it first.
    */
   async fill(recipe: TrainRecipe, weights: StateDict, opts: PassOptions = {}): Promise<boolean> {
-    const part = await frozenPart(recipe, weights, this.start, this.data.train.classes, opts);
-    const size = numel(this.shape);
+    const part = await FrozenPart.create(nodeEngine, recipe.config, weights, this.start, { threads: opts.threads, device: opts.device });
+    const size = part.size;
     try {
       for (const split of SPLITS) {
         const set = this.data[split];
@@ -159,7 +140,7 @@ export class FeatureCache {
         for (let first = 0; first < set.n; first += PASS_BATCH) {
           if (opts.signal?.aborted) return false;
           const indices = Array.from({ length: Math.min(PASS_BATCH, set.n - first) }, (_, i) => first + i);
-          rows.set(await part.run(await images.load(indices)), first * size);
+          rows.set(await part.run((await images.load(indices)).data, indices.length), first * size);
           opts.onProgress?.(split, first + indices.length, set.n);
         }
         this.rows[split] = rows;
