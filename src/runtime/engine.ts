@@ -45,10 +45,20 @@ export async function run(
   onDevice: readonly string[] = [],
 ): Promise<Record<string, Tensor>> {
   let out: InferenceSession.ReturnType;
+  feeds = graphInputs(session, feeds);
   if (engine.fillsFetches && onDevice.length === 0) out = await session.run(feeds, fetches);
   else {
     out = await session.run(feeds, [...Object.keys(fetches), ...onDevice]);
     for (const [name, t] of Object.entries(fetches)) (t.data as Float32Array).set(out[name]!.data as Float32Array);
   }
   return Object.fromEntries(onDevice.map((n) => [n, out[n]!]));
+}
+
+/**
+ * The feeds `session`'s graph takes. A session holds every parameter, but a graph that starts above a frozen part
+ * (model/step-graph.ts GraphStart) reads only those above it: onnxruntime-web refuses a feed the graph lacks
+ * (onnxruntime-node ignores it).
+ */
+export function graphInputs(session: InferenceSession, feeds: Record<string, Tensor>): Record<string, Tensor> {
+  return Object.fromEntries(session.inputNames.filter((n) => n in feeds).map((n) => [n, feeds[n]!]));
 }

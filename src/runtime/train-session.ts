@@ -33,7 +33,7 @@ import {
 } from '../model/step-graph.ts';
 import { DeviceState } from './device-state.ts';
 import { createStepSessions, keepsOnDevice, updatedShapes } from './step-sessions.ts';
-import { type Engine, type EngineSession, type EngineTensor, run } from './engine.ts';
+import { type Engine, type EngineSession, type EngineTensor, graphInputs, run } from './engine.ts';
 import type { SessionOptions } from './session-options.ts';
 import { type BatchData, BufferSet, type ImagesInput, type LabelsInput, type TargetsInput } from './train-buffers.ts';
 import { batchTensors, checkLoadState, exampleData, labelData, maskData, pick, scalarTensor, targetData } from './train-buffers.ts';
@@ -320,7 +320,7 @@ export class TrainSession {
     const state = await this.stateInputs();
     const params = pick(state, [...this.frozen.data.keys()]);
     for (const p of this.spec.trainable) params[p] = state[this.weightName(p, which)]!;
-    const r = await this.evalSession.run({ ...params, ...this.batchTensors(batch, 0, n) });
+    const r = await this.evalSession.run(graphInputs(this.evalSession, { ...params, ...this.batchTensors(batch, 0, n) }));
     const logits = r['logits']!;
     return {
       loss: (r['loss']!.data as Float32Array)[0]!,

@@ -4,7 +4,8 @@
 // A teach run replaces the model's head with a zero-initialised one for the new classes (withNewHead), then trains
 // the head alone, the last blocks, LoRA adapters, the biases or the whole model (model/trainable.ts) with AdamW, a
 // short linear warm-up and cosine decay, over seeded batches of the user's images (Batches: the same shuffling, flip
-// and crop-with-padding as `vitkit train`).
+// and crop-with-padding as `vitkit train`). Without flip and crop, the head and last:K modes run the frozen part below
+// what trains once per image (runtime/frozen-part.ts), as `vitkit finetune` does, and each step only what trains.
 import type { Engine } from '../runtime/engine.ts';
 import type { Device } from '../runtime/session-options.ts';
 import { TrainSession } from '../runtime/train-session.ts';
@@ -16,7 +17,8 @@ import type { ImageSet } from '../data/image-set.ts';
 import { type PreprocessOptions, normalizationTables, resolvePreprocessOptions } from '../data/preprocess.ts';
 import { learningRate } from './schedule.ts';
 import { mergeLora } from '../model/lora.ts';
-import { TRAIN_ALL, type TrainSelection, parseTrainSelection, selectionRule } from '../model/trainable.ts';
+import { TRAIN_ALL, type TrainSelection, cachedStart, parseTrainSelection, selectionRule } from '../model/trainable.ts';
+import { FrozenPart } from '../runtime/frozen-part.ts';
 
 /**
  * What a teach run trains: every weight ('full'), or a `--train` choice (model/trainable.ts) such as 'head' (the
@@ -43,6 +45,11 @@ export interface TeachOptions {
   readonly seed?: number;
   /** Where the session runs (default 'cpu'; 'webgpu': the page's or Node's GPU through onnxruntime's WebGPU provider). */
   readonly device?: Device;
+  /**
+   * Run the frozen part below what trains once per image, not once per step, where nothing random changes it (head
+   * and last:K modes without flip and crop; default true): the same weights up to float rounding.
+   */
+  readonly cacheFeatures?: boolean;
 }
 
 /**
@@ -77,8 +84,14 @@ export interface TeachBase {
   readonly preprocess: PreprocessOptions;
 }
 
-/** A training session on `engine` (and `opts.device`) for `classes` new classes, starting from `base` (its head replaced). */
-export async function teachSession(engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch' | 'device'>): Promise<TrainSession> {
+/**
+ * A training session on `engine` (and `opts.device`) for `classes` new classes, starting from `base` (its head
+ * replaced). Without flip and crop, a head or last:K session starts above the frozen part (`session.input` says what
+ * it takes), which teach() and classifyPixels() run for it.
+ */
+export async function teachSession(
+  engine: Engine, base: TeachBase, classes: number, opts: Pick<TeachOptions, 'mode' | 'batch' | 'device' | 'flip' | 'padCrop' | 'cacheFeatures'>,
+): Promise<TrainSession> {
   if (!(Number.isInteger(classes) && classes >= 2)) throw new Error(`teaching needs at least 2 classes, got ${classes}`);
   const { config, weights } = withNewHead(base.config, base.weights, classes);
   const selection = teachSelection(opts.mode);
@@ -90,7 +103,30 @@ export async function teachSession(engine: Engine, base: TeachBase, classes: num
     clipNorm: 1,
     trainable: selectionRule(config, selection),
     lora: selection.lora,
+    start: opts.flip || opts.padCrop || opts.cacheFeatures === false ? undefined : cachedStart(config, selection),
   });
+}
+
+/** The frozen part of a session that starts above the images, on its engine and device. */
+async function frozenPart(session: TrainSession): Promise<FrozenPart> {
+  const { engine, device, threads, start } = session.options;
+  if (!start || start === 'images') throw new Error('this session takes images: it has no frozen part to run');
+  await session.download(); // (frozen weights never change; this is for the rule that host values are fresh)
+  return FrozenPart.create(engine, session.config, session.parameters(), start, { device, threads });
+}
+
+/** The frozen part's output for every image of `set` (normalised, not augmented), 32 images a run. */
+async function frozenRows(session: TrainSession, set: ImageSet, mean: readonly number[], std: readonly number[]): Promise<Float32Array> {
+  const part = await frozenPart(session);
+  try {
+    const rows = new Float32Array(set.n * part.size);
+    for (const b of new Batches(set, { batchSize: 32, shuffle: false, mean, std }).restOfEpoch()) {
+      rows.set(await part.run(b.x.data, b.indices.length), b.indices[0]! * part.size);
+    }
+    return rows;
+  } finally {
+    await part.release();
+  }
 }
 
 /**
@@ -119,14 +155,27 @@ export async function teach(
   if (set.n < opts.batch) throw new Error(`${set.n} images are fewer than the batch of ${opts.batch}`);
   const { mean, std } = resolvePreprocessOptions(preprocess);
   const batches = new Batches(set, { batchSize: opts.batch, mean, std, seed: opts.seed ?? 0, augment: { flip: opts.flip, padCrop: opts.padCrop } });
+  // A session above the frozen part: that part's output for every image, once (the batches draw the same order)
+  const rows = session.input.name === 'images' ? null : await frozenRows(session, set, mean, std);
+  const size = rows ? rows.length / set.n : 0;
+  const next = (): { x: Float32Array; y: BigInt64Array } => {
+    if (!rows) {
+      const b = batches.next();
+      return { x: b.x.data, y: b.y.data };
+    }
+    const { indices } = batches.nextIndices();
+    const x = new Float32Array(indices.length * size);
+    indices.forEach((row, i) => x.set(rows.subarray(row * size, (row + 1) * size), i * size));
+    return { x, y: BigInt64Array.from(indices, (row) => BigInt(set.labels[row]!)) };
+  };
   const schedule = { kind: 'cosine' as const, lr: opts.lr ?? teachLearningRate(opts.mode), warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
   const t0 = performance.now();
   let tFirst = t0;
   let last: TeachProgress | null = null;
   for (let i = 0; i < opts.steps && !stopped(); i++) {
-    const b = batches.next();
+    const b = next();
     const lr = learningRate(schedule, i);
-    const r = await session.step(b.x.data, b.y.data, lr);
+    const r = await session.step(b.x, b.y, lr);
     const now = performance.now();
     if (i === 0) tFirst = now;
     const imagesPerSec = i === 0 ? opts.batch / ((now - t0) / 1000) : (i * opts.batch) / ((now - tFirst) / 1000);
@@ -146,6 +195,11 @@ export async function classifyPixels(session: TrainSession, pixels: Uint8Array, 
   const luts = normalizationTables(o.mean, o.std);
   const x = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) x[i] = luts[Math.floor((i % per) / plane)]![pixels[i]!]!;
-  const r = await session.evaluate(x, new BigInt64Array(n));
-  return r.logits.data;
+  if (session.input.name === 'images') return (await session.evaluate(x, new BigInt64Array(n))).logits.data;
+  const part = await frozenPart(session);
+  try {
+    return (await session.evaluate(await part.run(x, n), new BigInt64Array(n))).logits.data;
+  } finally {
+    await part.release();
+  }
 }

@@ -96,3 +96,34 @@ test('cheap teach modes: last:1 and lora:4 learn, leave the frozen weights alone
   assert.equal(teachLearningRate('lora:8'), TEACH_LR.lora);
   assert.throws(() => teachSelection('lora:x' as never), /'lora:x' needs a positive integer/);
 });
+
+test('without flip and crop, head and last:1 teach on the frozen part computed once: the weights and logits of the uncached run', async () => {
+  const deeper = checkConfig({ ...config, depth: 2 });
+  const two = { config: deeper, weights: initParameters(deeper, { seed: 2 }), preprocess: pre };
+  const set = toySet(6, 5);
+  const held = toySet(3, 6);
+  for (const [mode, input] of [['head', 'features'], ['last:1', 'tokens']] as const) {
+    const opts: TeachOptions = { mode, steps: 8, batch: 4, lr: 1e-2 };
+    const run = async (o: TeachOptions) => {
+      const session = await teachSession(nodeEngine, two, 2, o);
+      await teach(session, set, pre, o, () => {});
+      const out = { input: session.input.name, weights: session.parameters(), logits: await classifyPixels(session, held.images, pre) };
+      await session.release();
+      return out;
+    };
+    const cached = await run(opts);
+    const uncached = await run({ ...opts, cacheFeatures: false });
+    assert.deepEqual([cached.input, uncached.input], [input, 'images'], mode);
+    const flipped = await teachSession(nodeEngine, two, 2, { ...opts, flip: true });
+    assert.equal(flipped.input.name, 'images', 'flip: nothing cached');
+    await flipped.release();
+    // the frozen part from the inference graph rounds differently (fused attention): float32 rounding, not a step
+    for (const [name, t] of uncached.weights) {
+      const a = cached.weights.get(name)!.data as Float32Array;
+      const scale = Math.max(1e-3, ...Array.from(t.data as Float32Array, Math.abs));
+      (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - a[i]!) <= 1e-5 * scale, `${mode}: ${name}[${i}]`));
+    }
+    uncached.logits.forEach((v, i) => assert.ok(Math.abs(v - cached.logits[i]!) <= 1e-5 * Math.max(1, Math.abs(v)), `${mode}: logit ${i}`));
+    assert.ok(Math.max(...Array.from(cached.weights.get('head.weight')!.data as Float32Array, Math.abs)) > 1e-3, `${mode}: the head learnt`);
+  }
+});

@@ -128,25 +128,31 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
       s.logits.forEach((v, j) => assert.ok(Math.abs(v - node[i]!.logits[j]!) <= 1e-4 * scale + 1e-6, `${s.file} logit ${j}: page ${v}, node ${node[i]!.logits[j]}`));
     });
 
-    // "what to train": LoRA adapters in the page; the download is a plain model with them merged, and Node's predict
+    // "what to train": LoRA adapters in the page, and the last 2 blocks without flip and crop (so on the frozen
+    // block's output computed once per image); each download is a plain model (adapters merged), and Node's predict
     // gives the page's logits
-    await page.selectOption('#teach-mode-select', 'lora:8');
-    await page.fill('#teach-steps', '10');
-    await page.click('#teach-start');
-    await page.waitForSelector('body[data-teach=trained], body[data-teach=error]', { timeout: 120_000 });
-    assert.equal(await page.getAttribute('body', 'data-teach'), 'trained', (await page.textContent('#teach-stats')) ?? '');
-    await page.locator('#teach-try').setInputFiles(testFiles.slice(0, 4));
-    await page.waitForFunction(() => document.querySelectorAll('#teach-results li').length === 4 && document.body.dataset.teach === 'trained');
-    const loraShown = await page.$$eval('#teach-results li', (li) => li.map((l) => JSON.parse(l.dataset.logits!) as number[]));
-    const [loraDownload] = await Promise.all([page.waitForEvent('download'), page.click('#teach-download')]);
-    const merged = join(dir, 'taught-lora.safetensors');
-    await loraDownload.saveAs(merged);
-    const lr = vitkit(['predict', ...testFiles.slice(0, 4), '--checkpoint', merged, '--json', '--logits', '--top', '1']);
-    assert.equal(lr.status, 0, lr.stderr);
-    lr.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { logits: number[] }).logits).forEach((logits, i) => {
-      const scale = Math.max(...loraShown[i]!.map(Math.abs));
-      logits.forEach((v, j) => assert.ok(Math.abs(v - loraShown[i]![j]!) <= 1e-4 * scale + 1e-6, `LoRA logit ${j} of image ${i}: page ${loraShown[i]![j]}, node ${v}`));
-    });
+    for (const [k, [mode, augment]] of ([['lora:8', true], ['last:2', false]] as const).entries()) {
+      const files = testFiles.slice(4 * k, 4 * k + 4); // other files each time: the same ones again fire no change event
+      await page.selectOption('#teach-mode-select', mode);
+      for (const box of ['#teach-flip', '#teach-crop']) await page.setChecked(box, augment);
+      await page.fill('#teach-steps', '10');
+      await page.click('#teach-start');
+      await page.waitForSelector('body[data-teach=trained], body[data-teach=error]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('body', 'data-teach'), 'trained', (await page.textContent('#teach-stats')) ?? '');
+      await page.locator('#teach-try').setInputFiles(files);
+      await page.waitForFunction(() => document.querySelectorAll('#teach-results li').length === 4 && document.body.dataset.teach === 'trained');
+      const modeShown = await page.$$eval('#teach-results li', (li) => li.map((l) => JSON.parse(l.dataset.logits!) as number[]));
+      const [modeDownload] = await Promise.all([page.waitForEvent('download'), page.click('#teach-download')]);
+      const saved = join(dir, `taught-${mode.replace(':', '')}.safetensors`);
+      await modeDownload.saveAs(saved);
+      const pr = vitkit(['predict', ...files, '--checkpoint', saved, '--json', '--logits', '--top', '1']);
+      assert.equal(pr.status, 0, pr.stderr);
+      pr.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { logits: number[] }).logits).forEach((logits, i) => {
+        const scale = Math.max(...modeShown[i]!.map(Math.abs));
+        logits.forEach((v, j) => assert.ok(Math.abs(v - modeShown[i]![j]!) <= 1e-4 * scale + 1e-6, `${mode} logit ${j} of image ${i}: page ${modeShown[i]![j]}, node ${v}`));
+      });
+    }
+    for (const box of ['#teach-flip', '#teach-crop']) await page.setChecked(box, true);
     await page.selectOption('#teach-mode-select', 'full');
 
     // Stop ends a long run between two steps, and the page keeps what was trained so far
