@@ -384,7 +384,8 @@ export function inferenceGraph(model: ViTConfig, stored: StateDict, outputs: rea
  */
 export function prefixGraph(model: ViTConfig, stored: StateDict, block: number, opts: Pick<InferenceGraphOptions, 'batch' | 'kernel'> = {}): Graph {
   const g = new Graph('vit_prefix');
-  const { cfg, build } = inferenceParts(g, model, stored, false, opts.kernel);
+  // the model as far as block k: the weights above it are neither read nor folded (they may be absent)
+  const { cfg, build } = inferenceParts(g, { ...model, depth: Math.min(block, model.depth) }, stored, false, opts.kernel);
   const images = g.input('images', 'float32', [opts.batch ?? 'batch', cfg.inChans, cfg.imgSize, cfg.imgSize]);
   g.output(tokensBefore(cfg, images, block, build), 'tokens');
   return g;

@@ -27,8 +27,11 @@ export class FrozenPart {
   /** The part of `weights` (the model's parameters; other entries are ignored) below `start`, on `opts.device`. */
   static async create(engine: Engine, config: ViTConfig, weights: StateDict, start: CachedStart, opts: SessionOptions = {}): Promise<FrozenPart> {
     const kernel = attentionKernelFor(opts.device ?? 'cpu');
-    const frozen = new Map([...parameterShapes(config).keys()].map((n) => [n, weights.get(n)!])); // not optimizer state
-    const graph = start === 'features' ? inferenceGraph(config, frozen, ['pooled'], { kernel }) : prefixGraph(config, frozen, start.block, { kernel });
+    const frozen = new Map([...parameterShapes(config).keys()].filter((n) => weights.has(n)).map((n) => [n, weights.get(n)!])); // not optimizer state
+    // the head's input: the model without its head (the head trains, and may be absent from `weights`)
+    const graph = start === 'features'
+      ? inferenceGraph({ ...config, numClasses: 0 }, frozen, ['pooled'], { kernel })
+      : prefixGraph(config, frozen, start.block, { kernel });
     const session = await engine.createSession(toOnnx(graph), opts);
     const output = start === 'features' ? 'pooled' : 'tokens';
     return new FrozenPart(engine, session, config, output, numel(exampleInput(config, start).shape));

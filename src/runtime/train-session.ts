@@ -336,6 +336,12 @@ export class TrainSession {
     return stateName('ema', param);
   }
 
+  /** The frozen parameters (copies): never updated, so readable whatever the device holds. */
+  frozenParameters(): StateDict {
+    this.checkUsable();
+    return new Map([...this.frozen.data].map(([n, data]) => [n, { dtype: 'float32', shape: this.spec.params.get(n)!, data: data.slice() }]));
+  }
+
   /** Current parameters (copies), in parameterShapes order; `{ ema: true }` gives the EMA weights. */
   parameters(which: WeightsChoice = {}): StateDict {
     this.checkUsable();

@@ -111,8 +111,7 @@ export async function teachSession(
 async function frozenPart(session: TrainSession): Promise<FrozenPart> {
   const { engine, device, threads, start } = session.options;
   if (!start || start === 'images') throw new Error('this session takes images: it has no frozen part to run');
-  await session.download(); // (frozen weights never change; this is for the rule that host values are fresh)
-  return FrozenPart.create(engine, session.config, session.parameters(), start, { device, threads });
+  return FrozenPart.create(engine, session.config, session.frozenParameters(), start, { device, threads });
 }
 
 /** The frozen part's output for every image of `set` (normalised, not augmented), 32 images a run. */
@@ -155,6 +154,7 @@ export async function teach(
   if (set.n < opts.batch) throw new Error(`${set.n} images are fewer than the batch of ${opts.batch}`);
   const { mean, std } = resolvePreprocessOptions(preprocess);
   const batches = new Batches(set, { batchSize: opts.batch, mean, std, seed: opts.seed ?? 0, augment: { flip: opts.flip, padCrop: opts.padCrop } });
+  const t0 = performance.now(); // (the frozen part's pass counts in the run's time)
   // A session above the frozen part: that part's output for every image, once (the batches draw the same order)
   const rows = session.input.name === 'images' ? null : await frozenRows(session, set, mean, std);
   const size = rows ? rows.length / set.n : 0;
@@ -169,7 +169,6 @@ export async function teach(
     return { x, y: BigInt64Array.from(indices, (row) => BigInt(set.labels[row]!)) };
   };
   const schedule = { kind: 'cosine' as const, lr: opts.lr ?? teachLearningRate(opts.mode), warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
-  const t0 = performance.now();
   let tFirst = t0;
   let last: TeachProgress | null = null;
   for (let i = 0; i < opts.steps && !stopped(); i++) {
