@@ -36,6 +36,7 @@ export { buildStepGraph, buildEvalGraph, exampleInput, type GraphStart, type Exa
 export { LORA_TARGETS, DEFAULT_LORA_TARGETS, loraShapes, mergeLora, withLoraAdapters, type LoraOptions, type LoraTarget } from './model/lora.ts';
 export { TRAIN_ALL, TRAIN_HEAD, formatTrainSelection, parseTrainSelection, selectionRule, cachedStart, type CachedStart, type TrainSelection } from './model/trainable.ts';
 export { TrainSession, type TrainSessionOptions, type StepResult, type EvalResult } from './runtime/train-session.ts';
+export { FrozenPart } from './runtime/frozen-part.ts';
 export { type Engine } from './runtime/engine.ts';
 export { webEngine, type OrtWeb } from './runtime/web-engine.ts';
 export { withNewHead } from './model/head.ts';
