@@ -4,7 +4,10 @@
 // with the CPU. Two measures: images per second of wall time (what a user sees on an idle machine), and CPU time
 // per image (every chromium process's, or Node's own, around the timed steps), which holds when something else
 // shares the cores. The teach mode runs the same steps in a worker.
-// Run: npm run bench:web-train [-- --steps N --threads 1,2 --cases teach-full,teach-last2,teach-lora8,teach-head,fmnist-main-job]
+// The `-cached` cases are the step a teach run without flip and crop takes: on the frozen part's output computed once
+// (the tokens entering block 1 for last:2, the head's input for head), fed in place of images.
+// Run: npm run bench:web-train [-- --steps N --threads 1,2 --cases teach-full,teach-last2,teach-last2-cached,teach-lora8,
+//        teach-head,teach-head-cached,fmnist-main-job]
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkConfig, defaultConfig } from '../src/model/config.ts';
@@ -13,7 +16,9 @@ import { Rng } from '../src/rng.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
-import { parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
+import { cachedStart, parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
+import { type GraphStart, exampleInput } from '../src/model/step-graph.ts';
+import { numel } from '../src/graph/tensor.ts';
 import { launchChromium } from '../test/web/chromium.ts';
 import { buildHarness, serveHarness } from '../test/web/harness.ts';
 import { machine } from './machine.ts';
@@ -23,11 +28,13 @@ const STEPS = Number(values.steps ?? 20);
 const WARMUP = 3;
 const THREADS = (values.threads ?? '1,2').split(',').map(Number);
 /** `train`: what trains, as `--train` spells it (model/trainable.ts); the page's teach choices. */
-const ALL_CASES: readonly { name: string; batch: number; train: string }[] = [
+const ALL_CASES: readonly { name: string; batch: number; train: string; cached?: boolean }[] = [
   { name: 'teach-full', batch: 16, train: 'all' },
   { name: 'teach-last2', batch: 16, train: 'last:2' },
+  { name: 'teach-last2-cached', batch: 16, train: 'last:2', cached: true },
   { name: 'teach-lora8', batch: 16, train: 'lora:8' },
   { name: 'teach-head', batch: 16, train: 'head' },
+  { name: 'teach-head-cached', batch: 16, train: 'head', cached: true },
   { name: 'fmnist-main-job', batch: 64, train: 'all' },
 ];
 const CASES = values.cases ? ALL_CASES.filter((c) => values.cases!.split(',').includes(c.name)) : ALL_CASES;
@@ -37,9 +44,15 @@ const options = { optimizer: { kind: 'adamw' as const, weightDecay: 0.05 }, clip
 const params = initParameters(config, { seed: 0 });
 const lrs = Array<number>(WARMUP + STEPS).fill(1e-4);
 
-function batchOf(n: number): { images: Float32Array; labels: BigInt64Array } {
+/** Where a case's step graph starts: images, or (cached) above the frozen part. */
+const startOf = (c: (typeof ALL_CASES)[number]) => (c.cached ? cachedStart(config, parseTrainSelection(c.train)) : undefined);
+
+/** A batch of what the case's step takes per example (images, or the frozen part's output), and labels. */
+function batchOf(n: number, start?: GraphStart): { images: Float32Array; labels: BigInt64Array; shape: number[] } {
   const rng = new Rng(n);
-  return { images: Float32Array.from({ length: n * 28 * 28 }, () => rng.normal()), labels: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)) };
+  const shape = exampleInput(config, start).shape;
+  const images = Float32Array.from({ length: n * numel(shape) }, () => rng.normal());
+  return { images, labels: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)), shape: [n, ...shape] };
 }
 
 /** Images per second over the timed steps (the warm-up ones left out). */
@@ -67,10 +80,10 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-async function node(batch: number, train: string, threads: number): Promise<{ rate: number; cpuMsPerImage: number }> {
+async function node(batch: number, train: string, threads: number, start?: GraphStart): Promise<{ rate: number; cpuMsPerImage: number }> {
   const selection = parseTrainSelection(train);
-  const s = await TrainSession.create(config, params, { ...options, batch, trainable: selectionRule(config, selection), lora: selection.lora, engine: nodeEngine, threads });
-  const { images, labels } = batchOf(batch);
+  const s = await TrainSession.create(config, params, { ...options, batch, trainable: selectionRule(config, selection), lora: selection.lora, engine: nodeEngine, threads, start });
+  const { images, labels } = batchOf(batch, start);
   const ms: number[] = [];
   let cpu0 = 0;
   for (const [i, lr] of lrs.entries()) {
@@ -90,13 +103,14 @@ type RunCase = (steps?: number) => Promise<{ stepMs: number[]; threads: number }
 try {
   for (const threads of THREADS) {
     for (const c of CASES) {
-      const ours = await node(c.batch, c.train, threads);
-      const { images, labels } = batchOf(c.batch);
+      const start = startOf(c);
+      const ours = await node(c.batch, c.train, threads, start);
+      const { images, labels, shape } = batchOf(c.batch, start);
       const server = await serveHarness(dir, new Map([
         ...params,
-        ['images', { dtype: 'float32', shape: [c.batch, 1, 28, 28], data: images }],
+        ['images', { dtype: 'float32', shape, data: images }],
         ['labels', { dtype: 'int64', shape: [c.batch], data: labels }],
-      ]), { config, options: { ...options, batch: c.batch }, train: c.train, lrs, states: false, threads });
+      ]), { config, options: { ...options, batch: c.batch, start }, train: c.train, lrs, states: false, threads });
       const page = await browser.newPage();
       await page.goto(server.url);
       await page.waitForSelector('body[data-state=ready]', { state: 'attached' });
