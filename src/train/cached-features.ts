@@ -17,20 +17,17 @@
 import { totalmem } from 'node:os';
 import { type Batch, type BatchOptions, type BatchPosition, Batches } from '../data/batches.ts';
 import type { BatchStream } from '../data/prefetch.ts';
-import { type Dataset, type ImageSet, subset } from '../data/image-set.ts';
-import type { ImageSource } from '../eval/evaluate.ts';
+import type { Dataset } from '../data/image-set.ts';
 import { type Split, SPLITS } from '../eval/features.ts';
-import { type StateDict, numel, tensor } from '../graph/tensor.ts';
+import { type StateDict, numel } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { type CachedStart, cachedStart } from '../model/trainable.ts';
 import { exampleInput } from '../model/step-graph.ts';
 import { FrozenPart } from '../runtime/frozen-part.ts';
 import { nodeEngine } from '../runtime/node-engine.ts';
 import type { Device } from '../runtime/session-options.ts';
+import { frozenRows, gatherRows } from './frozen-rows.ts';
 import { type TrainRecipe, recipeSelection } from './recipe.ts';
-
-/** Images per inference run of the cache's pass. */
-const PASS_BATCH = 32;
 
 /** Whether a run trains on a frozen part's cached output (`start` says which); `reason` says why not, in one line. */
 export interface FeatureCaching {
@@ -79,27 +76,6 @@ export function featureCaching(recipe: TrainRecipe, images: number, wanted = tru
   return { start };
 }
 
-/** Rows `indices` of n rows of `shape` values, with their labels, as a batch's tensors. */
-function gather(rows: Float32Array, shape: readonly number[], labels: Int32Array, indices: Int32Array): Pick<Batch, 'x' | 'y'> {
-  const size = numel(shape);
-  const x = new Float32Array(indices.length * size);
-  const y = new BigInt64Array(indices.length);
-  indices.forEach((row, i) => {
-    x.set(rows.subarray(row * size, (row + 1) * size), i * size);
-    y[i] = BigInt(labels[row]!);
-  });
-  return { x: tensor('float32', [indices.length, ...shape], x), y: tensor('int64', [indices.length], y) };
-}
-
-/** The training images of a set as the step sees them without augmentation: normalised as Batches does. */
-function trainingImages(set: ImageSet, recipe: Pick<TrainRecipe, 'mean' | 'std'>): ImageSource {
-  const load = async (indices: readonly number[]) => {
-    const images = subset(set, indices, set.name);
-    return new Batches(images, { batchSize: indices.length, shuffle: false, mean: recipe.mean, std: recipe.std }).next().x;
-  };
-  return { classes: set.classes, labels: set.labels, load };
-}
-
 interface PassOptions {
   readonly threads?: number;
   readonly device?: Device;
@@ -131,18 +107,12 @@ export class FeatureCache {
    */
   async fill(recipe: TrainRecipe, weights: StateDict, opts: PassOptions = {}): Promise<boolean> {
     const part = await FrozenPart.create(nodeEngine, recipe.config, weights, this.start, { threads: opts.threads, device: opts.device });
-    const size = part.size;
     try {
       for (const split of SPLITS) {
         const set = this.data[split];
-        const images = trainingImages(set, recipe);
-        const rows = new Float32Array(set.n * size);
-        for (let first = 0; first < set.n; first += PASS_BATCH) {
-          if (opts.signal?.aborted) return false;
-          const indices = Array.from({ length: Math.min(PASS_BATCH, set.n - first) }, (_, i) => first + i);
-          rows.set(await part.run((await images.load(indices)).data, indices.length), first * size);
-          opts.onProgress?.(split, first + indices.length, set.n);
-        }
+        const onProgress = (done: number) => opts.onProgress?.(split, done, set.n);
+        const rows = await frozenRows(part, set, recipe, { onProgress, signal: opts.signal });
+        if (!rows) return false;
         this.rows[split] = rows;
       }
       return true;
@@ -168,7 +138,7 @@ export class FeatureCache {
       next: async () => {
         if (closed) throw new Error('the batch stream is closed');
         const { indices, epoch, batch } = batches.nextIndices();
-        return { ...gather(this.of('train'), this.shape, set.labels, indices), indices, epoch, batch };
+        return { ...gatherRows(this.of('train'), this.shape, set.labels, indices), indices, epoch, batch };
       },
       close: async () => {
         closed = true;
@@ -181,7 +151,7 @@ export class FeatureCache {
     const set = this.data.test;
     for (let first = 0; first < set.n; first += size) {
       const indices = Int32Array.from({ length: Math.min(size, set.n - first) }, (_, i) => first + i);
-      yield { ...gather(this.of('test'), this.shape, set.labels, indices), indices };
+      yield { ...gatherRows(this.of('test'), this.shape, set.labels, indices), indices };
     }
   }
 }

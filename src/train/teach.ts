@@ -19,6 +19,7 @@ import { learningRate } from './schedule.ts';
 import { mergeLora } from '../model/lora.ts';
 import { TRAIN_ALL, type TrainSelection, cachedStart, parseTrainSelection, selectionRule } from '../model/trainable.ts';
 import { FrozenPart } from '../runtime/frozen-part.ts';
+import { frozenRows, gatherRows } from './frozen-rows.ts';
 
 /**
  * What a teach run trains: every weight ('full'), or a `--train` choice (model/trainable.ts) such as 'head' (the
@@ -114,15 +115,11 @@ async function frozenPart(session: TrainSession): Promise<FrozenPart> {
   return FrozenPart.create(engine, session.config, session.frozenParameters(), start, { device, threads });
 }
 
-/** The frozen part's output for every image of `set` (normalised, not augmented), 32 images a run. */
-async function frozenRows(session: TrainSession, set: ImageSet, mean: readonly number[], std: readonly number[]): Promise<Float32Array> {
+/** The frozen part's output for every image of `set` (not augmented), run once on the session's engine. */
+async function frozenRowsOf(session: TrainSession, set: ImageSet, norm: { mean: readonly number[]; std: readonly number[] }): Promise<Float32Array> {
   const part = await frozenPart(session);
   try {
-    const rows = new Float32Array(set.n * part.size);
-    for (const b of new Batches(set, { batchSize: 32, shuffle: false, mean, std }).restOfEpoch()) {
-      rows.set(await part.run(b.x.data, b.indices.length), b.indices[0]! * part.size);
-    }
-    return rows;
+    return (await frozenRows(part, set, norm))!; // (no signal: never stopped)
   } finally {
     await part.release();
   }
@@ -156,25 +153,15 @@ export async function teach(
   const batches = new Batches(set, { batchSize: opts.batch, mean, std, seed: opts.seed ?? 0, augment: { flip: opts.flip, padCrop: opts.padCrop } });
   const t0 = performance.now(); // (the frozen part's pass counts in the run's time)
   // A session above the frozen part: that part's output for every image, once (the batches draw the same order)
-  const rows = session.input.name === 'images' ? null : await frozenRows(session, set, mean, std);
-  const size = rows ? rows.length / set.n : 0;
-  const next = (): { x: Float32Array; y: BigInt64Array } => {
-    if (!rows) {
-      const b = batches.next();
-      return { x: b.x.data, y: b.y.data };
-    }
-    const { indices } = batches.nextIndices();
-    const x = new Float32Array(indices.length * size);
-    indices.forEach((row, i) => x.set(rows.subarray(row * size, (row + 1) * size), i * size));
-    return { x, y: BigInt64Array.from(indices, (row) => BigInt(set.labels[row]!)) };
-  };
+  const rows = session.input.name === 'images' ? null : await frozenRowsOf(session, set, { mean, std });
+  const next = () => (rows ? gatherRows(rows, session.input.shape, set.labels, batches.nextIndices().indices) : batches.next());
   const schedule = { kind: 'cosine' as const, lr: opts.lr ?? teachLearningRate(opts.mode), warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
   let tFirst = t0;
   let last: TeachProgress | null = null;
   for (let i = 0; i < opts.steps && !stopped(); i++) {
     const b = next();
     const lr = learningRate(schedule, i);
-    const r = await session.step(b.x, b.y, lr);
+    const r = await session.step(b.x.data, b.y.data, lr);
     const now = performance.now();
     if (i === 0) tFirst = now;
     const imagesPerSec = i === 0 ? opts.batch / ((now - t0) / 1000) : (i * opts.batch) / ((now - tFirst) / 1000);
