@@ -6,11 +6,14 @@
 // shares the cores. The teach mode runs the same steps in a worker.
 // The `-cached` cases are the step a teach run without flip and crop takes: on the frozen part's output computed once
 // (the tokens entering block 1 for last:2, the head's input for head), fed in place of images.
+// `whole-2-blocks` is the whole step of the same model with 2 blocks: about the work of a `last:2` step, whose two
+// trained blocks each need their whole backward (the lowest one's first product's input gradient aside), so it
+// shows what `last:2` can gain on the 3-block model at most, whatever the engine.
 // Run: npm run bench:web-train [-- --steps N --threads 1,2 --cases teach-full,teach-last2,teach-last2-cached,teach-lora8,
-//        teach-head,teach-head-cached,fmnist-main-job]
+//        teach-head,teach-head-cached,whole-2-blocks,fmnist-main-job] (cases run in the order given, repeats too)
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { checkConfig, defaultConfig } from '../src/model/config.ts';
+import { type ViTConfig, checkConfig, defaultConfig } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { Rng } from '../src/rng.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
@@ -18,7 +21,7 @@ import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
 import { cachedStart, parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
 import { type GraphStart, exampleInput } from '../src/model/step-graph.ts';
-import { numel } from '../src/graph/tensor.ts';
+import { type StateDict, numel } from '../src/graph/tensor.ts';
 import { launchChromium } from '../test/web/chromium.ts';
 import { buildHarness, serveHarness } from '../test/web/harness.ts';
 import { machine } from './machine.ts';
@@ -28,24 +31,33 @@ const STEPS = Number(values.steps ?? 20);
 const WARMUP = 3;
 const THREADS = (values.threads ?? '1,2').split(',').map(Number);
 /** `train`: what trains, as `--train` spells it (model/trainable.ts); the page's teach choices. */
-const ALL_CASES: readonly { name: string; batch: number; train: string; cached?: boolean }[] = [
+/** `depth`: the model's blocks, when not the `npm start` model's. */
+const ALL_CASES: readonly { name: string; batch: number; train: string; cached?: boolean; depth?: number }[] = [
   { name: 'teach-full', batch: 16, train: 'all' },
   { name: 'teach-last2', batch: 16, train: 'last:2' },
   { name: 'teach-last2-cached', batch: 16, train: 'last:2', cached: true },
   { name: 'teach-lora8', batch: 16, train: 'lora:8' },
   { name: 'teach-head', batch: 16, train: 'head' },
   { name: 'teach-head-cached', batch: 16, train: 'head', cached: true },
+  { name: 'whole-2-blocks', batch: 16, train: 'all', depth: 2 },
   { name: 'fmnist-main-job', batch: 64, train: 'all' },
 ];
-const CASES = values.cases ? ALL_CASES.filter((c) => values.cases!.split(',').includes(c.name)) : ALL_CASES;
+/** The cases in the order given, repeats included: interleaving reruns of the whole step shows the machine's drift. */
+const CASES = values.cases?.split(',').map((name) => {
+  const c = ALL_CASES.find((k) => k.name === name);
+  if (!c) throw new Error(`--cases: no case '${name}' (have ${ALL_CASES.map((k) => k.name).join(', ')})`);
+  return c;
+}) ?? ALL_CASES;
 
 const config = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
+type Case = (typeof ALL_CASES)[number];
+/** A case's model: the `npm start` model, or it with `depth` blocks. */
+const configOf = (c: Case): ViTConfig => (c.depth ? checkConfig({ ...config, depth: c.depth }) : config);
 const options = { optimizer: { kind: 'adamw' as const, weightDecay: 0.05 }, clipNorm: 1 };
-const params = initParameters(config, { seed: 0 });
 const lrs = Array<number>(WARMUP + STEPS).fill(1e-4);
 
 /** Where a case's step graph starts: images, or (cached) above the frozen part. */
-const startOf = (c: (typeof ALL_CASES)[number]) => (c.cached ? cachedStart(config, parseTrainSelection(c.train)) : undefined);
+const startOf = (c: Case) => (c.cached ? cachedStart(config, parseTrainSelection(c.train)) : undefined);
 
 /** A batch of what the case's step takes per example (images, or the frozen part's output), and labels. */
 function batchOf(n: number, start?: GraphStart): { images: Float32Array; labels: BigInt64Array; shape: number[] } {
@@ -80,9 +92,11 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-async function node(batch: number, train: string, threads: number, start?: GraphStart): Promise<{ rate: number; cpuMsPerImage: number }> {
-  const selection = parseTrainSelection(train);
-  const s = await TrainSession.create(config, params, { ...options, batch, trainable: selectionRule(config, selection), lora: selection.lora, engine: nodeEngine, threads, start });
+async function node(c: Case, params: StateDict, threads: number, start?: GraphStart): Promise<{ rate: number; cpuMsPerImage: number }> {
+  const { batch } = c;
+  const selection = parseTrainSelection(c.train);
+  const cfg = configOf(c);
+  const s = await TrainSession.create(cfg, params, { ...options, batch, trainable: selectionRule(cfg, selection), lora: selection.lora, engine: nodeEngine, threads, start });
   const { images, labels } = batchOf(batch, start);
   const ms: number[] = [];
   let cpu0 = 0;
@@ -104,13 +118,14 @@ try {
   for (const threads of THREADS) {
     for (const c of CASES) {
       const start = startOf(c);
-      const ours = await node(c.batch, c.train, threads, start);
+      const params = initParameters(configOf(c), { seed: 0 });
+      const ours = await node(c, params, threads, start);
       const { images, labels, shape } = batchOf(c.batch, start);
       const server = await serveHarness(dir, new Map([
         ...params,
         ['images', { dtype: 'float32', shape, data: images }],
         ['labels', { dtype: 'int64', shape: [c.batch], data: labels }],
-      ]), { config, options: { ...options, batch: c.batch, start }, train: c.train, lrs, states: false, threads });
+      ]), { config: configOf(c), options: { ...options, batch: c.batch, start }, train: c.train, lrs, states: false, threads });
       const page = await browser.newPage();
       await page.goto(server.url);
       await page.waitForSelector('body[data-state=ready]', { state: 'attached' });
@@ -128,7 +143,7 @@ try {
       await server.close();
       const web = { rate: rate(c.batch, got.stepMs), cpuMsPerImage: webCpu / (STEPS * c.batch) };
       console.log(JSON.stringify({
-        case: c.name, batch: c.batch, trains: c.train, steps: STEPS, threads: { node: threads, web: got.threads },
+        case: c.name, blocks: configOf(c).depth, batch: c.batch, trains: c.train, steps: STEPS, threads: { node: threads, web: got.threads },
         machine: machine(),
         node_images_per_sec: ours.rate, web_images_per_sec: web.rate, web_over_node: web.rate / ours.rate,
         node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage, web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,
