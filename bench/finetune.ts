@@ -8,6 +8,8 @@
 //           and its ratio, and the GPU's name and driver (onnxruntime names no adapter). `last:4` and `head` are the
 //           steps that recompute the frozen forward (--no-cache-features); `last:4, cached` the step on the cached
 //           tokens entering block 8 (blocks 8–11 alone), `head, cached` the step on cached features (the head alone).
+//           Each case also counts its step graph's matrix products (multiply-adds per image, graph/flops.ts): the
+//           whole step's count over a case's is the speed-up its arithmetic allows.
 //           Then what a user waits for: a whole `train()` run of --run-epochs epochs on --run-images random images
 //           (and a quarter as many test images, evaluated every epoch) with --train all, last:4 and head, whose
 //           time includes building the sessions and, for last:4 and head, the pass that fills the cache once.
@@ -32,7 +34,9 @@ import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model
 import { initParameters } from '../src/model/init.ts';
 import { UserError } from '../src/errors.ts';
 import { imageSet } from '../src/data/image-set.ts';
+import { multiplyAdds } from '../src/graph/flops.ts';
 import { numel } from '../src/graph/tensor.ts';
+import { buildStepGraph } from '../src/model/step-graph.ts';
 import { Rng } from '../src/rng.ts';
 import type { TrainRecipe } from '../src/train/recipe.ts';
 import type { TrainEvent } from '../src/train/trainer.ts';
@@ -83,10 +87,8 @@ async function speedCase(name: string): Promise<Record<string, number>> {
   const cached = name.endsWith(', cached');
   const selection = parseTrainSelection(name.replace(', cached', ''));
   const t0 = performance.now();
-  const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), {
-    engine: nodeEngine, batch: speedBatch, ...benchStep, threads, device,
-    trainable: selectionRule(cfg, selection), lora: selection.lora, start: cached ? cachedStart(cfg, selection) : undefined,
-  });
+  const graph = { batch: speedBatch, ...benchStep, trainable: selectionRule(cfg, selection), lora: selection.lora, start: cached ? cachedStart(cfg, selection) : undefined };
+  const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), { ...graph, engine: nodeEngine, threads, device });
   const build = (performance.now() - t0) / 1000;
   const x = Float32Array.from({ length: speedBatch * numel(session.input.shape) }, (_, i) => Math.sin(i));
   const y = BigInt64Array.from({ length: speedBatch }, (_, i) => BigInt(i % cfg.numClasses));
@@ -100,7 +102,11 @@ async function speedCase(name: string): Promise<Record<string, number>> {
   const cpuPerStep = (cpu.user + cpu.system) / 1e6 / steps;
   const trainable = session.trainable.length;
   await session.release();
-  return { images_per_sec: speedBatch / perStep, seconds_per_step: perStep, cpu_seconds_per_step: cpuPerStep, build_seconds: build, trainable_tensors: trainable, timed_steps: steps, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  const multiplyAddsPerImage = multiplyAdds(buildStepGraph(cfg, graph).graph.nodes) / speedBatch; // the step's arithmetic
+  return {
+    images_per_sec: speedBatch / perStep, seconds_per_step: perStep, cpu_seconds_per_step: cpuPerStep, build_seconds: build,
+    trainable_tensors: trainable, timed_steps: steps, peak_rss_mb: process.resourceUsage().maxRSS / 1024, multiply_adds_per_image: multiplyAddsPerImage,
+  };
 }
 
 /** A whole train() run (child process) of `runEpochs` epochs on random images: what `vitkit finetune --train X` costs. */
@@ -157,6 +163,8 @@ async function speed(): Promise<void> {
     const all = rows['all']!;
     const ratios = {
       speedup_vs_all: ratio(r.images_per_sec, all.images_per_sec),
+      // what the matrix products' arithmetic allows: the whole step's multiply-adds over this one's
+      speedup_allowed_by_multiply_adds: ratio(all.multiply_adds_per_image, r.multiply_adds_per_image),
       ...(device === 'webgpu'
         ? gpuMemory(r, all)
         // CPU time holds when other work shares the cores (wall time does not)

@@ -8,7 +8,8 @@
 // (the tokens entering block 1 for last:2, the head's input for head), fed in place of images.
 // `whole-2-blocks` is the whole step of the same model with 2 blocks: about the work of a `last:2` step, whose two
 // trained blocks each need their whole backward (the lowest one's first product's input gradient aside), so it
-// shows what `last:2` can gain on the 3-block model at most, whatever the engine.
+// shows what `last:2` can gain on the 3-block model at most, whatever the engine. Each line also gives the step graph's
+// matrix products' multiply-adds per image and the whole step's over them: the speed-up the arithmetic allows.
 // Run: npm run bench:web-train [-- --steps N --threads 1,2 --cases teach-full,teach-last2,teach-last2-cached,teach-lora8,
 //        teach-head,teach-head-cached,whole-2-blocks,fmnist-main-job] (cases run in the order given, repeats too)
 import { readFileSync, readdirSync } from 'node:fs';
@@ -20,7 +21,8 @@ import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
 import { cachedStart, parseTrainSelection, selectionRule } from '../src/model/trainable.ts';
-import { type GraphStart, exampleInput } from '../src/model/step-graph.ts';
+import { type GraphStart, buildStepGraph, exampleInput } from '../src/model/step-graph.ts';
+import { multiplyAdds } from '../src/graph/flops.ts';
 import { type StateDict, numel } from '../src/graph/tensor.ts';
 import { launchChromium } from '../test/web/chromium.ts';
 import { buildHarness, serveHarness } from '../test/web/harness.ts';
@@ -68,6 +70,21 @@ function batchOf(n: number, start?: GraphStart): { images: Float32Array; labels:
 }
 
 /** Images per second over the timed steps (the warm-up ones left out). */
+/**
+ * The multiply-adds per image of a case's step graph's matrix products (graph/flops.ts), and the whole step's over
+ * them: the speed-up the arithmetic allows, beside the measured one.
+ */
+function arithmetic(c: Case): { perImage: number; wholeOverThis: number } {
+  const count = (k: Case): number => {
+    const sel = parseTrainSelection(k.train);
+    const cfg = configOf(k);
+    const spec = buildStepGraph(cfg, { ...options, batch: k.batch, trainable: selectionRule(cfg, sel), lora: sel.lora, start: startOf(k) });
+    return multiplyAdds(spec.graph.nodes) / k.batch;
+  };
+  const perImage = count(c);
+  return { perImage, wholeOverThis: count({ ...c, train: 'all', cached: false, depth: undefined }) / perImage };
+}
+
 const rate = (batch: number, stepMs: readonly number[]): number => (batch * STEPS * 1000) / stepMs.slice(WARMUP).reduce((s, v) => s + v, 0);
 
 /** CPU milliseconds used so far by every chromium process (all their threads: the page's WASM threads too). */
@@ -142,11 +159,13 @@ try {
       await page.close();
       await server.close();
       const web = { rate: rate(c.batch, got.stepMs), cpuMsPerImage: webCpu / (STEPS * c.batch) };
+      const work = arithmetic(c);
       console.log(JSON.stringify({
         case: c.name, blocks: configOf(c).depth, batch: c.batch, trains: c.train, steps: STEPS, threads: { node: threads, web: got.threads },
         machine: machine(),
         node_images_per_sec: ours.rate, web_images_per_sec: web.rate, web_over_node: web.rate / ours.rate,
         node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage, web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,
+        step_multiply_adds_per_image: work.perImage, whole_step_over_this_by_multiply_adds: work.wholeOverThis,
       }));
     }
   }
