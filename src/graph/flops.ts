@@ -1,8 +1,7 @@
 // The arithmetic of a graph's matrix products, counted from its static shapes: what a graph costs whatever engine
 // runs it, so a benchmark can say how far a measured speed-up is from what the work itself allows.
 import { type Node, inlineComposites } from './graph.ts';
-
-const numel = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+import { numel } from './tensor.ts';
 
 /** One product's multiply-adds: each output element takes K of them, K the contracted length. */
 function productMultiplyAdds(n: Node): number {
