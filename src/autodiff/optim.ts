@@ -32,7 +32,6 @@ export interface SGDConfig {
 }
 
 export type OptimizerConfig = AdamWConfig | SGDConfig;
-export type OptimizerKind = OptimizerConfig['kind'];
 
 /** An optimizer config with every default filled in. */
 export type ResolvedOptimizer =

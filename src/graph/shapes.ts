@@ -22,13 +22,3 @@ export function normAxis(op: string, axis: number, rank: number): number {
   if (!Number.isInteger(a) || a < 0 || a >= rank) throw new Error(`${op}: axis ${axis} out of range for rank ${rank}`);
   return a;
 }
-
-/** Product of static dims; throws on symbolic ones. */
-export function staticSize(op: string, shape: Shape): number {
-  let n = 1;
-  for (const d of shape) {
-    if (typeof d !== 'number') throw new Error(`${op}: needs a static shape, got ${formatShape(shape)}`);
-    n *= d;
-  }
-  return n;
-}

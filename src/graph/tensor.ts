@@ -46,11 +46,6 @@ const ctors = {
   bool: Uint8Array,
 } as const;
 
-/** Bytes per element. */
-export function itemSize(dtype: DType): number {
-  return ctors[dtype].BYTES_PER_ELEMENT;
-}
-
 /** A zero-filled tensor. */
 export function zeros<D extends DType = 'float32'>(shape: readonly number[], dtype: D = 'float32' as D): Tensor<D> {
   return { dtype, shape: [...shape], data: new ctors[dtype](numel(shape)) as DataFor[D] };
