@@ -8,10 +8,12 @@
 // Each vitkit case runs in a process of its own, so its peak memory is its own: peak GPU memory is nvidia-smi's
 // memory.used over the case minus before it (the whole GPU: the bench runs one thing at a time); where there is no
 // nvidia-smi (SwiftShader: the "GPU" is the CPU) only the process's peak RSS is reported.
+// `train-teach` is the teach page's step (the `npm start` model, batch 16) on WebGPU in Node, against the CPU: the page
+// itself cannot run on the lent machine (no browser there).
 // The case `finetune`, after the others (leave it out of --cases to skip it), is bench:finetune's speed part on
 // WebGPU: ViT-B/16 at 224 px, batch 16, AdamW, training all / last:4 / lora:8 / bias / head (with --tiny its micro
 // model), its own JSON lines (bench/finetune.ts).
-// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,infer-s16,finetune] [--seconds 10] [--skip cpu,pytorch]
+// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,train-teach,infer-s16,finetune] [--seconds 10] [--skip cpu,pytorch]
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
@@ -29,6 +31,7 @@ import { probeWebGpu } from '../src/runtime/devices.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { type Device, Session } from '../src/runtime/session.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
+import { fashionMnistRecipe } from '../src/train/recipe.ts';
 import { caseInChild, gpuInfo } from './device-case.ts';
 import { machine, python } from './machine.ts';
 import { benchStep } from './train-cases.ts';
@@ -50,6 +53,9 @@ const CASES: Readonly<Record<string, Case>> = {
   'infer-b16': { kind: 'infer', config: preset('vit_base_patch16_224'), batch: 64 },
   'infer-s16-fp16': { kind: 'infer', config: preset('vit_small_patch16_224'), batch: 64, fp16Of: 'infer-s16' },
   'infer-b16-fp16': { kind: 'infer', config: preset('vit_base_patch16_224'), batch: 64, fp16Of: 'infer-b16' },
+  // the teach page's step (the `npm start` model at batch 16), in Node: the lent machine has no browser, and
+  // chromium (~350 MB) does not fit what a call carries; the page runs the same graph on onnxruntime-web's build
+  'train-teach': { kind: 'train', config: checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config }), batch: 16 },
 };
 /** --tiny: a micro ViT (32 px, 8-px patches, width 64, depth 2) at batch 2, so the whole run fits SwiftShader. */
 const MICRO = checkConfig({ ...defaultConfig, imgSize: 32, patchSize: 8, embedDim: 64, depth: 2, numHeads: 2, mlpDim: 128, numClasses: 10 });
