@@ -29,7 +29,8 @@ export { openBatchStream, type BatchStream } from './data/prefetch.ts';
 export { resizeImageSet } from './data/resize-set.ts';
 
 // Inference and evaluation
-export { loadModel, Classifier, classNames, modelDevice, attentionKernelFor, defaultBatch, type ClassifierOptions, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
+export { loadModel, Classifier, classNames, modelDevice, defaultBatch, type ClassifierOptions, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
+export { attentionKernelFor } from './model/fused-attention.ts';
 export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';

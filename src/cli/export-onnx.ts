@@ -2,7 +2,7 @@
 import { resolvePreprocessOptions } from '../data/preprocess.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { UserError } from '../errors.ts';
-import { attentionKernelFor } from '../inference/classifier.ts';
+import { attentionKernelFor } from '../model/fused-attention.ts';
 import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
 import { assertWritable, writeDirAtomic, writeFileAtomic } from '../weights/atomic-write.ts';
 import type { Graph, Value } from '../graph/graph.ts';

@@ -8,7 +8,7 @@ import { type Precision, dequantizeWeights, quantizeWeights } from '../model/int
 import { forwardFlops } from '../model/params.ts';
 import { inferenceGraph } from '../model/vit.ts';
 import { type Device, Session } from '../runtime/session.ts';
-import { attentionKernelFor } from './classifier.ts';
+import { attentionKernelFor } from '../model/fused-attention.ts';
 
 export interface BenchmarkOptions {
   readonly batch: number;

@@ -95,8 +95,6 @@ const int8OnWebGpu = (path: string) =>
       '(an int8 checkpoint: `vitkit convert IN OUT --to timm` writes it in float32)',
   );
 
-export { attentionKernelFor };
-
 export interface ClassifierOptions {
   /** onnxruntime intra-op threads (on WebGPU they only run the few CPU-side shape ops). */
   readonly threads?: number;

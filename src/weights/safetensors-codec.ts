@@ -62,8 +62,10 @@ function checkEntry(src: ByteSource, name: string, e: unknown, dataSize: number)
   return { dtype, shape, data_offsets: off };
 }
 
-/** Parses a safetensors file from any byte source, validating the header, offsets and sizes. */
-/** Parses a safetensors source; with `keep`, only the tensors it keeps are read (the header is checked whole). */
+/**
+ * Parses a safetensors file from any byte source, validating the header, offsets and sizes; with `keep`, only the
+ * tensors it keeps are read (the header is still checked whole).
+ */
 export function parseSafetensors(src: ByteSource, keep?: (name: string) => boolean): SafetensorsContent {
   const { header, dataStart } = readHeader(src);
   const dataSize = src.size - dataStart;

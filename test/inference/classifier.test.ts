@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.ts';
-import { Classifier, attentionKernelFor, loadModel } from '../../src/inference/classifier.ts';
+import { Classifier, loadModel } from '../../src/inference/classifier.ts';
+import { attentionKernelFor } from '../../src/model/fused-attention.ts';
 import { FIXTURES } from '../fixtures.ts';
 
 const hf = `${FIXTURES}micro_p16_224/hf`;
