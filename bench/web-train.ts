@@ -32,8 +32,10 @@ const { values } = parseArgs({ options: { steps: { type: 'string' }, threads: { 
 const STEPS = Number(values.steps ?? 20);
 const WARMUP = 3;
 const THREADS = (values.threads ?? '1,2').split(',').map(Number);
-/** `train`: what trains, as `--train` spells it (model/trainable.ts); the page's teach choices. */
-/** `depth`: the model's blocks, when not the `npm start` model's. */
+/**
+ * `train`: what trains, as `--train` spells it (model/trainable.ts), the page's teach choices; `depth`: the model's
+ * blocks, when not the `npm start` model's.
+ */
 const ALL_CASES: readonly { name: string; batch: number; train: string; cached?: boolean; depth?: number }[] = [
   { name: 'teach-full', batch: 16, train: 'all' },
   { name: 'teach-last2', batch: 16, train: 'last:2' },
@@ -59,32 +61,28 @@ const options = { optimizer: { kind: 'adamw' as const, weightDecay: 0.05 }, clip
 const lrs = Array<number>(WARMUP + STEPS).fill(1e-4);
 
 /** Where a case's step graph starts: images, or (cached) above the frozen part. */
-const startOf = (c: Case) => (c.cached ? cachedStart(config, parseTrainSelection(c.train)) : undefined);
+const startOf = (c: Case) => (c.cached ? cachedStart(configOf(c), parseTrainSelection(c.train)) : undefined);
 
 /** A batch of what the case's step takes per example (images, or the frozen part's output), and labels. */
-function batchOf(n: number, start?: GraphStart): { images: Float32Array; labels: BigInt64Array; shape: number[] } {
+function batchOf(c: Case, start?: GraphStart): { images: Float32Array; labels: BigInt64Array; shape: number[] } {
+  const n = c.batch;
   const rng = new Rng(n);
-  const shape = exampleInput(config, start).shape;
+  const shape = exampleInput(configOf(c), start).shape;
   const images = Float32Array.from({ length: n * numel(shape) }, () => rng.normal());
   return { images, labels: BigInt64Array.from({ length: n }, (_, i) => BigInt(i % 10)), shape: [n, ...shape] };
 }
 
-/** Images per second over the timed steps (the warm-up ones left out). */
-/**
- * The multiply-adds per image of a case's step graph's matrix products (graph/flops.ts), and the whole step's over
- * them: the speed-up the arithmetic allows, beside the measured one.
- */
-function arithmetic(c: Case): { perImage: number; wholeOverThis: number } {
-  const count = (k: Case): number => {
-    const sel = parseTrainSelection(k.train);
-    const cfg = configOf(k);
-    const spec = buildStepGraph(cfg, { ...options, batch: k.batch, trainable: selectionRule(cfg, sel), lora: sel.lora, start: startOf(k) });
-    return multiplyAdds(spec.graph.nodes) / k.batch;
-  };
-  const perImage = count(c);
-  return { perImage, wholeOverThis: count({ ...c, train: 'all', cached: false, depth: undefined }) / perImage };
+/** The multiply-adds per image of a case's step graph's matrix products (graph/flops.ts): the step's arithmetic. */
+function multiplyAddsPerImage(c: Case): number {
+  const sel = parseTrainSelection(c.train);
+  const cfg = configOf(c);
+  const spec = buildStepGraph(cfg, { ...options, batch: c.batch, trainable: selectionRule(cfg, sel), lora: sel.lora, start: startOf(c) });
+  return multiplyAdds(spec.graph.nodes) / c.batch;
 }
+/** The whole step's (teach-full): over a case's, the speed-up the arithmetic allows, beside the measured one. */
+const WHOLE_STEP_MULTIPLY_ADDS = multiplyAddsPerImage(ALL_CASES[0]!);
 
+/** Images per second over the timed steps (the warm-up ones left out). */
 const rate = (batch: number, stepMs: readonly number[]): number => (batch * STEPS * 1000) / stepMs.slice(WARMUP).reduce((s, v) => s + v, 0);
 
 /** CPU milliseconds used so far by every chromium process (all their threads: the page's WASM threads too). */
@@ -114,7 +112,7 @@ async function node(c: Case, params: StateDict, threads: number, start?: GraphSt
   const selection = parseTrainSelection(c.train);
   const cfg = configOf(c);
   const s = await TrainSession.create(cfg, params, { ...options, batch, trainable: selectionRule(cfg, selection), lora: selection.lora, engine: nodeEngine, threads, start });
-  const { images, labels } = batchOf(batch, start);
+  const { images, labels } = batchOf(c, start);
   const ms: number[] = [];
   let cpu0 = 0;
   for (const [i, lr] of lrs.entries()) {
@@ -137,7 +135,7 @@ try {
       const start = startOf(c);
       const params = initParameters(configOf(c), { seed: 0 });
       const ours = await node(c, params, threads, start);
-      const { images, labels, shape } = batchOf(c.batch, start);
+      const { images, labels, shape } = batchOf(c, start);
       const server = await serveHarness(dir, new Map([
         ...params,
         ['images', { dtype: 'float32', shape, data: images }],
@@ -159,13 +157,13 @@ try {
       await page.close();
       await server.close();
       const web = { rate: rate(c.batch, got.stepMs), cpuMsPerImage: webCpu / (STEPS * c.batch) };
-      const work = arithmetic(c);
+      const multiplyAddsPerStepImage = multiplyAddsPerImage(c);
       console.log(JSON.stringify({
         case: c.name, blocks: configOf(c).depth, batch: c.batch, trains: c.train, steps: STEPS, threads: { node: threads, web: got.threads },
         machine: machine(),
         node_images_per_sec: ours.rate, web_images_per_sec: web.rate, web_over_node: web.rate / ours.rate,
         node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage, web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,
-        step_multiply_adds_per_image: work.perImage, whole_step_over_this_by_multiply_adds: work.wholeOverThis,
+        step_multiply_adds_per_image: multiplyAddsPerStepImage, whole_step_over_this_by_multiply_adds: WHOLE_STEP_MULTIPLY_ADDS / multiplyAddsPerStepImage,
       }));
     }
   }
