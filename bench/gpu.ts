@@ -13,7 +13,10 @@
 // The case `finetune`, after the others (leave it out of --cases to skip it), is bench:finetune's speed part on
 // WebGPU: ViT-B/16 at 224 px, batch 16, AdamW, training all / last:4 / lora:8 / bias / head (with --tiny its micro
 // model), its own JSON lines (bench/finetune.ts).
-// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,train-teach,infer-s16,finetune] [--seconds 10] [--skip cpu,pytorch]
+// --batch N runs the chosen cases at batch N instead of their own (the batch that fills a GPU: run infer-s16,infer-b16
+// again at 16 and 256).
+// Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,train-teach,infer-s16,finetune] [--seconds 10] [--batch N]
+//      [--skip cpu,pytorch]
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
@@ -66,11 +69,21 @@ const TINY: Readonly<Record<string, Case>> = {
 };
 
 const { values } = parseArgs({
-  options: { tiny: { type: 'boolean' }, cases: { type: 'string' }, seconds: { type: 'string' }, skip: { type: 'string' }, child: { type: 'string' } },
+  options: {
+    tiny: { type: 'boolean' }, cases: { type: 'string' }, seconds: { type: 'string' }, batch: { type: 'string' }, skip: { type: 'string' },
+    child: { type: 'string' },
+  },
 });
 const seconds = Number(values.seconds ?? (values.tiny ? 1 : 10));
 const skip = new Set((values.skip ?? '').split(',').filter(Boolean));
 const table = values.tiny ? TINY : CASES;
+const batch = values.batch === undefined ? undefined : Number(values.batch);
+if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new Error(`--batch ${values.batch}: expected a positive integer`);
+/** The case by its name, at --batch where given. */
+function caseNamed(name: string): Case {
+  const c = table[name]!;
+  return batch === undefined ? c : { ...c, batch };
+}
 
 /** An inference case's graph on `device`: plain attention ops on WebGPU (the fused kernel is wrong there, see checks). */
 function inferenceSession(c: Case, params: StateDict, device: Device, float16: boolean): Promise<Session> {
@@ -124,7 +137,7 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
 
 /** One vitkit case on one device, in a fresh process (bench/device-case.ts). */
 const vitkitChild = (name: string, device: Device): Promise<Record<string, unknown>> => {
-  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds)];
+  const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(batch ? ['--batch', String(batch)] : [])];
   return caseInChild([...flags, ...(values.tiny ? ['--tiny'] : [])], device);
 };
 
@@ -191,12 +204,13 @@ async function fusedAttentionCheck(): Promise<Record<string, unknown>> {
 
 if (values.child) {
   const { name, device } = JSON.parse(values.child) as { name: string; device: Device };
-  const r = await measure(table[name]!, device);
+  const r = await measure(caseNamed(name), device);
   console.log(JSON.stringify({ ...r, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }));
 } else {
   const known = [...Object.keys(table), FINETUNE];
   const names = values.cases?.split(',') ?? known;
   for (const n of names) if (!known.includes(n)) throw new Error(`unknown case '${n}' (expected ${known.join('|')})`);
+  if (batch && names.includes(FINETUNE)) throw new Error(`--batch does not apply to '${FINETUNE}' (bench:finetune's batch 16)`);
   const gpu = gpuInfo();
   const threads = availableParallelism();
   const ratio = (a: Record<string, unknown>, b: Record<string, unknown>) =>
@@ -208,7 +222,7 @@ if (values.child) {
       finetune();
       continue;
     }
-    const c = table[name]!;
+    const c = caseNamed(name);
     if (c.fp16Of) {
       const head = { case: name, kind: c.kind, batch: c.batch, img_size: c.config.imgSize, precision: 'fp16' };
       const probe = await probeWebGpu();

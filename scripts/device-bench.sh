@@ -47,7 +47,8 @@ run() {
     export VK_DRIVER_FILES=$nvidia_icd VK_ICD_FILENAMES=$nvidia_icd
   fi
   nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
-  "$node_dir/node" "$CARRY/gpu.mjs" "$@" 2> >(grep -v 'W:onnxruntime' >&2) | tee "$OUT/bench-gpu.jsonl"
+  # -a: one call may run the bench more than once (docs/gpu.md); $OUT starts empty each call
+  "$node_dir/node" "$CARRY/gpu.mjs" "$@" 2> >(grep -v 'W:onnxruntime' >&2) | tee -a "$OUT/bench-gpu.jsonl"
 }
 
 case "${1:-}" in

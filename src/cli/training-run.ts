@@ -5,9 +5,8 @@ import { Batches } from '../data/batches.ts';
 import type { Dataset } from '../data/image-set.ts';
 import { subset } from '../data/image-set.ts';
 import { UserError } from '../errors.ts';
-import type { StateDict } from '../graph/tensor.ts';
 import { Classifier, loadModel, topK } from '../inference/classifier.ts';
-import type { TrainCheckpoint, TrainProgress } from '../train/checkpoints.ts';
+import type { TrainCheckpoint } from '../train/checkpoints.ts';
 import type { TrainRecipe } from '../train/recipe.ts';
 import { type TrainEvent, type TrainResult, type TrainRun, finishedResult, isFinished, train } from '../train/trainer.ts';
 import { printJson } from './json-output.ts';
@@ -108,18 +107,11 @@ function printResult(r: TrainResult, recipe: TrainRecipe, outDir: string, json: 
   console.log(`checkpoint: ${r.checkpoint}\nbest model: ${r.best}  (try: vitkit eval --checkpoint ${r.best} --data ${recipe.data})`);
 }
 
-export interface CliRun {
-  readonly recipe: TrainRecipe;
-  readonly data: Dataset;
-  readonly outDir: string;
-  readonly resume?: { readonly state: StateDict; readonly progress: TrainProgress };
-  readonly init?: StateDict;
-  /** --force: replace the run in outDir once everything is checked. */
-  readonly replace?: boolean;
+/** What the command decided (replace: --force), and how to run and report it. */
+export interface CliRun extends Pick<TrainRun, 'recipe' | 'data' | 'outDir' | 'resume' | 'init' | 'replace' | 'saveAdapters'> {
   readonly options: RunOptions;
   /** The command to resume with, for the interrupted message (e.g. 'vitkit train'). */
   readonly command: string;
-  readonly saveAdapters?: TrainRun['saveAdapters'];
 }
 
 /** Trains with Ctrl-C saving a checkpoint, reports as asked, and ends with a summary (exit code 130 if interrupted). */
@@ -132,22 +124,17 @@ export async function runTraining(c: CliRun): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   const jsonReporter = (e: TrainEvent) => e.kind === 'epoch' && printJson(e);
-  const { json, deviceNote, ...loop } = c.options;
+  const { options, command, ...run } = c;
+  const { json, deviceNote, ...loop } = options;
   if (!json && (deviceNote || loop.device !== 'cpu')) console.error(deviceNote ?? `training on ${loop.device}`);
   const r = await train({
-    recipe: c.recipe,
-    data: c.data,
-    outDir: c.outDir,
-    resume: c.resume,
-    init: c.init,
-    replace: c.replace,
-    saveAdapters: c.saveAdapters,
+    ...run,
     ...loop,
     signal: controller.signal,
     onEvent: json ? jsonReporter : humanReporter(),
   }).finally(() => process.off('SIGINT', onSigint));
 
-  if (r.status === 'interrupted' && !json) console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${c.command} --resume ${c.outDir}`);
+  if (r.status === 'interrupted' && !json) console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${command} --resume ${c.outDir}`);
   else printResult(r, c.recipe, c.outDir, json);
   if (r.status === 'done' && !json) await showPredictions(r.best, c.data);
   if (r.status === 'interrupted') process.exitCode = 130;
