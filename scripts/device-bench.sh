@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # `npm run bench:gpu` on a lent GPU machine, which has PyTorch, timm and an NVIDIA driver but no Node and no network
-# (docs/gpu.md, "Measuring on a lent GPU"). Two steps:
+# (docs/gpu.md, "Measuring on a lent GPU"). Two steps, and a part of the first:
 #   scripts/device-bench.sh pack          here: writes .device/ (ignored by git; carry it): Node, the benches bundled
 #                                         (bench/gpu.ts and the bench/finetune.ts it runs for its case `finetune`),
 #                                         onnxruntime-node's Linux x64 build, the Vulkan loader
+#   scripts/device-bench.sh bundle DIR    only the benches' bundle, into DIR (pack's step the tests check)
 #   scripts/device-bench.sh run [ARGS]    there, from the repository root: unpacks, sets Vulkan up, runs
 #                                         bench/gpu.ts's bundle with ARGS, and writes its JSON lines to $OUT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARRY=.device
 
+# each bench and the vitkit modules it imports, as one ES module named as its source (gpu.mjs finds finetune.mjs
+# beside it), and the Python files it runs; onnxruntime-node stays a package (native code)
+bundle() {
+  for bench in gpu finetune; do
+    node_modules/.bin/esbuild "bench/$bench.ts" --bundle --platform=node --format=esm --target=node20 \
+      --external:onnxruntime-node --log-level=warning --outfile="$1/$bench.mjs"
+  done
+  cp bench/gpu_torch.py bench/torch_train_step.py "$1/" # beside the bundle, where it looks for them
+}
+
 pack() {
   rm -rf "$CARRY" && mkdir -p "$CARRY/gl"
   # Node is one binary (linked to libc and libstdc++ only): xz makes 99 MB into about a quarter
   tar -cJf "$CARRY/node.tar.xz" -C "$(dirname "$(command -v node)")" node
-  # each bench and the vitkit modules it imports, as one ES module named as its source (gpu.mjs finds finetune.mjs
-  # beside it); onnxruntime-node stays a package (native code)
-  for bench in gpu finetune; do
-    node_modules/.bin/esbuild "bench/$bench.ts" --bundle --platform=node --format=esm --target=node20 \
-      --external:onnxruntime-node --log-level=warning --outfile="$CARRY/$bench.mjs"
-  done
-  cp bench/gpu_torch.py bench/torch_train_step.py "$CARRY/" # beside the bundle, where it looks for them
+  bundle "$CARRY"
   # onnxruntime-node with only the Linux x64 binaries (its WebGPU EP, Dawn, is inside libonnxruntime.so)
   tar -cJf "$CARRY/node_modules.tar.xz" -C node_modules/.. \
     --exclude='onnxruntime-node/bin/napi-v*/darwin' --exclude='onnxruntime-node/bin/napi-v*/win32' \
@@ -53,6 +58,7 @@ run() {
 
 case "${1:-}" in
   pack) pack ;;
+  bundle) bundle "${2:?usage: scripts/device-bench.sh bundle DIR}" ;;
   run) shift && run "$@" ;;
-  *) echo "usage: scripts/device-bench.sh pack | run [bench:gpu flags]" >&2 && exit 2 ;;
+  *) echo "usage: scripts/device-bench.sh pack | bundle DIR | run [bench:gpu flags]" >&2 && exit 2 ;;
 esac
