@@ -19,7 +19,7 @@ function benchGpu(args: string[]) {
   return spawnSync(process.execPath, [join(dir, 'gpu.mjs'), ...args], { encoding: 'utf8', timeout: 240_000 });
 }
 
-test('bench:gpu bundles as device-bench.sh packs it and runs its cases at --batch on WebGPU and the CPU', needsWebGpu, () => {
+test('bench:gpu bundles as device-bench.sh packs it and runs its cases at --batch on WebGPU and the CPU, and its finetune case', needsWebGpu, () => {
   const bundled = spawnSync('bash', [join(root, 'scripts/device-bench.sh'), 'bundle', dir], { encoding: 'utf8' });
   assert.equal(bundled.status, 0, bundled.stderr);
   for (const f of ['gpu.mjs', 'finetune.mjs', 'gpu_torch.py', 'torch_train_step.py']) assert.ok(existsSync(join(dir, f)), f);
@@ -45,4 +45,15 @@ test('bench:gpu bundles as device-bench.sh packs it and runs its cases at --batc
   const refused = benchGpu(['--tiny', '--cases', 'finetune', '--batch', '3']);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /--batch does not apply to 'finetune'/);
+
+  // the `finetune` case's bundle, on the CPU (its --quick model takes minutes on SwiftShader): every --train case
+  const args = ['--part', 'speed', '--quick', '--device', 'cpu', '--run-epochs', '0', '--steps', '1'];
+  const ft = spawnSync(process.execPath, [join(dir, 'finetune.mjs'), ...args], { encoding: 'utf8', timeout: 240_000 });
+  assert.equal(ft.status, 0, ft.stderr);
+  const speed = ft.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  assert.deepEqual(speed.map((l) => l.train), ['all', 'last:4', 'last:4, cached', 'lora:8', 'bias', 'head', 'head, cached']);
+  for (const line of speed) {
+    assert.ok(line.images_per_sec > 0 && line.multiply_adds_per_image > 0, JSON.stringify(line));
+    assert.ok(line.speedup_vs_all > 0 && line.speedup_allowed_by_multiply_adds >= 1, line.train);
+  }
 });
