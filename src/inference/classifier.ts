@@ -2,7 +2,6 @@
 // and an onnxruntime session over the inference graph. predict, eval and serve all go through here.
 import { createRequire } from 'node:module';
 import type { PreprocessOptions } from '../data/preprocess.ts';
-import type { ResampleFilter } from '../data/resample.ts';
 import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import type { StateDict, Tensor } from '../graph/tensor.ts';
@@ -31,16 +30,12 @@ export interface LoadedModel {
 }
 
 /** What flags may override; anything left out comes from the checkpoint. */
-export interface LoadOptions {
+export interface LoadOptions extends Partial<Pick<PreprocessOptions, 'cropPct' | 'mean' | 'std' | 'interpolation'>> {
   readonly config?: Partial<ViTConfig>;
   /** For a Hub id: the branch, tag or commit of the cached snapshot (default main). */
   readonly revision?: string;
   /** Run at this resolution; position embeddings are resampled when it differs from the checkpoint's. */
   readonly imgSize?: number;
-  readonly cropPct?: number;
-  readonly mean?: readonly number[];
-  readonly std?: readonly number[];
-  readonly interpolation?: ResampleFilter;
   /**
    * 'int8' quantizes the linear layers on load (per output channel) unless the checkpoint already is int8;
    * 'fp32' dequantizes an int8 checkpoint; 'fp16' computes in float16 (for GPUs with f16 shaders; on the CPU it
