@@ -13,6 +13,8 @@
 // The case `finetune`, after the others (leave it out of --cases to skip it), is bench:finetune's speed part on
 // WebGPU: ViT-B/16 at 224 px, batch 16, AdamW, training all / last:4 / lora:8 / bias / head (with --tiny its micro
 // model), its own JSON lines (bench/finetune.ts).
+// Each line has the case graph's nodes and multiply-adds per image, and with them each side's GFLOP/s (on WebGPU also
+// µs per node: a step bound by dispatches, not arithmetic, shows there).
 // --batch N runs the chosen cases at batch N instead of their own (the batch that fills a GPU: run infer-s16,infer-b16
 // again at 16 and 256).
 // Run: npm run bench:gpu [-- --tiny] [--cases train-ti16,train-teach,infer-s16,finetune] [--seconds 10] [--batch N]
@@ -22,12 +24,15 @@ import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Graph } from '../src/graph/graph.ts';
+import { multiplyAdds } from '../src/graph/flops.ts';
+import { Graph, inlineComposites } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
-import { type StateDict, type Tensor, tensor } from '../src/graph/tensor.ts';
+import { type StateDict, type Tensor, numel, tensor } from '../src/graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
 import { fusedAttention } from '../src/model/fused-attention.ts';
 import { initParameters } from '../src/model/init.ts';
+import { parameterShapes } from '../src/model/params.ts';
+import { buildStepGraph } from '../src/model/step-graph.ts';
 import { inferenceGraph } from '../src/model/vit.ts';
 import { Rng } from '../src/rng.ts';
 import { probeWebGpu } from '../src/runtime/devices.ts';
@@ -135,6 +140,35 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
   return { ...rate, max_abs_diff_vs_fp32: worst, logit_scale: scale, max_rel_diff_vs_fp32: worst / scale };
 }
 
+/** Weights of the right shapes for counting a graph (B/16's random init takes seconds; zeros take none). */
+const zeroWeights = (config: ViTConfig): StateDict =>
+  new Map([...parameterShapes(config)].map(([name, shape]) => [name, tensor('float32', shape, new Float32Array(numel(shape)))]));
+
+interface GraphCounts {
+  readonly graph_nodes: number;
+  readonly multiply_adds_per_image: number;
+}
+
+/**
+ * What a case's graph holds, as vitkit builds it: its nodes (composites inlined; on a GPU each is a kernel dispatch
+ * unless onnxruntime fuses it) and its matrix products' multiply-adds per image (graph/flops.ts). From them each
+ * side's GFLOP/s, and on WebGPU the time per node: whether a GPU step is bound by arithmetic or by dispatches.
+ */
+function graphCounts(c: Case): GraphCounts {
+  const nodes = c.kind === 'train'
+    ? buildStepGraph(c.config, { batch: c.batch, ...benchStep }).graph.nodes
+    : inferenceGraph(c.config, zeroWeights(c.config), ['logits'], { batch: c.batch, kernel: 'plain', float16: c.fp16Of !== undefined }).nodes;
+  return { graph_nodes: inlineComposites(nodes).length, multiply_adds_per_image: multiplyAdds(nodes) / c.batch };
+}
+
+/** A side's result with its GFLOP/s (2 per multiply-add: the same products in every engine), and on WebGPU µs per node. */
+function withArithmetic(side: Record<string, unknown>, counts: GraphCounts, c: Case, device?: Device): Record<string, unknown> {
+  const rate = side.images_per_sec;
+  if (typeof rate !== 'number') return side;
+  const perNode = device === 'webgpu' ? { us_per_graph_node: (1e6 * c.batch) / rate / counts.graph_nodes } : {};
+  return { ...side, gflop_per_sec: (2 * counts.multiply_adds_per_image * rate) / 1e9, ...perNode };
+}
+
 /** One vitkit case on one device, in a fresh process (bench/device-case.ts). */
 const vitkitChild = (name: string, device: Device): Promise<Record<string, unknown>> => {
   const flags = ['--child', JSON.stringify({ name, device }), '--seconds', String(seconds), ...(batch ? ['--batch', String(batch)] : [])];
@@ -234,8 +268,10 @@ if (values.child) {
       const webgpu = await vitkitChild(name, 'webgpu');
       const fp32 = fp32OnWebGpu.get(c.fp16Of) ?? (await vitkitChild(c.fp16Of, 'webgpu'));
       const torch = skip.has('pytorch') ? { skipped: '--skip pytorch' } : pytorch(c);
+      const counts = graphCounts(c);
       console.log(JSON.stringify({
-        ...head, vitkit_webgpu: webgpu, vitkit_webgpu_fp32: fp32, pytorch_fp16_autocast: torch,
+        ...head, ...counts, vitkit_webgpu: withArithmetic(webgpu, counts, c, 'webgpu'), vitkit_webgpu_fp32: fp32,
+        pytorch_fp16_autocast: withArithmetic(torch, counts, c),
         ratio_fp16_vs_fp32_webgpu: ratio(webgpu, fp32), ratio_webgpu_vs_pytorch_fp16: ratio(webgpu, torch), ...gpu, machine: machine(),
       }));
       continue;
@@ -244,9 +280,11 @@ if (values.child) {
     fp32OnWebGpu.set(name, webgpu);
     const cpu = skip.has('cpu') ? { skipped: '--skip cpu' } : await vitkitChild(name, 'cpu');
     const torch = skip.has('pytorch') ? { skipped: '--skip pytorch' } : pytorch(c);
+    const counts = graphCounts(c);
     console.log(JSON.stringify({
       case: name, kind: c.kind, batch: c.batch, img_size: c.config.imgSize, fp32: true, ...(c.kind === 'train' ? { optimizer: 'adamw' } : {}),
-      vitkit_webgpu: webgpu, vitkit_cpu: { threads, ...cpu }, pytorch: torch,
+      ...counts, vitkit_webgpu: withArithmetic(webgpu, counts, c, 'webgpu'), vitkit_cpu: withArithmetic({ threads, ...cpu }, counts, c),
+      pytorch: withArithmetic(torch, counts, c),
       ratio_webgpu_vs_cpu: ratio(webgpu, cpu), ratio_webgpu_vs_pytorch: ratio(webgpu, torch),
       ...gpu, machine: machine(),
     }));

@@ -1,7 +1,7 @@
 // bench:gpu as the lent GPU machine runs it: bundled by scripts/device-bench.sh (esbuild, onnxruntime-node left
 // outside), then run with a micro model on WebGPU (SwiftShader without a GPU) and the CPU. A session is lent a GPU
 // for 15 minutes at most, so a bench that breaks here would waste them: this checks it still bundles, runs and
-// prints every field the README's table is made from.
+// prints every field the README's table is made from. (The counts themselves are graph/flops.ts's, tested there.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -35,6 +35,13 @@ test('bench:gpu bundles as device-bench.sh packs it and runs its cases at --batc
     assert.ok(gpu > 0 && cpu > 0 && Number.isFinite(gpu) && Number.isFinite(cpu), JSON.stringify(line));
     assert.ok(line.vitkit_webgpu.runs >= 3 && line.vitkit_cpu.runs >= 3, line.case);
     assert.ok(Math.abs(line.ratio_webgpu_vs_cpu - gpu / cpu) <= 1e-12 * (gpu / cpu), line.case);
+    // the graph's size and arithmetic, and what each side made of it
+    assert.ok(Number.isInteger(line.graph_nodes) && line.graph_nodes > 0 && line.multiply_adds_per_image > 0, line.case);
+    const gflops = (rate: number) => (2 * line.multiply_adds_per_image * rate) / 1e9;
+    assert.ok(Math.abs(line.vitkit_webgpu.gflop_per_sec - gflops(gpu)) <= 1e-9 * gflops(gpu), line.case);
+    assert.ok(Math.abs(line.vitkit_cpu.gflop_per_sec - gflops(cpu)) <= 1e-9 * gflops(cpu), line.case);
+    const usPerNode = (1e6 * 3) / gpu / line.graph_nodes;
+    assert.ok(Math.abs(line.vitkit_webgpu.us_per_graph_node - usPerNode) <= 1e-9 * usPerNode, line.case);
     assert.deepEqual(line.pytorch, { skipped: '--skip pytorch' });
     assert.equal(line.ratio_webgpu_vs_pytorch, null);
     assert.match(line.vulkan_driver, /\.json$/);
