@@ -1,7 +1,7 @@
 // vitkit on a GPU: the same TrainSession step (forward, backward, clipping, AdamW in one graph) and inference graph
 // on onnxruntime-node's WebGPU execution provider (Dawn, on Vulkan) and on the same machine's CPU cores, against
 // PyTorch + timm eager fp32 on CUDA (bench/gpu_torch.py) where it is installed — all in one run. One JSON line per
-// case, with the CPU, the GPU and the Vulkan driver; a last line with the checks (fused attention on WebGPU).
+// case, with the CPU, the GPU and the Vulkan driver; last lines with the checks (bench/webgpu-checks.ts).
 // The fp16 inference cases (model/fp16.ts) run on WebGPU only, where the adapter has shader-f16 (else their line says
 // skipped), against vitkit's fp32 on WebGPU and PyTorch's fp16 autocast on CUDA, with the logits' distance from fp32's
 // on the GPU (the head gets random weights for that: timm's init leaves it zero).
@@ -25,11 +25,10 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { multiplyAdds } from '../src/graph/flops.ts';
-import { Graph, inlineComposites } from '../src/graph/graph.ts';
+import { inlineComposites } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
 import { type StateDict, type Tensor, numel, tensor } from '../src/graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
-import { fusedAttention } from '../src/model/fused-attention.ts';
 import { initParameters } from '../src/model/init.ts';
 import { parameterShapes } from '../src/model/params.ts';
 import { buildStepGraph } from '../src/model/step-graph.ts';
@@ -41,6 +40,7 @@ import { type Device, Session } from '../src/runtime/session.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
 import { caseInChild, gpuInfo } from './device-case.ts';
+import { webGpuChecks } from './webgpu-checks.ts';
 import { machine, python } from './machine.ts';
 import { benchStep } from './train-cases.ts';
 
@@ -209,33 +209,6 @@ function pytorch(c: Case): Record<string, unknown> {
   return JSON.parse(line) as Record<string, unknown>;
 }
 
-/**
- * onnxruntime's com.microsoft Attention kernel on WebGPU vs the CPU's, at Ti/16's attention shape: on SwiftShader it
- * is wrong from ~32 tokens on (docs/gpu.md), which is why the WebGPU cases run plain attention ops. Recorded here
- * so a run on a real GPU says whether the kernel or SwiftShader is at fault.
- */
-async function fusedAttentionCheck(): Promise<Record<string, unknown>> {
-  const [b, t, d, heads] = [2, 197, 192, 3];
-  const rng = new Rng(1);
-  const randn = (n: number, s: number) => Float32Array.from({ length: n }, () => s * rng.normal());
-  const weights = new Map([
-    ['x.attn.qkv.weight', tensor('float32', [3 * d, d], randn(3 * d * d, 0.1))],
-    ['x.attn.qkv.bias', tensor('float32', [3 * d], randn(3 * d, 0.1))],
-  ]);
-  const g = new Graph();
-  g.output(fusedAttention(g, weights, heads)(g.input('x', 'float32', [b, t, d]), 'x', () => { throw new Error('unused'); }), 'y');
-  const x = { dtype: 'float32' as const, shape: [b, t, d], data: randn(b * t * d, 1) };
-  const [cpu, gpu] = await Promise.all((['cpu', 'webgpu'] as const).map(async (device) => {
-    const s = await Session.create(toOnnx(g), { device });
-    const y = (await s.run({ x })).y!.data as Float32Array;
-    await s.release();
-    return y;
-  }));
-  const worst = cpu!.reduce((m, v, i) => Math.max(m, Math.abs(v - gpu![i]!)), 0);
-  const scale = cpu!.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  return { check: 'fused-attention-webgpu', shape: [b, t, d], heads, max_abs_diff_vs_cpu: worst, scale };
-}
-
 if (values.child) {
   const { name, device } = JSON.parse(values.child) as { name: string; device: Device };
   const r = await measure(caseNamed(name), device);
@@ -289,5 +262,5 @@ if (values.child) {
       ...gpu, machine: machine(),
     }));
   }
-  console.log(JSON.stringify(await fusedAttentionCheck().catch((e: unknown) => ({ check: 'fused-attention-webgpu', error: String(e) }))));
+  for (const line of await webGpuChecks()) console.log(JSON.stringify(line));
 }

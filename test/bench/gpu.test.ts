@@ -28,7 +28,7 @@ test('bench:gpu bundles as device-bench.sh packs it and runs its cases at --batc
   const r = benchGpu(['--tiny', '--cases', 'infer-micro,train-micro', '--seconds', '0.2', '--batch', '3', '--skip', 'pytorch']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
-  assert.deepEqual(lines.map((l) => l.case ?? l.check), ['infer-micro', 'train-micro', 'fused-attention-webgpu']);
+  assert.deepEqual(lines.map((l) => l.case ?? l.check), ['infer-micro', 'train-micro', 'fused-attention-webgpu', 'webgpu-dispatch']);
   for (const line of lines.slice(0, 2)) {
     assert.equal(line.batch, 3, line.case);
     const [gpu, cpu] = [line.vitkit_webgpu.images_per_sec, line.vitkit_cpu.images_per_sec];
@@ -48,6 +48,10 @@ test('bench:gpu bundles as device-bench.sh packs it and runs its cases at --batc
     assert.equal(typeof line.machine.cpu, 'string');
   }
   assert.equal(typeof lines[2]!.max_abs_diff_vs_cpu, 'number');
+  const dispatch = lines[3]!;
+  assert.equal(dispatch.error, undefined, dispatch.error);
+  for (const k of ['us_per_node_submit', 'us_per_node_synced', 'us_per_node_host_io']) assert.ok(dispatch[k] > 0 && Number.isFinite(dispatch[k]), k);
+  assert.ok(dispatch.us_per_node_synced >= dispatch.us_per_node_submit, 'the synced time includes the submitted runs');
 
   const refused = benchGpu(['--tiny', '--cases', 'finetune', '--batch', '3']);
   assert.notEqual(refused.status, 0);
