@@ -40,9 +40,9 @@ import { type Device, Session } from '../src/runtime/session.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
 import { caseInChild, gpuInfo } from './device-case.ts';
-import { webGpuChecks } from './webgpu-checks.ts';
 import { machine, python } from './machine.ts';
 import { benchStep } from './train-cases.ts';
+import { webGpuChecks } from './webgpu-checks.ts';
 
 interface Case {
   readonly kind: 'train' | 'infer';
