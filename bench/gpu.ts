@@ -32,6 +32,7 @@ import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model
 import { initParameters } from '../src/model/init.ts';
 import { parameterShapes } from '../src/model/params.ts';
 import { buildStepGraph } from '../src/model/step-graph.ts';
+import { packBelowFor } from '../src/model/update-packing.ts';
 import { inferenceGraph } from '../src/model/vit.ts';
 import { Rng } from '../src/rng.ts';
 import { probeWebGpu } from '../src/runtime/devices.ts';
@@ -150,13 +151,13 @@ interface GraphCounts {
 }
 
 /**
- * What a case's graph holds, as vitkit builds it: its nodes (composites inlined; on a GPU each is a kernel dispatch
- * unless onnxruntime fuses it) and its matrix products' multiply-adds per image (graph/flops.ts). From them each
+ * What a case's graph holds, as vitkit builds it for WebGPU: its nodes (composites inlined; on a GPU each is a kernel
+ * dispatch unless onnxruntime fuses it; a training step's small tensors update in packs there) and its matrix products' multiply-adds per image (graph/flops.ts). From them each
  * side's GFLOP/s, and on WebGPU the time per node: whether a GPU step is bound by arithmetic or by dispatches.
  */
 function graphCounts(c: Case): GraphCounts {
   const nodes = c.kind === 'train'
-    ? buildStepGraph(c.config, { batch: c.batch, ...benchStep }).graph.nodes
+    ? buildStepGraph(c.config, { batch: c.batch, ...benchStep, packBelow: packBelowFor('webgpu') }).graph.nodes
     : inferenceGraph(c.config, zeroWeights(c.config), ['logits'], { batch: c.batch, kernel: 'plain', float16: c.fp16Of !== undefined }).nodes;
   return { graph_nodes: inlineComposites(nodes).length, multiply_adds_per_image: multiplyAdds(nodes) / c.batch };
 }

@@ -1,15 +1,20 @@
 // What keeping the training state in GPU memory saves: a TrainSession on WebGPU that keeps weights, optimizer moments
 // (and EMA) on the device against one that copies them up and back every step (keepOnDevice: false), with a CPU
 // session as the reference, all in this process. Prints one JSON line: median step times, the bytes each mode moves
-// per step, the copy's share of a copying step, and a download() (what a checkpoint costs).
+// per step, the copy's share of a copying step, and a download() (what a checkpoint costs). Also what packing the
+// small tensors' update saves (model/update-packing.ts: a WebGPU session's default): the resident step unpacked
+// (packBelow 0), with each graph's node count.
 // Run: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json npm run bench:webgpu-train --
 //        [--case micro|fmnist|… (train-cases.ts; default micro) --batch B --steps N (default 5) --threads N]
 // SwiftShader is a CPU: its times say what the copies cost relative to the work, not how fast a GPU trains.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type ViTConfig, checkConfig, defaultConfig } from '../src/model/config.ts';
+import { inlineComposites } from '../src/graph/graph.ts';
 import { initParameters } from '../src/model/init.ts';
 import { parameterShapes } from '../src/model/params.ts';
+import { buildStepGraph } from '../src/model/step-graph.ts';
+import { PACK_BELOW } from '../src/model/update-packing.ts';
 import { Rng } from '../src/rng.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import type { Device } from '../src/runtime/session-options.ts';
@@ -36,8 +41,8 @@ const init = initParameters(cfg, { seed: 0 });
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Median step time (after one warm-up step, which compiles the GPU's shaders) and median download time. */
-async function time(device: Device, keepOnDevice: boolean): Promise<{ step_ms: number; download_ms: number }> {
-  const s = await TrainSession.create(cfg, init, { engine: nodeEngine, batch, threads, device, keepOnDevice, ...benchStep });
+async function time(device: Device, keepOnDevice: boolean, packBelow?: number): Promise<{ step_ms: number; download_ms: number }> {
+  const s = await TrainSession.create(cfg, init, { engine: nodeEngine, batch, threads, device, keepOnDevice, packBelow, ...benchStep });
   await s.step(images, labels, 1e-3);
   const stepMs: number[] = [];
   const downloadMs: number[] = [];
@@ -56,12 +61,16 @@ async function time(device: Device, keepOnDevice: boolean): Promise<{ step_ms: n
 const cpu = await time('cpu', false);
 const resident = await time('webgpu', true);
 const copying = await time('webgpu', false);
+const unpacked = await time('webgpu', true, 0);
+const nodes = (packBelow: number) => inlineComposites(buildStepGraph(cfg, { batch, packBelow, ...benchStep }).graph.nodes).length;
 const params = [...parameterShapes(cfg).values()].reduce((n, s) => n + s.reduce((a, d) => a * d, 1), 0);
 const stateBytes = 4 * params * 3; // weights, AdamW's m and v
 const batchBytes = images.byteLength + labels.byteLength;
 console.log(JSON.stringify({
   case: name, batch, threads, steps, parameters: params, machine: machine(), device: 'webgpu (the adapter VK_ICD_FILENAMES names)',
-  step_ms: { cpu: cpu.step_ms, webgpu_resident: resident.step_ms, webgpu_copying: copying.step_ms },
+  step_ms: { cpu: cpu.step_ms, webgpu_resident: resident.step_ms, webgpu_copying: copying.step_ms, webgpu_resident_unpacked: unpacked.step_ms },
+  graph_nodes: { packed: nodes(PACK_BELOW), unpacked: nodes(0) },
+  unpacked_over_packed: unpacked.step_ms / resident.step_ms,
   bytes_per_step: { resident: batchBytes + 3 * 4, copying: batchBytes + 2 * stateBytes + 3 * 4 },
   copy_share_of_copying_step: (copying.step_ms - resident.step_ms) / copying.step_ms,
   copying_over_resident: copying.step_ms / resident.step_ms,

@@ -44,6 +44,7 @@ import { reduceSum } from '../ops/reduce.ts';
 import { identity } from '../ops/shape.ts';
 import { type ViTConfig, pooledDim, tokenCount } from './config.ts';
 import { type LoraOptions, loraLinear, trainingShapes } from './lora.ts';
+import { type UpdateGroup, pack, unpack, updateGroups } from './update-packing.ts';
 import { buildViT, floatLinear } from './vit.ts';
 import { type NoiseRates, type NoiseSpec, maskHook } from './noise-masks.ts';
 
@@ -96,6 +97,11 @@ export interface StepGraphOptions extends ForwardOptions {
   readonly exposeGradients?: boolean;
   /** Decay of the weights' exponential moving average, kept as state slot `ema` (0 or absent = none). */
   readonly ema?: number;
+  /**
+   * Update the trainable tensors of fewer elements than this as packs, a few nodes for all of them (update-packing.ts):
+   * default 0, none. TrainSession packs on WebGPU, where every node is a dispatch.
+   */
+  readonly packBelow?: number;
 }
 
 /** What a built graph reads and writes, so a session can allocate its buffers. */
@@ -199,7 +205,7 @@ function lossAndGrads(g: Graph, cfg: ViTConfig, opts: ForwardOptions): { f: Forw
 }
 
 /** The options the update part reads. */
-type UpdateOptions = Pick<StepGraphOptions, 'optimizer' | 'clipNorm' | 'decay' | 'ema'>;
+type UpdateOptions = Pick<StepGraphOptions, 'optimizer' | 'clipNorm' | 'decay' | 'ema' | 'packBelow'>;
 
 /** State slots of the trainable parameters: the optimizer's, then `ema` when averaging. */
 export function stateSlots(opts: Pick<StepGraphOptions, 'optimizer' | 'ema'>): string[] {
@@ -215,30 +221,44 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
   const slots = stateSlots(opts);
   const scalars = optimizerScalarInputs(g, opts.optimizer);
   const names = [...params.keys()];
-  const state = names.map((n) => Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)])));
+  const gradOf = new Map(names.map((n, i) => [n, grads[i]!]));
+  const stateOf = new Map(names.map((n) => [n, Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)]))]));
+  // Tensors below packBelow are updated as packs (update-packing.ts): one clipping term and one update per pack.
+  const shapes = new Map(names.map((n) => [n, params.get(n)!.shape as readonly number[]]));
+  const groups = updateGroups(shapes, opts.decay ?? defaultDecay, opts.packBelow ?? 0);
+  const packed = (group: UpdateGroup, value: (name: string) => Value) => pack(group, group.members.map((m) => value(m.name)));
   // The updates overwrite the parameters' own buffers (runtime/train-session.ts), so each must run after every read
   // of the old values. Scaling every gradient by the clip factor makes each update depend on the global norm, hence
   // on every gradient, hence on every forward and backward read of every parameter. With clipping off the factor is
   // min(∞ / norm, 1) = 1 exactly: the same numbers, in an order that is safe (test/model/step-graph.test.ts checks it).
   // (A non-finite norm then turns every update into NaN, as it does with clipping on; the trainer stops on it.)
-  const clipped = g.inScope('clip', () => clipByGlobalNorm(grads, (opts.clipNorm ?? 0) === 0 ? Infinity : opts.clipNorm!));
+  const clipNorm = (opts.clipNorm ?? 0) === 0 ? Infinity : opts.clipNorm!;
+  const clipped = g.inScope('clip', () => clipByGlobalNorm(groups.map((gr) => packed(gr, (n) => gradOf.get(n)!)), clipNorm));
   g.output(clipped.norm, 'grad_norm');
-  const decay = opts.decay ?? defaultDecay;
+  const optimizerState = optimizerSlots(opts.optimizer);
   const results = g.inScope('optimizer', () =>
     applyOptimizer(
       opts.optimizer,
       scalars,
-      names.map((n, i) => ({ name: n, param: params.get(n)!, grad: clipped.grads[i]!, state: state[i]!, decay: decay(n) })),
+      groups.map((gr, i) => ({
+        name: gr.name,
+        param: packed(gr, (n) => params.get(n)!),
+        grad: clipped.grads[i]!,
+        state: Object.fromEntries(optimizerState.map((s) => [s, packed(gr, (n) => stateOf.get(n)![s]!)])),
+        decay: gr.decay,
+      })),
       { param: newName, state: (s, n) => newName(stateName(s, n)) },
     ),
   );
   results.forEach((r, i) => {
-    g.output(r.param);
-    for (const s of optimizerSlots(opts.optimizer)) g.output(r.state[s]!);
+    const group = groups[i]!;
+    const output = (v: Value, name: (member: string) => string) => unpack(group, v, name).forEach((u) => g.output(u));
+    output(r.param, newName);
+    for (const s of optimizerState) output(r.state[s]!, (n) => newName(stateName(s, n)));
     if (opts.ema) {
-      const ema = state[i]!['ema']!;
-      const shape = ema.shape;
-      g.output(g.node('Add', [mul(ema, opts.ema), mul(r.param, 1 - opts.ema)], [{ dtype: 'float32', shape, name: newName(stateName('ema', r.name)) }])[0]!);
+      const ema = packed(group, (n) => stateOf.get(n)!['ema']!);
+      const name = newName(stateName('ema', r.name));
+      output(g.node('Add', [mul(ema, opts.ema), mul(r.param, 1 - opts.ema)], [{ dtype: 'float32', shape: ema.shape, name }])[0]!, (n) => newName(stateName('ema', n)));
     }
   });
   return { slots, scalars: Object.keys(scalars) };

@@ -14,7 +14,7 @@ function int64s(x: Value, values: readonly number[], prefix: string): Value {
  * Reshape with ONNX semantics: 0 copies the input dim at that position, -1 is inferred.
  * Symbolic dims may only be carried through by 0 (e.g. [0, N, D] keeps a dynamic batch).
  */
-export function reshape(x: Value, shape: readonly number[]): Value {
+export function reshape(x: Value, shape: readonly number[], name?: string): Value {
   const out: Dim[] = shape.map((d, i) => (d === 0 ? x.shape[i]! : d));
   const known = (s: readonly Dim[]) => s.reduce<number>((n, d) => n * (typeof d === 'number' && d > 0 ? d : 1), 1);
   const symIn = x.shape.filter((d) => typeof d === 'string');
@@ -28,7 +28,7 @@ export function reshape(x: Value, shape: readonly number[]): Value {
     out[inferred] = known(x.shape) / known(out);
   }
   if (known(out) !== known(x.shape)) throw new Error(`Reshape: cannot reshape ${formatShape(x.shape)} to ${formatShape(shape)}`);
-  return x.graph.node('Reshape', [x, int64s(x, shape, 'shape')], [{ dtype: x.dtype, shape: out }])[0]!;
+  return x.graph.node('Reshape', [x, int64s(x, shape, 'shape')], [{ dtype: x.dtype, shape: out, name }])[0]!;
 }
 
 export function transpose(x: Value, perm: readonly number[]): Value {
@@ -55,14 +55,17 @@ export function concat(xs: readonly Value[], axis: number): Value {
   return first.graph.node('Concat', xs, [{ dtype: first.dtype, shape }], { axis: attr.int(a) })[0]!;
 }
 
-/** Splits along an axis into consecutive parts of the given sizes (one pass, where several Slices would read x each). */
-export function split(x: Value, axis: number, sizes: readonly number[]): Value[] {
+/**
+ * Splits along an axis into consecutive parts of the given sizes (one pass, where several Slices would read x each),
+ * the parts named by `names` where it gives one.
+ */
+export function split(x: Value, axis: number, sizes: readonly number[], names: readonly (string | undefined)[] = []): Value[] {
   const a = normAxis('Split', axis, x.rank);
   const total = sizes.reduce((p, n) => p + n, 0);
   if (x.shape[a] !== total || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new Error(`Split: sizes [${sizes.join(', ')}] do not add up to axis ${axis} of ${x}`);
   }
-  const outs = sizes.map((n) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)) }));
+  const outs = sizes.map((n, k) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === a ? n : d)), name: names[k] }));
   const splitT = x.graph.constant({ dtype: 'int64', shape: [sizes.length], data: BigInt64Array.from(sizes, BigInt) }, 'split');
   return x.graph.node('Split', [x, splitT], outs, { axis: attr.int(a) });
 }

@@ -1,6 +1,7 @@
 // The graphs a TrainSession runs each step and their onnxruntime sessions: the fused step graph, or the grad and
 // apply graphs when accumulating gradients over micro-batches. On a GPU that keeps the training state in its memory
-// (device-state.ts), the updated state and the summed gradients are made device outputs.
+// (device-state.ts), the updated state and the summed gradients are made device outputs; there the small tensors'
+// updates are packed (model/update-packing.ts) unless the options say otherwise.
 import { toOnnx } from '../graph/onnx.ts';
 import type { ViTConfig } from '../model/config.ts';
 import {
@@ -13,6 +14,7 @@ import {
   stateName,
   stateSlots,
 } from '../model/step-graph.ts';
+import { packBelowFor } from '../model/update-packing.ts';
 import type { EngineSession } from './engine.ts';
 import type { TrainSessionOptions } from './train-session.ts';
 
@@ -26,7 +28,8 @@ export interface StepSessions {
 }
 
 /** Builds the step graph(s) for `opts.batch` split into `opts.gradAccum` micro-batches and creates their sessions. */
-export async function createStepSessions(cfg: ViTConfig, opts: TrainSessionOptions & { readonly gradAccum: number }): Promise<StepSessions> {
+export async function createStepSessions(cfg: ViTConfig, given: TrainSessionOptions & { readonly gradAccum: number }): Promise<StepSessions> {
+  const opts = { ...given, packBelow: given.packBelow ?? packBelowFor(given.device) };
   const micro = opts.batch / opts.gradAccum;
   const onDevice = (names: Iterable<string>) => (keepsOnDevice(opts) ? { deviceOutputs: [...names].map(newName) } : {});
   if (opts.gradAccum === 1) {

@@ -12,6 +12,7 @@ import { initParameters } from '../../src/model/init.ts';
 import { inferenceGraph, prefixGraph } from '../../src/model/vit.ts';
 import { selectionRule } from '../../src/model/trainable.ts';
 import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/model/step-graph.ts';
+import { PACK_BELOW } from '../../src/model/update-packing.ts';
 import { ErrorReport, adamw, clipCoef, clipNorm, delta, get, labelSmoothing, microGray, params, scaled, sgd } from '../train/train-step-fixture.ts';
 
 const TOL = 1e-5;
@@ -36,42 +37,45 @@ test('step graph: inputs, outputs and shapes', () => {
   assert.throws(() => buildStepGraph(microGray, { batch: 0, optimizer: sgd }), /batch must be a positive integer/);
 });
 
-test('AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, three updates', async (t) => {
-  const spec = buildStepGraph(microGray, { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, exposeGradients: true });
-  const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
-  const state: Record<string, Tensor> = {};
-  for (const [n, p] of params('init.')) {
-    state[n] = p;
-    state[`m.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
-    state[`v.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
-  }
-  const fwd = new ErrorReport(TOL);
-  const grads = new ErrorReport(TOL);
-  const after = new ErrorReport(TOL);
-  const upd = new ErrorReport(1e-3);
-  for (let s = 0; s < 3; s++) {
-    const out = await session.run({ ...state, images: get(`x.${s}`), labels: get(`y.${s}`), ...optimizerScalarFeeds(adamw, 1e-3, s + 1) });
-    if (s === 0) {
-      fwd.check('loss', [scalar(out['loss'])], f32(get('adamw.loss.0')));
-      fwd.check('grad_norm', [scalar(out['grad_norm'])], f32(get('adamw.grad_norm.0')));
-      const coef = clipCoef(scalar(out['grad_norm']));
-      for (const n of names()) grads.check(`grad.${n}`, scaled(f32(out[`grad.${n}`]!), coef), f32(get(`adamw.grad.0.${n}`)));
+// packBelow PACK_BELOW: every tensor of this micro model updated in packs, as on WebGPU (model/update-packing.ts)
+for (const packBelow of [0, PACK_BELOW]) {
+  test(`AdamW step graph matches PyTorch: loss, grad norm, unclipped gradients, three updates (packBelow ${packBelow})`, async (t) => {
+    const spec = buildStepGraph(microGray, { batch: 8, optimizer: adamw, labelSmoothing, clipNorm, exposeGradients: true, packBelow });
+    const session = await Session.create(toOnnx(spec.graph), { threads: 2 });
+    const state: Record<string, Tensor> = {};
+    for (const [n, p] of params('init.')) {
+      state[n] = p;
+      state[`m.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
+      state[`v.${n}`] = { dtype: 'float32', shape: p.shape, data: new Float32Array(p.data.length) };
     }
-    const c = scalar(out['correct']);
-    assert.ok(Number.isInteger(c) && c >= 0 && c <= 8);
-    for (const n of names()) {
-      const expected = f32(get(`adamw.after.${s}.${n}`));
-      after.checkAdam(`after.${s}.${n}`, n, f32(out[`new.${n}`]!), expected, { lr: 1e-3, steps: s + 1 });
-      // The update itself (after − before) to a looser bound: Adam normalises tiny gradients to ~lr steps.
-      upd.checkAdam(`update.${s}.${n}`, n, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)), { lr: 1e-3, steps: s + 1 });
-      state[n] = out[`new.${n}`]!;
-      state[`m.${n}`] = out[`new.m.${n}`]!;
-      state[`v.${n}`] = out[`new.v.${n}`]!;
+    const fwd = new ErrorReport(TOL);
+    const grads = new ErrorReport(TOL);
+    const after = new ErrorReport(TOL);
+    const upd = new ErrorReport(1e-3);
+    for (let s = 0; s < 3; s++) {
+      const out = await session.run({ ...state, images: get(`x.${s}`), labels: get(`y.${s}`), ...optimizerScalarFeeds(adamw, 1e-3, s + 1) });
+      if (s === 0) {
+        fwd.check('loss', [scalar(out['loss'])], f32(get('adamw.loss.0')));
+        fwd.check('grad_norm', [scalar(out['grad_norm'])], f32(get('adamw.grad_norm.0')));
+        const coef = clipCoef(scalar(out['grad_norm']));
+        for (const n of names()) grads.check(`grad.${n}`, scaled(f32(out[`grad.${n}`]!), coef), f32(get(`adamw.grad.0.${n}`)));
+      }
+      const c = scalar(out['correct']);
+      assert.ok(Number.isInteger(c) && c >= 0 && c <= 8);
+      for (const n of names()) {
+        const expected = f32(get(`adamw.after.${s}.${n}`));
+        after.checkAdam(`after.${s}.${n}`, n, f32(out[`new.${n}`]!), expected, { lr: 1e-3, steps: s + 1 });
+        // The update itself (after − before) to a looser bound: Adam normalises tiny gradients to ~lr steps.
+        upd.checkAdam(`update.${s}.${n}`, n, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)), { lr: 1e-3, steps: s + 1 });
+        state[n] = out[`new.${n}`]!;
+        state[`m.${n}`] = out[`new.m.${n}`]!;
+        state[`v.${n}`] = out[`new.v.${n}`]!;
+      }
     }
-  }
-  t.diagnostic(`loss/grad_norm ${fwd}; gradients ${grads}; parameters ${after}; updates ${upd}`);
-  await session.release();
-});
+    t.diagnostic(`loss/grad_norm ${fwd}; gradients ${grads}; parameters ${after}; updates ${upd}`);
+    await session.release();
+  });
+}
 
 test('SGD-momentum step graph matches PyTorch', async (t) => {
   const spec = buildStepGraph(microGray, { batch: 8, optimizer: sgd, labelSmoothing, clipNorm, exposeGradients: true });
@@ -222,11 +226,13 @@ test('every in-place write runs after every read of its buffer, whatever the ord
   for (const [what, spec] of [
     ['AdamW, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: adamw })],
     ['AdamW + EMA, clipped', buildStepGraph(microGray, { batch: 4, optimizer: adamw, clipNorm, ema: 0.9 })],
+    ['AdamW + EMA in packs, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: adamw, ema: 0.9, packBelow: PACK_BELOW })],
     ['SGD-momentum, clipping off', buildStepGraph(microGray, { batch: 4, optimizer: sgd })],
     ['head only', buildStepGraph(microGray, { batch: 4, optimizer: sgd, trainable: head })],
     ['hybrid, clipping off', buildStepGraph(hybrid, { batch: 2, optimizer: adamw })],
     ['grad graph', buildGradGraph(microGray, { batch: 4 })],
     ['apply graph', buildApplyGraph(microGray, { optimizer: adamw, microBatches: 2 })],
+    ['apply graph in packs', buildApplyGraph(microGray, { optimizer: sgd, microBatches: 2, packBelow: PACK_BELOW })],
   ] as const) {
     assert.deepEqual(inPlaceHazards(spec.graph), [], what);
   }
