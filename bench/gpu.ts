@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { multiplyAdds } from '../src/graph/flops.ts';
 import { inlineComposites } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
-import { type StateDict, type Tensor, numel, tensor } from '../src/graph/tensor.ts';
+import { type StateDict, type Tensor, tensor, zeros } from '../src/graph/tensor.ts';
 import { type ViTConfig, checkConfig, defaultConfig, preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { parameterShapes } from '../src/model/params.ts';
@@ -142,8 +142,7 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
 }
 
 /** Weights of the right shapes for counting a graph (B/16's random init takes seconds; zeros take none). */
-const zeroWeights = (config: ViTConfig): StateDict =>
-  new Map([...parameterShapes(config)].map(([name, shape]) => [name, tensor('float32', shape, new Float32Array(numel(shape)))]));
+const zeroWeights = (config: ViTConfig): StateDict => new Map([...parameterShapes(config)].map(([name, shape]) => [name, zeros(shape)]));
 
 interface GraphCounts {
   readonly graph_nodes: number;

@@ -8,8 +8,8 @@ import { Graph } from '../src/graph/graph.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
 import { tensor } from '../src/graph/tensor.ts';
 import { fusedAttention } from '../src/model/fused-attention.ts';
+import { buildCopyGraph, copyName } from '../src/model/step-graph.ts';
 import { add, mul } from '../src/ops/elementwise.ts';
-import { identity } from '../src/ops/shape.ts';
 import { Rng } from '../src/rng.ts';
 import { Session } from '../src/runtime/session.ts';
 
@@ -59,15 +59,12 @@ function chain(n: number): Uint8Array {
  */
 async function dispatchCost(nodes = 1000, runs = 20): Promise<Record<string, unknown>> {
   const opts = { executionProviders: ['webgpu'], logSeverityLevel: 3 } as const;
-  const small = (build: (g: Graph) => void) => {
-    const g = new Graph('io');
-    build(g);
-    return toOnnx(g);
-  };
-  const upload = await ort.InferenceSession.create(small((g) => g.output(identity(g.input('a', 'float32', [4])), 'x')), { ...opts, preferredOutputLocation: 'gpu-buffer' });
-  const download = await ort.InferenceSession.create(small((g) => g.output(identity(g.input('y', 'float32', [4])), 'z')), opts);
+  // the copy graphs TrainSession's device state uploads and downloads through (model/step-graph.ts)
+  const copy = (name: string) => toOnnx(buildCopyGraph(new Map([[name, [4]]])));
+  const upload = await ort.InferenceSession.create(copy('x'), { ...opts, preferredOutputLocation: 'gpu-buffer' });
+  const download = await ort.InferenceSession.create(copy('y'), opts);
   const host = () => new ort.Tensor('float32', Float32Array.of(0.5, 1, 0.1, 0.3), [4]);
-  const x = (await upload.run({ a: host() })).x!;
+  const x = (await upload.run({ x: host() }))[copyName('x')]!;
   const resident = await ort.InferenceSession.create(chain(nodes), { ...opts, preferredOutputLocation: 'gpu-buffer' });
   const onHost = await ort.InferenceSession.create(chain(nodes), opts);
   const perNode = (ms: number) => (1000 * ms) / runs / nodes;

@@ -4,7 +4,7 @@
 // 44 tensors' update. Tensors under a size (PACK_BELOW on WebGPU) are flattened and concatenated, one pack per
 // weight-decay setting, updated as one tensor and split back into their own names; larger tensors keep their own
 // update, since packing them would copy their memory to save dispatches that are a small part of their work. On the
-// CPU nothing is packed: there a node costs little, and the packs' copies made the `npm start` step 1–3% slower.
+// CPU nothing is packed: there a node costs little, and the packs' copies made the `npm start` step 0.3–3% slower.
 // The update is elementwise, so each element's new value is what its own update gives; only the clipping norm sums
 // its squares in another order.
 import type { Value } from '../graph/graph.ts';
