@@ -11,7 +11,15 @@ import * as ort from 'onnxruntime-node';
 import { machine } from './machine.ts';
 import { benchStep, stepFeeds, stepGraphModule, trainCase } from './train-cases.ts';
 
-const { values } = parseArgs({ options: { base: { type: 'string' }, tree: { type: 'string' }, case: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    tree: { type: 'string' },
+    case: { type: 'string' },
+    rounds: { type: 'string' },
+    threads: { type: 'string' },
+  },
+});
 if (!values.base) throw new Error('--base DIR (a source tree with src/) is required');
 const threads = Number(values.threads ?? availableParallelism());
 const rounds = Number(values.rounds ?? 10);

@@ -1,7 +1,7 @@
 // Which attention kernel is fastest for inference, per precision: the plain graph (standard ops), the q/k/v
 // projection and attention in one node ('fused': com.microsoft Attention, QAttention for int8) and
 // com.microsoft MultiHeadAttention after the projection ('mha'), each session run in turn so that a load from
-// elsewhere hits all of them alike. The winners are vit.ts's defaultAttentionKernel.
+// elsewhere hits all of them alike. The winners are inference-graph.ts's defaultAttentionKernel.
 // Run: node --import tsx bench/attention-kernels.ts [--arch vit_small_patch16_224] [--img-size S] [--batch 8]
 //        [--rounds 10] [--threads N]
 import { availableParallelism } from 'node:os';
@@ -11,12 +11,18 @@ import { zeros } from '../src/graph/tensor.ts';
 import { preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
 import { quantizeWeights } from '../src/model/int8.ts';
-import { type AttentionKernel, inferenceGraph } from '../src/model/vit.ts';
+import { type AttentionKernel, inferenceGraph } from '../src/model/inference-graph.ts';
 import { Session } from '../src/runtime/session.ts';
 import { machine } from './machine.ts';
 
 const { values } = parseArgs({
-  options: { arch: { type: 'string' }, 'img-size': { type: 'string' }, batch: { type: 'string' }, rounds: { type: 'string' }, threads: { type: 'string' } },
+  options: {
+    arch: { type: 'string' },
+    'img-size': { type: 'string' },
+    batch: { type: 'string' },
+    rounds: { type: 'string' },
+    threads: { type: 'string' },
+  },
 });
 const arch = values.arch ?? 'vit_small_patch16_224';
 const batch = Number(values.batch ?? 8);

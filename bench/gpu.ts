@@ -33,7 +33,7 @@ import { initParameters } from '../src/model/init.ts';
 import { parameterShapes } from '../src/model/params.ts';
 import { buildStepGraph } from '../src/model/step-graph.ts';
 import { packBelowFor } from '../src/model/update-packing.ts';
-import { inferenceGraph } from '../src/model/vit.ts';
+import { inferenceGraph } from '../src/model/inference-graph.ts';
 import { Rng } from '../src/rng.ts';
 import { probeWebGpu } from '../src/runtime/devices.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
@@ -42,7 +42,7 @@ import { TrainSession } from '../src/runtime/train-session.ts';
 import { fashionMnistRecipe } from '../src/train/recipe.ts';
 import { caseInChild, gpuInfo } from './device-case.ts';
 import { machine, python } from './machine.ts';
-import { benchStep } from './train-cases.ts';
+import { benchStep, timmKwargs } from './train-cases.ts';
 import { webGpuChecks } from './webgpu-checks.ts';
 
 interface Case {
@@ -108,7 +108,9 @@ async function measure(c: Case, device: Device): Promise<Record<string, number>>
   const params = initParameters(config, { seed: 0 });
   // timm's init zeroes the head, and zero logits would hide any difference between precisions
   const head = params.get('head.weight')!;
-  if (c.kind === 'infer') params.set('head.weight', tensor('float32', head.shape, Float32Array.from(head.data as Float32Array, () => 0.02 * rng.normal())));
+  if (c.kind === 'infer') {
+    params.set('head.weight', tensor('float32', head.shape, Float32Array.from(head.data as Float32Array, () => 0.02 * rng.normal())));
+  }
   const images = { dtype: 'float32' as const, shape: [batch, config.inChans, config.imgSize, config.imgSize], data: x };
   let last: unknown;
   let run: () => Promise<unknown>;
@@ -151,8 +153,9 @@ interface GraphCounts {
 
 /**
  * What a case's graph holds, as vitkit builds it for WebGPU: its nodes (composites inlined; on a GPU each is a kernel
- * dispatch unless onnxruntime fuses it; a training step's small tensors update in packs there) and its matrix products' multiply-adds per image (graph/flops.ts). From them each
- * side's GFLOP/s, and on WebGPU the time per node: whether a GPU step is bound by arithmetic or by dispatches.
+ * dispatch unless onnxruntime fuses it; a training step's small tensors update in packs there) and its matrix
+ * products' multiply-adds per image (graph/flops.ts). From them each side's GFLOP/s, and on WebGPU the time per node:
+ * whether a GPU step is bound by arithmetic or by dispatches.
  */
 function graphCounts(c: Case): GraphCounts {
   const nodes = c.kind === 'train'
@@ -196,11 +199,7 @@ function finetune(): void {
 
 /** PyTorch's side of a case: fp32 eager, or for an fp16 case eager under CUDA fp16 autocast. */
 function pytorch(c: Case): Record<string, unknown> {
-  const { config: k } = c;
-  const kw = {
-    img_size: k.imgSize, patch_size: k.patchSize, in_chans: k.inChans, embed_dim: k.embedDim,
-    depth: k.depth, num_heads: k.numHeads, mlp_ratio: k.mlpDim / k.embedDim, num_classes: k.numClasses,
-  };
+  const kw = timmKwargs(c.config);
   const script = fileURLToPath(new URL('./gpu_torch.py', import.meta.url));
   const mode = c.fp16Of ? 'infer-fp16' : c.kind;
   const r = spawnSync(python, [script, mode, JSON.stringify(kw), String(c.batch), String(seconds)], { encoding: 'utf8' });

@@ -17,7 +17,7 @@ import { type ViTConfig, embeddingOutput } from '../src/model/config.ts';
 import { loadModel } from '../src/inference/classifier.ts';
 import { FLOAT32_OPS, float16Graph } from '../src/model/fp16.ts';
 import { quantizeWeights } from '../src/model/int8.ts';
-import { inferenceGraph } from '../src/model/vit.ts';
+import { inferenceGraph } from '../src/model/inference-graph.ts';
 import { Session } from '../src/runtime/session.ts';
 import { loadCheckpoint } from '../src/weights/checkpoint.ts';
 import { FIXTURES, FIXTURE_CHECKPOINTS, expected } from '../test/fixtures.ts';

@@ -11,9 +11,17 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { ortSessionOptions } from '../src/runtime/session.ts';
 import { machine, python } from './machine.ts';
-import { benchStep, stepFeeds, stepGraphModule, trainCase } from './train-cases.ts';
+import { benchStep, stepFeeds, stepGraphModule, timmKwargs, trainCase } from './train-cases.ts';
 
-const { values } = parseArgs({ options: { case: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' }, torch: { type: 'boolean' }, base: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    case: { type: 'string' },
+    steps: { type: 'string' },
+    threads: { type: 'string' },
+    torch: { type: 'boolean' },
+    base: { type: 'string' },
+  },
+});
 const threads = Number(values.threads ?? availableParallelism());
 const steps = Number(values.steps ?? 4);
 const name = values.case ?? 'ti16';
@@ -21,10 +29,39 @@ const { config: cfg, batch } = trainCase(name);
 const tokens = (cfg.imgSize / cfg.patchSize) ** 2 + (cfg.classToken ? 1 : 0);
 
 /** The groups both profiles are reported in. */
-export const GROUPS = ['linear fwd', 'linear dX', 'linear dW', 'bias/param grads', 'attention matmuls', 'softmax', 'layernorm', 'gelu', 'element-wise', 'copies/layout', 'loss', 'clip', 'optimizer', 'other'] as const;
+export const GROUPS = [
+  'linear fwd',
+  'linear dX',
+  'linear dW',
+  'bias/param grads',
+  'attention matmuls',
+  'softmax',
+  'layernorm',
+  'gelu',
+  'element-wise',
+  'copies/layout',
+  'loss',
+  'clip',
+  'optimizer',
+  'other',
+] as const;
 type Group = (typeof GROUPS)[number];
 
-const LAYOUT = new Set(['Transpose', 'Reshape', 'Concat', 'Split', 'Slice', 'Pad', 'Identity', 'Expand', 'Squeeze', 'Unsqueeze', 'Gather', 'Shape', 'ConstantOfShape']);
+const LAYOUT = new Set([
+  'Transpose',
+  'Reshape',
+  'Concat',
+  'Split',
+  'Slice',
+  'Pad',
+  'Identity',
+  'Expand',
+  'Squeeze',
+  'Unsqueeze',
+  'Gather',
+  'Shape',
+  'ConstantOfShape',
+]);
 const MATMUL = new Set(['MatMul', 'Gemm', 'FusedMatMul', 'FusedGemm']);
 
 interface OrtEvent {
@@ -127,8 +164,7 @@ function summarise(events: readonly OrtEvent[]): Profile {
 }
 
 function profileTorch(): Omit<Profile, 'byOp'> | { error: string } {
-  const c = cfg;
-  const kw = { img_size: c.imgSize, patch_size: c.patchSize, in_chans: c.inChans, embed_dim: c.embedDim, depth: c.depth, num_heads: c.numHeads, mlp_ratio: c.mlpDim / c.embedDim, num_classes: c.numClasses };
+  const kw = timmKwargs(cfg);
   const script = new URL('./profile_train.py', import.meta.url).pathname;
   const r = spawnSync(python, [script, JSON.stringify(kw), String(batch), String(threads), String(steps)], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop();
@@ -137,7 +173,10 @@ function profileTorch(): Omit<Profile, 'byOp'> | { error: string } {
 }
 
 // This tree's step and, with --base, another tree's, run alternately so both see the same machine load.
-const trees: [string, string][] = [['vitkit', resolve(import.meta.dirname, '..')], ...(values.base ? [['base', resolve(values.base)] as [string, string]] : [])];
+const trees: [string, string][] = [
+  ['vitkit', resolve(import.meta.dirname, '..')],
+  ...(values.base ? [['base', resolve(values.base)] as [string, string]] : []),
+];
 const sessions = await Promise.all(trees.map(([tag, root]) => profiled(root, tag)));
 for (let i = 0; i < steps + 2; i++) for (const s of sessions) await s.run();
 const columns: [string, Omit<Profile, 'byOp'> & Partial<Profile>][] = [];
@@ -155,6 +194,14 @@ rows.push(`| **sum of kernels** | ${columns.map(([, p]) => fmt(sum(p))).join(' |
 rows.push(`| **step (wall, median)** | ${columns.map(([, p]) => fmt(p.total)).join(' | ')} |`);
 console.log(rows.join('\n'));
 for (const [t, p] of columns) {
-  if (p.byOp) console.log(`${t} top ops (ms/step): ${Object.entries(p.byOp).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  if (p.byOp) {
+    console.log(
+      `${t} top ops (ms/step): ${Object.entries(p.byOp)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 15)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(', ')}`,
+    );
+  }
 }
 console.log(JSON.stringify({ case: name, batch, threads, steps, machine: machine(), profiles: Object.fromEntries(columns) }));

@@ -43,7 +43,14 @@ interface LoadResult {
   readonly latency: { readonly p50: number; readonly p99: number };
   readonly non2xx: number;
 }
-type Autocannon = (opts: { url: string; connections: number; duration: number; method: 'POST'; headers: Record<string, string>; body: Buffer }) => Promise<LoadResult>;
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: Buffer;
+}) => Promise<LoadResult>;
 // Its CLI reads a body file as UTF-8, which mangles images: the API takes the bytes as they are.
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
@@ -89,7 +96,15 @@ async function measure(checkpoint: string, body: Buffer, batch: number, int8 = f
   try {
     await load(server.url, body, 3); // warm-up: onnxruntime's allocations and prepacking, sharp's caches
     const r = await load(server.url, body, seconds);
-    return { max_batch: batch, int8, requests_per_sec: r.requests.average, p50_ms: r.latency.p50, p99_ms: r.latency.p99, mean_batch: await meanBatch(server.url), non_2xx: r.non2xx };
+    return {
+      max_batch: batch,
+      int8,
+      requests_per_sec: r.requests.average,
+      p50_ms: r.latency.p50,
+      p99_ms: r.latency.p99,
+      mean_batch: await meanBatch(server.url),
+      non_2xx: r.non2xx,
+    };
   } finally {
     await server.stop();
   }

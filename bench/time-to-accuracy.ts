@@ -28,7 +28,10 @@ await train({
   data,
   outDir: join(dir, 'run'),
   threads,
-  onEvent: (e) => e.kind === 'epoch' && e.testAcc !== undefined && curve.push({ epoch: e.epoch, test_acc: e.testAcc, seconds: (performance.now() - started) / 1000 }),
+  onEvent: (e) =>
+    e.kind === 'epoch'
+    && e.testAcc !== undefined
+    && curve.push({ epoch: e.epoch, test_acc: e.testAcc, seconds: (performance.now() - started) / 1000 }),
 });
 
 const save = (set: ImageSet, split: string) => {
@@ -37,7 +40,11 @@ const save = (set: ImageSet, split: string) => {
 };
 save(data.train, 'train');
 save(data.test, 'test');
-const r = spawnSync(python, [new URL('./reference_fmnist.py', import.meta.url).pathname, dir, JSON.stringify(recipe), String(threads)], { encoding: 'utf8' });
+const r = spawnSync(
+  python,
+  [new URL('./reference_fmnist.py', import.meta.url).pathname, dir, JSON.stringify(recipe), String(threads)],
+  { encoding: 'utf8' },
+);
 const reference = r.status === 0 ? r.stdout.trim().split('\n').map((l) => JSON.parse(l) as (typeof curve)[number]) : null;
 
 const timeTo = (c: typeof curve | null) => c?.find((p) => p.test_acc >= TARGET)?.seconds ?? null;

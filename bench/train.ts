@@ -12,9 +12,11 @@ import { initParameters } from '../src/model/init.ts';
 import { TrainSession } from '../src/runtime/train-session.ts';
 import { nodeEngine } from '../src/runtime/node-engine.ts';
 import { machine, python } from './machine.ts';
-import { benchStep, trainCase } from './train-cases.ts';
+import { benchStep, timmKwargs, trainCase } from './train-cases.ts';
 
-const { values } = parseArgs({ options: { cases: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' }, child: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { cases: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' }, child: { type: 'string' } },
+});
 const threads = Number(values.threads ?? availableParallelism());
 const seconds = Number(values.seconds ?? 15);
 
@@ -44,7 +46,7 @@ function vitkitChild(name: string): Record<string, unknown> {
 }
 
 function pytorch(c: ViTConfig, batch: number): Record<string, unknown> {
-  const kw = { img_size: c.imgSize, patch_size: c.patchSize, in_chans: c.inChans, embed_dim: c.embedDim, depth: c.depth, num_heads: c.numHeads, mlp_ratio: c.mlpDim / c.embedDim, num_classes: c.numClasses };
+  const kw = timmKwargs(c);
   const script = new URL('./reference_train.py', import.meta.url).pathname;
   const r = spawnSync(python, [script, JSON.stringify(kw), String(batch), String(threads), String(seconds)], { encoding: 'utf8' });
   const line = r.stdout?.trim().split('\n').pop();

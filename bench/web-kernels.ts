@@ -54,12 +54,20 @@ function matmulCase(m: number, k: number, n: number): { model: Uint8Array; feeds
   const b = g.input('b', 'float32', [k, n]);
   g.output(g.node('MatMul', [a, b], [{ dtype: 'float32', shape: [m, n], name: 'y' }])[0]!);
   const fill = (len: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(i));
-  return { model: toOnnx(g), feeds: { a: { type: 'float32', data: fill(m * k), dims: [m, k] }, b: { type: 'float32', data: fill(k * n), dims: [k, n] } } };
+  return {
+    model: toOnnx(g),
+    feeds: { a: { type: 'float32', data: fill(m * k), dims: [m, k] }, b: { type: 'float32', data: fill(k * n), dims: [k, n] } },
+  };
 }
 
 interface Ort {
   Tensor: new (type: 'float32' | 'int64', data: Float32Array | BigInt64Array, dims: number[]) => unknown;
-  InferenceSession: { create(model: Uint8Array, options: object): Promise<{ run(feeds: Record<string, unknown>): Promise<unknown>; endProfiling(): unknown; release(): Promise<void> }> };
+  InferenceSession: {
+    create(
+      model: Uint8Array,
+      options: object,
+    ): Promise<{ run(feeds: Record<string, unknown>): Promise<unknown>; endProfiling(): unknown; release(): Promise<void> }>;
+  };
 }
 
 const OPTIONS = { graphOptimizationLevel: 'all', executionMode: 'sequential', enableMemPattern: false };
@@ -68,7 +76,12 @@ const OPTIONS = { graphOptimizationLevel: 'all', executionMode: 'sequential', en
  * Milliseconds per run() after warm-up: the median, and the best (for single kernels: on these virtual machines
  * single-threaded onnxruntime-node runs of one kernel vary up to 10×, probably an idle vCPU waking between runs).
  */
-async function time(ort: Ort, c: { model: Uint8Array; feeds: Feeds }, options: object, runs = RUNS): Promise<{ ms: number; best: number; session: { endProfiling(): unknown; release(): Promise<void> } }> {
+async function time(
+  ort: Ort,
+  c: { model: Uint8Array; feeds: Feeds },
+  options: object,
+  runs = RUNS,
+): Promise<{ ms: number; best: number; session: { endProfiling(): unknown; release(): Promise<void> } }> {
   const session = await ort.InferenceSession.create(c.model, { ...OPTIONS, ...options });
   const feeds = Object.fromEntries(Object.entries(c.feeds).map(([k, f]) => [k, new ort.Tensor(f.type, f.data, f.dims)]));
   for (let i = 0; i < WARMUP; i++) await session.run(feeds);
@@ -125,7 +138,11 @@ function onWeb(which: string): { ms: number; events: Event[] } {
   const file = join(tmpdir(), `vitkit-web-kernels-${process.pid}-web.out`);
   const fd = openSync(file, 'w');
   try {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--web-child', which, '--batch', `${batch}`, '--freeze', freeze], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--web-child', which, '--batch', `${batch}`, '--freeze', freeze],
+      { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`onnxruntime-web child failed: ${r.stderr}`);
   } finally {
     closeSync(fd);
@@ -157,7 +174,12 @@ async function main(): Promise<void> {
   const sum = (ops: Record<string, number>, keep: (op: string) => boolean) => Object.entries(ops).reduce((s, [op, ms]) => s + (keep(op) ? ms : 0), 0);
   const isMatmul = (op: string) => MATMULS.includes(op);
   const ops = [...new Set([...Object.keys(nodeOps), ...Object.keys(webOps)])]
-    .map((op) => ({ op, node_ms: round(nodeOps[op] ?? 0), web_ms: round(webOps[op] ?? 0), web_over_node: round((webOps[op] ?? 0) / (nodeOps[op] ?? NaN)) }))
+    .map((op) => ({
+      op,
+      node_ms: round(nodeOps[op] ?? 0),
+      web_ms: round(webOps[op] ?? 0),
+      web_over_node: round((webOps[op] ?? 0) / (nodeOps[op] ?? NaN)),
+    }))
     .sort((a, b) => b.web_ms - a.web_ms);
   const kernels = { node: sum(nodeOps, () => true), web: sum(webOps, () => true) };
   const matmul = { node: sum(nodeOps, isMatmul), web: sum(webOps, isMatmul) };
@@ -181,6 +203,14 @@ async function main(): Promise<void> {
     const nodeMs = mm.best;
     const webMs = onWeb(`${m}x${k}x${n}`).ms;
     const gflops = (ms: number) => round((2 * m * k * n) / ms / 1e6);
-    console.log(JSON.stringify({ case: 'matmul', shape: `${m}x${k}x${n}`, threads: 1, machine: machine(), node_gflops: gflops(nodeMs), web_gflops: gflops(webMs), web_speed_over_node: round(nodeMs / webMs) }));
+    console.log(JSON.stringify({
+      case: 'matmul',
+      shape: `${m}x${k}x${n}`,
+      threads: 1,
+      machine: machine(),
+      node_gflops: gflops(nodeMs),
+      web_gflops: gflops(webMs),
+      web_speed_over_node: round(nodeMs / webMs),
+    }));
   }
 }

@@ -111,7 +111,15 @@ async function node(c: Case, params: StateDict, threads: number, start?: GraphSt
   const { batch } = c;
   const selection = parseTrainSelection(c.train);
   const cfg = configOf(c);
-  const s = await TrainSession.create(cfg, params, { ...options, batch, trainable: selectionRule(cfg, selection), lora: selection.lora, engine: nodeEngine, threads, start });
+  const s = await TrainSession.create(cfg, params, {
+    ...options,
+    batch,
+    trainable: selectionRule(cfg, selection),
+    lora: selection.lora,
+    engine: nodeEngine,
+    threads,
+    start,
+  });
   const { images, labels } = batchOf(c, start);
   const ms: number[] = [];
   let cpu0 = 0;
@@ -162,8 +170,10 @@ try {
         case: c.name, blocks: configOf(c).depth, batch: c.batch, trains: c.train, steps: STEPS, threads: { node: threads, web: got.threads },
         machine: machine(),
         node_images_per_sec: ours.rate, web_images_per_sec: web.rate, web_over_node: web.rate / ours.rate,
-        node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage, web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,
-        step_multiply_adds_per_image: multiplyAddsPerStepImage, whole_step_over_this_by_multiply_adds: WHOLE_STEP_MULTIPLY_ADDS / multiplyAddsPerStepImage,
+        node_cpu_ms_per_image: ours.cpuMsPerImage, web_cpu_ms_per_image: web.cpuMsPerImage,
+        web_over_node_by_cpu_time: ours.cpuMsPerImage / web.cpuMsPerImage,
+        step_multiply_adds_per_image: multiplyAddsPerStepImage,
+        whole_step_over_this_by_multiply_adds: WHOLE_STEP_MULTIPLY_ADDS / multiplyAddsPerStepImage,
       }));
     }
   }

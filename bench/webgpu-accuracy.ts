@@ -10,7 +10,7 @@ import { toOnnx } from '../src/graph/onnx.ts';
 import type { StateDict, Tensor } from '../src/graph/tensor.ts';
 import { type ViTConfig, preset } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
-import { type AttentionKernel, inferenceGraph } from '../src/model/vit.ts';
+import { type AttentionKernel, inferenceGraph } from '../src/model/inference-graph.ts';
 import { probeWebGpu } from '../src/runtime/devices.ts';
 import { type Device, Session } from '../src/runtime/session.ts';
 import { loadCheckpoint } from '../src/weights/checkpoint.ts';
@@ -46,11 +46,26 @@ for (const [model, format, overrides] of FIXTURE_CHECKPOINTS) {
 if (values.sweep) {
   // one block, D 64, 2 heads, patch 8: T = (img/8)² tokens, + 1 with a class token; deterministic weights
   for (const [img, classToken] of [[32, false], [32, true], [48, false], [64, false], [64, true]] as const) {
-    const config = preset('vit_tiny_patch16_224', { imgSize: img, patchSize: 8, depth: 1, numHeads: 2, embedDim: 64, mlpDim: 128, numClasses: 5, classToken, pool: classToken ? 'token' : 'avg' });
+    const config = preset('vit_tiny_patch16_224', {
+      imgSize: img,
+      patchSize: 8,
+      depth: 1,
+      numHeads: 2,
+      embedDim: 64,
+      mlpDim: 128,
+      numClasses: 5,
+      classToken,
+      pool: classToken ? 'token' : 'avg',
+    });
     const weights = initParameters(config, { seed: 1 });
     for (const [k, t] of weights) (t.data as Float32Array).forEach((_, i, a) => (a[i] = Math.sin(i * 1.7 + k.length) * 0.5));
     const data = Float32Array.from({ length: 3 * img * img }, (_, i) => Math.cos(i * 0.3));
-    cases.push({ name: `one block, T = ${(img / 8) ** 2 + Number(classToken)}`, config, weights, images: { dtype: 'float32', shape: [1, 3, img, img], data } });
+    cases.push({
+      name: `one block, T = ${(img / 8) ** 2 + Number(classToken)}`,
+      config,
+      weights,
+      images: { dtype: 'float32', shape: [1, 3, img, img], data },
+    });
   }
   // the fixture's query and key rows scaled down: scores 100× smaller, attention flatter
   const { config, weights } = loadCheckpoint(`${FIXTURES}micro_p16_224/timm.safetensors`, { numHeads: 2, layerNormEps: 1e-6 });
@@ -66,7 +81,12 @@ if (values.sweep) {
 if (!values['no-ti16']) {
   const config = preset('vit_tiny_patch16_224');
   const data = Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.37));
-  cases.push({ name: 'vit_tiny_patch16_224 (random init)', config, weights: initParameters(config, { seed: 0 }), images: { dtype: 'float32', shape: [1, 3, 224, 224], data } });
+  cases.push({
+    name: 'vit_tiny_patch16_224 (random init)',
+    config,
+    weights: initParameters(config, { seed: 0 }),
+    images: { dtype: 'float32', shape: [1, 3, 224, 224], data },
+  });
 }
 
 console.log(JSON.stringify({ machine: machine(), webgpu: { drivers: probe.drivers.map((d) => d.library || d.manifest), fp16: probe.fp16 } }));

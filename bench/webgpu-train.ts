@@ -22,9 +22,21 @@ import { TrainSession } from '../src/runtime/train-session.ts';
 import { machine } from './machine.ts';
 import { benchStep, cases } from './train-cases.ts';
 
-const { values } = parseArgs({ options: { case: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { case: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' } },
+});
 /** The SwiftShader-sized case: the tiny ViT of the WebGPU tests. */
-const micro: ViTConfig = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 3 });
+const micro: ViTConfig = checkConfig({
+  ...defaultConfig,
+  imgSize: 8,
+  patchSize: 4,
+  inChans: 1,
+  embedDim: 16,
+  depth: 1,
+  numHeads: 2,
+  mlpDim: 32,
+  numClasses: 3,
+});
 const name = values.case ?? 'micro';
 const base = name === 'micro' ? { config: micro, batch: 4 } : cases[name];
 if (!base) throw new Error(`unknown case '${name}' (expected micro|${Object.keys(cases).join('|')})`);

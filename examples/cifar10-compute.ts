@@ -18,7 +18,12 @@ import type { TopLevelSpec } from 'vega-lite';
 import { chartToPng } from '../src/analysis/charts.ts';
 import { classSubset, defaultArchive, exampleFlags, extractCifar, pct, result, root, time, vitkitRunner } from './cli.ts';
 
-const values = exampleFlags(import.meta.url, { archive: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, quick: { type: 'boolean' } });
+const values = exampleFlags(import.meta.url, {
+  archive: { type: 'string' },
+  out: { type: 'string' },
+  epochs: { type: 'string' },
+  quick: { type: 'boolean' },
+});
 const quick = !!values.quick;
 const archive = resolve(values.archive ?? defaultArchive);
 const out = resolve(values.out ?? join(root, 'runs/cifar10-compute'));
@@ -42,9 +47,16 @@ const models: Model[] = [
   // Patch 4 and the hybrid's stride-4 stem give the same 8×8 token grid at 32 px.
   ...encoders.map((e, i): Model => ({ family: 'ViT', name: `ViT-${size[i]}/4`, flags: ['--patch', '4', ...e] })),
   ...encoders.map((e, i): Model => ({ family: 'hybrid', name: `R(${stem})+ViT-${size[i]}`, flags: ['--backbone', stem, ...e] })),
-  ...resnets.map((b, i): Model => ({ family: 'ResNet', name: `ResNet-${size[i]} (${b})`, flags: ['--backbone', b, '--depth', '0', '--pool', 'avg', '--dim', '128'] })),
+  ...resnets.map((b, i): Model => ({
+    family: 'ResNet',
+    name: `ResNet-${size[i]} (${b})`,
+    flags: ['--backbone', b, '--depth', '0', '--pool', 'avg', '--dim', '128'],
+  })),
 ];
-const recipe = ['--img-size', '32', '--epochs', `${epochs}`, '--batch', '128', '--lr', '0.001', '--weight-decay', '0.05', '--warmup-epochs', '0.2', '--label-smoothing', '0.1', '--pad-crop', '4', '--flip'];
+const recipe = [
+  '--img-size', '32', '--epochs', `${epochs}`, '--batch', '128', '--lr', '0.001', '--weight-decay', '0.05',
+  '--warmup-epochs', '0.2', '--label-smoothing', '0.1', '--pad-crop', '4', '--flip',
+];
 
 mkdirSync(out, { recursive: true });
 const vitkit = vitkitRunner(out);
@@ -66,7 +78,11 @@ const machine = `${cpus()[0]?.model.trim()}, ${cpus().length} cores`;
 const table = [
   `| model | parameters | GFLOPs / image | training TFLOPs | CIFAR-10 test accuracy | wall time |`,
   '|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.name} | ${(r.parameters / 1e6).toFixed(2)}M | ${r.gflops_per_image.toFixed(3)} | ${r.train_tflops.toFixed(1)} | ${pct(r.test_acc)} | ${time(r.seconds)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${(r.parameters / 1e6).toFixed(2)}M | ${r.gflops_per_image.toFixed(3)} | ` +
+      `${r.train_tflops.toFixed(1)} | ${pct(r.test_acc)} | ${time(r.seconds)} |`,
+  ),
 ].join('\n');
 const spec: TopLevelSpec = {
   title: { text: `CIFAR-10 from scratch, ${epochs} epoch${epochs === 1 ? '' : 's'} each`, subtitle: machine },

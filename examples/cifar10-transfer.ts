@@ -19,7 +19,9 @@ const out = resolve(values.out ?? join(root, 'runs/cifar10-transfer'));
 const quick = !!values.quick;
 
 // One architecture for every run: patch 4 gives a 6×6 grid at 24 px and 8×8 at 32 px.
-const model = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
+const model = quick
+  ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64']
+  : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
 const augment = (imgSize: number) => ['--flip', '--pad-crop', String(imgSize / 8)];
 const epochs = quick ? { pretrain: 1, transfer: 1 } : { pretrain: 10, transfer: 5 };
 const perClass = quick ? { train: 60, test: 20 } : undefined;
@@ -37,8 +39,14 @@ const downstream = classSubset(cifar, join(out, 'data/classes-5-9'), classes.sli
 const run = (name: string) => ['--out', join(out, name), '--force'];
 const adamw = ['--batch', '128', '--lr', '0.002', '--weight-decay', '0.05', '--warmup-epochs', '1', '--label-smoothing', '0.1'];
 
-const pre = vitkit(['train', '--data', upstream, '--img-size', '24', '--patch', '4', ...model, ...adamw, '--epochs', String(epochs.pretrain), ...augment(24), ...run('pretrain')]);
-const scratch = vitkit(['train', '--data', downstream, '--img-size', '32', '--patch', '4', ...model, ...adamw, '--epochs', String(epochs.transfer), ...augment(32), ...run('scratch')]);
+const pre = vitkit([
+  'train', '--data', upstream, '--img-size', '24', '--patch', '4', ...model, ...adamw,
+  '--epochs', String(epochs.pretrain), ...augment(24), ...run('pretrain'),
+]);
+const scratch = vitkit([
+  'train', '--data', downstream, '--img-size', '32', '--patch', '4', ...model, ...adamw,
+  '--epochs', String(epochs.transfer), ...augment(32), ...run('scratch'),
+]);
 const finetune = vitkit([
   'finetune', '--checkpoint', result(pre).best, '--data', downstream, '--img-size', '32',
   '--batch', '128', '--accum', '1', '--epochs', String(epochs.transfer), '--warmup-steps', quick ? '1' : '100', ...augment(32), ...run('finetune'),
@@ -59,6 +67,10 @@ const rows: [string, string, string][] = [
     i === 0 ? `${time(fewshot.seconds)} all` : '',
   ]),
 ];
-const table = ['| On classes 5–9 (dog, frog, horse, ship, truck) unless said | test accuracy | wall time |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = [
+  '| On classes 5–9 (dog, frog, horse, ship, truck) unless said | test accuracy | wall time |',
+  '|---|---|---|',
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
 writeFileSync(join(out, 'results.json'), `${JSON.stringify({ quick, epochs, rows, fewshot: few }, null, 2)}\n`);
 console.log(`\n${table}\n\nresults: ${join(out, 'results.json')}`);

@@ -109,7 +109,13 @@ export function sample<T>(items: readonly T[], n: number, seed: number): T[] {
  * An ImageFolder (train/ + test/) of the given classes, as symlinks into the extracted CIFAR-10 folders, with at most
  * `perClass[split]` images of each class (all when absent): the first ones by file name, or with `seed` a seeded draw.
  */
-export function classSubset(cifar: string, dir: string, classes: readonly string[], perClass?: { train?: number; test?: number }, seed?: number): string {
+export function classSubset(
+  cifar: string,
+  dir: string,
+  classes: readonly string[],
+  perClass?: { train?: number; test?: number },
+  seed?: number,
+): string {
   rmSync(dir, { recursive: true, force: true });
   for (const split of ['train', 'test'] as const) {
     const limit = perClass?.[split];

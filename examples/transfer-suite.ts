@@ -30,9 +30,17 @@ const started = performance.now();
 const seed = 0;
 
 const s = quick
-  ? { upstreamPerClass: 60, testPerClass: 20, targetPerClass: 12, pretrainSteps: 4, transferSteps: 4, batch: 32, shots: [1, 2], seeds: 1, holdout: 2, lrs: [0.001] }
-  : { upstreamPerClass: 5000, testPerClass: undefined, targetPerClass: undefined, pretrainSteps: 1560, transferSteps: 300, batch: 64, shots: [1, 5, 10, 25], seeds: 3, holdout: 10, lrs: [0.0005, 0.001, 0.002] };
-const encoder = quick ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64'] : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
+  ? {
+      upstreamPerClass: 60, testPerClass: 20, targetPerClass: 12, pretrainSteps: 4, transferSteps: 4, batch: 32,
+      shots: [1, 2], seeds: 1, holdout: 2, lrs: [0.001],
+    }
+  : {
+      upstreamPerClass: 5000, testPerClass: undefined, targetPerClass: undefined, pretrainSteps: 1560, transferSteps: 300, batch: 64,
+      shots: [1, 5, 10, 25], seeds: 3, holdout: 10, lrs: [0.0005, 0.001, 0.002],
+    };
+const encoder = quick
+  ? ['--dim', '32', '--depth', '1', '--heads', '2', '--mlp', '64']
+  : ['--dim', '128', '--depth', '4', '--heads', '4', '--mlp', '256'];
 // Patch 4 and the hybrid's stride-4 stem give the same token grids: 6×6 at 24 px, 8×8 at 32 px.
 const archs = { ViT: ['--patch', '4', ...encoder], hybrid: ['--backbone', quick ? '32' : '64,1x256', ...encoder] } as const;
 const fractions = quick ? [0.5, 1] : [0.1, 0.4, 1];
@@ -57,7 +65,10 @@ const classes = readdirSync(join(cifar, 'train')).sort();
 const data = join(out, 'data');
 const perTarget = s.targetPerClass;
 const targets = {
-  'CIFAR-10 5–9': { dir: classSubset(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: perTarget ?? 200, test: s.testPerClass }, seed), flip: true },
+  'CIFAR-10 5–9': {
+    dir: classSubset(cifar, join(data, 'cifar-5-9-1k'), classes.slice(5), { train: perTarget ?? 200, test: s.testPerClass }, seed),
+    flip: true,
+  },
   'Fashion-MNIST': { dir: await packageFolder('fashion-mnist', join(data, 'fashion-mnist-1k'), perTarget ?? 100, seed, s.testPerClass), flip: true },
   MNIST: { dir: await packageFolder('mnist', join(data, 'mnist-1k'), perTarget ?? 100, seed, s.testPerClass), flip: false },
 };
@@ -73,11 +84,27 @@ for (const [arch, flags] of Object.entries(archs)) {
       'train', '--data', dir, '--img-size', '24', ...flags, ...steps(s.pretrainSteps), '--batch', '128', '--lr', '0.0015',
       '--weight-decay', '0.05', '--label-smoothing', '0.1', '--flip', ...pad(24), '--out', join(out, `up-${arch}-${perClass}`), '--force',
     ]);
-    upstream.push({ id: `${arch}, ${fraction * 100}%`, arch, fraction, images: perClass * 5, command: run.command, test_acc: result(run).test_acc, seconds: run.seconds, best: result(run).best });
+    upstream.push({
+      id: `${arch}, ${fraction * 100}%`,
+      arch,
+      fraction,
+      images: perClass * 5,
+      command: run.command,
+      test_acc: result(run).test_acc,
+      seconds: run.seconds,
+      best: result(run).best,
+    });
   }
 }
 
-const results: Results = { quick, machine: `${cpus()[0]?.model.trim()}, ${cpus().length} cores`, seconds: 0, step_seconds: 0, upstream, targets: {} };
+const results: Results = {
+  quick,
+  machine: `${cpus()[0]?.model.trim()}, ${cpus().length} cores`,
+  seconds: 0,
+  step_seconds: 0,
+  upstream,
+  targets: {},
+};
 for (const name of targetNames) {
   const t = targets[name];
   // From scratch: each architecture at each learning rate; the best test accuracy counts (which favours scratch).
@@ -85,7 +112,8 @@ for (const name of targetNames) {
     const lrs = s.lrs.map((lr) => {
       const run = vitkit([
         'train', '--data', t.dir, '--img-size', '32', ...flags, ...steps(s.transferSteps), '--batch', `${s.batch}`, '--lr', `${lr}`,
-        '--weight-decay', '0.05', '--label-smoothing', '0.1', ...augment(t, 32), ...evalAtEnd, '--out', join(out, `scratch-${name}-${arch}-${lr}`.replace(/[^\w.-]+/g, '_')), '--force',
+        '--weight-decay', '0.05', '--label-smoothing', '0.1', ...augment(t, 32), ...evalAtEnd,
+        '--out', join(out, `scratch-${name}-${arch}-${lr}`.replace(/[^\w.-]+/g, '_')), '--force',
       ]);
       return { lr, test_acc: result(run).test_acc, command: run.command, seconds: run.seconds };
     });
@@ -94,8 +122,9 @@ for (const name of targetNames) {
   const runs = upstream.map((u) => {
     const finetune = (px: number) => {
       const run = vitkit([
-        'finetune', '--checkpoint', u.best, '--data', t.dir, '--img-size', `${px}`, ...steps(s.transferSteps), '--batch', `${s.batch}`, '--accum', '1',
-        ...augment(t, px), ...evalAtEnd, '--out', join(out, `ft${px}-${name}-${u.id}`.replace(/[^\w.-]+/g, '_')), '--force',
+        'finetune', '--checkpoint', u.best, '--data', t.dir, '--img-size', `${px}`, ...steps(s.transferSteps),
+        '--batch', `${s.batch}`, '--accum', '1', ...augment(t, px), ...evalAtEnd,
+        '--out', join(out, `ft${px}-${name}-${u.id}`.replace(/[^\w.-]+/g, '_')), '--force',
       ]);
       return { test_acc: result(run).test_acc, command: run.command, seconds: run.seconds };
     };
@@ -106,7 +135,11 @@ for (const name of targetNames) {
       upstream: u.id,
       finetune32: finetune(32),
       finetune24: finetune(24),
-      fewshot: { results: few.json[0]!.results as { shots: number; mean: number; std: number }[], command: few.command, seconds: few.seconds },
+      fewshot: {
+        results: few.json[0]!.results as { shots: number; mean: number; std: number }[],
+        command: few.command,
+        seconds: few.seconds,
+      },
       probe: { test_acc: (probe.json[0] as { accuracy: number }).accuracy, command: probe.command, seconds: probe.seconds },
     };
   });
@@ -120,4 +153,7 @@ writeFileSync(join(out, 'transfer.png'), await chartToPng(transferPlot(results))
 writeFileSync(join(out, 'results.md'), md);
 writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 const reused = stepSeconds > results.seconds ? ` (its steps took ${time(stepSeconds)} in all, some in an earlier run)` : '';
-console.log(`\n${md}\nwall time ${time(results.seconds)}${reused} on ${results.machine}; results: ${join(out, 'results.json')}, plot: ${join(out, 'transfer.png')}`);
+console.log(
+  `\n${md}\nwall time ${time(results.seconds)}${reused} on ${results.machine}; ` +
+    `results: ${join(out, 'results.json')}, plot: ${join(out, 'transfer.png')}`,
+);

@@ -20,11 +20,21 @@ export { softmaxCrossEntropy, softTargetCrossEntropy, sigmoidCrossEntropy } from
 export { type OptimizerConfig, type AdamWConfig, type SGDConfig } from './autodiff/optim.ts';
 
 // Model
-export { type ViTConfig, type Pool, type MlpKind, type PosResample, type ResNetV2Config, preset, presets, defaultConfig, checkConfig, gridSize, describeFamily, embeddingOutput, prefixTokens, tokenCount } from './model/config.ts';
+export {
+  type ViTConfig, type Pool, type MlpKind, type PosResample, type ResNetV2Config, preset, presets, defaultConfig, checkConfig,
+  gridSize, describeFamily, embeddingOutput, prefixTokens, tokenCount,
+} from './model/config.ts';
 export { parameterShapes, countParameters, forwardFlops } from './model/params.ts';
-export { buildViT, inferenceGraph, prefixGraph, tokensBefore, initializerParams, inputParams, encoderBlock, type BlockConfig, type BlockParts, type ViTValues, type ViTOutputName, type AttentionKernel } from './model/vit.ts';
+export {
+  buildViT, tokensBefore, initializerParams, inputParams, encoderBlock, type BlockConfig, type BlockParts,
+  type ViTValues,
+} from './model/vit.ts';
+export { inferenceGraph, prefixGraph, type ViTOutputName, type AttentionKernel } from './model/inference-graph.ts';
 // CLIP's text tower (the ViT's encoder blocks under a causal mask), for zero-shot classification
-export { type ClipTextConfig, type ClipTextValues, type ClipTextOutputName, type ClipTextGraphOptions, LEGACY_EOS_ID, buildClipText, clipTextGraph, clipTextParameterShapes, clipTextLinearLayers } from './model/clip-text.ts';
+export {
+  type ClipTextConfig, type ClipTextValues, type ClipTextOutputName, type ClipTextGraphOptions, LEGACY_EOS_ID, buildClipText,
+  clipTextGraph, clipTextParameterShapes, clipTextLinearLayers,
+} from './model/clip-text.ts';
 export { resamplePosEmbed, atResolution } from './model/pos-embed.ts';
 export { initParameters } from './model/init.ts';
 export { type Precision, type QuantizeOptions, precisions, quantizeWeights, quantizeLayers, dequantizeWeights, isQuantized } from './model/int8.ts';
@@ -32,15 +42,22 @@ export { FLOAT32_OPS, type Float16Options, float16Graph } from './model/fp16.ts'
 
 // Training-step graphs (forward, loss, backward and optimizer update as one ONNX graph), and training them on an
 // injected onnxruntime: `webEngine(ort)` over the onnxruntime-web module the page imported
-export { buildStepGraph, buildEvalGraph, exampleInput, type GraphStart, type ExampleInput, type StepGraphOptions, type StepGraphSpec } from './model/step-graph.ts';
+export {
+  buildStepGraph, buildEvalGraph, exampleInput, type GraphStart, type ExampleInput, type StepGraphOptions, type StepGraphSpec,
+} from './model/step-graph.ts';
 export { LORA_TARGETS, DEFAULT_LORA_TARGETS, loraShapes, mergeLora, withLoraAdapters, type LoraOptions, type LoraTarget } from './model/lora.ts';
-export { TRAIN_ALL, TRAIN_HEAD, formatTrainSelection, parseTrainSelection, selectionRule, cachedStart, type CachedStart, type TrainSelection } from './model/trainable.ts';
+export {
+  TRAIN_ALL, TRAIN_HEAD, formatTrainSelection, parseTrainSelection, selectionRule, cachedStart, type CachedStart, type TrainSelection,
+} from './model/trainable.ts';
 export { TrainSession, type TrainSessionOptions, type StepResult, type EvalResult } from './runtime/train-session.ts';
 export { FrozenPart } from './runtime/frozen-part.ts';
 export { type Engine } from './runtime/engine.ts';
 export { webEngine, type OrtWeb } from './runtime/web-engine.ts';
 export { withNewHead } from './model/head.ts';
-export { teach, teachSession, taughtWeights, teachSelection, teachLearningRate, classifyPixels, TEACH_LR, type TeachMode, type TeachOptions, type TeachProgress, type TeachBase } from './train/teach.ts';
+export {
+  teach, teachSession, taughtWeights, teachSelection, teachLearningRate, classifyPixels, TEACH_LR, type TeachMode, type TeachOptions,
+  type TeachProgress, type TeachBase,
+} from './train/teach.ts';
 export { learningRate, type Schedule, type ScheduleKind } from './train/schedule.ts';
 export { Batches, type BatchOptions, type AugmentOptions } from './data/batches.ts';
 export { imageSet, type ImageSet } from './data/image-set.ts';

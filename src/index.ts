@@ -29,14 +29,19 @@ export { openBatchStream, type BatchStream } from './data/prefetch.ts';
 export { resizeImageSet } from './data/resize-set.ts';
 
 // Inference and evaluation
-export { loadModel, Classifier, classNames, modelDevice, defaultBatch, type ClassifierOptions, type LoadedModel, type LoadOptions } from './inference/classifier.ts';
+export {
+  loadModel, Classifier, classNames, modelDevice, defaultBatch, type ClassifierOptions, type LoadedModel, type LoadOptions,
+} from './inference/classifier.ts';
 export { attentionKernelFor } from './model/fused-attention.ts';
 export { benchmarkInference } from './inference/benchmark.ts';
 export { evaluate, evalSource } from './eval/evaluate.ts';
 export { AccuracyMeter } from './eval/accuracy.ts';
 
 // CLIP zero-shot classification: both towers of a CLIPModel folder, its BPE tokenizer, labels given as text
-export { ZeroShotClassifier, DEFAULT_TEMPLATE, fillTemplate, zeroShotLogits, type ZeroShotLoadOptions, type ZeroShotPrediction, type LabelEmbeddings } from './inference/zero-shot.ts';
+export {
+  ZeroShotClassifier, DEFAULT_TEMPLATE, fillTemplate, zeroShotLogits, type ZeroShotLoadOptions, type ZeroShotPrediction,
+  type LabelEmbeddings,
+} from './inference/zero-shot.ts';
 export { readClipText, type ClipTextCheckpoint } from './weights/clip-text.ts';
 export { ClipTokenizer } from './text/clip-tokenizer.ts';
 

@@ -31,7 +31,9 @@ export class Rng {
 
   /** A generator that continues from a saved state. */
   static fromState(state: RngState): Rng {
-    if (state.length !== 4 || state.every((w) => w === 0)) throw new Error(`invalid rng state [${state.join(', ')}] (expected four u32 words, not all zero)`);
+    if (state.length !== 4 || state.every((w) => w === 0)) {
+      throw new Error(`invalid rng state [${state.join(', ')}] (expected four u32 words, not all zero)`);
+    }
     const r = new Rng(0);
     r.s = state.map((w) => w >>> 0) as [number, number, number, number];
     return r;

@@ -27,7 +27,9 @@ test('the browser entry reaches no node: module and no package', () => {
 });
 
 test('it builds a model graph and its training step without Node', () => {
-  const cfg = web.checkConfig({ ...web.defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 3 });
+  const cfg = web.checkConfig({
+    ...web.defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 3,
+  });
   assert.ok(web.toOnnx(web.inferenceGraph(cfg, web.initParameters(cfg))).length > 1000);
   assert.ok(web.buildStepGraph(cfg, { optimizer: { kind: 'adamw', weightDecay: 0.05 }, batch: 2 }).graph);
 });

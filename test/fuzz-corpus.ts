@@ -126,5 +126,8 @@ export async function runCorpus(cases: Iterable<FuzzCase>, load: (path: string) 
 
 /** A one-line summary of a corpus run (printed as a test diagnostic). */
 export function describeStats(name: string, s: CorpusStats): string {
-  return `${name}: ${s.cases} cases (${s.loaded} loaded, ${s.refused} refused) in ${s.seconds.toFixed(1)} s; slowest ${s.slowestMs.toFixed(0)} ms (${s.slowest}); peak extra RSS ${(s.peakExtraBytes / 2 ** 20).toFixed(0)} MiB`;
+  return (
+    `${name}: ${s.cases} cases (${s.loaded} loaded, ${s.refused} refused) in ${s.seconds.toFixed(1)} s; ` +
+    `slowest ${s.slowestMs.toFixed(0)} ms (${s.slowest}); peak extra RSS ${(s.peakExtraBytes / 2 ** 20).toFixed(0)} MiB`
+  );
 }

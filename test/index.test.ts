@@ -28,7 +28,11 @@ const CLI_ONLY = new Set([
 ]);
 
 function program(): { checker: ts.TypeChecker; files: ts.SourceFile[]; index: ts.SourceFile } {
-  const config = ts.getParsedCommandLineOfConfigFile(join(SRC, '../tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(SRC, '../tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  )!;
   const cliFiles = readdirSync(CLI).filter((f) => f.endsWith('.ts')).map((f) => join(CLI, f));
   const p = ts.createProgram([join(SRC, 'index.ts'), ...cliFiles], { ...config.options, noEmit: true });
   return { checker: p.getTypeChecker(), files: cliFiles.map((f) => p.getSourceFile(f)!), index: p.getSourceFile(join(SRC, 'index.ts'))! };

@@ -25,7 +25,14 @@ export type ToWorker =
   | { readonly kind: 'checkpoint' };
 
 export type FromWorker =
-  | { readonly kind: 'loaded'; readonly name: string; readonly config: ViTConfig; readonly preprocess: PreprocessOptions; readonly engine: string; readonly threads: number }
+  | {
+      readonly kind: 'loaded';
+      readonly name: string;
+      readonly config: ViTConfig;
+      readonly preprocess: PreprocessOptions;
+      readonly engine: string;
+      readonly threads: number;
+    }
   | { readonly kind: 'progress'; readonly progress: TeachProgress }
   /** Training ended: all steps done, or stopped by the user (`stopped`). */
   | { readonly kind: 'trained'; readonly last: TeachProgress | null; readonly stopped: boolean }

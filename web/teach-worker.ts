@@ -4,7 +4,7 @@
 import { imageSet } from '../src/data/image-set.ts';
 import type { PreprocessOptions } from '../src/data/preprocess.ts';
 import { toOnnx } from '../src/graph/onnx.ts';
-import { inferenceGraph } from '../src/model/vit.ts';
+import { inferenceGraph } from '../src/model/inference-graph.ts';
 import type { Device } from '../src/runtime/session-options.ts';
 import type { TrainSession } from '../src/runtime/train-session.ts';
 import { webEngine } from '../src/runtime/web-engine.ts';
@@ -77,7 +77,12 @@ async function handle(m: ToWorker): Promise<void> {
     case 'checkpoint': {
       if (!trained) throw new Error('teach the model first');
       const { session, classes, preprocess } = trained;
-      const chunks = encodeVitkit({ config: session.config, weights: await taughtWeights(session), labels: classes, preprocess: savedPreprocess(preprocess) });
+      const chunks = encodeVitkit({
+        config: session.config,
+        weights: await taughtWeights(session),
+        labels: classes,
+        preprocess: savedPreprocess(preprocess),
+      });
       const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
       chunks.reduce((at, c) => (bytes.set(c, at), at + c.length), 0);
       return post({ kind: 'checkpoint', bytes: bytes.buffer }, [bytes.buffer]);

@@ -85,7 +85,8 @@ export class TeachPage {
     for (const r of this.rows) r.pixels.length = 0;
     this.rows.forEach((r) => this.showRow(r));
     const c = m.config;
-    el('teach-base').textContent = `${m.name} (ViT D=${c.embedDim}, depth ${c.depth}, ${c.imgSize} px) on ${m.engine}, ${deviceLabel(this.device, m.threads)}`;
+    el('teach-base').textContent =
+      `${m.name} (ViT D=${c.embedDim}, depth ${c.depth}, ${c.imgSize} px) on ${m.engine}, ${deviceLabel(this.device, m.threads)}`;
     setState('idle');
   }
 
@@ -118,7 +119,11 @@ export class TeachPage {
     if (this.rows.length >= MAX_CLASSES) return;
     const root = document.createElement('div');
     root.className = 'class';
-    const name = Object.assign(document.createElement('input'), { className: 'class-name', value: `class ${this.rows.length + 1}`, ariaLabel: 'class name' });
+    const name = Object.assign(document.createElement('input'), {
+      className: 'class-name',
+      value: `class ${this.rows.length + 1}`,
+      ariaLabel: 'class name',
+    });
     const files = Object.assign(document.createElement('input'), { type: 'file', accept: 'image/*', multiple: true, className: 'class-files' });
     const add = Object.assign(document.createElement('button'), { type: 'button', textContent: 'add images' });
     add.addEventListener('click', () => files.click());
@@ -208,7 +213,9 @@ export class TeachPage {
       bar.max = p.steps;
       bar.value = p.step;
       Object.assign(stats.dataset, { step: String(p.step), imagesPerSec: String(p.imagesPerSec), seconds: String(p.seconds) });
-      stats.textContent = `step ${p.step}/${p.steps} · loss ${p.loss.toFixed(3)} · batch accuracy ${(100 * p.accuracy).toFixed(0)}% · ${p.imagesPerSec.toFixed(0)} images/s`;
+      stats.textContent =
+        `step ${p.step}/${p.steps} · loss ${p.loss.toFixed(3)} · batch accuracy ${(100 * p.accuracy).toFixed(0)}% · ` +
+        `${p.imagesPerSec.toFixed(0)} images/s`;
     }
     const chart = el<HTMLCanvasElement>('teach-chart');
     chart.dataset.loss = JSON.stringify(this.history.loss);
@@ -219,7 +226,9 @@ export class TeachPage {
     if (!this.preprocess || document.body.dataset.teach !== 'trained' || files.length === 0) return;
     setState('classifying');
     const pre = this.preprocess;
-    const decoded = await Promise.all(files.map((f) => decodeFile(f).then((d) => ({ file: f, bitmap: d.bitmap, pixels: modelPixels(d.image, pre) }))));
+    const decoded = await Promise.all(
+      files.map((f) => decodeFile(f).then((d) => ({ file: f, bitmap: d.bitmap, pixels: modelPixels(d.image, pre) }))),
+    );
     const per = decoded[0]!.pixels.length;
     const pixels = new Uint8Array(decoded.length * per);
     decoded.forEach((d, i) => pixels.set(d.pixels, i * per));

@@ -138,7 +138,9 @@ async function attentionFigures(model: LoadedModel, spec: string, opts: AnalyzeO
     columns: Math.min(4, tiles.length),
     tileSize: Math.min(size / 2, 160),
     title: 'Attention rollout',
-    subtitle: readoutOf(cfg) === 'class-token' ? 'class token → patches, all layers' : 'mean over patch tokens (as pooling reads them) → patches, all layers',
+    subtitle: readoutOf(cfg) === 'class-token'
+      ? 'class token → patches, all layers'
+      : 'mean over patch tokens (as pooling reads them) → patches, all layers',
   });
   return {
     distance,
@@ -168,12 +170,20 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
       {
         file: FILES.distance,
         title: 'Mean attention distance',
-        caption: `For each head, the distance in pixels between a query patch and the patches it attends to, weighted by attention (the class token's share left out and the rest renormalised), averaged over queries and ${attention.images} images from ${opts.images}. The paper's Fig. 7 (right): some heads attend far already in the lowest layers; the distance grows with depth.`,
+        caption:
+          'For each head, the distance in pixels between a query patch and the patches it attends to, weighted by attention ' +
+          "(the class token's share left out and the rest renormalised), " +
+          `averaged over queries and ${attention.images} images from ${opts.images}. ` +
+          "The paper's Fig. 7 (right): some heads attend far already in the lowest layers; the distance grows with depth.",
       },
       {
         file: FILES.rollout,
         title: 'Attention rollout',
-        caption: `Attention from the ${readoutOf(cfg) === 'class-token' ? 'class token' : 'mean over the patch tokens (the model pools by averaging them)'} to the input patches, through all layers: per layer the heads are averaged, the identity added for the residual connection, rows renormalised, and the layers multiplied (the paper's Fig. 6 and App. D.8).`,
+        caption:
+          'Attention from the ' +
+          `${readoutOf(cfg) === 'class-token' ? 'class token' : 'mean over the patch tokens (the model pools by averaging them)'} ` +
+          'to the input patches, through all layers: per layer the heads are averaged, the identity added for the residual connection, ' +
+          "rows renormalised, and the layers multiplied (the paper's Fig. 6 and App. D.8).",
       },
     );
   } else notes.push('No images given (--images): attention distance and rollout were skipped.');
@@ -185,17 +195,28 @@ export async function analyzeModel(model: LoadedModel, outDir: string, opts: Ana
     figures.push({
       file: FILES.posEmbed,
       title: 'Position embedding similarity',
-      caption: `Cosine similarity between the position embedding of the patch at each row and column and those of all ${sim.grid}×${sim.grid} patches (the paper's Fig. 7, centre). A trained model shows nearby patches alike and row and column structure: the 1-D embeddings have learned the 2-D layout.`,
+      caption:
+        'Cosine similarity between the position embedding of the patch at each row and column ' +
+        `and those of all ${sim.grid}×${sim.grid} patches (the paper's Fig. 7, centre). ` +
+        'A trained model shows nearby patches alike and row and column structure: the 1-D embeddings have learned the 2-D layout.',
     });
   } else notes.push('No absolute position embeddings (BEiT: relative position bias): the similarity figure was skipped.');
 
   const filters = await filterFigure(model, opts.components ?? 28);
-  if (cfg.backbone) notes.push("Hybrid: the filter components are those of the ResNetV2 stem's 7×7 convolution (stored weights, before weight standardisation), the layer that sees pixels; the patch projection reads the backbone's feature map.");
+  if (cfg.backbone) {
+    notes.push(
+      "Hybrid: the filter components are those of the ResNetV2 stem's 7×7 convolution (stored weights, before weight standardisation), " +
+        "the layer that sees pixels; the patch projection reads the backbone's feature map.",
+    );
+  }
   files.push(write(FILES.filters, filters.png));
   figures.push({
     file: FILES.filters,
     title: 'Patch-embedding filters',
-    caption: `The first ${filters.pca.components.length} principal components of the ${cfg.embedDim} learned patch-embedding filters, each scaled to its own range with mid-grey at zero (the paper's Fig. 7, left). Trained models show plausible basis functions for the fine structure within a patch.`,
+    caption:
+      `The first ${filters.pca.components.length} principal components of the ${cfg.embedDim} learned patch-embedding filters, ` +
+      "each scaled to its own range with mid-grey at zero (the paper's Fig. 7, left). " +
+      'Trained models show plausible basis functions for the fine structure within a patch.',
   });
 
   const numbers = {

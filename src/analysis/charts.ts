@@ -75,7 +75,14 @@ export function posEmbedSpec(sim: PosEmbedSimilarity, title = 'Position embeddin
   );
   const extent = outer.length * cell - 1;
   const centres = outer.map((_, i) => i * cell + g / 2);
-  const axis = (t: string) => ({ title: t, values: centres, labelExpr: `'' + (floor(datum.value / ${cell}) * ${stride} + 1)`, grid: false, ticks: false, domain: false });
+  const axis = (t: string) => ({
+    title: t,
+    values: centres,
+    labelExpr: `'' + (floor(datum.value / ${cell}) * ${stride} + 1)`,
+    grid: false,
+    ticks: false,
+    domain: false,
+  });
   const scale = { domain: [0, extent], nice: false, zero: false };
   return {
     title: { text: title, subtitle: `${g}×${g} patches${stride > 1 ? `, every ${stride}th row and column shown` : ''}` },
@@ -155,7 +162,10 @@ export function confusionSpec(confusion: Int32Array, labels: readonly string[]):
       y: { field: 'truth', type: 'ordinal', sort: names, title: 'True class' },
     },
     layer: [
-      { mark: 'rect', encoding: { color: { field: 'share', type: 'quantitative', title: 'Share of row', scale: { scheme: 'blues', domain: [0, 1] } } } },
+      {
+        mark: 'rect',
+        encoding: { color: { field: 'share', type: 'quantitative', title: 'Share of row', scale: { scheme: 'blues', domain: [0, 1] } } },
+      },
       ...(withText
         ? [
             {

@@ -89,7 +89,13 @@ export async function overlayPng(view: RawImage, map: AttentionMap, size: number
     for (let i = 0; i < n; i++) layer[i * 3] = layer[i * 3 + 1] = layer[i * 3 + 2] = m[i]!;
   }
   return rawPng(base.data, size, base.channels)
-    .composite([{ input: Buffer.from(layer), raw: { width: size, height: size, channels: style === 'heat' ? 4 : 3 }, blend: style === 'heat' ? 'over' : 'multiply' }])
+    .composite([
+      {
+        input: Buffer.from(layer),
+        raw: { width: size, height: size, channels: style === 'heat' ? 4 : 3 },
+        blend: style === 'heat' ? 'over' : 'multiply',
+      },
+    ])
     .png()
     .toBuffer();
 }

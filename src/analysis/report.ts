@@ -38,7 +38,11 @@ export function reportHtml(r: ReportInput): string {
     pairs.map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(v)}</td></tr>`).join('\n');
   const config = Object.entries(r.config).map(([k, v]) => [k, String(v)] as const);
   const figures = r.figures
-    .map((f) => `<figure>\n<h2>${escape(f.title)}</h2>\n<img src="${encodeURI(f.file)}" alt="${escape(f.title)}">\n<figcaption>${escape(f.caption)}</figcaption>\n</figure>`)
+    .map(
+      (f) =>
+        `<figure>\n<h2>${escape(f.title)}</h2>\n<img src="${encodeURI(f.file)}" alt="${escape(f.title)}">\n` +
+        `<figcaption>${escape(f.caption)}</figcaption>\n</figure>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en">

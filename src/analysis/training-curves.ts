@@ -119,7 +119,9 @@ export function readMetrics(path: string): TrainingCurves {
   const file = metricsPath(path);
   const curves = parseMetrics(readFileSync(file, 'utf8'));
   if (curves.points.length === 0) {
-    throw new UserError(`${file}: no numeric metrics in ${curves.records} records (${curves.skipped} unreadable lines): is this a vitkit metrics log?`);
+    throw new UserError(
+      `${file}: no numeric metrics in ${curves.records} records (${curves.skipped} unreadable lines): is this a vitkit metrics log?`,
+    );
   }
   return curves;
 }

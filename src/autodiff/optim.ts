@@ -40,7 +40,13 @@ export type ResolvedOptimizer =
 
 export function resolveOptimizer(opt: OptimizerConfig): ResolvedOptimizer {
   if (opt.kind === 'adamw') {
-    const r = { kind: 'adamw' as const, beta1: opt.beta1 ?? 0.9, beta2: opt.beta2 ?? 0.999, eps: opt.eps ?? 1e-8, weightDecay: opt.weightDecay ?? 0.01 };
+    const r = {
+      kind: 'adamw' as const,
+      beta1: opt.beta1 ?? 0.9,
+      beta2: opt.beta2 ?? 0.999,
+      eps: opt.eps ?? 1e-8,
+      weightDecay: opt.weightDecay ?? 0.01,
+    };
     for (const k of ['beta1', 'beta2'] as const) if (!(r[k] >= 0 && r[k] < 1)) throw new Error(`adamw: ${k} must be in [0, 1), got ${r[k]}`);
     if (!(r.eps > 0)) throw new Error(`adamw: eps must be > 0, got ${r.eps}`);
     if (!(r.weightDecay >= 0)) throw new Error(`adamw: weightDecay must be ≥ 0, got ${r.weightDecay}`);

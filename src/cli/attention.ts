@@ -76,7 +76,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (cfg.regTokens) {
     const share = registerShare(layers[cfg.depth - 1]!, 0, cfg);
-    console.error(`vitkit: note: the ${cfg.regTokens} register tokens take ${(100 * share).toFixed(1)}% of the ${map.readout === 'class-token' ? "class token's" : "patches'"} attention in the last layer; the map shows the patches only`);
+    console.error(
+      `vitkit: note: the ${cfg.regTokens} register tokens take ${(100 * share).toFixed(1)}% of the ` +
+        `${map.readout === 'class-token' ? "class token's" : "patches'"} attention in the last layer; the map shows the patches only`,
+    );
   }
   const view = modelView(raw, model.preprocess);
   const size = displaySize(cfg.imgSize);
@@ -94,9 +97,22 @@ export async function main(argv: string[]): Promise<void> {
       headMaps(layers[layer]!, 0, cfg).map(async (m, h) => ({ title: `head ${h}`, png: await overlayPng(view, m, size, style) })),
     );
     const columns = Math.min(tiles.length, Math.ceil(Math.sqrt(tiles.length * 1.5)));
-    const grid = imageGridSpec(tiles, { columns, tileSize: Math.min(size / 2, 160), title: `${basename(image)}: layer ${layer}, each head`, subtitle: readout });
+    const grid = imageGridSpec(tiles, {
+      columns,
+      tileSize: Math.min(size / 2, 160),
+      title: `${basename(image)}: layer ${layer}, each head`,
+      subtitle: readout,
+    });
     writeFileAtomic(v['heads-out'], [await chartToPng(grid)], { force: v.force });
   }
-  if (v.json) console.log(JSON.stringify({ image, method: v.method ?? 'rollout', readout: map.readout, grid: map.grid, map: Array.from(map.values), files: outputs }));
-  else console.log(`wrote ${outputs.join(' and ')} (${methodTitle(method)}, ${readout})`);
+  if (v.json) {
+    console.log(JSON.stringify({
+      image,
+      method: v.method ?? 'rollout',
+      readout: map.readout,
+      grid: map.grid,
+      map: Array.from(map.values),
+      files: outputs,
+    }));
+  } else console.log(`wrote ${outputs.join(' and ')} (${methodTitle(method)}, ${readout})`);
 }

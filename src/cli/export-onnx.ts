@@ -3,7 +3,7 @@ import { resolvePreprocessOptions } from '../data/preprocess.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import { UserError } from '../errors.ts';
 import { attentionKernelFor } from '../model/fused-attention.ts';
-import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { type ViTOutputName, inferenceGraph } from '../model/inference-graph.ts';
 import { assertWritable, writeDirAtomic, writeFileAtomic } from '../weights/atomic-write.ts';
 import type { Graph, Value } from '../graph/graph.ts';
 import type { StateDict } from '../graph/tensor.ts';
@@ -82,18 +82,28 @@ export async function main(argv: string[]): Promise<void> {
   const graphOf = (weights: StateDict) => inferenceGraph(model.config, weights, outputs, { kernel, float16: model.precision === 'fp16' });
   const onnxOf = (graph: Graph) => {
     const bytes = toOnnx(graph, 'vitkit', metadata);
-    if (bytes.length > MAX_ONNX_BYTES) throw new UserError(`export-onnx: ${checkpoint} is too large for a single ONNX file (${bytes.length} bytes > 2 GiB)`);
+    if (bytes.length > MAX_ONNX_BYTES) {
+      throw new UserError(`export-onnx: ${checkpoint} is too large for a single ONNX file (${bytes.length} bytes > 2 GiB)`);
+    }
     return bytes;
   };
-  if (v.triton && model.precision === 'fp16') throw new UserError('export-onnx: --triton writes a float32 and an int8 version; drop --precision fp16');
+  if (v.triton && model.precision === 'fp16') {
+    throw new UserError('export-onnx: --triton writes a float32 and an int8 version; drop --precision fp16');
+  }
   const graph = graphOf(model.weights);
   const bytes = onnxOf(graph);
   if (v.triton) {
     // version 1 in float32 (an int8 checkpoint's dequantized weights), version 2 its int8 twin
     const float = isQuantized(model.weights) ? dequantizeWeights(model.config, model.weights) : model.weights;
-    const versions = new Map([[1, float === model.weights ? bytes : onnxOf(graphOf(float))], [2, onnxOf(graphOf(quantizeWeights(model.config, float)))]]);
+    const versions = new Map([
+      [1, float === model.weights ? bytes : onnxOf(graphOf(float))],
+      [2, onnxOf(graphOf(quantizeWeights(model.config, float)))],
+    ]);
     const signature = (x: Value) => ({ name: x.name, dims: x.shape.slice(1).map((d) => (typeof d === 'number' ? d : -1)) });
-    const files = tritonRepository({ name, maxBatchSize: maxBatch, input: signature(graph.inputs[0]!), outputs: graph.outputs.map(signature) }, versions);
+    const files = tritonRepository(
+      { name, maxBatchSize: maxBatch, input: signature(graph.inputs[0]!), outputs: graph.outputs.map(signature) },
+      versions,
+    );
     writeDirAtomic(out, files, { force: v.force });
     if (v.json) printJson({ input: checkpoint, output: out, model: name, outputs, versions: [1, 2], max_batch: maxBatch });
     else console.log(`wrote ${out}/${name}: config.pbtxt, 1/model.onnx (float32), 2/model.onnx (int8); outputs: ${outputs.join(', ')}`);

@@ -47,7 +47,9 @@ function refuseExecutionFlags(command: string, v: Readonly<Record<string, unknow
   const given = EXECUTION_FLAGS.filter((f) => v[f] !== undefined);
   if (!given.length) return;
   const flags = given.map((f) => `--${f}`).join(' ');
-  throw new UserError(`export-run ${command}: ${flags} do not carry into a PyTorch run: drop them (use export-run's own --force/--json, --from RUN_DIR to continue)`);
+  throw new UserError(
+    `export-run ${command}: ${flags} do not carry into a PyTorch run: drop them (use export-run's own --force/--json, --from RUN_DIR to continue)`,
+  );
 }
 
 /** The run a command line describes: a new train/finetune run, or a vitkit run's continuation. */
@@ -73,7 +75,9 @@ async function runFrom(
     const args = parseCommand('export-run finetune', rest, finetuneOptions, help);
     if (!args) return null;
     refuseExecutionFlags(command, args.values);
-    if (args.values['save-adapters']) throw new UserError('export-run finetune: --save-adapters does not carry into a PyTorch run (it trains every parameter): drop it');
+    if (args.values['save-adapters']) {
+      throw new UserError('export-run finetune: --save-adapters does not carry into a PyTorch run (it trains every parameter): drop it');
+    }
     const { recipe, data, init } = await planFinetune(args.values, say);
     return { recipe, data, init, command: 'finetune', evalEvery: int('eval-every', args.values['eval-every'], 1, 0) };
   }

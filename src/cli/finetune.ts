@@ -11,8 +11,8 @@ import { loadCheckpoint } from '../weights/checkpoint.ts';
 import { configOverrides, numberList, parseCommand } from './args.ts';
 import { baseIdentity, weightsHash } from '../weights/adapters.ts';
 import {
-  int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags, runHelp, runOptionsFromFlags,
-  selectionFlags, selectionFromFlags, selectionHelp,
+  int, optimizationFlags, optimizationFromFlags, regularizationFlags, regularizationFromFlags, regularizationHelp, runFlags,
+  runHelp, runOptionsFromFlags, selectionFlags, selectionFromFlags, selectionHelp,
 } from './training-flags.ts';
 import { checkRunDir, defaultRunDir, reportIfFinished, runTraining } from './training-run.ts';
 import { localCheckpoint } from './hub-checkpoint.ts';
@@ -59,11 +59,15 @@ export type FinetuneValues = NonNullable<ReturnType<typeof parseCommand<typeof o
  * checked before the (possibly slow) loading (export-run's view of finetune too).
  */
 export async function planFinetune(v: FinetuneValues, say: (line: string) => void) {
-  if (!v.checkpoint) throw new UserError('finetune: pass --checkpoint PRETRAINED (a timm, Hugging Face, .npz or vitkit checkpoint), or --resume RUN_DIR');
+  if (!v.checkpoint) {
+    throw new UserError('finetune: pass --checkpoint PRETRAINED (a timm, Hugging Face, .npz or vitkit checkpoint), or --resume RUN_DIR');
+  }
   if (!v.data) throw new UserError('finetune: pass --data SPEC (fashion-mnist, mnist, or an IDX, CIFAR-10 or ImageFolder directory)');
   const reg = regularizationFromFlags(v);
   const train = selectionFromFlags(v);
-  if (v['save-adapters'] && train.all) throw new UserError('--save-adapters keeps what a cheap fine-tune changed: pick --train head|bias|last:K|lora:R');
+  if (v['save-adapters'] && train.all) {
+    throw new UserError('--save-adapters keeps what a cheap fine-tune changed: pick --train head|bias|last:K|lora:R');
+  }
   const defaults = { ...f, epochs: 1, accum: defaultAccumulation };
   const optimization = (stepsPerEpoch: (batch: number) => number) => optimizationFromFlags(v, defaults, stepsPerEpoch);
   optimization(() => 0); // --warmup-epochs is converted once the data is loaded
@@ -104,7 +108,9 @@ export async function main(argv: string[]): Promise<void> {
     const resume = { state: resumed.state, progress: resumed.progress };
     const base = resumed.recipe.saveAdapters;
     const baseWeights = base && loadCheckpoint(base.source, {}, { revision: base.revision }).weights;
-    if (base && weightsHash(baseWeights!) !== base.sha256) throw new UserError(`${base.source} no longer holds the weights this run fine-tunes: restore them to resume`);
+    if (base && weightsHash(baseWeights!) !== base.sha256) {
+      throw new UserError(`${base.source} no longer holds the weights this run fine-tunes: restore them to resume`);
+    }
     const saveAdapters = base && { base, baseWeights: baseWeights! };
     await runTraining({ recipe: resumed.recipe, data, outDir: v.resume, resume, options: runOptions, command: 'vitkit finetune', saveAdapters });
     return;

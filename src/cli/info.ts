@@ -24,7 +24,15 @@ CHECKPOINT: timm .safetensors/.pth, Hugging Face or timm directory, Google .npz,
              {"cpu": {"model", "cores"}, "webgpu": {"available", "fp16", "reason", "fix", "drivers", "diagnostics"}}
 `;
 
-const options = { json: { type: 'boolean' }, devices: { type: 'boolean' }, revision: { type: 'string' }, heads: { type: 'string' }, 'ln-eps': { type: 'string' }, pool: { type: 'string' }, mlp: { type: 'string' } } as const;
+const options = {
+  json: { type: 'boolean' },
+  devices: { type: 'boolean' },
+  revision: { type: 'string' },
+  heads: { type: 'string' },
+  'ln-eps': { type: 'string' },
+  pool: { type: 'string' },
+  mlp: { type: 'string' },
+} as const;
 
 export async function main(argv: string[]): Promise<void> {
   const args = parseCommand('info', argv, options, help);
@@ -57,12 +65,18 @@ export async function main(argv: string[]): Promise<void> {
   const encoder = c.depth ? `depth ${c.depth}, ${c.numHeads} heads, MLP ${c.mlpDim}` : 'no encoder blocks (the backbone with a linear head)';
   console.log(`  architecture  ${info.family}, ${c.imgSize} px, ${tokens}, ${c.inChans} channel(s), D ${c.embedDim}, ${encoder}`);
   if (c.backbone) console.log(`  backbone      ${describeBackbone(c.backbone)}, ${gridSize(c)}×${gridSize(c)} tokens`);
-  console.log(`  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}${c.classToken ? '' : ', no class token'}`);
+  console.log(
+    `  head          ${c.numClasses} classes, pool ${c.pool}${c.preLogitsDim ? `, pre-logits ${c.preLogitsDim}` : ''}` +
+      `${c.classToken ? '' : ', no class token'}`,
+  );
   console.log(`  layer norm    eps ${c.layerNormEps}`);
   const resampled = c.relPosBias ? 'relative position bias tables' : 'position embeddings';
   if (c.depth) console.log(`  other sizes   ${resampled} resampled as ${c.posResample ?? 'timm'} does`);
   console.log(`  parameters    ${info.parameters.toLocaleString('en-US')}`);
-  console.log(`  precision     ${info.precision === 'int8' ? 'int8 linear layers (per-channel scales), the rest float32' : 'float32'}; ${(info.bytes / 2 ** 20).toFixed(2)} MiB on disk`);
+  console.log(
+    `  precision     ${info.precision === 'int8' ? 'int8 linear layers (per-channel scales), the rest float32' : 'float32'}; ` +
+      `${(info.bytes / 2 ** 20).toFixed(2)} MiB on disk`,
+  );
   console.log(`  compute       ${info.gflops.toFixed(2)} GFLOPs per image`);
   if (info.labels) console.log(`  labels        ${info.labels} (${ckpt.labels!.slice(0, 3).join(', ')}, …)`);
 }

@@ -9,7 +9,10 @@ interface Command {
 const commands: Record<string, Command> = {
   train: { summary: 'train a ViT from scratch (default: a small ViT on Fashion-MNIST)', load: () => import('./train.ts') },
   finetune: { summary: 'fine-tune a pretrained checkpoint on a dataset (new head, any resolution)', load: () => import('./finetune.ts') },
-  'export-run': { summary: 'write a train/finetune run as a torchrun + timm folder (when one machine is not enough)', load: () => import('./export-run.ts') },
+  'export-run': {
+    summary: 'write a train/finetune run as a torchrun + timm folder (when one machine is not enough)',
+    load: () => import('./export-run.ts'),
+  },
   predict: { summary: 'classify images with a checkpoint', load: () => import('./predict.ts') },
   'zero-shot': { summary: 'rank labels given as text for each image with a CLIP model (no training)', load: () => import('./zero-shot.ts') },
   eval: { summary: 'top-1/top-5 accuracy of a checkpoint on a labelled dataset', load: () => import('./eval.ts') },

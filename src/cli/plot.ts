@@ -34,6 +34,9 @@ export async function main(argv: string[]): Promise<void> {
   if (v.json) console.log(JSON.stringify(summary));
   else {
     const kinds = Object.entries(curves.kinds).map(([k, n]) => `${n} ${k}`).join(', ');
-    console.log(`wrote ${out}: ${curves.metrics.join(', ')} from ${kinds} records${curves.skipped ? ` (${curves.skipped} unreadable lines skipped)` : ''}`);
+    console.log(
+      `wrote ${out}: ${curves.metrics.join(', ')} from ${kinds} records` +
+        `${curves.skipped ? ` (${curves.skipped} unreadable lines skipped)` : ''}`,
+    );
   }
 }

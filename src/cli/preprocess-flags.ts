@@ -32,12 +32,18 @@ export function labelsFile(path: string, numClasses: number): string[] {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError(`--labels ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a text file with one class name per line`);
+    throw new UserError(
+      `--labels ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a text file with one class name per line`,
+    );
   }
   const names = text.split(/\r?\n/);
   if (names.at(-1) === '') names.pop();
   if (numClasses === 0) throw new UserError(`--labels ${path}: the model has no classifier head, so no classes to name`);
-  if (names.length !== numClasses) throw new UserError(`--labels ${path} has ${names.length} lines but the model has ${numClasses} classes: give one class name per line, in class order`);
+  if (names.length !== numClasses) {
+    throw new UserError(
+      `--labels ${path} has ${names.length} lines but the model has ${numClasses} classes: give one class name per line, in class order`,
+    );
+  }
   const empty = names.indexOf('');
   if (empty >= 0) throw new UserError(`--labels ${path}: line ${empty + 1} is empty: give every class a name`);
   return names;
@@ -46,7 +52,10 @@ export function labelsFile(path: string, numClasses: number): string[] {
 /** One line on stderr when neither a checkpoint (timm's bare files) nor the flags say how it normalises images. */
 export function noteUnstatedPreprocess(path: string, given: { readonly mean?: unknown; readonly std?: unknown } | undefined): void {
   if (given?.mean !== undefined && given.std !== undefined) return;
-  console.error(`vitkit: note: ${path} does not say how its images were normalised: ImageNet's mean/std are assumed; if it was trained otherwise, pass --mean/--std (0.5,0.5,0.5 for augreg ViTs), --crop-pct, --interpolation`);
+  console.error(
+    `vitkit: note: ${path} does not say how its images were normalised: ImageNet's mean/std are assumed; ` +
+      'if it was trained otherwise, pass --mean/--std (0.5,0.5,0.5 for augreg ViTs), --crop-pct, --interpolation',
+  );
 }
 
 /**

@@ -7,7 +7,12 @@ export interface Progress {
 }
 
 /** A bar counting to `total`; `format` may use {bar} {value} {total} {percentage} {eta_formatted} and custom fields. */
-export function progressBar(label: string, total: number, format = '{bar} {percentage}% {value}/{total} eta {eta_formatted}', enabled = process.stderr.isTTY): Progress {
+export function progressBar(
+  label: string,
+  total: number,
+  format = '{bar} {percentage}% {value}/{total} eta {eta_formatted}',
+  enabled = process.stderr.isTTY,
+): Progress {
   if (!enabled) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar(
     { format: `${label} ${format}`, stream: process.stderr, hideCursor: true, clearOnComplete: false, etaBuffer: 50 },

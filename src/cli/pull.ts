@@ -31,7 +31,11 @@ export async function main(argv: string[]): Promise<void> {
     printJson({ ...r });
     return;
   }
-  const how = r.fromCache ? 'from the cache (not checked against the Hub)' : r.downloadedBytes ? `downloaded ${megabytes(r.downloadedBytes)} MB` : 'up to date';
+  const how = r.fromCache
+    ? 'from the cache (not checked against the Hub)'
+    : r.downloadedBytes
+      ? `downloaded ${megabytes(r.downloadedBytes)} MB`
+      : 'up to date';
   console.log(`${id} ${r.revision} (${r.commit.slice(0, 7)}): ${how}: ${r.files.join(', ')}`);
   console.log(r.dir);
 }

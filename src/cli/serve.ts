@@ -63,7 +63,10 @@ export async function main(argv: string[]): Promise<void> {
     timeoutMs: numberFlag('timeout-ms', v['timeout-ms'], d.timeoutMs, { min: 1 }),
   };
 
-  const worker = await startInferenceWorker(await localCheckpoint(v.checkpoint, v.revision), { load: loadOptionsFromFlags(v), threads: threadsFlag(v.threads) });
+  const worker = await startInferenceWorker(await localCheckpoint(v.checkpoint, v.revision), {
+    load: loadOptionsFromFlags(v),
+    threads: threadsFlag(v.threads),
+  });
   // the worker resolved the device ('auto' included)
   const limits = { ...otherLimits, maxBatch: maxBatch ?? defaultBatch(worker.model.device === 'webgpu' ? 'webgpu' : 'cpu', d.maxBatch) };
   const app = await createServer({ model: worker.model, runner: worker.runner, limits, onClose: () => worker.close() });

@@ -44,7 +44,8 @@ ${runHelp('runs/<data>')}
 
 export const trainOptions = {
   arch: { type: 'string' }, config: { type: 'string' }, data: { type: 'string' },
-  'img-size': { type: 'string' }, patch: { type: 'string' }, dim: { type: 'string' }, depth: { type: 'string' }, heads: { type: 'string' }, mlp: { type: 'string' },
+  'img-size': { type: 'string' }, patch: { type: 'string' }, dim: { type: 'string' }, depth: { type: 'string' },
+  heads: { type: 'string' }, mlp: { type: 'string' },
   backbone: { type: 'string' }, pool: { type: 'string' },
   mean: { type: 'string' }, std: { type: 'string' },
   ...optimizationFlags, ...regularizationFlags, ...runFlags,
@@ -99,7 +100,12 @@ export function backboneFromSpec(spec: string): ResNetV2Config {
 }
 
 /** The recipe from checked flags and the loaded data's size, channels and classes. */
-function recipe(v: Values, arch: Partial<ViTConfig>, flags: Flags, data: { size: number; channels: number; classes: number; n: number }): TrainRecipe {
+function recipe(
+  v: Values,
+  arch: Partial<ViTConfig>,
+  flags: Flags,
+  data: { size: number; channels: number; classes: number; n: number },
+): TrainRecipe {
   const config = checkConfig({ ...defaultConfig, ...arch, imgSize: data.size, inChans: data.channels, numClasses: data.classes });
   return {
     config,
@@ -151,7 +157,9 @@ export async function main(argv: string[]): Promise<void> {
   const runOptions = await runOptionsFromFlags(v);
   checkRunDir(outDir, { resuming: !!resumed, force: v.force });
   if (!v.json) console.error(`loading ${spec} …`);
-  const size = resumed ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels } : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };
+  const size = resumed
+    ? { imageSize: resumed.recipe.config.imgSize, channels: resumed.recipe.config.inChans as Channels }
+    : { imageSize: v['img-size'] ? int('img-size', v['img-size'], 0) : undefined };
   const data = await loadDataset(spec, size);
   const { train } = data;
   await runTraining({

@@ -47,9 +47,13 @@ What to train (cheaper fine-tuning; the new head always trains):
 
 /** --train and the LoRA options; --freeze-backbone is --train head. */
 export function selectionFromFlags(v: FlagValues<typeof selectionFlags>): TrainSelection {
-  if (v['freeze-backbone'] && v.train && v.train !== 'head') throw new UserError(`--freeze-backbone means --train head: pass one of them, not --train ${v.train} too`);
+  if (v['freeze-backbone'] && v.train && v.train !== 'head') {
+    throw new UserError(`--freeze-backbone means --train head: pass one of them, not --train ${v.train} too`);
+  }
   const targets = v['lora-targets']?.split(',').map((t) => t.trim()) as LoraTarget[] | undefined;
-  for (const t of targets ?? []) if (!LORA_TARGETS.includes(t)) throw new UserError(`--lora-targets: unknown layer '${t}' (expected ${LORA_TARGETS.join('|')})`);
+  for (const t of targets ?? []) {
+    if (!LORA_TARGETS.includes(t)) throw new UserError(`--lora-targets: unknown layer '${t}' (expected ${LORA_TARGETS.join('|')})`);
+  }
   const alpha = v['lora-alpha'] === undefined ? undefined : numberFlag('lora-alpha', v['lora-alpha'], 0, { min: Number.MIN_VALUE });
   const dropout = v['lora-dropout'] === undefined ? undefined : rate('lora-dropout', v['lora-dropout']);
   const lora = { ...(alpha !== undefined ? { alpha } : {}), ...(targets ? { targets } : {}), ...(dropout ? { dropout } : {}) };
@@ -128,7 +132,10 @@ export interface OptimizationDefaults {
   readonly accum: (batch: number) => number;
 }
 
-export type OptimizationFields = Pick<TrainRecipe, 'epochs' | 'steps' | 'batch' | 'gradAccum' | 'optimizer' | 'lr' | 'schedule' | 'warmupSteps' | 'clipNorm' | 'labelSmoothing' | 'seed'>;
+export type OptimizationFields = Pick<
+  TrainRecipe,
+  'epochs' | 'steps' | 'batch' | 'gradAccum' | 'optimizer' | 'lr' | 'schedule' | 'warmupSteps' | 'clipNorm' | 'labelSmoothing' | 'seed'
+>;
 
 /** The optimisation part of a recipe; `stepsPerEpoch(batch)` converts --warmup-epochs. */
 export function optimizationFromFlags(v: OptimizationValues, d: OptimizationDefaults, stepsPerEpoch: (batch: number) => number): OptimizationFields {
@@ -142,9 +149,13 @@ export function optimizationFromFlags(v: OptimizationValues, d: OptimizationDefa
   if (v.steps && v.epochs) throw new UserError('pass --steps or --epochs, not both');
   const batch = int('batch', v.batch, d.batch);
   const gradAccum = int('accum', v.accum, d.accum(batch));
-  if (batch % gradAccum !== 0) throw new UserError(`--batch ${batch} is not a multiple of --accum ${gradAccum}: each accumulated micro-batch must be the same size`);
+  if (batch % gradAccum !== 0) {
+    throw new UserError(`--batch ${batch} is not a multiple of --accum ${gradAccum}: each accumulated micro-batch must be the same size`);
+  }
   const steps = v.steps ? int('steps', v.steps, 0) : v.epochs ? undefined : d.steps;
-  const warmupSteps = v['warmup-epochs'] ? Math.round(num('warmup-epochs', v['warmup-epochs'], 0) * stepsPerEpoch(batch)) : int('warmup-steps', v['warmup-steps'], d.warmupSteps, 0);
+  const warmupSteps = v['warmup-epochs']
+    ? Math.round(num('warmup-epochs', v['warmup-epochs'], 0) * stepsPerEpoch(batch))
+    : int('warmup-steps', v['warmup-steps'], d.warmupSteps, 0);
   return {
     epochs: int('epochs', v.epochs, d.epochs),
     ...(steps !== undefined ? { steps } : {}),

@@ -49,7 +49,10 @@ function humanReporter(): (e: TrainEvent) => void {
     if (e.kind === 'start') {
       perEpoch = e.stepsPerEpoch;
       const frozen = e.trainable < e.parameters ? ` (${e.trainable.toLocaleString('en-US')} trainable)` : '';
-      console.error(`training ${e.parameters.toLocaleString('en-US')} parameters${frozen}, ${e.totalSteps} steps (${e.stepsPerEpoch} per epoch)${e.step ? `, resuming at step ${e.step}` : ''}`);
+      console.error(
+        `training ${e.parameters.toLocaleString('en-US')} parameters${frozen}, ${e.totalSteps} steps (${e.stepsPerEpoch} per epoch)` +
+          `${e.step ? `, resuming at step ${e.step}` : ''}`,
+      );
     } else if (e.kind === 'uncached') console.error(e.reason);
     else if (e.kind === 'features') {
       // the frozen part's output, computed once per image before the first step (train/cached-features.ts)
@@ -66,7 +69,12 @@ function humanReporter(): (e: TrainEvent) => void {
       }
     } else if (e.kind === 'step') {
       bar ??= progressBar(`epoch ${e.epoch + 1}`, perEpoch, '{bar} {value}/{total} loss {loss} acc {acc} lr {lr} {ips} img/s eta {eta_formatted}');
-      bar.update(((e.step - 1) % perEpoch) + 1, { loss: e.loss.toFixed(3), acc: e.acc.toFixed(3), lr: e.lr.toExponential(1), ips: e.imagesPerSec.toFixed(0) });
+      bar.update(((e.step - 1) % perEpoch) + 1, {
+        loss: e.loss.toFixed(3),
+        acc: e.acc.toFixed(3),
+        lr: e.lr.toExponential(1),
+        ips: e.imagesPerSec.toFixed(0),
+      });
     } else if (e.kind === 'evaluating') {
       bar?.stop();
       bar = null;
@@ -85,7 +93,12 @@ async function showPredictions(best: string, data: Dataset): Promise<void> {
   const classifier = await Classifier.create(model, { outputs: ['logits'] });
   const n = Math.min(8, data.test.n);
   const spread = Array.from({ length: n }, (_, i) => Math.floor((i * data.test.n) / n)); // across classes
-  const b = new Batches(subset(data.test, spread, 'samples'), { batchSize: n, shuffle: false, mean: model.preprocess.mean, std: model.preprocess.std }).next();
+  const b = new Batches(subset(data.test, spread, 'samples'), {
+    batchSize: n,
+    shuffle: false,
+    mean: model.preprocess.mean,
+    std: model.preprocess.std,
+  }).next();
   const { logits } = await classifier.run(b.x);
   const k = model.config.numClasses;
   console.log('sample test predictions:');
@@ -134,8 +147,9 @@ export async function runTraining(c: CliRun): Promise<void> {
     onEvent: json ? jsonReporter : humanReporter(),
   }).finally(() => process.off('SIGINT', onSigint));
 
-  if (r.status === 'interrupted' && !json) console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${command} --resume ${c.outDir}`);
-  else printResult(r, c.recipe, c.outDir, json);
+  if (r.status === 'interrupted' && !json) {
+    console.error(`stopped at step ${r.step}; checkpoint ${r.checkpoint}\nresume with: ${command} --resume ${c.outDir}`);
+  } else printResult(r, c.recipe, c.outDir, json);
   if (r.status === 'done' && !json) await showPredictions(r.best, c.data);
   if (r.status === 'interrupted') process.exitCode = 130;
 }

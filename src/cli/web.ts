@@ -28,7 +28,10 @@ Without --checkpoint it shows the model \`npm start\` trains (${DEFAULT_RUN}), w
                    mnist, an IDX, CIFAR-10 or ImageFolder directory)
   --host H         address to listen on (default 127.0.0.1)
   --port N         TCP port (default 8081; 0 picks a free one)
-${modelFlagsHelp.replace(/\n\s+--(threads|device|precision) .*$(\n {20,}.*$)*/gm, '') /* the browser picks its own threads and device; the page runs float32 (or int8) */}
+${
+  /* the browser picks its own threads and device; the page runs float32 (or int8) */
+  modelFlagsHelp.replace(/\n\s+--(threads|device|precision) .*$(\n {20,}.*$)*/gm, '')
+}
 `;
 
 const { threads: _threads, device: _device, precision: _precision, ...pageModelFlags } = modelFlags;
@@ -46,7 +49,11 @@ export async function main(argv: string[]): Promise<void> {
   const host = v.host ?? '127.0.0.1';
   const model = loadModel(await localCheckpoint(checkpoint, v.revision), loadOptionsFromFlags(v));
   // before the page is built or samples decoded: the page classifies, so a feature extractor has nothing to show
-  if (model.config.numClasses === 0) throw new UserError(`web: ${checkpoint} has no classifier head: the page shows class predictions (vitkit embed gives its features; vitkit finetune adds a head)`);
+  if (model.config.numClasses === 0) {
+    throw new UserError(
+      `web: ${checkpoint} has no classifier head: the page shows class predictions (vitkit embed gives its features; vitkit finetune adds a head)`,
+    );
+  }
   noteUnstatedPreprocess(checkpoint, model.preprocess);
   const samples = samplesFrom ? await demoSamples(samplesFrom) : [];
   const page = await demoPage();

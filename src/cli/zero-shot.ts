@@ -37,7 +37,9 @@ export function labelsFlag(value: string | undefined): string[] {
   const labels = value.split(',').map((l) => l.trim());
   const empty = labels.indexOf('');
   if (empty >= 0) {
-    throw new UserError(`zero-shot: --labels '${value}' has an empty label at position ${empty + 1}: give comma-separated labels such as "a cat,a dog"`);
+    throw new UserError(
+      `zero-shot: --labels '${value}' has an empty label at position ${empty + 1}: give comma-separated labels such as "a cat,a dog"`,
+    );
   }
   return labels;
 }

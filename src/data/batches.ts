@@ -130,7 +130,15 @@ export class Batches {
     if (this.batchesPerEpoch === 0) {
       throw new UserError(`${set.name}: ${set.n} images make no full batch of ${batchSize}: lower the batch size`);
     }
-    if (!(Number.isInteger(start.epoch) && start.epoch >= 0 && Number.isInteger(start.batch) && start.batch >= 0 && start.batch <= this.batchesPerEpoch)) {
+    if (
+      !(
+        Number.isInteger(start.epoch)
+        && start.epoch >= 0
+        && Number.isInteger(start.batch)
+        && start.batch >= 0
+        && start.batch <= this.batchesPerEpoch
+      )
+    ) {
       throw new UserError(`cannot resume at epoch ${start.epoch}, batch ${start.batch}: an epoch of ${set.name} has ${this.batchesPerEpoch} batches`);
     }
     this.epoch = start.epoch;

@@ -43,7 +43,9 @@ export function parseRecordArray(buf: Uint8Array, file: string): { images: Uint8
     let ch = buf[i];
     while (ch === 0x2c || ch === 0x20 || ch === 0x0a || ch === 0x0d || ch === 0x09) ch = buf[++i];
     if (ch === 0x5d) break; // end of the outer array
-    if (ch !== 0x5b) throw new UserError(`${file}: unexpected byte ${JSON.stringify(String.fromCharCode(ch ?? 0))} at ${i}: reinstall the package (npm ci)`);
+    if (ch !== 0x5b) {
+      throw new UserError(`${file}: unexpected byte ${JSON.stringify(String.fromCharCode(ch ?? 0))} at ${i}: reinstall the package (npm ci)`);
+    }
     i++;
     const base = n * PIXELS;
     let count = 0;

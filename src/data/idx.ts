@@ -48,7 +48,9 @@ export function decodeIdx(bytes: Uint8Array, file: string): IdxArray {
 
 /** Serialises bytes as an (uncompressed) IDX file; gzip the result for .gz. */
 export function encodeIdx(data: Uint8Array, dims: readonly number[]): Uint8Array {
-  if (data.length !== dims.reduce((a, d) => a * d, 1)) throw new Error(`IDX data has ${data.length} bytes, dims [${dims.join(', ')}] need another count`);
+  if (data.length !== dims.reduce((a, d) => a * d, 1)) {
+    throw new Error(`IDX data has ${data.length} bytes, dims [${dims.join(', ')}] need another count`);
+  }
   const out = new Uint8Array(4 + 4 * dims.length + data.length);
   const view = new DataView(out.buffer);
   out[2] = UBYTE;
@@ -74,19 +76,31 @@ function readSplit(dir: string, prefix: 'train' | 't10k', classes: readonly stri
   const imagesFile = findIdx(dir, prefix, 'images');
   const labelsFile = findIdx(dir, prefix, 'labels');
   if (!imagesFile || !labelsFile) {
-    throw new UserError(`${dir}: missing ${prefix}-${imagesFile ? 'labels-idx1' : 'images-idx3'}-ubyte[.gz]: an IDX dataset needs train-* and t10k-* images and labels`);
+    throw new UserError(
+      `${dir}: missing ${prefix}-${imagesFile ? 'labels-idx1' : 'images-idx3'}-ubyte[.gz]: an IDX dataset needs train-* and t10k-* images and labels`,
+    );
   }
   const images = decodeIdx(readFileSync(imagesFile), imagesFile);
   const labels = decodeIdx(readFileSync(labelsFile), labelsFile);
   if (images.dims.length !== 3) throw new UserError(`${imagesFile}: expected 3 dimensions [n, height, width], got [${images.dims.join(', ')}]`);
   if (labels.dims.length !== 1) throw new UserError(`${labelsFile}: expected 1 dimension [n], got [${labels.dims.join(', ')}]`);
   const [n, height, width] = images.dims;
-  if (labels.dims[0] !== n) throw new UserError(`${labelsFile}: ${labels.dims[0]} labels for ${n} images in ${imagesFile}: use files from the same release`);
+  if (labels.dims[0] !== n) {
+    throw new UserError(`${labelsFile}: ${labels.dims[0]} labels for ${n} images in ${imagesFile}: use files from the same release`);
+  }
   const numClasses = classes?.length ?? labels.data.reduce((a, l) => Math.max(a, l), 9) + 1; // 0–9 even if some are absent
   const bad = labels.data.findIndex((l) => l >= numClasses);
   if (bad >= 0) throw new UserError(`${labelsFile}: label ${labels.data[bad]} at ${bad} is outside the ${numClasses} classes given`);
   const names = classes ?? Array.from({ length: numClasses }, (_, i) => String(i));
-  return imageSet({ name: `${name}/${prefix === 't10k' ? 'test' : 'train'}`, classes: names, images: images.data, labels: Int32Array.from(labels.data), channels: 1, height, width });
+  return imageSet({
+    name: `${name}/${prefix === 't10k' ? 'test' : 'train'}`,
+    classes: names,
+    images: images.data,
+    labels: Int32Array.from(labels.data),
+    channels: 1,
+    height,
+    width,
+  });
 }
 
 /** The test split (t10k-*) of an IDX directory alone: what evaluation needs, so a folder may hold only it. */
@@ -99,7 +113,9 @@ export function loadIdxDir(dir: string, classes?: readonly string[]): Dataset {
   const train = readSplit(dir, 'train', classes, dir);
   const test = readSplit(dir, 't10k', classes ?? train.classes, dir);
   if (test.height !== train.height || test.width !== train.width) {
-    throw new UserError(`${dir}: train images are ${train.width}x${train.height} but test images ${test.width}x${test.height}: use files from the same dataset`);
+    throw new UserError(
+      `${dir}: train images are ${train.width}x${train.height} but test images ${test.width}x${test.height}: use files from the same dataset`,
+    );
   }
   return { train, test, skipped: NOTHING_SKIPPED };
 }

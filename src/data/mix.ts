@@ -47,7 +47,13 @@ function cutBox(dims: ImageDims, lam: number, rng: Rng): Box {
  * Mixes `x` (float32 [B, C, H, W], normalised) in place with its reverse and returns the soft targets [B, K]
  * (λ·y_i + (1−λ)·y_{B−1−i} with y smoothed to ε/K off and 1 − ε + ε/K on) and what was done.
  */
-export function mixBatch(x: Float32Array, labels: ArrayLike<number | bigint>, dims: ImageDims, o: MixOptions, rng: Rng): { targets: Float32Array; info: MixInfo } {
+export function mixBatch(
+  x: Float32Array,
+  labels: ArrayLike<number | bigint>,
+  dims: ImageDims,
+  o: MixOptions,
+  rng: Rng,
+): { targets: Float32Array; info: MixInfo } {
   const b = labels.length;
   const per = dims.channels * dims.height * dims.width;
   const useCutmix = o.cutmix > 0 && (o.mixup === 0 || rng.uniform() < 0.5);

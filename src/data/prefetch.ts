@@ -167,7 +167,12 @@ class InThreadBatches implements BatchStream {
  * Opens a stream of training batches from `start`: built by `workers` worker threads ahead of use (default 1), or
  * in this thread with `workers: 0`. Either way the batches are exactly those `new Batches(set, opts, start)` yields.
  */
-export function openBatchStream(set: ImageSet, opts: BatchOptions, start: BatchPosition = { epoch: 0, batch: 0 }, prefetch: PrefetchOptions = {}): BatchStream {
+export function openBatchStream(
+  set: ImageSet,
+  opts: BatchOptions,
+  start: BatchPosition = { epoch: 0, batch: 0 },
+  prefetch: PrefetchOptions = {},
+): BatchStream {
   const workers = prefetch.workers ?? 1;
   if (!(Number.isInteger(workers) && workers >= 0)) throw new UserError(`workers ${workers} is invalid: pass a non-negative integer`);
   if (workers === 0) return new InThreadBatches(set, opts, start);

@@ -15,7 +15,9 @@ export function resizeImageSet(set: ImageSet, size: number, channels: Channels =
   if (size === set.height && size === set.width && channels === set.channels) return set;
   if (!(Number.isInteger(size) && size > 0)) throw new UserError(`image size ${size} is invalid: pass a positive integer`);
   if (set.height !== set.width) {
-    throw new UserError(`${set.name}: images are ${set.width}×${set.height}; only square images are resized here: load them as an ImageFolder with --img-size`);
+    throw new UserError(
+      `${set.name}: images are ${set.width}×${set.height}; only square images are resized here: load them as an ImageFolder with --img-size`,
+    );
   }
   const per = imageBytes(set);
   const out = new Uint8Array(set.n * channels * size * size);

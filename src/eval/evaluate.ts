@@ -90,9 +90,13 @@ export function matchClasses(classes: readonly string[], modelLabels: readonly s
   const unknown = classes.find((c) => !modelLabels.includes(c));
   if (!modelLabels.every((l, i) => l === String(i))) {
     const shown = k > 12 ? `${modelLabels.slice(0, 12).join(', ')}, … (${k} in all)` : modelLabels.join(', ');
-    throw new UserError(`the data's class '${unknown}' is not one of the checkpoint's classes (${shown}): name the data's classes as the checkpoint does`);
+    throw new UserError(
+      `the data's class '${unknown}' is not one of the checkpoint's classes (${shown}): name the data's classes as the checkpoint does`,
+    );
   }
-  if (classes.length > k) throw new UserError(`the dataset has ${classes.length} classes but the model's head has ${k}: evaluate a checkpoint trained on these classes`);
+  if (classes.length > k) {
+    throw new UserError(`the dataset has ${classes.length} classes but the model's head has ${k}: evaluate a checkpoint trained on these classes`);
+  }
   return { indices: Int32Array.from(classes, (_, i) => i), byPosition: true };
 }
 

@@ -77,7 +77,12 @@ export function featureCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  * or val/, else split as the training loader splits it). A headless model (numClasses 0) works: only `pooled` is
  * computed. Dataset and session are loaded once, and only for splits the cache does not hold.
  */
-export async function extractFeatures(model: LoadedModel, data: string, splits: readonly Split[], opts: ExtractOptions = {}): Promise<ExtractedFeatures[]> {
+export async function extractFeatures(
+  model: LoadedModel,
+  data: string,
+  splits: readonly Split[],
+  opts: ExtractOptions = {},
+): Promise<ExtractedFeatures[]> {
   const { batch } = opts;
   if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1)) throw new UserError(`batch ${batch} is invalid: pass a positive integer`);
   if (opts.perClass !== undefined && !(Number.isInteger(opts.perClass) && opts.perClass >= 1)) {
@@ -103,7 +108,13 @@ export async function extractFeatures(model: LoadedModel, data: string, splits: 
       const runBatch = batch ?? defaultBatch(classifier.device, 32);
       const onDone = (done: number) => opts.onProgress?.(split, done, indices.length);
       const { features, dim } = await pooledFeatures(classifier, source, indices, runBatch, onDone);
-      const result: LabelledFeatures = { features, labels: Int32Array.from(indices, (i) => source.labels[i]), n: indices.length, dim, classes: source.classes };
+      const result: LabelledFeatures = {
+        features,
+        labels: Int32Array.from(indices, (i) => source.labels[i]),
+        n: indices.length,
+        dim,
+        classes: source.classes,
+      };
       if (entry) writeEntry(entry, result, { checkpoint: model.path, data, split, perClass: opts.perClass ?? null });
       out.push({ ...result, split, cached: false });
     }
@@ -125,7 +136,9 @@ export function checkFeaturePair(train: LabelledFeatures, test: LabelledFeatures
     if (f.n === 0) throw new UserError(`no ${what} features: the ${what} split is empty`);
   }
   if (train.dim !== test.dim) {
-    throw new UserError(`feature dimension mismatch: train features have ${train.dim} values, test features ${test.dim}: extract both with the same checkpoint`);
+    throw new UserError(
+      `feature dimension mismatch: train features have ${train.dim} values, test features ${test.dim}: extract both with the same checkpoint`,
+    );
   }
   const k = train.classes.length;
   const bad = [...train.labels, ...test.labels].find((l) => !(l >= 0 && l < k));
@@ -252,6 +265,8 @@ function writeEntry(dir: string, f: LabelledFeatures, meta: EntryMeta): void {
   } catch (e) {
     // another run may have written the same entry at the same moment: then all is well
     if (readEntry(dir)) return;
-    throw new UserError(`cannot write the feature cache at ${dir} (${(e as Error).message}): set VITKIT_CACHE_DIR to a writable directory or pass --no-cache`);
+    throw new UserError(
+      `cannot write the feature cache at ${dir} (${(e as Error).message}): set VITKIT_CACHE_DIR to a writable directory or pass --no-cache`,
+    );
   }
 }

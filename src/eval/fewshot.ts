@@ -102,7 +102,9 @@ export function fewShot(train: LabelledFeatures, test: LabelledFeatures, opts: F
     throw new UserError(`shots [${opts.shots.join(', ')}] are invalid: pass positive integers, e.g. 1,5,10,25`);
   }
   if (!(Number.isInteger(seeds) && seeds >= 1)) throw new UserError(`seeds ${seeds} is invalid: pass a positive integer`);
-  if (!(Number.isInteger(holdout) && holdout >= 1)) throw new UserError(`holdout ${holdout} is invalid: pass a positive integer (images per class to choose λ)`);
+  if (!(Number.isInteger(holdout) && holdout >= 1)) {
+    throw new UserError(`holdout ${holdout} is invalid: pass a positive integer (images per class to choose λ)`);
+  }
   const byClass = membersByClass(train);
   checkClassSizes(train.classes, byClass, Math.max(...opts.shots), holdout);
   const results = opts.shots.map((shots) => ({ shots, accuracies: [] as number[], lambdas: [] as number[] }));
@@ -124,7 +126,12 @@ export function fewShot(train: LabelledFeatures, test: LabelledFeatures, opts: F
 }
 
 /** Fits on `fit` rows of train, picks λ on `held` rows, scores test. */
-function fitAndScore(train: LabelledFeatures, fit: readonly number[], held: readonly number[], test: LabelledFeatures): { accuracy: number; lambda: number } {
+function fitAndScore(
+  train: LabelledFeatures,
+  fit: readonly number[],
+  held: readonly number[],
+  test: LabelledFeatures,
+): { accuracy: number; lambda: number } {
   const d = train.dim;
   const k = train.classes.length;
   const fitRows = rows(train.features, fit, d);

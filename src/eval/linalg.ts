@@ -142,7 +142,11 @@ export function columnStats(values: ArrayLike<number>, n: number, d: number): { 
  * (x − mean) / std per column of `values` (rows of stats.mean.length values) into `out`, which sets the number of
  * rows. A column with std 0 (constant over the rows the stats came from) is only centred.
  */
-export function standardize<T extends Float32Array | Float64Array>(values: ArrayLike<number>, stats: { mean: Float64Array; std: Float64Array }, out: T): T {
+export function standardize<T extends Float32Array | Float64Array>(
+  values: ArrayLike<number>,
+  stats: { mean: Float64Array; std: Float64Array },
+  out: T,
+): T {
   const d = stats.mean.length;
   for (let r = 0; r < out.length / d; r++) {
     for (let i = 0; i < d; i++) out[r * d + i] = (values[r * d + i] - stats.mean[i]) / (stats.std[i] > 0 ? stats.std[i] : 1);

@@ -68,7 +68,9 @@ const MIN_STEPS = 1000;
 export async function linearProbe(train: LabelledFeatures, test: LabelledFeatures, opts: LinearProbeOptions = {}): Promise<LinearProbeResult> {
   checkFeaturePair(train, test);
   const { lr = 1e-3, weightDecay = 1e-4, seed = 0 } = opts;
-  if (opts.epochs !== undefined && !(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new UserError(`epochs ${opts.epochs} is invalid: pass a positive integer`);
+  if (opts.epochs !== undefined && !(Number.isInteger(opts.epochs) && opts.epochs >= 1)) {
+    throw new UserError(`epochs ${opts.epochs} is invalid: pass a positive integer`);
+  }
   if (!(lr > 0 && Number.isFinite(lr))) throw new UserError(`learning rate ${lr} is invalid: pass a positive number`);
   if (!(weightDecay >= 0)) throw new UserError(`weight decay ${weightDecay} is invalid: pass a number ≥ 0`);
   const requested = opts.batch ?? 256;
@@ -155,7 +157,11 @@ function stepGraph(d: number, k: number, batch: number, optimizer: OptimizerConf
 async function predict(x: Float32Array, n: number, d: number, weight: Float32Array, bias: Float32Array, threads?: number): Promise<BigInt64Array> {
   const k = bias.length;
   const g = new Graph('linear_probe_predict');
-  const logits = linear(g.input('features', 'float32', ['batch', d]), g.input('head.weight', 'float32', [k, d]), g.input('head.bias', 'float32', [k]));
+  const logits = linear(
+    g.input('features', 'float32', ['batch', d]),
+    g.input('head.weight', 'float32', [k, d]),
+    g.input('head.bias', 'float32', [k]),
+  );
   g.output(argMax(logits, 1), 'predicted');
   const session = await Session.create(toOnnx(g), { threads });
   try {

@@ -141,7 +141,11 @@ async function imageFolder(set: ImageSet, split: string, files: Record<string, U
 const TRAIN_PY = new URL('./train.py', import.meta.url);
 
 /** Writes the folder atomically (an existing `out` only with `opts.force`); `onImage` ticks once per exported image. */
-export async function exportRun(out: string, run: RunToExport, opts: WriteOptions & { nproc?: number; onImage?: () => void } = {}): Promise<ExportedRun> {
+export async function exportRun(
+  out: string,
+  run: RunToExport,
+  opts: WriteOptions & { nproc?: number; onImage?: () => void } = {},
+): Promise<ExportedRun> {
   const refusal = uncarried(run.recipe);
   if (refusal) throw new UserError(refusal);
   const { recipe, data } = run;

@@ -49,7 +49,9 @@ Exact (to float32 rounding): the model and initial weights, the batches (vitkit'
 data/order.bin instead of DistributedSampler's), the learning-rate schedule, AdamW/SGD as torch.optim defines them
 (vitkit's are the same formulas; biases, norms, position embedding and class token are not decayed), gradient
 clipping at the global norm, label smoothing, gradient accumulation.
-${random.length ? notExact(random) : '\nNothing random is on in this recipe, so train.py follows vitkit step for step.\n'}${run.carried ? continued(run.carried.step) : ''}`;
+${
+  random.length ? notExact(random) : '\nNothing random is on in this recipe, so train.py follows vitkit step for step.\n'
+}${run.carried ? continued(run.carried.step) : ''}`;
 }
 
 const notExact = (random: readonly unknown[]): string => `
@@ -59,7 +61,8 @@ the same distributions, other samples, so losses agree in distribution only.
 
 const carriedRows = ({ carried }: RunToExport): string => [
   carried!.optimizer.size
-    ? `\n| optimizer.safetensors | the optimizer state at step ${carried!.step}: <torch.optim's key>.<parameter> (exp_avg, exp_avg_sq or momentum_buffer) |`
+    ? `\n| optimizer.safetensors | the optimizer state at step ${carried!.step}: ` +
+      "<torch.optim's key>.<parameter> (exp_avg, exp_avg_sq or momentum_buffer) |"
     : '',
   carried!.ema ? '\n| ema.safetensors | the EMA weights at that step, timm names (timm ModelEmaV2\'s module) |' : '',
 ].join('');

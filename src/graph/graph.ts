@@ -177,11 +177,15 @@ export class Graph {
     const known = new Set<Value>(inputs);
     for (const n of body) {
       for (const x of n.inputs) {
-        if (x && !known.has(x) && !this.initializers.has(x.name)) throw new Error(`composite ${opType}: body reads '${x.name}', which is not one of its inputs`);
+        if (x && !known.has(x) && !this.initializers.has(x.name)) {
+          throw new Error(`composite ${opType}: body reads '${x.name}', which is not one of its inputs`);
+        }
       }
       for (const o of n.outputs) known.add(o);
     }
-    for (const o of outputs) if (!body.some((n) => n.outputs.includes(o))) throw new Error(`composite ${opType}: output '${o.name}' is not made by its body`);
+    for (const o of outputs) {
+      if (!body.some((n) => n.outputs.includes(o))) throw new Error(`composite ${opType}: output '${o.name}' is not made by its body`);
+    }
     this.nodes.push({ opType, domain: COMPOSITE, inputs, outputs, attrs, body, ...(this.scope ? { scope: this.scope } : {}) });
     return outputs;
   }

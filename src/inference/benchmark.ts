@@ -6,7 +6,7 @@ import type { ViTConfig } from '../model/config.ts';
 import { initParameters } from '../model/init.ts';
 import { type Precision, dequantizeWeights, quantizeWeights } from '../model/int8.ts';
 import { forwardFlops } from '../model/params.ts';
-import { inferenceGraph } from '../model/vit.ts';
+import { inferenceGraph } from '../model/inference-graph.ts';
 import { type Device, Session } from '../runtime/session.ts';
 import { attentionKernelFor } from '../model/fused-attention.ts';
 

@@ -8,7 +8,7 @@ import type { StateDict, Tensor } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { type Precision, dequantizeWeights, isQuantized, quantizeWeights } from '../model/int8.ts';
 import { atResolution } from '../model/pos-embed.ts';
-import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { type ViTOutputName, inferenceGraph } from '../model/inference-graph.ts';
 import { attentionKernelFor } from '../model/fused-attention.ts';
 import { type DeviceChoice, type ResolvedDevice, resolveDevice } from '../runtime/devices.ts';
 import { type Device, Session } from '../runtime/session.ts';
@@ -121,7 +121,9 @@ export class Classifier {
     const model = precision === loaded.precision ? loaded : { ...loaded, precision, weights: weightsFor(loaded.config, loaded.weights, precision) };
     const outputs = opts.outputs ?? (model.config.numClasses > 0 ? ['logits', 'pooled'] : ['pooled']);
     if (outputs.includes('logits') && model.config.numClasses === 0) {
-      throw new UserError(`${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`);
+      throw new UserError(
+        `${model.path} has no classification head (a feature extractor): use vitkit embed for its features, or vitkit finetune to add a head`,
+      );
     }
     const device = await classifierDevice(model, opts.device ?? model.device);
     const float16 = model.precision === 'fp16';

@@ -312,7 +312,10 @@ export function checkConfig(cfg: ViTConfig): ViTConfig {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) bad(`${k} must be a positive integer, got ${cfg[k]}`);
   }
   if (!Number.isInteger(cfg.depth) || cfg.depth < (cfg.backbone ? 0 : 1)) {
-    bad(`depth must be a ${cfg.backbone ? 'non-negative' : 'positive'} integer, got ${cfg.depth}${cfg.backbone ? '' : ' (depth 0 needs a backbone)'}`);
+    bad(
+      `depth must be a ${cfg.backbone ? 'non-negative' : 'positive'} integer, got ${cfg.depth}` +
+        `${cfg.backbone ? '' : ' (depth 0 needs a backbone)'}`,
+    );
   }
   return cfg;
 }
@@ -325,5 +328,7 @@ function checkBackbone(cfg: ViTConfig, bad: (msg: string) => never): void {
   if (odd !== undefined) bad(`backbone width ${odd} does not split into GroupNorm's ${GROUPS} groups`);
   if (bb.layers.some((n) => !Number.isInteger(n) || n < 1)) bad(`backbone stages need at least one block each, got [${bb.layers.join(', ')}]`);
   const f = featureSize(bb, cfg.imgSize);
-  if (f < cfg.patchSize) bad(`${cfg.imgSize} px gives a ${f}×${f} feature map of ${featureChannels(bb)} channels, smaller than the ${cfg.patchSize}-cell projection`);
+  if (f < cfg.patchSize) {
+    bad(`${cfg.imgSize} px gives a ${f}×${f} feature map of ${featureChannels(bb)} channels, smaller than the ${cfg.patchSize}-cell projection`);
+  }
 }

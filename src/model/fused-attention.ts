@@ -6,7 +6,8 @@ import type { Dim, Graph, Value } from '../graph/graph.ts';
 import { type StateDict, formatShape, tensor } from '../graph/tensor.ts';
 import { slice, split } from '../ops/shape.ts';
 import { int8Columns } from './int8.ts';
-import type { AttentionKernel, LinearSource } from './vit.ts';
+import type { AttentionKernel } from './inference-graph.ts';
+import type { LinearSource } from './vit.ts';
 
 /**
  * Builds block `block`'s attention on normalised tokens `x` [B, T, D], from the q/k/v projection to the heads'

@@ -108,7 +108,9 @@ export function quantizationProblems(cfg: ViTConfig, weights: StateDict): string
       if (!w || w.dtype !== 'int8') problems.push(`'${name}' scales no int8 weight`);
       else if (t.dtype !== 'float32' || t.shape.length !== 1 || (t.shape[0] !== 1 && t.shape[0] !== w.shape[0])) {
         problems.push(`'${name}' is ${t.dtype}${formatShape(t.shape)}, expected float32[${w.shape[0]}] or [1]`);
-      } else if ((t.data as Float32Array).some((v) => !(v > 0 && Number.isFinite(v)))) problems.push(`'${name}' has a scale that is not a positive finite number`);
+      } else if ((t.data as Float32Array).some((v) => !(v > 0 && Number.isFinite(v)))) {
+        problems.push(`'${name}' has a scale that is not a positive finite number`);
+      }
     } else if (t.dtype === 'int8') {
       if (!layers.has(name)) problems.push(`'${name}' is int8, but only linear-layer weights may be`);
       else if (!weights.has(name + SCALE_SUFFIX)) problems.push(`'${name}' is int8 without '${name}${SCALE_SUFFIX}'`);
@@ -138,7 +140,10 @@ export function int8Columns(g: Graph, weights: StateDict, layer: string): Int8Co
   for (let o = 0; o < out; o++) for (let i = 0; i < inFeatures; i++) t[i * out + o] = w.data[o * inFeatures + i]!;
   return {
     weight: g.initializer(`${layer}.weight.int8`, tensor('int8', [inFeatures, out], t)),
-    scale: g.initializer(`${layer}.weight${SCALE_SUFFIX}`, scale.shape[0] === out ? scale : tensor('float32', [out], new Float32Array(out).fill(scale.data[0]!))),
+    scale: g.initializer(
+      `${layer}.weight${SCALE_SUFFIX}`,
+      scale.shape[0] === out ? scale : tensor('float32', [out], new Float32Array(out).fill(scale.data[0]!)),
+    ),
     zeroPoint: g.initializer(`${layer}.weight.zero_point`, tensor('int8', [out], new Int8Array(out))),
     inFeatures,
     outFeatures: out,

@@ -45,7 +45,9 @@ export const loraScale = (lora: LoraOptions): number => (lora.alpha ?? lora.rank
 /** Checks the options; the errors name the bad value and the allowed set. */
 export function checkLora(lora: LoraOptions): LoraOptions {
   if (!(Number.isInteger(lora.rank) && lora.rank >= 1)) throw new Error(`LoRA rank must be a positive integer, got ${lora.rank}`);
-  if (lora.alpha !== undefined && !(lora.alpha > 0 && Number.isFinite(lora.alpha))) throw new Error(`LoRA alpha must be a positive number, got ${lora.alpha}`);
+  if (lora.alpha !== undefined && !(lora.alpha > 0 && Number.isFinite(lora.alpha))) {
+    throw new Error(`LoRA alpha must be a positive number, got ${lora.alpha}`);
+  }
   const targets = lora.targets ?? DEFAULT_LORA_TARGETS;
   if (targets.length === 0) throw new Error('LoRA needs at least one target layer');
   for (const t of targets) if (!LORA_TARGETS.includes(t)) throw new Error(`unknown LoRA target '${t}' (expected ${LORA_TARGETS.join('|')})`);
@@ -105,7 +107,13 @@ export function withLoraAdapters(cfg: ViTConfig, weights: StateDict, lora: LoraO
  * A linear-layer hook for buildViT: `base` for every layer, plus (alpha/R)·(x·Aᵀ)·Bᵀ on the adapted ones, with the
  * adapter's input dropped out through `noise` (site kind 'lora-dropout') when given.
  */
-export function loraLinear(cfg: ViTConfig, lora: LoraOptions, base: LinearSource, param: (name: string) => Value, noise?: (x: Value, site: NoiseSite) => Value): LinearSource {
+export function loraLinear(
+  cfg: ViTConfig,
+  lora: LoraOptions,
+  base: LinearSource,
+  param: (name: string) => Value,
+  noise?: (x: Value, site: NoiseSite) => Value,
+): LinearSource {
   const adapted = new Set(loraLayers(cfg, lora));
   const scale = loraScale(lora);
   return (x, layer, bias) => {

@@ -42,7 +42,11 @@ export function maskHook(g: Graph, depth: number, rates: NoiseRates): { hook: (x
   const specs: NoiseSpec[] = [];
   const hook = (x: Value, site: NoiseSite): Value => {
     const rate =
-      site.kind === 'dropout' ? (rates.dropout ?? 0) : site.kind === 'lora-dropout' ? (rates.loraDropout ?? 0) : dropPathRate(rates.dropPath ?? 0, site.block ?? 0, depth);
+      site.kind === 'dropout'
+        ? (rates.dropout ?? 0)
+        : site.kind === 'lora-dropout'
+          ? (rates.loraDropout ?? 0)
+          : dropPathRate(rates.dropPath ?? 0, site.block ?? 0, depth);
     if (rate === 0) return x;
     if (!(rate > 0 && rate < 1)) throw new Error(`${site.kind} rate ${rate} at ${site.name} is outside [0, 1)`);
     const [batch, ...rest] = x.dims;

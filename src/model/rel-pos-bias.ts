@@ -53,7 +53,9 @@ export function relPosBias(table: Value, grid: number): Value {
 export function resizeRelPosTable(table: Tensor, newGrid: number, rule: PosResample = 'timm'): Tensor<'float32'> {
   const [rows, heads] = table.shape as [number, number];
   const src = tableGrid(rows);
-  if (table.shape.length !== 2 || Number.isNaN(src)) throw new Error(`relative position bias table ${formatShape(table.shape)} is not [(2g−1)² + 3, H]`);
+  if (table.shape.length !== 2 || Number.isNaN(src)) {
+    throw new Error(`relative position bias table ${formatShape(table.shape)} is not [(2g−1)² + 3, H]`);
+  }
   const [s, d] = [2 * src - 1, 2 * newGrid - 1];
   const data = table.data as Float32Array;
   const out = new Float32Array(tableRows(newGrid) * heads);

@@ -66,7 +66,8 @@ export function featureSize(bb: ResNetV2Config, size: number): number {
 /** The backbone in words, for `vitkit info`. */
 export function describeBackbone(bb: ResNetV2Config): string {
   const stages = bb.layers.length ? `, stages [${bb.layers.join(', ')}] blocks of widths [${bb.channels.join(', ')}]` : ', stem only';
-  return `ResNetV2 (GroupNorm, weight-standardised convs; stem ${bb.stemChs}${stages}; stride ${backboneStride(bb)}) → ${featureChannels(bb)} channels`;
+  return `ResNetV2 (GroupNorm, weight-standardised convs; stem ${bb.stemChs}${stages}; stride ${backboneStride(bb)}) ` +
+    `→ ${featureChannels(bb)} channels`;
 }
 
 /** Every backbone parameter, name → shape, in timm's state-dict order. */
@@ -131,7 +132,9 @@ function padsFor(x: Value, k: number, s: number): [number, number, number, numbe
 
 /** A constant vector of ones in x's float type: the unit scale of the LayerNormalizations below. */
 function ones(x: Value, n: number): Value {
-  const t: Tensor = x.dtype === 'float64' ? { dtype: 'float64', shape: [n], data: new Float64Array(n).fill(1) } : { dtype: 'float32', shape: [n], data: new Float32Array(n).fill(1) };
+  const t: Tensor = x.dtype === 'float64'
+    ? { dtype: 'float64', shape: [n], data: new Float64Array(n).fill(1) }
+    : { dtype: 'float32', shape: [n], data: new Float32Array(n).fill(1) };
   return x.graph.constant(t, 'ones');
 }
 

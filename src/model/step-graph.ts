@@ -2,11 +2,11 @@
 // update, with parameters and optimizer state as graph inputs and their updated values as outputs.
 //
 // Graph interface (every float tensor float32):
-//   inputs   images [B, C, S, S] (or `features` [B, D'] or `tokens` [B, T, D], see below), labels [B] int64 (or `targets` [B, K] soft targets with `softTargets`),
-//            every parameter `<param>` (timm names), every state tensor `<slot>.<param>` of a trainable parameter
-//            (slots: m, v for AdamW; momentum for SGD; ema with an EMA decay), `mask.<site>` uint8 keep-masks
-//            when dropout / drop path are on (see noise-masks.ts), scalars `lr` (+ `bias_correction1`,
-//            `bias_correction2` for AdamW; see autodiff/optim.ts)
+//   inputs   images [B, C, S, S] (or `features` [B, D'] or `tokens` [B, T, D], see below), labels [B] int64 (or
+//            `targets` [B, K] soft targets with `softTargets`), every parameter `<param>` (timm names), every state
+//            tensor `<slot>.<param>` of a trainable parameter (slots: m, v for AdamW; momentum for SGD; ema with an EMA
+//            decay), `mask.<site>` uint8 keep-masks when dropout / drop path are on (see noise-masks.ts), scalars `lr`
+//            (+ `bias_correction1`, `bias_correction2` for AdamW; see autodiff/optim.ts)
 //   outputs  loss [] (mean over the batch), correct [] (count of argmax hits), grad_norm [] (before clipping),
 //            `new.<param>`, `new.<slot>.<param>` for trainable parameters, and optionally `grad.<param>`
 //            (unclipped gradients)
@@ -156,7 +156,9 @@ function forward(g: Graph, cfg: ViTConfig, batch: Dim, opts: Omit<ForwardOptions
   const build = () => buildViT(cfg, x, { params: param, noise: noise.hook, linear, fromBlock }).logits!;
   const logits = start === 'features' ? floatLinear(param)(x, 'head', true) : build();
   const { ce, correct } = g.inScope('loss', () => {
-    const ce = opts.softTargets ? softTargetCrossEntropy(logits, targets) : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
+    const ce = opts.softTargets
+      ? softTargetCrossEntropy(logits, targets)
+      : softmaxCrossEntropy(logits, targets, { labelSmoothing: opts.labelSmoothing ?? 0 });
     return { ce, correct: reduceSum(cast(ce.correct, 'float32'), 'all') };
   });
   const trainable = [...params.keys()].filter(opts.trainable ?? (() => true));
@@ -183,12 +185,20 @@ const EMBEDDING = /^(cls_token|dist_token|reg_token|pos_embed|patch_embed\.|norm
  * A graph that starts above the images is refused where a parameter it does not read would train; a features graph
  * also where noise, LoRA or a second head would apply.
  */
-function checkStart(cfg: ViTConfig, shapes: ReadonlyMap<string, readonly number[]>, start: GraphStart, fed: (name: string) => boolean, opts: Omit<ForwardOptions, 'batch'>): void {
+function checkStart(
+  cfg: ViTConfig,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  start: GraphStart,
+  fed: (name: string) => boolean,
+  opts: Omit<ForwardOptions, 'batch'>,
+): void {
   if (start === 'images') return;
   if (start !== 'features' && !(Number.isInteger(start.block) && start.block >= 0 && start.block <= cfg.depth)) {
     throw new Error(`a graph that starts at block ${start.block}: the model has blocks 0…${cfg.depth - 1}`);
   }
-  const where = start === 'features' ? 'a features graph trains the head alone' : `a graph that starts at block ${start.block} trains nothing below it`;
+  const where = start === 'features'
+    ? 'a features graph trains the head alone'
+    : `a graph that starts at block ${start.block} trains nothing below it`;
   const below = [...shapes.keys()].find((n) => !fed(n) && (opts.trainable?.(n) ?? true));
   if (below) throw new Error(`${where}, but '${below}' is trainable`);
   if (start !== 'features') return;
@@ -217,12 +227,19 @@ export function stateSlots(opts: Pick<StepGraphOptions, 'optimizer' | 'ema'>): s
  * Clipping + optimizer update (+ EMA) on (param, grad) pairs of the trainable parameters; declares state and scalar
  * inputs, marks outputs.
  */
-function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Value[], opts: UpdateOptions): { slots: readonly string[]; scalars: readonly string[] } {
+function update(
+  g: Graph,
+  params: ReadonlyMap<string, Value>,
+  grads: readonly Value[],
+  opts: UpdateOptions,
+): { slots: readonly string[]; scalars: readonly string[] } {
   const slots = stateSlots(opts);
   const scalars = optimizerScalarInputs(g, opts.optimizer);
   const names = [...params.keys()];
   const gradOf = new Map(names.map((n, i) => [n, grads[i]!]));
-  const stateOf = new Map(names.map((n) => [n, Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)]))]));
+  const stateOf = new Map(
+    names.map((n) => [n, Object.fromEntries(slots.map((s) => [s, g.input(stateName(s, n), 'float32', params.get(n)!.shape)]))]),
+  );
   // Tensors below packBelow are updated as packs (update-packing.ts): one clipping term and one update per pack.
   const shapes = new Map(names.map((n) => [n, params.get(n)!.shape as readonly number[]]));
   const groups = updateGroups(shapes, opts.decay ?? defaultDecay, opts.packBelow ?? 0);
@@ -258,7 +275,10 @@ function update(g: Graph, params: ReadonlyMap<string, Value>, grads: readonly Va
     if (opts.ema) {
       const ema = packed(group, (n) => stateOf.get(n)!['ema']!);
       const name = newName(stateName('ema', r.name));
-      output(g.node('Add', [mul(ema, opts.ema), mul(r.param, 1 - opts.ema)], [{ dtype: 'float32', shape: ema.shape, name }])[0]!, (n) => newName(stateName('ema', n)));
+      output(
+        g.node('Add', [mul(ema, opts.ema), mul(r.param, 1 - opts.ema)], [{ dtype: 'float32', shape: ema.shape, name }])[0]!,
+        (n) => newName(stateName('ema', n)),
+      );
     }
   });
   return { slots, scalars: Object.keys(scalars) };
@@ -298,7 +318,9 @@ export function buildApplyGraph(
   cfg: ViTConfig,
   opts: UpdateOptions & Pick<ForwardOptions, 'trainable' | 'lora'> & { readonly microBatches: number },
 ): StepGraphSpec {
-  if (!Number.isInteger(opts.microBatches) || opts.microBatches < 1) throw new Error(`microBatches must be a positive integer, got ${opts.microBatches}`);
+  if (!Number.isInteger(opts.microBatches) || opts.microBatches < 1) {
+    throw new Error(`microBatches must be a positive integer, got ${opts.microBatches}`);
+  }
   const g = new Graph('vit_train_apply');
   const params = new Map<string, Value>();
   const shapes = trainingShapes(cfg, opts.lora);

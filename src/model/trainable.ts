@@ -37,7 +37,9 @@ export function parseTrainSelection(text: string, lora: Omit<LoraOptions, 'rank'
   const sel: { -readonly [K in keyof TrainSelection]: TrainSelection[K] } = {};
   const count = (part: string, v: string | undefined): number => {
     const n = Number(v);
-    if (!(v && Number.isInteger(n) && n >= 1)) throw new UserError(`--train ${text}: '${part}' needs a positive integer (e.g. ${part.split(':')[0]}:8)`);
+    if (!(v && Number.isInteger(n) && n >= 1)) {
+      throw new UserError(`--train ${text}: '${part}' needs a positive integer (e.g. ${part.split(':')[0]}:8)`);
+    }
     return n;
   };
   for (const part of text.split(',').map((s) => s.trim())) {

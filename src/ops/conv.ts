@@ -54,7 +54,12 @@ export function conv2d(x: Value, w: Value, bias: Value | null, opts: Conv2dOptio
  * H = s·(h − 1) + outputPadding + (kH − 1)·d + 1 − padTop − padBottom: the adjoint of conv2d(·, w) from
  * [N, Co, H, W] to x's shape.
  */
-export function convTranspose2d(x: Value, w: Value, bias: Value | null, opts: Conv2dOptions & { readonly outputPadding?: readonly [number, number] }): Value {
+export function convTranspose2d(
+  x: Value,
+  w: Value,
+  bias: Value | null,
+  opts: Conv2dOptions & { readonly outputPadding?: readonly [number, number] },
+): Value {
   const a = withDefaults(opts);
   const op = opts.outputPadding ?? [0, 0];
   const [h, wd] = spatial('ConvTranspose', x);
@@ -64,7 +69,10 @@ export function convTranspose2d(x: Value, w: Value, bias: Value | null, opts: Co
   const out = (n: number, k: number, i: number) =>
     a.strides[i]! * (n - 1) + op[i]! + (k - 1) * a.dilations[i]! + 1 - a.pads[i]! - a.pads[i + 2]!;
   const shape = [x.shape[0]!, w.shape[1]!, out(h, kh, 0), out(wd, kw, 1)];
-  return x.graph.node('ConvTranspose', bias ? [x, w, bias] : [x, w], [{ dtype: x.dtype, shape }], { ...onnxAttrs(a, [kh, kw]), output_padding: attr.ints(op) })[0]!;
+  return x.graph.node('ConvTranspose', bias ? [x, w, bias] : [x, w], [{ dtype: x.dtype, shape }], {
+    ...onnxAttrs(a, [kh, kw]),
+    output_padding: attr.ints(op),
+  })[0]!;
 }
 
 /**
@@ -84,7 +92,9 @@ function convWeightGrad(x: Value, dy: Value, a: Conv2dAttrs, kernel: readonly [n
 function attrsOf(node: Node): Conv2dAttrs {
   const ints = (name: string) => node.attrs[name]?.value as readonly number[] | undefined;
   if ((node.attrs.group?.value ?? 1) !== 1) throw new Error(`${node.opType} gradient: only group 1 is supported`);
-  if ((node.attrs.auto_pad?.value ?? 'NOTSET') !== 'NOTSET') throw new Error(`${node.opType} gradient: auto_pad is not supported (give explicit pads)`);
+  if ((node.attrs.auto_pad?.value ?? 'NOTSET') !== 'NOTSET') {
+    throw new Error(`${node.opType} gradient: auto_pad is not supported (give explicit pads)`);
+  }
   if (node.inputs[0]!.rank !== 4) throw new Error(`${node.opType} gradient: only 2-D convolutions are supported`);
   return withDefaults({
     strides: ints('strides') as Conv2dAttrs['strides'] | undefined,

@@ -48,7 +48,8 @@ registerGrad({
     if (dys[1]) throw new Error('MaxPool gradient: the Indices output is not differentiable');
     if ((node.attrs.storage_order?.value ?? 0) !== 0) throw new Error('MaxPool gradient: only storage_order 0 is supported');
     if ((node.attrs.auto_pad?.value ?? 'NOTSET') !== 'NOTSET') throw new Error('MaxPool gradient: auto_pad is not supported (give explicit pads)');
-    const indices = node.outputs[1] ?? x.graph.node('MaxPool', [x], [{ dtype: y.dtype, shape: y.shape }, { dtype: 'int64', shape: y.shape }], node.attrs)[1]!;
+    const indices = node.outputs[1]
+      ?? x.graph.node('MaxPool', [x], [{ dtype: y.dtype, shape: y.shape }, { dtype: 'int64', shape: y.shape }], node.attrs)[1]!;
     return [reshapeTo(scatterAddElements(flatten(zerosLike(x)), flatten(indices), flatten(outGrad(node, dys)), 0), x)];
   },
 });

@@ -314,7 +314,11 @@ function scatterAddAlong(x: Value, indices: Value, g: Value, a: number): Value {
   const front = (v: Value, perm: number[]) => (perm.every((p, i) => p === i) ? v : transpose(v, perm));
   // x → [d_a, pre, post]; g → [I, pre, post].
   const xPerm = [a, ...x.shape.keys()].filter((i, k) => k === 0 || i !== a);
-  const gPerm = [...Array.from({ length: ri }, (_, k) => a + k), ...Array.from({ length: a }, (_, k) => k), ...Array.from({ length: g.rank - a - ri }, (_, k) => a + ri + k)];
+  const gPerm = [
+    ...Array.from({ length: ri }, (_, k) => a + k),
+    ...Array.from({ length: a }, (_, k) => k),
+    ...Array.from({ length: g.rank - a - ri }, (_, k) => a + ri + k),
+  ];
   const zeros = front(zerosLike(x), xPerm);
   const idx = unsqueeze(indices.dtype === 'int64' ? indices : castInt64(indices), [ri]);
   const scattered = x.graph.node('ScatterND', [zeros, idx, front(g, gPerm)], [{ dtype: x.dtype, shape: zeros.shape }], {
@@ -330,7 +334,9 @@ function scatterAddAlong(x: Value, indices: Value, g: Value, a: number): Value {
 registerGrad({
   opType: 'ScatterND',
   vjp: (node, dys) => {
-    if (node.attrs.reduction?.value !== 'add') throw new Error(`ScatterND: only reduction 'add' has a gradient rule, got ${String(node.attrs.reduction?.value ?? 'none')}`);
+    if (node.attrs.reduction?.value !== 'add') {
+      throw new Error(`ScatterND: only reduction 'add' has a gradient rule, got ${String(node.attrs.reduction?.value ?? 'none')}`);
+    }
     const [, indices, updates] = node.inputs as [Value, Value, Value];
     const g = outGrad(node, dys);
     return [g, null, g.graph.node('GatherND', [g, indices], [{ dtype: g.dtype, shape: updates.shape }])[0]!];

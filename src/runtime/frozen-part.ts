@@ -10,7 +10,7 @@ import { attentionKernelFor } from '../model/fused-attention.ts';
 import { parameterShapes } from '../model/params.ts';
 import { exampleInput } from '../model/step-graph.ts';
 import type { CachedStart } from '../model/trainable.ts';
-import { inferenceGraph, prefixGraph } from '../model/vit.ts';
+import { inferenceGraph, prefixGraph } from '../model/inference-graph.ts';
 import type { Engine, EngineSession } from './engine.ts';
 import type { SessionOptions } from './session-options.ts';
 

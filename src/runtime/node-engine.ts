@@ -8,7 +8,11 @@ export const nodeEngine: Engine = {
   name: 'onnxruntime-node',
   Tensor: ort.Tensor,
   // training sessions neither spin nor plan a memory pattern by default: see SessionOptions.spin and .memoryPattern
-  createSession: (model, opts) => ort.InferenceSession.create(model, ortSessionOptions({ ...opts, spin: opts.spin ?? false, memoryPattern: opts.memoryPattern ?? false })),
+  createSession: (model, opts) =>
+    ort.InferenceSession.create(
+      model,
+      ortSessionOptions({ ...opts, spin: opts.spin ?? false, memoryPattern: opts.memoryPattern ?? false }),
+    ),
   fillsFetches: true,
   deviceOutputs: true,
 };

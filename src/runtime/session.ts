@@ -9,7 +9,15 @@ export type { Device, SessionOptions } from './session-options.ts';
 
 export type Feeds = Record<string, Tensor>;
 
-const fromOrt: Record<string, DType> = { float32: 'float32', float64: 'float64', int64: 'int64', int32: 'int32', int8: 'int8', uint8: 'uint8', bool: 'bool' };
+const fromOrt: Record<string, DType> = {
+  float32: 'float32',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  int8: 'int8',
+  uint8: 'uint8',
+  bool: 'bool',
+};
 
 export function toOrt(t: Tensor): ort.Tensor {
   return new ort.Tensor(t.dtype, t.data as ort.Tensor.DataType, [...t.shape]);
@@ -34,7 +42,9 @@ export function ortSessionOptions(opts: SessionOptions): ort.InferenceSession.Se
     executionMode: 'sequential',
     enableMemPattern: opts.memoryPattern ?? true,
     extra: { session: { intra_op: { allow_spinning: (opts.spin ?? true) ? '1' : '0' } } },
-    ...(opts.device === 'webgpu' && opts.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(opts.deviceOutputs.map((n) => [n, 'gpu-buffer' as const])) } : {}),
+    ...(opts.device === 'webgpu' && opts.deviceOutputs?.length
+      ? { preferredOutputLocation: Object.fromEntries(opts.deviceOutputs.map((n) => [n, 'gpu-buffer' as const])) }
+      : {}),
   };
 }
 

@@ -53,7 +53,9 @@ export type TargetsInput = Tensor<'float32'> | Float32Array;
 export function exampleData(x: ImagesInput, input: ExampleInput, batch: number): Float32Array {
   const expected = [batch, ...input.shape];
   if (x instanceof Float32Array) {
-    if (x.length !== numel(expected)) throw new Error(`${input.name} have ${x.length} values, expected ${formatShape(expected)} = ${numel(expected)}`);
+    if (x.length !== numel(expected)) {
+      throw new Error(`${input.name} have ${x.length} values, expected ${formatShape(expected)} = ${numel(expected)}`);
+    }
     return x;
   }
   if (x.dtype !== 'float32' || x.shape.length !== expected.length || x.shape.some((d, i) => d !== expected[i])) {
@@ -67,7 +69,9 @@ export function labelData(labels: LabelsInput | TargetsInput, batch: number, cla
     throw new Error(`expected int64 labels [${batch}], got float32 values: pass soft targets only to a session made with softTargets`);
   }
   const data = labels instanceof BigInt64Array ? labels : (labels.data as BigInt64Array);
-  if (!(labels instanceof BigInt64Array) && labels.shape.length !== 1) throw new Error(`labels are int64${formatShape(labels.shape)}, expected int64[${batch}]`);
+  if (!(labels instanceof BigInt64Array) && labels.shape.length !== 1) {
+    throw new Error(`labels are int64${formatShape(labels.shape)}, expected int64[${batch}]`);
+  }
   if (data.length !== batch) throw new Error(`got ${data.length} labels, expected ${batch}`);
   const k = BigInt(classes);
   for (let i = 0; i < data.length; i++) {
@@ -77,18 +81,32 @@ export function labelData(labels: LabelsInput | TargetsInput, batch: number, cla
 }
 
 export function targetData(targets: LabelsInput | TargetsInput, batch: number, classes: number): Float32Array {
-  const data = targets instanceof Float32Array ? targets : targets instanceof BigInt64Array ? null : targets.dtype === 'float32' ? (targets.data as Float32Array) : null;
+  const data = targets instanceof Float32Array
+    ? targets
+    : targets instanceof BigInt64Array
+      ? null
+      : targets.dtype === 'float32'
+        ? (targets.data as Float32Array)
+        : null;
   if (!data) throw new Error(`this session takes soft targets (float32 [${batch}, ${classes}]), not int64 labels`);
   if (data.length !== batch * classes) throw new Error(`targets have ${data.length} values, expected [${batch}, ${classes}] = ${batch * classes}`);
   return data;
 }
 
 /** Checks that every mask the graph takes is present with [B, ...shape] elements; returns them by input name. */
-export function maskData(masks: ReadonlyMap<string, Uint8Array> | undefined, specs: readonly NoiseSpec[], batch: number): ReadonlyMap<string, Uint8Array> {
+export function maskData(
+  masks: ReadonlyMap<string, Uint8Array> | undefined,
+  specs: readonly NoiseSpec[],
+  batch: number,
+): ReadonlyMap<string, Uint8Array> {
   for (const s of specs) {
     const m = masks?.get(s.name);
-    if (!m) throw new Error(`missing keep-mask '${s.name}' (the step graph has dropout/drop path: draw masks with the batch, see Batches' noise option)`);
-    if (m.length !== batch * numel(s.shape)) throw new Error(`keep-mask '${s.name}' has ${m.length} values, expected [${batch}, ${s.shape.join(', ')}]`);
+    if (!m) {
+      throw new Error(`missing keep-mask '${s.name}' (the step graph has dropout/drop path: draw masks with the batch, see Batches' noise option)`);
+    }
+    if (m.length !== batch * numel(s.shape)) {
+      throw new Error(`keep-mask '${s.name}' has ${m.length} values, expected [${batch}, ${s.shape.join(', ')}]`);
+    }
   }
   return masks ?? new Map();
 }
@@ -153,7 +171,9 @@ export function checkLoadState(
     const have = names.filter((n) => state.has(n));
     if (have.length > 0 && have.length < names.length) {
       const missing = names.filter((n) => !state.has(n));
-      throw new Error(`${what} is incomplete: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+      throw new Error(
+        `${what} is incomplete: missing ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`,
+      );
     }
     for (const n of have) check(n, spec.params.get(paramOf(n))!);
     return have.length > 0;

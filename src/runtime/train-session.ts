@@ -196,7 +196,10 @@ export class TrainSession {
   private checkUsable(): void {
     if (this.failed === null) return;
     const why = this.failed instanceof Error ? this.failed.message : String(this.failed);
-    throw new Error(`a training step failed inside onnxruntime (${why}), so the weights may be partly updated: load() a checkpoint before using this session again`);
+    throw new Error(
+      `a training step failed inside onnxruntime (${why}), so the weights may be partly updated: ` +
+        'load() a checkpoint before using this session again',
+    );
   }
 
   /** Steps and evaluations share the buffers: overlapping calls (a missing await) are refused. */
@@ -211,7 +214,12 @@ export class TrainSession {
     }
   }
 
-  private async runStep(images: ImagesInput, labels: LabelsInput | TargetsInput, lr: number, masks?: ReadonlyMap<string, Uint8Array>): Promise<StepResult> {
+  private async runStep(
+    images: ImagesInput,
+    labels: LabelsInput | TargetsInput,
+    lr: number,
+    masks?: ReadonlyMap<string, Uint8Array>,
+  ): Promise<StepResult> {
     this.checkUsable();
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`learning rate must be a finite number ≥ 0, got ${lr}`);
     const { numClasses: k } = this.config;
@@ -310,7 +318,10 @@ export class TrainSession {
   private async runEval(images: ImagesInput, labels: LabelsInput, which: WeightsChoice): Promise<EvalResult> {
     this.checkUsable();
     const n = labels instanceof BigInt64Array ? labels.length : labels.data.length;
-    if (this.options.evalBatch !== undefined && n !== this.options.evalBatch) throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${this.options.evalBatch}`);
+    const { evalBatch } = this.options;
+    if (evalBatch !== undefined && n !== evalBatch) {
+      throw new Error(`evaluate: got ${n} examples, the eval graph takes evalBatch ${evalBatch}`);
+    }
     const batch: BatchData = { x: exampleData(images, this.input, n), y: labelData(labels, n, this.config.numClasses), masks: new Map() };
     if (!this.evalSession) {
       const { evalBatch, labelSmoothing, lora, start } = this.options;

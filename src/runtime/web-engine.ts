@@ -31,7 +31,9 @@ export function webEngine(ort: OrtWeb, opts: { threads?: number; isolated?: bool
         graphOptimizationLevel: o.optimization ?? 'all',
         executionMode: 'sequential',
         enableMemPattern: o.memoryPattern ?? false,
-        ...(o.device === 'webgpu' && o.deviceOutputs?.length ? { preferredOutputLocation: Object.fromEntries(o.deviceOutputs.map((n) => [n, 'gpu-buffer'])) } : {}),
+        ...(o.device === 'webgpu' && o.deviceOutputs?.length
+          ? { preferredOutputLocation: Object.fromEntries(o.deviceOutputs.map((n) => [n, 'gpu-buffer'])) }
+          : {}),
       }),
     fillsFetches: false,
     // the WebGPU build keeps outputs in GPUBuffers on request, and every session of the module shares one GPUDevice

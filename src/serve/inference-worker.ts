@@ -44,7 +44,10 @@ try {
   const outputs = loaded.config.numClasses > 0 ? (['logits', 'pooled'] as const) : (['pooled'] as const);
   const classifier = await Classifier.create(loaded, { threads: init.threads, outputs });
   const { path, format, config, precision, labels, preprocess } = loaded;
-  port.postMessage({ kind: 'ready', model: { path, format, config, precision, labels, preprocess, device: classifier.device } } satisfies WorkerReply);
+  port.postMessage({
+    kind: 'ready',
+    model: { path, format, config, precision, labels, preprocess, device: classifier.device },
+  } satisfies WorkerReply);
   port.on('message', async (req: WorkerRequest) => {
     if (req.kind === 'stop') {
       await classifier.release();

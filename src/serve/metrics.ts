@@ -56,7 +56,11 @@ export class Counter implements Metric {
   }
 
   render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, ...this.series.entries().map((s) => `${this.name}${labelText(s.labels)} ${num(s.value.n)}`)];
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} counter`,
+      ...this.series.entries().map((s) => `${this.name}${labelText(s.labels)} ${num(s.value.n)}`),
+    ];
   }
 }
 
@@ -128,7 +132,9 @@ export class ServerMetrics {
   readonly contentType = PROMETHEUS_CONTENT_TYPE;
   private readonly registry = new Registry();
   private readonly requests = this.registry.add(new Counter('vitkit_requests_total', 'HTTP requests answered, by route and status code.'));
-  private readonly latency = this.registry.add(new Histogram('vitkit_request_duration_seconds', 'Time from request to reply, by route.', LATENCY_BUCKETS));
+  private readonly latency = this.registry.add(
+    new Histogram('vitkit_request_duration_seconds', 'Time from request to reply, by route.', LATENCY_BUCKETS),
+  );
   private readonly batchSize = this.registry.add(new Histogram('vitkit_batch_size', 'Images per inference run.', BATCH_BUCKETS));
   private readonly batchTime = this.registry.add(new Histogram('vitkit_batch_duration_seconds', 'Time of one inference run.', LATENCY_BUCKETS));
 

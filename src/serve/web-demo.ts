@@ -10,7 +10,7 @@ import { UserError } from '../errors.ts';
 import { toOnnx } from '../graph/onnx.ts';
 import type { LoadedModel } from '../inference/classifier.ts';
 import { dequantizeWeights } from '../model/int8.ts';
-import { inferenceGraph } from '../model/vit.ts';
+import { inferenceGraph } from '../model/inference-graph.ts';
 import { encodeVitkit, savedPreprocess } from '../weights/vitkit-format.ts';
 import type { DemoManifest } from './demo-manifest.ts';
 import type { DemoSample } from './demo-samples.ts';
@@ -91,7 +91,10 @@ export async function demoPage(): Promise<{ dir: string; built: boolean }> {
  * The model as the demo runs it: logits and per-layer attention (for the rollout overlay), dynamic batch; and as
  * the teach mode starts from it, a float32 vitkit checkpoint (int8 weights dequantized: training runs in float32).
  */
-export function demoModel(model: LoadedModel, samples: readonly DemoSample[] = []): { manifest: DemoManifest; onnx: Uint8Array; checkpoint: Uint8Array[] } {
+export function demoModel(
+  model: LoadedModel,
+  samples: readonly DemoSample[] = [],
+): { manifest: DemoManifest; onnx: Uint8Array; checkpoint: Uint8Array[] } {
   if (model.config.numClasses === 0) throw new UserError(`${model.path} has no classifier head: the demo shows class predictions`);
   const onnx = toOnnx(inferenceGraph(model.config, model.weights, ['logits', 'attention']));
   const name = basename(model.path, extname(model.path));

@@ -73,7 +73,12 @@ export function saveTrainCheckpoint(outDir: string, ckpt: TrainCheckpoint, param
   const { weights, trainingState } = split(ckpt.recipe, ckpt.state, paramNames);
   const metadata = { [TRAIN_KEY]: JSON.stringify({ recipe: ckpt.recipe, progress: ckpt.progress }) };
   writeOrExplain(path, () =>
-    saveCheckpoint(path, { config: ckpt.recipe.config, weights, trainingState, labels: ckpt.labels, preprocess: preprocessOf(ckpt.recipe), metadata }, 'vitkit', { force: true }),
+    saveCheckpoint(
+      path,
+      { config: ckpt.recipe.config, weights, trainingState, labels: ckpt.labels, preprocess: preprocessOf(ckpt.recipe), metadata },
+      'vitkit',
+      { force: true },
+    ),
   );
   for (const old of listCheckpoints(outDir).slice(0, -keep)) rmSync(old, { force: true });
   return path;
@@ -83,12 +88,22 @@ export function saveTrainCheckpoint(outDir: string, ckpt: TrainCheckpoint, param
  * Writes the model alone (no optimizer state) as `best.safetensors`, LoRA adapters merged; with `adapters`, only what
  * the run changed and the base's identity (weights/adapters.ts).
  */
-export function saveBest(outDir: string, recipe: TrainRecipe, labels: readonly string[], weights: StateDict, adapters?: Omit<AdapterSave, 'lora'>): string {
+export function saveBest(
+  outDir: string,
+  recipe: TrainRecipe,
+  labels: readonly string[],
+  weights: StateDict,
+  adapters?: Omit<AdapterSave, 'lora'>,
+): string {
   const path = bestPath(outDir);
   const { lora } = recipeSelection(recipe);
   const content = { config: recipe.config, weights, labels, preprocess: preprocessOf(recipe) };
   if (adapters) writeOrExplain(path, () => saveAdapters(path, content, { ...adapters, lora }, { force: true }));
-  else writeOrExplain(path, () => saveCheckpoint(path, { ...content, weights: lora ? mergeLora(recipe.config, weights, lora) : weights }, 'vitkit', { force: true }));
+  else {
+    writeOrExplain(path, () =>
+      saveCheckpoint(path, { ...content, weights: lora ? mergeLora(recipe.config, weights, lora) : weights }, 'vitkit', { force: true }),
+    );
+  }
   return path;
 }
 
@@ -100,7 +115,9 @@ function writeOrExplain(path: string, write: () => void): void {
     const err = e as NodeJS.ErrnoException;
     if (err instanceof UserError) throw err;
     const why = err.code === 'ENOSPC' ? 'the disk is full' : err.message;
-    throw new UserError(`could not write checkpoint ${path} (${why}): earlier checkpoints are intact; free space or choose another --out, then resume`);
+    throw new UserError(
+      `could not write checkpoint ${path} (${why}): earlier checkpoints are intact; free space or choose another --out, then resume`,
+    );
   }
 }
 
@@ -126,7 +143,9 @@ export function loadTrainCheckpoint(pathOrRunDir: string): TrainCheckpoint & { r
   if (!path) throw new UserError(`${pathOrRunDir} holds no checkpoints/step-*.safetensors to resume from: check the run directory`);
   const c = loadCheckpoint(path);
   const train = c.metadata?.[TRAIN_KEY];
-  if (c.format !== 'vitkit' || !train) throw new UserError(`${path} is not a vitkit training checkpoint (no training state): fine-tune from it instead of resuming`);
+  if (c.format !== 'vitkit' || !train) {
+    throw new UserError(`${path} is not a vitkit training checkpoint (no training state): fine-tune from it instead of resuming`);
+  }
   const { recipe, progress } = JSON.parse(train) as { recipe: TrainRecipe; progress: TrainProgress };
   const state: StateDict = new Map([...c.weights, ...(c.trainingState ?? [])]);
   for (const [k, t] of state) {

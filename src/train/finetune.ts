@@ -38,14 +38,21 @@ export interface PretrainedModel {
 }
 
 /** Adapts a loaded checkpoint for fine-tuning (see the file header). A checkpoint without a head is fine. */
-export function adaptPretrained(ckpt: Pick<Checkpoint, 'config' | 'weights' | 'format' | 'preprocess' | 'path'>, opts: AdaptOptions): PretrainedModel {
+export function adaptPretrained(
+  ckpt: Pick<Checkpoint, 'config' | 'weights' | 'format' | 'preprocess' | 'path'>,
+  opts: AdaptOptions,
+): PretrainedModel {
   const src = ckpt.config;
   const imgSize = opts.imgSize ?? src.imgSize;
   // A hybrid's backbone takes any size ('SAME' layers round up); patches must tile the image.
   if (!(Number.isInteger(imgSize) && imgSize > 0 && (src.backbone || imgSize % src.patchSize === 0))) {
-    throw new UserError(`${ckpt.path} has ${src.patchSize}-pixel patches: fine-tune at an --img-size that is a multiple of ${src.patchSize} (got ${imgSize})`);
+    throw new UserError(
+      `${ckpt.path} has ${src.patchSize}-pixel patches: fine-tune at an --img-size that is a multiple of ${src.patchSize} (got ${imgSize})`,
+    );
   }
-  if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0)) throw new UserError(`fine-tuning needs at least one class, got ${opts.numClasses}`);
+  if (!(Number.isInteger(opts.numClasses) && opts.numClasses > 0)) {
+    throw new UserError(`fine-tuning needs at least one class, got ${opts.numClasses}`);
+  }
   // Training runs in float32: an int8 checkpoint starts from its dequantized weights.
   const resized = atResolution(src, dequantizeWeights(src, ckpt.weights), imgSize);
   const adapted: Adaptation = { headClasses: src.numClasses, droppedPreLogits: opts.keepHead ? 0 : src.preLogitsDim, imgSize: src.imgSize };
@@ -64,12 +71,19 @@ export function loadPretrained(path: string, opts: AdaptOptions, overrides: Part
 
 /** What an adaptation did, in words, for the CLI to say (nothing when nothing changed). */
 export function describeAdaptation(a: Adaptation, config: ViTConfig): string[] {
-  const out = [a.headClasses > 0 ? `replaced the ${a.headClasses}-class head with a zero-initialised ${config.numClasses}-class head` : `added a zero-initialised ${config.numClasses}-class head (the checkpoint had none)`];
+  const out = [
+    a.headClasses > 0
+      ? `replaced the ${a.headClasses}-class head with a zero-initialised ${config.numClasses}-class head`
+      : `added a zero-initialised ${config.numClasses}-class head (the checkpoint had none)`,
+  ];
   if (a.droppedPreLogits > 0) out.push(`dropped the ${a.droppedPreLogits}-wide pre-logits layer`);
   if (a.imgSize !== config.imgSize) {
     const g = (s: number) => `${gridSize({ ...config, imgSize: s })}×${gridSize({ ...config, imgSize: s })}`;
     const kept = config.backbone ? `backbone and ${config.patchSize}×${config.patchSize} projection kept` : `patch ${config.patchSize} kept`;
-    out.push(`resampled the position embeddings from ${g(a.imgSize)} to ${g(config.imgSize)} ${config.backbone ? 'tokens' : 'patches'} (${a.imgSize} → ${config.imgSize} px, ${kept})`);
+    out.push(
+      `resampled the position embeddings from ${g(a.imgSize)} to ${g(config.imgSize)} ${config.backbone ? 'tokens' : 'patches'} ` +
+        `(${a.imgSize} → ${config.imgSize} px, ${kept})`,
+    );
   }
   return out;
 }

@@ -58,7 +58,13 @@ export interface TeachOptions {
  * head on frozen features takes a large step; the whole network needs a smaller one, or the pretrained features are
  * lost in 20 steps. last:K trains whole blocks, as full does; LoRA and biases move few weights, and take larger steps.
  */
-export const TEACH_LR: Readonly<Record<'full' | 'head' | 'bias' | 'last' | 'lora', number>> = { head: 1e-2, full: 1e-3, last: 1e-3, bias: 5e-3, lora: 5e-3 };
+export const TEACH_LR: Readonly<Record<'full' | 'head' | 'bias' | 'last' | 'lora', number>> = {
+  head: 1e-2,
+  full: 1e-3,
+  last: 1e-3,
+  bias: 5e-3,
+  lora: 5e-3,
+};
 
 /** The default peak learning rate of a mode. */
 export function teachLearningRate(mode: TeachMode): number {
@@ -155,7 +161,12 @@ export async function teach(
   // A session above the frozen part: that part's output for every image, once (the batches draw the same order)
   const rows = session.input.name === 'images' ? null : await frozenRowsOf(session, set, { mean, std });
   const next = () => (rows ? gatherRows(rows, session.input.shape, set.labels, batches.nextIndices().indices) : batches.next());
-  const schedule = { kind: 'cosine' as const, lr: opts.lr ?? teachLearningRate(opts.mode), warmupSteps: Math.min(3, Math.floor(opts.steps / 5)), totalSteps: opts.steps };
+  const schedule = {
+    kind: 'cosine' as const,
+    lr: opts.lr ?? teachLearningRate(opts.mode),
+    warmupSteps: Math.min(3, Math.floor(opts.steps / 5)),
+    totalSteps: opts.steps,
+  };
   let tFirst = t0;
   let last: TeachProgress | null = null;
   for (let i = 0; i < opts.steps && !stopped(); i++) {
@@ -177,7 +188,9 @@ export async function classifyPixels(session: TrainSession, pixels: Uint8Array, 
   const plane = o.imgSize * o.imgSize;
   const per = o.inChans * plane;
   const n = pixels.length / per;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${pixels.length} pixel bytes are not a whole number of ${o.inChans}×${o.imgSize}×${o.imgSize} images`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`${pixels.length} pixel bytes are not a whole number of ${o.inChans}×${o.imgSize}×${o.imgSize} images`);
+  }
   const luts = normalizationTables(o.mean, o.std);
   const x = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) x[i] = luts[Math.floor((i % per) / plane)]![pixels[i]!]!;

@@ -28,14 +28,36 @@ import { learningRate } from './schedule.ts';
 const EVAL_BATCH = 500;
 
 export type TrainEvent =
-  | { readonly kind: 'start'; readonly step: number; readonly totalSteps: number; readonly stepsPerEpoch: number; readonly parameters: number; readonly trainable: number }
-  | { readonly kind: 'step'; readonly step: number; readonly epoch: number; readonly loss: number; readonly acc: number; readonly lr: number; readonly imagesPerSec: number }
+  | {
+      readonly kind: 'start';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly stepsPerEpoch: number;
+      readonly parameters: number;
+      readonly trainable: number;
+    }
+  | {
+      readonly kind: 'step';
+      readonly step: number;
+      readonly epoch: number;
+      readonly loss: number;
+      readonly acc: number;
+      readonly lr: number;
+      readonly imagesPerSec: number;
+    }
   | { readonly kind: 'evaluating'; readonly epoch: number }
   /** Head-only and last:K runs: the cache pass's progress (cached-features.ts; `start` says what it computes), or once, why it is not cached. */
   | { readonly kind: 'features'; readonly split: Split; readonly done: number; readonly total: number; readonly start: CachedStart }
   | { readonly kind: 'uncached'; readonly reason: string }
   /** testLoss and testAcc are both absent at the end of an epoch that `evalEvery` skips. */
-  | ({ readonly kind: 'epoch'; readonly epoch: number; readonly step: number; readonly trainLoss: number; readonly trainAcc: number; readonly checkpoint: string } & (
+  | ({
+      readonly kind: 'epoch';
+      readonly epoch: number;
+      readonly step: number;
+      readonly trainLoss: number;
+      readonly trainAcc: number;
+      readonly checkpoint: string;
+    } & (
       | { readonly testLoss: number; readonly testAcc: number }
       | { readonly testLoss?: undefined; readonly testAcc?: undefined }
     ));
@@ -102,9 +124,21 @@ export interface TrainResult {
 /** Checks that the data fit the architecture; the errors say which flag to change. */
 export function checkDataFits(recipe: TrainRecipe, set: ImageSet): void {
   const c = recipe.config;
-  if (set.height !== set.width) throw new UserError(`${set.name}: images are ${set.width}×${set.height}; vitkit trains on square images: resize them or use an ImageFolder with --img-size`);
-  if (set.height !== c.imgSize) throw new UserError(`${set.name}: images are ${set.height}×${set.width} but the model takes ${c.imgSize}×${c.imgSize}: pass --img-size ${set.height}`);
-  if (!c.backbone && c.imgSize % c.patchSize !== 0) throw new UserError(`${set.name}: ${c.imgSize}-pixel images do not split into ${c.patchSize}-pixel patches: pass a --patch that divides ${c.imgSize}`);
+  if (set.height !== set.width) {
+    throw new UserError(
+      `${set.name}: images are ${set.width}×${set.height}; vitkit trains on square images: resize them or use an ImageFolder with --img-size`,
+    );
+  }
+  if (set.height !== c.imgSize) {
+    throw new UserError(
+      `${set.name}: images are ${set.height}×${set.width} but the model takes ${c.imgSize}×${c.imgSize}: pass --img-size ${set.height}`,
+    );
+  }
+  if (!c.backbone && c.imgSize % c.patchSize !== 0) {
+    throw new UserError(
+      `${set.name}: ${c.imgSize}-pixel images do not split into ${c.patchSize}-pixel patches: pass a --patch that divides ${c.imgSize}`,
+    );
+  }
   if (set.channels !== c.inChans) throw new UserError(`${set.name}: images have ${set.channels} channel(s) but the model takes ${c.inChans}`);
   if (set.classes.length !== c.numClasses) throw new UserError(`${set.name}: ${set.classes.length} classes but the model's head has ${c.numClasses}`);
 }
@@ -157,7 +191,9 @@ export function finishedResult(outDir: string, progress: TrainProgress): TrainRe
 /** Trains (or resumes) a run to the end of its recipe, or until `signal` aborts; a finished run is not trained again. */
 export async function train(run: TrainRun): Promise<TrainResult> {
   const { recipe, data, outDir } = run;
-  if (run.evalEvery !== undefined && !(Number.isInteger(run.evalEvery) && run.evalEvery >= 0)) throw new Error(`evalEvery must be an integer ≥ 0, got ${run.evalEvery}`);
+  if (run.evalEvery !== undefined && !(Number.isInteger(run.evalEvery) && run.evalEvery >= 0)) {
+    throw new Error(`evalEvery must be an integer ≥ 0, got ${run.evalEvery}`);
+  }
   if (run.resume && isFinished(recipe, run.resume.progress)) return finishedResult(outDir, run.resume.progress);
   checkDataFits(recipe, data.train);
   checkDataFits(recipe, data.test);
@@ -187,7 +223,15 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const paramNames = new Set(session.paramNames);
   const emptySums = { loss: 0, correct: 0, images: 0, steps: 0 };
   let progress: TrainProgress = run.resume?.progress ?? { step: 0, position: { epoch: 0, batch: 0 }, bestTestAcc: -1, epochSums: emptySums };
-  const batchOptions = { batchSize: recipe.batch, seed: recipe.seed, mean: recipe.mean, std: recipe.std, augment: recipe.augment, labelSmoothing: recipe.labelSmoothing, noise: session.masks };
+  const batchOptions = {
+    batchSize: recipe.batch,
+    seed: recipe.seed,
+    mean: recipe.mean,
+    std: recipe.std,
+    augment: recipe.augment,
+    labelSmoothing: recipe.labelSmoothing,
+    noise: session.masks,
+  };
   const cache = caching.start ? new FeatureCache(data, recipe.config, caching.start) : null;
   const prefetch = { workers: run.workers };
   const open = () => cache?.stream(batchOptions, progress.position) ?? openBatchStream(data.train, batchOptions, progress.position, prefetch);
@@ -229,7 +273,8 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       const r = await session.step(b.x, b.targets ?? b.y, lr, b.masks);
       if (!Number.isFinite(r.loss)) {
         throw new UserError(
-          `training diverged: loss is ${r.loss} at step ${progress.step + 1} (lr ${lr.toExponential(2)}): lower --lr or keep --clip on; the last good checkpoint is ${checkpoint || 'not written yet'}`,
+          `training diverged: loss is ${r.loss} at step ${progress.step + 1} (lr ${lr.toExponential(2)}): ` +
+            `lower --lr or keep --clip on; the last good checkpoint is ${checkpoint || 'not written yet'}`,
         );
       }
       const s = progress.epochSums;
@@ -245,7 +290,17 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       const event = { kind: 'step' as const, step: progress.step, epoch: b.epoch, loss: r.loss, acc: r.correct / recipe.batch, lr, imagesPerSec };
       run.onEvent?.(event);
       if (progress.step % logEvery === 0) {
-        metrics.write({ kind: 'step', step: progress.step, epoch: b.epoch, loss: r.loss, acc: event.acc, lr, images_per_sec: imagesPerSec, grad_norm: r.gradNorm, time: (now - started) / 1000 });
+        metrics.write({
+          kind: 'step',
+          step: progress.step,
+          epoch: b.epoch,
+          loss: r.loss,
+          acc: event.acc,
+          lr,
+          images_per_sec: imagesPerSec,
+          grad_norm: r.gradNorm,
+          time: (now - started) / 1000,
+        });
         windowStart = now;
         windowImages = 0;
       }

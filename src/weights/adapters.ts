@@ -76,7 +76,13 @@ export function saveAdapters(path: string, content: CheckpointContent, save: Ada
     const sameShape = b && b.shape.length === t.shape.length && b.shape.every((d, i) => d === t.shape[i]);
     if (trained.has(name) || isLoraParam(name) || !sameShape) kept.set(name, t);
   }
-  const meta: AdaptersMeta = { base: save.base, config: content.config, ...(save.lora ? { lora: save.lora } : {}), labels: content.labels, preprocess: content.preprocess };
+  const meta: AdaptersMeta = {
+    base: save.base,
+    config: content.config,
+    ...(save.lora ? { lora: save.lora } : {}),
+    labels: content.labels,
+    preprocess: content.preprocess,
+  };
   assertWritable(path, opts);
   writeFileAtomic(path, encodeSafetensors(kept, { [ADAPTERS_KEY]: JSON.stringify(meta) }), opts);
   return kept.size;
@@ -89,11 +95,19 @@ export type BaseLoader = (source: string, overrides: Partial<ViTConfig>, revisio
  * An adapter file's tensors completed from its base: the fine-tuned model's weights (adapters merged), config,
  * labels and preprocessing. `base` loads another copy of the base than the recorded one; it must hash the same.
  */
-export function applyAdapters(path: string, tensors: StateDict, metaJson: string, load: BaseLoader, base?: string): Omit<CheckpointContent, 'metadata'> {
+export function applyAdapters(
+  path: string,
+  tensors: StateDict,
+  metaJson: string,
+  load: BaseLoader,
+  base?: string,
+): Omit<CheckpointContent, 'metadata'> {
   let meta: AdaptersMeta;
   try {
     meta = JSON.parse(metaJson) as AdaptersMeta;
-    if (typeof meta.base?.sha256 !== 'string' || typeof meta.base.source !== 'string' || typeof meta.config !== 'object') throw new Error('fields missing');
+    if (typeof meta.base?.sha256 !== 'string' || typeof meta.base.source !== 'string' || typeof meta.config !== 'object') {
+      throw new Error('fields missing');
+    }
   } catch (e) {
     throw new UserError(`${path} has invalid adapter metadata (${(e as Error).message}): save the adapters again with --save-adapters`);
   }
@@ -106,7 +120,10 @@ export function applyAdapters(path: string, tensors: StateDict, metaJson: string
   const sha = weightsHash(b.weights);
   if (sha !== meta.base.sha256) {
     const [got, want] = [sha.slice(0, 12), meta.base.sha256.slice(0, 12)];
-    throw new UserError(`${path} was trained on other weights than ${source} holds (SHA-256 ${got}…, expected ${want}… of ${meta.base.source}): load it with its own base`);
+    throw new UserError(
+      `${path} was trained on other weights than ${source} holds (SHA-256 ${got}…, expected ${want}… of ${meta.base.source}): ` +
+        'load it with its own base',
+    );
   }
   // The fine-tuned model's tensors: from the file where it has them, else the base's (float32: merging needs it).
   const all: StateDict = new Map<string, Tensor>([...dequantizeWeights(b.config, b.weights), ...tensors]);

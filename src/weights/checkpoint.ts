@@ -28,7 +28,9 @@ import { DEFAULT_CROP_PCT } from '../data/preprocess.ts';
 
 export type { Checkpoint, CheckpointContent, CheckpointFormat, Preprocess, SaveFormat } from './checkpoint-types.ts';
 
-const accepted = 'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin/.pth.tar (PyTorch) file, a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
+const accepted =
+  'a .safetensors (timm or vitkit), .npz (Google), .pth/.pt/.bin/.pth.tar (PyTorch) file, ' +
+  'a Hugging Face or timm directory with config.json, or a Hub id in the local cache';
 
 /** What one reader produced, before config inference: canonical tensors plus whatever the file records. */
 interface Loaded {
@@ -140,12 +142,21 @@ function load(path: string, overrides: Partial<ViTConfig>, opts: { revision?: st
     if (adapters === undefined) return read;
     if (!adaptersAllowed) throw new UserError(`${path} is itself an adapter file: adapters apply to a full checkpoint`);
     const merged = applyAdapters(path, read.weights, adapters, (p, o, revision) => load(p, o, { revision }, false), opts.base);
-    return { format: 'vitkit', weights: merged.weights, hints: merged.config, labels: merged.labels ? [...merged.labels] : undefined, preprocess: merged.preprocess };
+    return {
+      format: 'vitkit',
+      weights: merged.weights,
+      hints: merged.config,
+      labels: merged.labels ? [...merged.labels] : undefined,
+      preprocess: merged.preprocess,
+    };
   });
   const config = inferConfig(r.weights, path, r.hints, overrides);
   checkWeights(config, r.weights, path);
   // Google's checkpoints are normalised to [-1, 1]; the other formats say so themselves or use timm's default
-  const preprocess = r.preprocess ?? (r.format === 'npz' ? { mean: Array(config.inChans).fill(0.5), std: Array(config.inChans).fill(0.5), resize: 'shorter-crop' as const } : undefined);
+  const preprocess = r.preprocess
+    ?? (r.format === 'npz'
+      ? { mean: Array(config.inChans).fill(0.5), std: Array(config.inChans).fill(0.5), resize: 'shorter-crop' as const }
+      : undefined);
   return {
     format: r.format,
     path,
@@ -178,7 +189,8 @@ export function unsavedBy(path: string, format: SaveFormat, c: Pick<CheckpointCo
   }
   if (format === 'timm' && !isTimmFolder(path) && (c.preprocess || named)) {
     const lost = c.preprocess && named ? 'preprocessing or class names' : c.preprocess ? 'preprocessing' : 'class names';
-    return `${path}: a bare timm .safetensors cannot hold its ${lost}: give a folder as the output for timm's Hub layout (config.json with pretrained_cfg)`;
+    return `${path}: a bare timm .safetensors cannot hold its ${lost}: give a folder as the output for timm's Hub layout `
+      + '(config.json with pretrained_cfg)';
   }
   return undefined;
 }

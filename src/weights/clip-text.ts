@@ -55,7 +55,9 @@ function clipModelConfig(dir: string): { path: string; config: Record<string, un
   const config = readJson(path);
   const type = config.model_type;
   if (type === 'siglip') {
-    throw new UserError(`${path} is a SigLIP model: its SentencePiece tokenizer is not supported yet (zero-shot runs CLIP models, with CLIP's BPE tokenizer)`);
+    throw new UserError(
+      `${path} is a SigLIP model: its SentencePiece tokenizer is not supported yet (zero-shot runs CLIP models, with CLIP's BPE tokenizer)`,
+    );
   }
   if (type !== 'clip') {
     throw new UserError(`${needsFull}: ${path} has model_type ${shown(type)}, expected 'clip': ${example}`);
@@ -133,7 +135,9 @@ function checkText(path: string, text: Record<string, unknown>, cfg: ClipTextCon
     }
   }
   if (cfg.numHeads < 1 || cfg.embedDim % cfg.numHeads !== 0) {
-    throw new UserError(`${path} has text_config.num_attention_heads ${cfg.numHeads}, which does not divide the width ${cfg.embedDim}: fix config.json`);
+    throw new UserError(
+      `${path} has text_config.num_attention_heads ${cfg.numHeads}, which does not divide the width ${cfg.embedDim}: fix config.json`,
+    );
   }
   const shapes = clipTextParameterShapes(cfg);
   for (const [name, shape] of shapes) {

@@ -27,9 +27,17 @@ function pairs(googleNames: Iterable<string>, stemOnly: boolean): [string, strin
     const g = `block${s}/unit${j}/`;
     const t = `stages.${s - 1}.blocks.${j - 1}.`;
     for (const r of [1, 2, 3]) {
-      out.push([`${t}conv${r}.weight`, `${g}conv${r}/kernel`, true], [`${t}norm${r}.weight`, `${g}gn${r}/scale`, false], [`${t}norm${r}.bias`, `${g}gn${r}/bias`, false]);
+      out.push(
+        [`${t}conv${r}.weight`, `${g}conv${r}/kernel`, true],
+        [`${t}norm${r}.weight`, `${g}gn${r}/scale`, false],
+        [`${t}norm${r}.bias`, `${g}gn${r}/bias`, false],
+      );
     }
-    out.push([`${t}downsample.conv.weight`, `${g}conv_proj/kernel`, true], [`${t}downsample.norm.weight`, `${g}gn_proj/scale`, false], [`${t}downsample.norm.bias`, `${g}gn_proj/bias`, false]);
+    out.push(
+      [`${t}downsample.conv.weight`, `${g}conv_proj/kernel`, true],
+      [`${t}downsample.norm.weight`, `${g}gn_proj/scale`, false],
+      [`${t}downsample.norm.bias`, `${g}gn_proj/bias`, false],
+    );
   }
   return out;
 }

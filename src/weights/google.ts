@@ -67,7 +67,9 @@ export function googleToTimm(g: StateDict): StateDict {
       if (parts.every((t) => !t)) continue;
       const missing = names.filter((_, j) => !parts[j]);
       if (missing.length) throw new UserError(`Google weights lack ${missing.join(', ')}: the checkpoint is incomplete`);
-      const flat = (parts as Tensor[]).map((t) => (kind === 'kernel' ? transpose(reshape(t, [t.shape[0]!, t.shape[0]!])) : reshape(t, [t.data.length])));
+      const flat = (parts as Tensor[]).map((t) => (
+        kind === 'kernel' ? transpose(reshape(t, [t.shape[0]!, t.shape[0]!])) : reshape(t, [t.data.length])
+      ));
       out.set(`${b}attn.qkv.${kind === 'kernel' ? 'weight' : 'bias'}`, concatRows(flat));
       names.forEach((n) => src.delete(n));
     }
@@ -79,7 +81,9 @@ export function googleToTimm(g: StateDict): StateDict {
 /** Converts canonical (timm) tensors to Google .npz names and layouts; `numHeads` shapes the attention kernels. */
 export function timmToGoogle(sd: StateDict, numHeads: number): StateDict {
   if (sd.has('fc_norm.weight') && sd.has('cls_token')) {
-    throw new UserError('Google .npz marks average pooling by leaving out the class token; a model with both cannot be saved as .npz: save it as timm or vitkit');
+    throw new UserError(
+      'Google .npz marks average pooling by leaving out the class token; a model with both cannot be saved as .npz: save it as timm or vitkit',
+    );
   }
   const src = new Map(sd);
   const out: StateDict = new Map();

@@ -119,14 +119,22 @@ const MAX_SIDE = 0x3fff;
  * centre-crop `crop_size`: timm's eval transform with crop_pct = crop / shortest edge.
  */
 function preprocessOf(path: string, p: Record<string, unknown>, channels: number): Preprocess | undefined {
-  const nums = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : typeof v === 'number' ? [v] : undefined);
+  const nums = (v: unknown) => (
+    Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : typeof v === 'number' ? [v] : undefined
+  );
   const mean = nums(p.image_mean);
   const std = nums(p.image_std);
   if (!mean || !std) return undefined;
   for (const [key, v] of [['image_mean', mean], ['image_std', std]] as const) {
-    if (v.length !== 1 && v.length !== channels) throw new UserError(`${path} has ${v.length} ${key} values for ${channels} channel(s) in the weights: fix it or re-download the folder`);
+    if (v.length !== 1 && v.length !== channels) {
+      throw new UserError(`${path} has ${v.length} ${key} values for ${channels} channel(s) in the weights: fix it or re-download the folder`);
+    }
     const bad = v.find((x) => !Number.isFinite(x) || (key === 'image_std' && x <= 0));
-    if (bad !== undefined) throw new UserError(`${path} has ${key} ${bad} (expected finite numbers${key === 'image_std' ? ' above 0' : ''}): fix it or re-download the folder`);
+    if (bad !== undefined) {
+      throw new UserError(
+        `${path} has ${key} ${bad} (expected finite numbers${key === 'image_std' ? ' above 0' : ''}): fix it or re-download the folder`,
+      );
+    }
   }
   const size = p.size as { height?: unknown; shortest_edge?: unknown } | number | undefined;
   const imgSize = typeof size === 'number' ? size : (size?.height ?? size?.shortest_edge);
@@ -157,7 +165,9 @@ const declaredFields = [
 function checkDeclared(path: string, cfg: Record<string, unknown>, shapes: ViTConfig): void {
   for (const [key, field] of declaredFields) {
     const v = cfg[key];
-    if (v !== undefined && v !== shapes[field]) throw new UserError(`${path} says ${key} ${shown(v)} but the weights have ${shapes[field]}: fix config.json or re-download the folder`);
+    if (v !== undefined && v !== shapes[field]) {
+      throw new UserError(`${path} says ${key} ${shown(v)} but the weights have ${shapes[field]}: fix config.json or re-download the folder`);
+    }
   }
   const eps = cfg.layer_norm_eps;
   if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) {
@@ -183,7 +193,9 @@ export function readHfDir(dir: string): HfDir {
     throw new UserError(`${cfgPath} has model_type ${shown(type)} (vitkit reads ${modelTypes.join(', ')}): use a ViT-family checkpoint`);
   }
   // A whole CLIPModel/SiglipModel keeps its vision tower's settings in vision_config.
-  const cfg = (type === 'clip' || type === 'siglip') && typeof top.vision_config === 'object' && top.vision_config ? (top.vision_config as Record<string, unknown>) : top;
+  const cfg = (type === 'clip' || type === 'siglip') && typeof top.vision_config === 'object' && top.vision_config
+    ? (top.vision_config as Record<string, unknown>)
+    : top;
   const { tensors, metadata } = readWeights(dir, cfg === top ? undefined : (name) => !isTextTower(name)); // the image tower alone
   const family = familyTypes[type];
   const weights = family ? familyToTimm(family, tensors) : hfToTimm(tensors);
@@ -216,7 +228,9 @@ export function hfDirFiles(c: CheckpointContent, opts: { onnx?: boolean } = {}):
   const labels = cfg.projectionHead || cfg.numClasses === 0 ? undefined : c.labels ?? Array.from({ length: cfg.numClasses }, (_, i) => `LABEL_${i}`);
   const config = {
     ...model.config,
-    ...(labels ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) } : {}),
+    ...(labels
+      ? { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])), label2id: Object.fromEntries(labels.map((l, i) => [l, i])) }
+      : {}),
   };
   const files: Record<string, Uint8Array[]> = {
     'config.json': [Buffer.from(JSON.stringify(config, null, 2) + '\n')],

@@ -130,7 +130,8 @@ function beitToTimm(hf: StateDict): StateDict {
   const src: StateDict = new Map([...hf].map(([k, v]) => [k.replace(/^beit\./, ''), v]));
   if (src.has('encoder.relative_position_bias.relative_position_bias_table')) {
     throw new UserError(
-      'this BEiT shares one relative position bias table across blocks (a pre-training checkpoint), which vitkit does not build: use a fine-tuned BEiT',
+      'this BEiT shares one relative position bias table across blocks (a pre-training checkpoint), which vitkit does not build: ' +
+        'use a fine-tuned BEiT',
     );
   }
   const out: StateDict = new Map();

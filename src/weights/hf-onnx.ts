@@ -6,7 +6,7 @@ import { toOnnx } from '../graph/onnx.ts';
 import type { StateDict } from '../graph/tensor.ts';
 import type { ViTConfig } from '../model/config.ts';
 import { dequantizeWeights, quantizeWeights } from '../model/int8.ts';
-import { type ViTOutputName, inferenceGraph } from '../model/vit.ts';
+import { type ViTOutputName, inferenceGraph } from '../model/inference-graph.ts';
 import { UserError } from '../errors.ts';
 import type { HfType } from './hf-families-write.ts';
 

@@ -51,7 +51,11 @@ export function hfToTimm(hf: StateDict): StateDict {
       const parts = qkv.map((n) => src.get(`${l}attention.attention.${n}.${kind}`));
       if (parts.every((p) => !p)) continue;
       const missing = qkv.filter((_, j) => !parts[j]);
-      if (missing.length) throw new UserError(`Hugging Face weights lack ${missing.map((n) => `${l}attention.attention.${n}.${kind}`).join(', ')}: the checkpoint is incomplete`);
+      if (missing.length) {
+        throw new UserError(
+          `Hugging Face weights lack ${missing.map((n) => `${l}attention.attention.${n}.${kind}`).join(', ')}: the checkpoint is incomplete`,
+        );
+      }
       out.set(`blocks.${i}.attn.qkv.${kind}`, concatRows(parts as Tensor[]));
       for (const n of qkv) src.delete(`${l}attention.attention.${n}.${kind}`);
     }
@@ -70,10 +74,17 @@ export function hfToTimm(hf: StateDict): StateDict {
  */
 export function timmToHf(sd: StateDict): StateDict {
   if (sd.has('fc_norm.weight') || !sd.has('cls_token')) {
-    throw new UserError('Hugging Face ViT always classifies from the class token; a model with average pooling cannot be saved in that format: save it as timm or vitkit');
+    throw new UserError(
+      'Hugging Face ViT always classifies from the class token; a model with average pooling cannot be saved in that format: ' +
+        'save it as timm or vitkit',
+    );
   }
   const family = ['reg_token', 'norm_pre.weight', 'blocks.0.ls1.gamma', 'attn_pool.latent'].find((k) => sd.has(k));
-  if (family) throw new UserError(`writing a Hugging Face ViT directory covers the paper's ViT and DeiT only; this model has '${family}': save it as timm or vitkit`);
+  if (family) {
+    throw new UserError(
+      `writing a Hugging Face ViT directory covers the paper's ViT and DeiT only; this model has '${family}': save it as timm or vitkit`,
+    );
+  }
   if (sd.has('pre_logits.fc.weight')) {
     throw new UserError('Hugging Face ViTForImageClassification has no pre-logits layer: save this model as timm or vitkit');
   }

@@ -20,14 +20,22 @@ export const defaultLayerNormEps = 1e-6;
  */
 export function inferConfig(sd: StateDict, file: string, hints: Partial<ViTConfig> = {}, overrides: Partial<ViTConfig> = {}): ViTConfig {
   const eps = hints.layerNormEps;
-  if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) throw new UserError(`${file} records LayerNorm epsilon ${shown(eps)} (expected a small positive number such as 1e-6): fix or re-export it`);
+  if (eps !== undefined && !(typeof eps === 'number' && eps > 0 && eps < 1)) {
+    throw new UserError(`${file} records LayerNorm epsilon ${shown(eps)} (expected a small positive number such as 1e-6): fix or re-export it`);
+  }
   const shape = (name: string) => {
     const t = sd.get(name);
-    if (!t) throw new UserError(`${file} is not a ViT checkpoint: tensor '${name}' is missing (found ${[...sd.keys()].slice(0, 5).join(', ')}${sd.size > 5 ? ', …' : ''})`);
+    if (!t) {
+      throw new UserError(
+        `${file} is not a ViT checkpoint: tensor '${name}' is missing (found ${[...sd.keys()].slice(0, 5).join(', ')}${sd.size > 5 ? ', …' : ''})`,
+      );
+    }
     return t.shape;
   };
   const [embedDim, inChans, patchH, patchW] = shape('patch_embed.proj.weight');
-  if (patchH !== patchW) throw new UserError(`${file}: patch_embed.proj.weight has shape ${formatShape(shape('patch_embed.proj.weight'))}; vitkit needs square patches`);
+  if (patchH !== patchW) {
+    throw new UserError(`${file}: patch_embed.proj.weight has shape ${formatShape(shape('patch_embed.proj.weight'))}; vitkit needs square patches`);
+  }
   const table = sd.get('blocks.0.attn.relative_position_bias_table');
   const tokenLayout = !sd.has('pos_embed') && table ? relativeTokens(sd, file, table.shape) : inferTokens(sd, file, shape('pos_embed'));
   const { grid, classToken } = tokenLayout;
@@ -88,7 +96,9 @@ function inferTokens(sd: StateDict, file: string, pos: readonly number[]): { gri
 function relativeTokens(sd: StateDict, file: string, table: readonly number[]): { grid: number; classToken: boolean; switches: Partial<ViTConfig> } {
   const grid = tableGrid(table[0]!);
   if (table.length !== 2 || Number.isNaN(grid)) {
-    throw new UserError(`${file}: blocks.0.attn.relative_position_bias_table has shape ${formatShape(table)}, expected [(2g−1)² + 3, heads] for a g×g grid`);
+    throw new UserError(
+      `${file}: blocks.0.attn.relative_position_bias_table has shape ${formatShape(table)}, expected [(2g−1)² + 3, heads] for a g×g grid`,
+    );
   }
   return { grid, classToken: sd.has('cls_token'), switches: { absPosEmbed: false, relPosBias: true } };
 }
@@ -134,8 +144,16 @@ export function checkWeights(cfg: ViTConfig, sd: StateDict, file: string): void 
     else if (t.dtype !== 'float32' && !(quantized && t.dtype === 'int8')) problems.push(`'${name}' is ${t.dtype}, expected float32`);
   }
   const extra = [...sd.keys()].filter((k) => !expected.has(k) && !(quantized && k.endsWith(SCALE_SUFFIX)));
-  if (extra.length) problems.push(`unexpected tensors ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
+  if (extra.length) {
+    problems.push(
+      `unexpected tensors ${extra.slice(0, 5).map((k) => `'${k}'`).join(', ')}` +
+        `${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`,
+    );
+  }
   if (problems.length === 0) return;
   const shown = problems.slice(0, 4).join('; ') + (problems.length > 4 ? `; and ${problems.length - 4} more problems` : '');
-  throw new UserError(`${file} does not fit the ViT config (D ${cfg.embedDim}, depth ${cfg.depth}, patch ${cfg.patchSize}, ${cfg.imgSize} px, ${cfg.numClasses} classes): ${shown}. Check the flags/overrides or the file`);
+  throw new UserError(
+    `${file} does not fit the ViT config (D ${cfg.embedDim}, depth ${cfg.depth}, patch ${cfg.patchSize}, ${cfg.imgSize} px, ` +
+      `${cfg.numClasses} classes): ${shown}. Check the flags/overrides or the file`,
+  );
 }

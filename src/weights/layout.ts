@@ -5,7 +5,8 @@ import type { Tensor } from '../graph/tensor.ts';
 import { formatShape, numel } from '../graph/tensor.ts';
 import { UserError } from '../errors.ts';
 
-const misfit = (what: string) => new UserError(`${what}: the tensors do not have the shapes their names imply (not a ViT checkpoint, or a damaged one)`);
+const misfit = (what: string) =>
+  new UserError(`${what}: the tensors do not have the shapes their names imply (not a ViT checkpoint, or a damaged one)`);
 
 /** Same data, new shape (element count must match). */
 export function reshape(t: Tensor, shape: readonly number[]): Tensor {
@@ -51,7 +52,9 @@ export function concatRows(parts: readonly Tensor[]): Tensor {
   const data = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
   let at = 0;
   for (const p of parts) {
-    if (formatShape(p.shape.slice(1)) !== formatShape(rest)) throw misfit(`cannot concat ${formatShape(p.shape)} with ${formatShape(parts[0]!.shape)}`);
+    if (formatShape(p.shape.slice(1)) !== formatShape(rest)) {
+      throw misfit(`cannot concat ${formatShape(p.shape)} with ${formatShape(parts[0]!.shape)}`);
+    }
     data.set(p.data as Float32Array, at);
     at += p.data.length;
   }

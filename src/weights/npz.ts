@@ -36,34 +36,55 @@ const MAX_NPY_HEAD = 12 + MAX_HEADER;
 /** Parses a .npy file's header from its first bytes (MAX_NPY_HEAD suffice). `name` is used in errors. */
 function npyHeader(bytes: Uint8Array, name: string): NpyHeader {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC) throw new UserError(`${name} is not a .npy array (bad magic): re-export it with numpy.save`);
+  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== MAGIC) {
+    throw new UserError(`${name} is not a .npy array (bad magic): re-export it with numpy.save`);
+  }
   const major = buf[6]!;
   if (major < 1 || major > 3) throw new UserError(`${name} uses .npy format version ${major} (vitkit reads 1–3): re-save it with a current numpy`);
   const lenBytes = major === 1 ? 2 : 4;
   if (buf.length < 8 + lenBytes) throw new UserError(`${name} is truncated inside its .npy header: re-download or re-export it`);
   const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  if (hlen > MAX_HEADER) throw new UserError(`${name} has a .npy header of ${hlen} bytes (numpy writes under ${MAX_HEADER}): re-export it with numpy.save`);
+  if (hlen > MAX_HEADER) {
+    throw new UserError(`${name} has a .npy header of ${hlen} bytes (numpy writes under ${MAX_HEADER}): re-export it with numpy.save`);
+  }
   const start = 8 + lenBytes + hlen;
-  if (start > buf.length) throw new UserError(`${name} is truncated (.npy header says ${hlen} bytes, only ${buf.length - 8 - lenBytes} present): re-download or re-export it`);
+  if (start > buf.length) {
+    throw new UserError(
+      `${name} is truncated (.npy header says ${hlen} bytes, only ${buf.length - 8 - lenBytes} present): re-download or re-export it`,
+    );
+  }
   const header = buf.toString(major === 3 ? 'utf8' : 'latin1', 8 + lenBytes, start);
   const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new UserError(`${name} has an unreadable .npy header: re-export it with numpy.save`);
-  if (descr.includes('O')) throw new UserError(`${name} holds Python objects (dtype '${descr}'), which only unpickling could read and vitkit never does (numpy's allow_pickle=False): save numeric arrays`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined) {
+    throw new UserError(`${name} has an unreadable .npy header: re-export it with numpy.save`);
+  }
+  if (descr.includes('O')) {
+    throw new UserError(
+      `${name} holds Python objects (dtype '${descr}'), which only unpickling could read and vitkit never does ` +
+        "(numpy's allow_pickle=False): save numeric arrays",
+    );
+  }
   const raw = Object.hasOwn(descrs, descr) ? descrs[descr] : undefined;
-  if (!raw) throw new UserError(`${name} has dtype '${descr}' (vitkit reads ${Object.keys(descrs).join(', ')}): convert it with numpy's astype('<f4')`);
+  if (!raw) {
+    throw new UserError(`${name} has dtype '${descr}' (vitkit reads ${Object.keys(descrs).join(', ')}): convert it with numpy's astype('<f4')`);
+  }
   const dims = shapeText.split(',').map((s) => s.trim());
   if (dims.at(-1) === '') dims.pop(); // '(3,)' and '()'
   const shape = dims.map((d) => (/^\d{1,15}$/.test(d) ? Number(d) : NaN));
-  if (!shape.every(Number.isSafeInteger)) throw new UserError(`${name} has an invalid .npy shape (${shapeText}) (expected non-negative integers): re-export it with numpy.save`);
+  if (!shape.every(Number.isSafeInteger)) {
+    throw new UserError(`${name} has an invalid .npy shape (${shapeText}) (expected non-negative integers): re-export it with numpy.save`);
+  }
   return { raw, shape, fortran: fortran === 'True', start, size: numel(shape) * rawBytes[raw] };
 }
 
 /** Parses one .npy file (format versions 1–3, little-endian, C or Fortran order). `name` is used in errors. */
 export function decodeNpy(bytes: Uint8Array, name: string): Tensor {
   const { raw, shape, fortran, start, size } = npyHeader(bytes, name);
-  if (start + size > bytes.length) throw new UserError(`${name} is truncated (needs ${size} data bytes, has ${bytes.length - start}): re-download or re-export it`);
+  if (start + size > bytes.length) {
+    throw new UserError(`${name} is truncated (needs ${size} data bytes, has ${bytes.length - start}): re-download or re-export it`);
+  }
   const t = decodeTensor(raw, shape, bytes.subarray(start, start + size));
   if (!fortran || shape.length < 2) return t;
   // Fortran data is the C-order array of the reversed shape; reversing its axes gives the C-order tensor
@@ -96,7 +117,10 @@ export function parseNpz(src: ByteSource): StateDict {
     // zip bomb with an honest size) is refused before it is inflated
     const h = npyHeader(e.readHead(MAX_NPY_HEAD), name);
     if (e.size > h.start + h.size) {
-      throw new UserError(`${name} holds ${e.size} bytes but its .npy header (shape (${h.shape.join(', ')}), ${h.raw}) needs ${h.start + h.size}: re-export it with numpy.savez`);
+      throw new UserError(
+        `${name} holds ${e.size} bytes but its .npy header (shape (${h.shape.join(', ')}), ${h.raw}) needs ${h.start + h.size}: ` +
+          're-export it with numpy.savez',
+      );
     }
     out.set(key, decodeNpy(e.read(), name));
   }

@@ -63,7 +63,9 @@ function unpickleArchive(src: ByteSource, entries: ZipEntry[], tensors: Set<Tens
   const root = pkl.name.slice(0, -'data.pkl'.length);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const order = byName.get(`${root}byteorder`);
-  if (order && Buffer.from(order.read()).toString() !== 'little') throw new UserError(`${src.name} was saved on a big-endian machine: ${convertHint(src.name)}`);
+  if (order && Buffer.from(order.read()).toString() !== 'little') {
+    throw new UserError(`${src.name} was saved on a big-endian machine: ${convertHint(src.name)}`);
+  }
   const storageBytes = entries.filter((e) => e.name.startsWith(`${root}data/`)).reduce((a, e) => a + e.size, 0);
   let referenced = 0;
   // each storage is read and decoded once; its tensors are views of it
@@ -75,7 +77,9 @@ function unpickleArchive(src: ByteSource, entries: ZipEntry[], tensors: Set<Tens
       if (!e) throw new UnpickleError(`storage ${shown(ref.key)} is missing from the archive`);
       const bytes = e.read();
       const item = rawBytes[ref.raw];
-      if (bytes.length % item !== 0) throw new UnpickleError(`storage ${shown(ref.key)} has ${bytes.length} bytes, not a whole number of ${item}-byte ${ref.raw} elements`);
+      if (bytes.length % item !== 0) {
+        throw new UnpickleError(`storage ${shown(ref.key)} has ${bytes.length} bytes, not a whole number of ${item}-byte ${ref.raw} elements`);
+      }
       st = decodeTensor(ref.raw, [bytes.length / item], bytes);
       storages.set(ref.key, st);
     }
@@ -87,14 +91,21 @@ function unpickleArchive(src: ByteSource, entries: ZipEntry[], tensors: Set<Tens
       throw new UnpickleError(`a tensor over storage ${shown(ref.key)} has an invalid offset, size or stride`);
     }
     if (!isContiguous(shape, stride)) {
-      throw new UserError(`${src.name} holds a non-contiguous tensor ${formatShape(shape)} (strides ${formatShape(stride)}): save {k: v.contiguous() for k, v in sd.items()}, or ${convertHint(src.name)}`);
+      throw new UserError(
+        `${src.name} holds a non-contiguous tensor ${formatShape(shape)} (strides ${formatShape(stride)}): ` +
+          `save {k: v.contiguous() for k, v in sd.items()}, or ${convertHint(src.name)}`,
+      );
     }
     const st = storage(ref);
     const n = numel(shape);
-    if (offset + n > st.data.length) throw new UnpickleError(`storage ${shown(ref.key)} has ${st.data.length} elements, a tensor needs ${offset + n}`);
+    if (offset + n > st.data.length) {
+      throw new UnpickleError(`storage ${shown(ref.key)} has ${st.data.length} elements, a tensor needs ${offset + n}`);
+    }
     referenced += n * rawBytes[ref.raw];
     if (referenced > MAX_STORAGE_REUSE * storageBytes) {
-      throw new UnpickleError(`tensors over storage ${shown(ref.key)} add up to more than ${MAX_STORAGE_REUSE}× the archive's ${storageBytes} storage bytes`);
+      throw new UnpickleError(
+        `tensors over storage ${shown(ref.key)} add up to more than ${MAX_STORAGE_REUSE}× the archive's ${storageBytes} storage bytes`,
+      );
     }
     const t = tensor(st.dtype, shape, st.data.subarray(offset, offset + n));
     tensors.add(t);
@@ -128,7 +139,10 @@ function findStateDict(path: string, root: unknown, tensors: Set<Tensor>): State
     const key = nestedKeys.find((k) => d instanceof Map && d.get(k) instanceof Map);
     if (!key) {
       const bad = [...d].find(([, v]) => !tensors.has(v as Tensor))?.[0];
-      throw new UserError(`${path} is not a plain state dict (entry ${shown(bad)} is not a tensor, and no 'state_dict_ema', 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`);
+      throw new UserError(
+        `${path} is not a plain state dict (entry ${shown(bad)} is not a tensor, ` +
+          `and no 'state_dict_ema', 'state_dict' or 'model' entry holds a dict of tensors): ${convertHint(path)}`,
+      );
     }
     const inner: unknown = d.get(key);
     if (seen.has(inner)) throw corrupt({ name: path }, `its '${key}' entry refers to itself`);

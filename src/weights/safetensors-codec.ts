@@ -26,11 +26,17 @@ const MAX_HEADER_BYTES = 100_000_000;
 const isNat = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 function readHeader(src: ByteSource): { header: Record<string, unknown>; dataStart: number } {
-  if (src.size < 8) throw new UserError(`${src.name} is truncated (${src.size} bytes, shorter than the 8-byte safetensors header length): re-download or re-export it`);
+  if (src.size < 8) {
+    throw new UserError(
+      `${src.name} is truncated (${src.size} bytes, shorter than the 8-byte safetensors header length): re-download or re-export it`,
+    );
+  }
   const lenBytes = src.read(0, 8);
   const len = Number(new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true));
   if (len > src.size - 8) {
-    throw new UserError(`${src.name} is truncated (header says ${len} bytes, file has ${src.size - 8} after the length): re-download or re-export it`);
+    throw new UserError(
+      `${src.name} is truncated (header says ${len} bytes, file has ${src.size - 8} after the length): re-download or re-export it`,
+    );
   }
   // The reference implementation refuses headers over 100 MB too: parsing one would cost memory out of all
   // proportion to the tensors it could describe.
@@ -50,7 +56,10 @@ function checkEntry(src: ByteSource, name: string, e: unknown, dataSize: number)
   if (typeof e !== 'object' || e === null) throw bad('has no header entry');
   const { dtype, shape, data_offsets: off } = e as Partial<Entry>;
   if (typeof dtype !== 'string' || !isRawType(dtype)) {
-    throw new UserError(`${src.name}: tensor '${name}' has dtype ${typeof dtype === 'string' ? (dtype as string).slice(0, 40) : shown(dtype)} (vitkit reads F32|F16|BF16|F64|I64|I32|I8|U8|BOOL): convert it to float32`);
+    throw new UserError(
+      `${src.name}: tensor '${name}' has dtype ${typeof dtype === 'string' ? (dtype as string).slice(0, 40) : shown(dtype)} ` +
+        '(vitkit reads F32|F16|BF16|F64|I64|I32|I8|U8|BOOL): convert it to float32',
+    );
   }
   if (!Array.isArray(shape) || !shape.every(isNat)) throw bad('has an invalid shape');
   if (!Array.isArray(off) || off.length !== 2 || !isNat(off[0]) || !isNat(off[1]) || off[1] < off[0]) throw bad('has invalid data_offsets');

@@ -22,10 +22,18 @@ export function isTimmDir(dir: string): boolean {
   }
 }
 
-const numbers = (v: unknown): number[] | undefined => (Array.isArray(v) && v.length && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
+const numbers = (v: unknown): number[] | undefined => (
+  Array.isArray(v) && v.length && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined
+);
 
 /** Reads a timm Hub folder: weights as they are, heads and epsilon from the architecture's preset, timm's eval transform. */
-export function readTimmDir(dir: string): { weights: StateDict; hints: Partial<ViTConfig>; labels?: string[]; preprocess?: Preprocess; metadata: Record<string, string> } {
+export function readTimmDir(dir: string): {
+  weights: StateDict;
+  hints: Partial<ViTConfig>;
+  labels?: string[];
+  preprocess?: Preprocess;
+  metadata: Record<string, string>;
+} {
   // through inside(): like a Hugging Face folder, a timm folder reads only its own files (or its snapshot's blobs)
   const cfg = readJson(inside(dir, 'config.json'));
   const name = ['model.safetensors', 'pytorch_model.bin'].find((f) => existsSync(join(dir, f)));

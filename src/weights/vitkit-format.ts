@@ -35,7 +35,9 @@ function vitkitMeta(src: { name: string }, json: string): VitkitMeta {
   if (!isObject(meta) || !isObject(meta.config)) throw bad('no config object');
   const { labels, preprocess: p } = meta;
   if (labels !== undefined && !(Array.isArray(labels) && labels.every((l) => typeof l === 'string'))) throw bad('labels are not a list of strings');
-  if (p !== undefined && !(isObject(p) && isFiniteList(p.mean) && isFiniteList(p.std) && (p.std as number[]).every((x) => x > 0))) throw bad('preprocess needs finite mean and positive std lists');
+  if (p !== undefined && !(isObject(p) && isFiniteList(p.mean) && isFiniteList(p.std) && (p.std as number[]).every((x) => x > 0))) {
+    throw bad('preprocess needs finite mean and positive std lists');
+  }
   const filter = isObject(p) ? p.interpolation : undefined;
   if (filter !== undefined && filter !== 'bicubic' && filter !== 'bilinear') throw bad('interpolation is not bicubic|bilinear');
   return meta as unknown as VitkitMeta;
@@ -64,7 +66,11 @@ export function splitVitkit(
 
 /** A checkpoint's content as vitkit .safetensors chunks (weights as given: float32, or int8 with scales). */
 export function encodeVitkit(c: CheckpointContent): Uint8Array[] {
-  const meta: VitkitMeta = { config: c.config, ...(c.labels ? { labels: [...c.labels] } : {}), ...(c.preprocess ? { preprocess: c.preprocess } : {}) };
+  const meta: VitkitMeta = {
+    config: c.config,
+    ...(c.labels ? { labels: [...c.labels] } : {}),
+    ...(c.preprocess ? { preprocess: c.preprocess } : {}),
+  };
   const tensors = new Map(c.weights);
   for (const [k, t] of c.trainingState ?? []) tensors.set(TRAINING_PREFIX + k, t);
   return encodeSafetensors(tensors, { ...c.metadata, [VITKIT_KEY]: JSON.stringify(meta) });
@@ -77,10 +83,17 @@ export function encodeVitkit(c: CheckpointContent): Uint8Array[] {
 export function decodeVitkit(bytes: Uint8Array, name: string): CheckpointContent {
   const { tensors, metadata } = decodeSafetensors(bytes, name);
   const v = splitVitkit({ name }, tensors, metadata);
-  if (!v) throw new UserError(`${name} is not a vitkit checkpoint (no vitkit metadata): save it with vitkit (train, finetune or convert --to vitkit)`);
+  if (!v) {
+    throw new UserError(`${name} is not a vitkit checkpoint (no vitkit metadata): save it with vitkit (train, finetune or convert --to vitkit)`);
+  }
   const config = inferConfig(v.weights, name, v.meta.config);
   checkWeights(config, v.weights, name);
-  return { config, weights: v.weights, ...(v.meta.labels ? { labels: v.meta.labels } : {}), ...(v.meta.preprocess ? { preprocess: v.meta.preprocess } : {}) };
+  return {
+    config,
+    weights: v.weights,
+    ...(v.meta.labels ? { labels: v.meta.labels } : {}),
+    ...(v.meta.preprocess ? { preprocess: v.meta.preprocess } : {}),
+  };
 }
 
 /** The preprocessing a model runs with, as a checkpoint records it (what loadModel turns back into the same options). */

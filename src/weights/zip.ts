@@ -118,10 +118,14 @@ export function readZip(src: ByteSource): ZipEntry[] {
       e += 4 + len;
     }
     p += 46 + nameLen + extraLen + commentLen;
-    if (method !== 0 && method !== 8) throw corrupt(src, `zip member ${name} uses compression method ${method} (only stored and deflate are supported)`);
+    if (method !== 0 && method !== 8) {
+      throw corrupt(src, `zip member ${name} uses compression method ${method} (only stored and deflate are supported)`);
+    }
     // sizes are checked before anything is inflated: the output never exceeds what the compressed bytes can hold
     if (method === 0 && usize !== csize) throw corrupt(src, `zip member ${name} is stored with ${csize} bytes but declares ${usize}`);
-    if (usize > csize * MAX_DEFLATE_RATIO + DEFLATE_SLACK) throw corrupt(src, `zip member ${name} declares ${usize} bytes from ${csize} compressed, more than deflate can produce`);
+    if (usize > csize * MAX_DEFLATE_RATIO + DEFLATE_SLACK) {
+      throw corrupt(src, `zip member ${name} declares ${usize} bytes from ${csize} compressed, more than deflate can produce`);
+    }
     spans.push({ name, start: local, end: local + LOCAL_HEADER + csize });
     const dataStart = () => {
       const hdr = view(src.read(local, LOCAL_HEADER));

@@ -16,7 +16,14 @@ test('writes the figures, the numbers and index.html; refuses to overwrite witho
   const out = join(tempDir('analyze'), 'report');
   const summary = await analyzeModel(model, out, { images: `${FIXTURES}micro_p8_64_avg`, examples: 1 });
   const names = summary.files.map((f) => f.slice(out.length + 1));
-  assert.deepEqual(names, ['attention-distance.png', 'attention-rollout.png', 'pos-embed-similarity.png', 'embedding-filters.png', 'analysis.json', 'index.html']);
+  assert.deepEqual(names, [
+    'attention-distance.png',
+    'attention-rollout.png',
+    'pos-embed-similarity.png',
+    'embedding-filters.png',
+    'analysis.json',
+    'index.html',
+  ]);
   for (const f of summary.files.filter((f) => f.endsWith('.png'))) {
     const m = await sharp(f).metadata();
     assert.ok(m.format === 'png' && m.width! > 300 && m.height! > 200, `${f}: ${m.width}x${m.height}`);

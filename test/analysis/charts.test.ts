@@ -73,7 +73,9 @@ test('confusion matrix: class names on the axes, absent classes left out, counts
 });
 
 test('training curves: a panel per metric', async () => {
-  const curves = parseMetrics('{"kind":"step","step":1,"loss":2,"lr":0.1}\n{"kind":"step","step":2,"loss":1,"lr":0.2}\n{"kind":"epoch","step":2,"test_loss":1.5}');
+  const curves = parseMetrics(
+    '{"kind":"step","step":1,"loss":2,"lr":0.1}\n{"kind":"step","step":2,"loss":1,"lr":0.2}\n{"kind":"epoch","step":2,"test_loss":1.5}',
+  );
   const svg = await chartToSvg(trainingCurvesSpec(curves, 'run'), 1);
   for (const s of ['>loss<', '>lr<', 'per step', 'test', '3 records']) assert.ok(svg.includes(s), s);
   await size(await chartToPng(trainingCurvesSpec(curves, 'run')));

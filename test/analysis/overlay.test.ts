@@ -54,7 +54,9 @@ test('heat style colours the image and keeps its size; a flat map is drawn witho
     const m = await sharp(png).metadata();
     assert.deepEqual([m.width, m.height], [48, 48]);
   }
-  const hot = await raw(await overlayPng(view, { values: Float64Array.from({ length: 16 }, (_, i) => i), grid: 4, readout: 'class-token' }, 48, 'heat'));
+  const hot = await raw(
+    await overlayPng(view, { values: Float64Array.from({ length: 16 }, (_, i) => i), grid: 4, readout: 'class-token' }, 48, 'heat'),
+  );
   const base = await raw(await viewPng(view, 48));
   assert.notDeepEqual(hot.data.subarray(0, 30), base.data.subarray(0, 30));
 });

@@ -24,5 +24,8 @@ test('similarity is symmetric with ones on the diagonal; prefix tokens are left 
 });
 
 test('a pos_embed that is not a square grid after the prefix is an error naming its shape', () => {
-  assert.throws(() => posEmbedSimilarity({ dtype: 'float32', shape: [1, 6, 2], data: new Float32Array(12) }, 1), /pos_embed \[1, 6, 2\] is not \[1, 1 \+ g·g, D\]/);
+  assert.throws(
+    () => posEmbedSimilarity({ dtype: 'float32', shape: [1, 6, 2], data: new Float32Array(12) }, 1),
+    /pos_embed \[1, 6, 2\] is not \[1, 1 \+ g·g, D\]/,
+  );
 });

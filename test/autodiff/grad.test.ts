@@ -26,7 +26,12 @@ test('gradients: accumulation over fan-out, named results, zeros for a value the
   const [dx, dw, du] = gradients(loss, [x, w, unused]);
   assert.deepEqual([dx!.name, dw!.name, du!.name], ['grad.x', 'grad.blocks.0.w', 'grad.unused']);
   [dx, dw, du].forEach((d) => g.output(d!));
-  const out = await (await session(g)).run({ x: f64([3], [1, 2, 3]), w: f64([3], [4, 5, 6]), 'blocks.0.w': f64([3], [4, 5, 6]), unused: f64([2, 2], [1, 1, 1, 1]) });
+  const out = await (await session(g)).run({
+    x: f64([3], [1, 2, 3]),
+    w: f64([3], [4, 5, 6]),
+    'blocks.0.w': f64([3], [4, 5, 6]),
+    unused: f64([2, 2], [1, 1, 1, 1]),
+  });
   assert.deepEqual(Array.from(out['grad.x']!.data as Float64Array), [6, 9, 12]);
   assert.deepEqual(Array.from(out['grad.blocks.0.w']!.data as Float64Array), [1, 2, 3]);
   assert.deepEqual(Array.from(out['grad.unused']!.data as Float64Array), [0, 0, 0, 0]);
@@ -73,7 +78,10 @@ test('registry: duplicates throw; the sweep names the op when a rule returns a b
   registerGrad({ opType: 'Selu', vjp: () => [] }); // wrong count
   const g = new Graph();
   const x = g.input('x', 'float64', [3]);
-  assert.throws(() => gradients(reduceSum(unary('Sin', x), 'all'), [x]), /gradient rule for Sin .*gradient of input 0 is float64\[\], expected x: float64\[3\]/);
+  assert.throws(
+    () => gradients(reduceSum(unary('Sin', x), 'all'), [x]),
+    /gradient rule for Sin .*gradient of input 0 is float64\[\], expected x: float64\[3\]/,
+  );
   assert.throws(() => gradients(reduceSum(unary('Selu', x), 'all'), [x]), /gradient rule for Selu .*returned 0 gradients for 1 inputs/);
   assert.equal(gradRule({ opType: 'Add', domain: '' }).opType, 'Add');
 });
@@ -113,7 +121,10 @@ test('every op in the training graph of every ViT preset, hybrids included (and 
   const all = registeredOps();
   assert.equal(new Set(all).size, all.length);
   const hybrid = ['Conv', 'ConvTranspose', 'MaxPool', 'ScatterElements', 'Relu'];
-  for (const op of ['MatMul', 'vitkit::Attention', 'vitkit::Gelu', 'LayerNormalization', 'vitkit::LogSoftmax', 'Gather', 'Expand', 'Shape', 'Tanh', 'Slice', 'ReduceMean', ...hybrid]) {
+  for (const op of [
+    'MatMul', 'vitkit::Attention', 'vitkit::Gelu', 'LayerNormalization', 'vitkit::LogSoftmax', 'Gather', 'Expand',
+    'Shape', 'Tanh', 'Slice', 'ReduceMean', ...hybrid,
+  ]) {
     assert.ok(ops.has(op), `expected ${op} in a ViT training graph`);
   }
 });

@@ -50,9 +50,21 @@ test('softmax cross-entropy matches a float64 reference, without and with label 
 
 test('softmax cross-entropy gradient (finite differences), with and without smoothing', async () => {
   for (const eps of [0, 0.1, 0.5]) {
-    await fdCheck([{ shape: [B, K], data: logits }, { shape: [B], dtype: 'int64', data: labels }], (x, y) => softmaxCrossEntropy(x, y!, { labelSmoothing: eps }).loss);
+    await fdCheck(
+      [
+        { shape: [B, K], data: logits },
+        { shape: [B], dtype: 'int64', data: labels },
+      ],
+      (x, y) => softmaxCrossEntropy(x, y!, { labelSmoothing: eps }).loss,
+    );
   }
-  await fdCheck([{ shape: [2, 5], graphShape: ['batch', 5] }, { shape: [2], graphShape: ['batch'], dtype: 'int64', data: [4, 0] }], (x, y) => softmaxCrossEntropy(x, y!).perExample);
+  await fdCheck(
+    [
+      { shape: [2, 5], graphShape: ['batch', 5] },
+      { shape: [2], graphShape: ['batch'], dtype: 'int64', data: [4, 0] },
+    ],
+    (x, y) => softmaxCrossEntropy(x, y!).perExample,
+  );
 });
 
 test('softmax cross-entropy is stable for huge float32 logits and accepts int32 labels', async () => {
@@ -89,12 +101,24 @@ test('sigmoid cross-entropy: value (sum over classes, mean over batch), gradient
   g.output(loss, 'loss');
   g.output(gradients(loss, [x])[0]!, 'grad');
   const s = await session(g);
-  const out = await s.run({ x: { dtype: 'float64', shape: [B, K], data: Float64Array.from(logits) }, t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) } });
+  const out = await s.run({
+    x: { dtype: 'float64', shape: [B, K], data: Float64Array.from(logits) },
+    t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) },
+  });
   assert.ok(Math.abs((out.loss!.data as Float64Array)[0]! - sigmoidRef(logits, t, B)) < 1e-13);
   // Zero logits (a zero-initialised head): the gradient is exactly (σ(0) − t)/B = (0.5 − t)/B.
-  const zero = await s.run({ x: { dtype: 'float64', shape: [B, K], data: new Float64Array(B * K) }, t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) } });
+  const zero = await s.run({
+    x: { dtype: 'float64', shape: [B, K], data: new Float64Array(B * K) },
+    t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) },
+  });
   (zero.grad!.data as Float64Array).forEach((v, i) => assert.ok(Math.abs(v - (0.5 - t[i]!) / B) < 1e-15));
-  await fdCheck([{ shape: [B, K], data: Array.from(randn([B, K], 3), (v) => 4 * v) }, { shape: [B, K], data: t, wrt: false }], (a, b) => sigmoidCrossEntropy(a, b!).loss);
+  await fdCheck(
+    [
+      { shape: [B, K], data: Array.from(randn([B, K], 3), (v) => 4 * v) },
+      { shape: [B, K], data: t, wrt: false },
+    ],
+    (a, b) => sigmoidCrossEntropy(a, b!).loss,
+  );
 });
 
 /** Soft targets: a Mixup-style blend of smoothed one-hot rows (each row sums to 1). */
@@ -108,7 +132,10 @@ test('soft-target cross-entropy: value against a float64 reference, equals label
   g.output(ce.correct, 'correct');
   const s = await session(g);
   const run = async (t: number[]) =>
-    s.run({ logits: { dtype: 'float64', shape: [B, K], data: Float64Array.from(logits) }, t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) } });
+    s.run({
+      logits: { dtype: 'float64', shape: [B, K], data: Float64Array.from(logits) },
+      t: { dtype: 'float64', shape: [B, K], data: Float64Array.from(t) },
+    });
   const ref = labels.map((_, b) => {
     const row = logits.slice(b * K, b * K + K);
     const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
@@ -128,5 +155,8 @@ test('soft-target cross-entropy: value against a float64 reference, equals label
 test('soft-target cross-entropy gradient (finite differences) with respect to logits and targets', async () => {
   await fdCheck([{ shape: [B, K], data: logits }, { shape: [B, K], data: soft }], (x, t) => softTargetCrossEntropy(x, t!).loss);
   const g = new Graph();
-  assert.throws(() => softTargetCrossEntropy(g.input('x', 'float32', [2, 3]), g.input('t', 'float32', [2, 4])), /targets t: float32\[2, 4\] must be float32\[2, 3\]/);
+  assert.throws(
+    () => softTargetCrossEntropy(g.input('x', 'float32', [2, 3]), g.input('t', 'float32', [2, 4])),
+    /targets t: float32\[2, 4\] must be float32\[2, 3\]/,
+  );
 });

@@ -201,7 +201,10 @@ test('scalars: lr and AdamW bias corrections from the 1-based step', () => {
 
 test('default decay mask: no decay on biases, LayerNorm weights, pos_embed, cls_token', () => {
   const decayed = ['patch_embed.proj.weight', 'blocks.0.attn.qkv.weight', 'blocks.3.mlp.fc2.weight', 'head.weight', 'pre_logits.fc.weight'];
-  const kept = ['cls_token', 'pos_embed', 'patch_embed.proj.bias', 'blocks.0.norm1.weight', 'blocks.0.norm2.bias', 'norm.weight', 'fc_norm.weight', 'head.bias'];
+  const kept = [
+    'cls_token', 'pos_embed', 'patch_embed.proj.bias', 'blocks.0.norm1.weight', 'blocks.0.norm2.bias', 'norm.weight',
+    'fc_norm.weight', 'head.bias',
+  ];
   for (const n of decayed) assert.equal(defaultDecay(n), true, n);
   for (const n of kept) assert.equal(defaultDecay(n), false, n);
 });

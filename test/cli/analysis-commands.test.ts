@@ -26,7 +26,9 @@ interface Run {
 
 function vitkit(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...VITKIT_ARGV, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [...VITKIT_ARGV, ...args], (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -50,7 +52,10 @@ test('vitkit --help lists the inspection commands', async () => {
 
 test('attention: rollout from the class token, per-head grid, and the fallback for a model without one', async () => {
   const [withCls, noCls] = await Promise.all([
-    vitkit('attention', `${GRAY}/img_1.png`, '--checkpoint', `${GRAY}/hf`, '--out', join(tmp, 'gray.png'), '--heads-out', join(tmp, 'gray-heads.png'), '--layer', '0'),
+    vitkit(
+      'attention', `${GRAY}/img_1.png`, '--checkpoint', `${GRAY}/hf`, '--out', join(tmp, 'gray.png'),
+      '--heads-out', join(tmp, 'gray-heads.png'), '--layer', '0',
+    ),
     vitkit('attention', `${P8}/img_0.png`, '--checkpoint', NOCLASS, '--heads', '2', '--out', join(tmp, 'nc.png'), '--style', 'mask', '--json'),
   ]);
   assert.equal(withCls.code, 0, withCls.stderr);
@@ -70,21 +75,33 @@ test('attention: rollout from the class token, per-head grid, and the fallback f
 });
 
 test('attention: bad input gives one-line errors', async () => {
-  const method = await vitkit('attention', `${P8}/img_1.png`, '--checkpoint', NOCLASS, '--heads', '2', '--out', join(tmp, 'x.png'), '--method', 'head:9:0');
+  const method = await vitkit(
+    'attention', `${P8}/img_1.png`, '--checkpoint', NOCLASS, '--heads', '2', '--out', join(tmp, 'x.png'),
+    '--method', 'head:9:0',
+  );
   assertUserError(method, /^vitkit: attention method 'head:9:0' is out of range: the model has layers 0\.\.1 and heads 0\.\.1/);
   // The same UserErrors in process (the CLI prints their message as above).
   const image = `${P8}/img_1.png`;
-  await assert.rejects(attention([image, '--checkpoint', NOCLASS, '--out', image]), /img_1\.png already exists: choose another output path or pass --force/);
+  await assert.rejects(
+    attention([image, '--checkpoint', NOCLASS, '--out', image]),
+    /img_1\.png already exists: choose another output path or pass --force/,
+  );
   await assert.rejects(attention([image, '--checkpoint', NOCLASS]), /--checkpoint PATH and --out PATH are required/);
   await assert.rejects(attention([image, image, '--checkpoint', NOCLASS, '--out', join(tmp, 'y.png')]), /give exactly one image, got 2/);
-  await assert.rejects(attention([image, '--checkpoint', NOCLASS, '--out', join(tmp, 'y.png'), '--style', 'glow']), /unknown style 'glow' \(expected heat\|mask\)/);
+  await assert.rejects(
+    attention([image, '--checkpoint', NOCLASS, '--out', join(tmp, 'y.png'), '--style', 'glow']),
+    /unknown style 'glow' \(expected heat\|mask\)/,
+  );
 });
 
 test('analyze writes the report; plot draws curves; both fail cleanly on bad input', async () => {
   const run = join(tmp, 'run');
   mkdirSync(run);
   const lines = [1, 2, 3].map((s) => JSON.stringify({ kind: 'step', step: s, epoch: 0, loss: 3 - s, acc: s / 4, lr: 0.001 * s }));
-  writeFileSync(join(run, 'metrics.jsonl'), `${lines.join('\n')}\n${JSON.stringify({ kind: 'epoch', epoch: 0, step: 3, train_loss: 1, test_loss: 1.2, test_acc: 0.5 })}\n`);
+  writeFileSync(
+    join(run, 'metrics.jsonl'),
+    `${lines.join('\n')}\n${JSON.stringify({ kind: 'epoch', epoch: 0, step: 3, train_loss: 1, test_loss: 1.2, test_acc: 0.5 })}\n`,
+  );
   const [analyze, plot, missing] = await Promise.all([
     vitkit('analyze', `${P8}/timm.safetensors`, '--heads', '3', '--out', join(tmp, 'report'), '--images', P8, '--json'),
     vitkit('plot', run),
@@ -134,7 +151,9 @@ test('eval --confusion draws the confusion matrix with class names', async () =>
   for (const c of ['class_0', 'class_1']) {
     mkdirSync(join(data, c), { recursive: true });
     for (let i = 0; i < 2; i++) {
-      await sharp({ create: { width: 28, height: 28, channels: 3, background: { r: 90 * i, g: 40, b: 200 } } }).png().toFile(join(data, c, `${i}.png`));
+      await sharp({ create: { width: 28, height: 28, channels: 3, background: { r: 90 * i, g: 40, b: 200 } } })
+        .png()
+        .toFile(join(data, c, `${i}.png`));
     }
   }
   const out = join(tmp, 'confusion.png');
@@ -142,5 +161,8 @@ test('eval --confusion draws the confusion matrix with class names', async () =>
   assert.equal(r.code, 0, r.stderr);
   const [w, h] = await pngSize(out);
   assert.ok(w > 200 && h > 150, `${w}x${h}`);
-  await assert.rejects(evalCommand(['--checkpoint', `${FIXTURES}micro_gray_p4_28/hf`, '--data', data, '--confusion', out]), /confusion\.png already exists/);
+  await assert.rejects(
+    evalCommand(['--checkpoint', `${FIXTURES}micro_gray_p4_28/hf`, '--data', data, '--confusion', out]),
+    /confusion\.png already exists/,
+  );
 });

@@ -34,27 +34,41 @@ test('timm → hf → timm folder → vitkit keeps mean, std, crop, interpolatio
   convert([join(tmp, 'hf'), join(tmp, 'timm'), '--to', 'timm']);
   const cfg = JSON.parse(readFileSync(join(tmp, 'timm', 'config.json'), 'utf8'));
   assert.deepEqual(cfg.pretrained_cfg, {
-    input_size: [3, 224, 224], num_classes: 10, interpolation: 'bilinear', crop_pct: 0.9, crop_mode: 'center', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+    input_size: [3, 224, 224], num_classes: 10, interpolation: 'bilinear', crop_pct: 0.9, crop_mode: 'center',
+    mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
   });
   assert.deepEqual(cfg.label_names, names);
   assert.equal(cfg.model_args.num_heads, 2);
 
   convert([join(tmp, 'timm'), join(tmp, 'back.safetensors'), '--to', 'vitkit']);
   const back = loadCheckpoint(join(tmp, 'back.safetensors'));
-  assert.deepEqual(back.preprocess, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], resize: 'shorter-crop', cropPct: 0.9, imgSize: 224, interpolation: 'bilinear' });
+  assert.deepEqual(back.preprocess, {
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    resize: 'shorter-crop',
+    cropPct: 0.9,
+    imgSize: 224,
+    interpolation: 'bilinear',
+  });
   assert.deepEqual(back.labels, names);
   assert.equal(back.config.numHeads, 2);
   // quantize keeps them too (vitkit format), and may restate them
   const q = vitkit(['quantize', join(tmp, 'back.safetensors'), join(tmp, 'q.safetensors'), '--mean', '0.4,0.4,0.4']);
   assert.equal(q.status, 0, q.stderr);
   const int8 = loadCheckpoint(join(tmp, 'q.safetensors'));
-  assert.deepEqual([int8.preprocess?.mean, int8.preprocess?.std, int8.preprocess?.cropPct, int8.labels], [[0.4, 0.4, 0.4], [0.5, 0.5, 0.5], 0.9, names]);
+  assert.deepEqual(
+    [int8.preprocess?.mean, int8.preprocess?.std, int8.preprocess?.cropPct, int8.labels],
+    [[0.4, 0.4, 0.4], [0.5, 0.5, 0.5], 0.9, names],
+  );
 });
 
 test('a bare timm file: one notice naming the flags; outputs that cannot hold preprocessing say so', () => {
   const bare = convert([timm, join(tmp, 'plain.safetensors'), '--to', 'vitkit', '--heads', '2']);
   assert.equal(bare.notes.length, 1, bare.notes.join('\n'));
-  assert.match(bare.notes[0]!, /^vitkit: note: .*timm\.safetensors does not say how its images were normalised: .*--mean\/--std.*--crop-pct, --interpolation$/);
+  assert.match(
+    bare.notes[0]!,
+    /^vitkit: note: .*timm\.safetensors does not say how its images were normalised: .*--mean\/--std.*--crop-pct, --interpolation$/,
+  );
   assert.equal(loadCheckpoint(join(tmp, 'plain.safetensors')).preprocess, undefined, 'unstated stays unstated');
   // …also in a timm folder, where timm then assumes ImageNet's as vitkit does
   convert([timm, join(tmp, 'plain-timm'), '--to', 'timm', '--heads', '2']);
@@ -82,7 +96,10 @@ test('bad preprocessing flags and label files are one-line errors, before anythi
   bad(['--mean', '0.5,0.5', '--std', '0.5'], /mean has 2 values but the images have 3 channel/);
   bad(['--mean', '0.5', '--std', '0.5', '--crop-pct', '1.5'], /crop_pct 1\.5 is out of range/);
   writeFileSync(join(tmp, 'three.txt'), 'a\nb\nc\n');
-  bad(['--mean', '0.5', '--std', '0.5', '--labels', join(tmp, 'three.txt')], /three\.txt has 3 lines but the model has 10 classes: give one class name per line/);
+  bad(
+    ['--mean', '0.5', '--std', '0.5', '--labels', join(tmp, 'three.txt')],
+    /three\.txt has 3 lines but the model has 10 classes: give one class name per line/,
+  );
   bad(['--mean', '0.5', '--std', '0.5', '--labels', join(tmp, 'nope.txt')], /--labels .*nope\.txt cannot be read \(ENOENT\)/);
   assert.throws(() => readFileSync(join(tmp, 'never', 'config.json')));
 });

@@ -42,12 +42,18 @@ test('predict --device auto picks webgpu where an adapter is found', needsWebGpu
 test('auto falls back to the CPU with a note when the driver is missing; webgpu is a one-line error', () => {
   const auto = predict('auto', missingDriver);
   assert.deepEqual(auto.lines.map((l) => l.device), ['cpu', 'cpu']);
-  assert.match(auto.stderr, /device auto: running on the CPU, no WebGPU adapter: VK_ICD_FILENAMES names \/nonexistent\/vulkan_icd\.json, which does not exist/);
+  assert.match(
+    auto.stderr,
+    /device auto: running on the CPU, no WebGPU adapter: VK_ICD_FILENAMES names \/nonexistent\/vulkan_icd\.json, which does not exist/,
+  );
 
   const r = vitkit(['predict', images[0]!, '--checkpoint', hf, '--device', 'webgpu'], { env: missingDriver });
   assert.notEqual(r.status, 0);
   assert.deepEqual(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, /^vitkit: --device webgpu: no WebGPU adapter: VK_ICD_FILENAMES names .* \(point VK_ICD_FILENAMES at .*; or use --device cpu\)$/m);
+  assert.match(
+    r.stderr,
+    /^vitkit: --device webgpu: no WebGPU adapter: VK_ICD_FILENAMES names .* \(point VK_ICD_FILENAMES at .*; or use --device cpu\)$/m,
+  );
 
   const bad = vitkit(['eval', '--checkpoint', hf, '--data', 'x', '--device', 'gpu']);
   assert.match(bad.stderr, /unknown device 'gpu' \(expected cpu\|webgpu\|auto\)/);
@@ -56,7 +62,10 @@ test('auto falls back to the CPU with a note when the driver is missing; webgpu 
 test('info --devices lists the CPU and the WebGPU adapter, or why there is none', () => {
   const missing = vitkit(['info', '--devices', '--json'], { env: missingDriver });
   assert.equal(missing.status, 0, missing.stderr);
-  const out = JSON.parse(missing.stdout) as { cpu: { cores: number }; webgpu: { available: boolean; reason: string; fix: string; drivers: unknown[] } };
+  const out = JSON.parse(missing.stdout) as {
+    cpu: { cores: number };
+    webgpu: { available: boolean; reason: string; fix: string; drivers: unknown[] };
+  };
   assert.ok(out.cpu.cores >= 1);
   assert.equal(out.webgpu.available, false);
   assert.match(out.webgpu.reason, /VK_ICD_FILENAMES names \/nonexistent\/vulkan_icd\.json/);
@@ -96,16 +105,23 @@ test('bench picks a GPU-sized batch on webgpu unless --batch is given', needsWeb
   assert.equal(batch('--device', 'webgpu', '--batch', '3'), 3);
 });
 
-test('--precision fp16 --device webgpu without f16 shaders (SwiftShader) is one line naming the fix; auto stays on the CPU', needsWebGpu, async () => {
-  assertWebGpu();
-  if ((await probeWebGpu()).fp16) return; // a GPU with shader-f16: test/inference/webgpu.test.ts runs fp16 on it
-  const r = vitkit(['predict', images[0]!, '--checkpoint', hf, '--precision', 'fp16', '--device', 'webgpu'], { timeoutMs: 120_000 });
-  assert.notEqual(r.status, 0);
-  const lines = r.stderr.trim().split('\n').filter((l) => !/XDG_RUNTIME_DIR/.test(l));
-  assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0]!, /^vitkit: --precision fp16 --device webgpu: the WebGPU adapter has no f16 shaders .*: use --precision fp32, or a GPU with shader-f16/);
-  const auto = vitkit(['predict', images[0]!, '--checkpoint', hf, '--json', '--precision', 'fp16', '--device', 'auto'], { timeoutMs: 120_000 });
-  assert.equal(auto.status, 0, auto.stderr);
-  assert.equal((JSON.parse(auto.stdout) as Line).device, 'cpu');
-  assert.match(auto.stderr, /device auto: running on the CPU, the WebGPU adapter has no f16 shaders \(shader-f16\) for --precision fp16/);
-});
+test(
+  '--precision fp16 --device webgpu without f16 shaders (SwiftShader) is one line naming the fix; auto stays on the CPU',
+  needsWebGpu,
+  async () => {
+    assertWebGpu();
+    if ((await probeWebGpu()).fp16) return; // a GPU with shader-f16: test/inference/webgpu.test.ts runs fp16 on it
+    const r = vitkit(['predict', images[0]!, '--checkpoint', hf, '--precision', 'fp16', '--device', 'webgpu'], { timeoutMs: 120_000 });
+    assert.notEqual(r.status, 0);
+    const lines = r.stderr.trim().split('\n').filter((l) => !/XDG_RUNTIME_DIR/.test(l));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(
+      lines[0]!,
+      /^vitkit: --precision fp16 --device webgpu: the WebGPU adapter has no f16 shaders .*: use --precision fp32, or a GPU with shader-f16/,
+    );
+    const auto = vitkit(['predict', images[0]!, '--checkpoint', hf, '--json', '--precision', 'fp16', '--device', 'auto'], { timeoutMs: 120_000 });
+    assert.equal(auto.status, 0, auto.stderr);
+    assert.equal((JSON.parse(auto.stdout) as Line).device, 'cpu');
+    assert.match(auto.stderr, /device auto: running on the CPU, the WebGPU adapter has no f16 shaders \(shader-f16\) for --precision fp16/);
+  },
+);

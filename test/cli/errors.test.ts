@@ -46,8 +46,14 @@ test('wrong channel count, unknown arch, unknown command and flags', () => {
   expectOneLineError(['predict', image, '--checkpoint', hf, '--mean', '0.5,0.5'], /mean has 2 values but the images have 3 channel/);
   expectOneLineError(['bench', '--arch', 'vit_gigantic'], /unknown arch 'vit_gigantic'/);
   expectOneLineError(['train', '--backbone', '32,1-128'], /--backbone 32,1-128: expected STEM\[,BLOCKSxWIDTH…\] such as 32,1x128/);
-  expectOneLineError(['train', '--backbone', '30', '--json', '--out', join(tmp, 'stem30')], /backbone width 30 does not split into GroupNorm's 32 groups/);
-  expectOneLineError(['train', '--depth', '0', '--json', '--out', join(tmp, 'depth0')], /depth must be a positive integer, got 0 \(depth 0 needs a backbone\)/);
+  expectOneLineError(
+    ['train', '--backbone', '30', '--json', '--out', join(tmp, 'stem30')],
+    /backbone width 30 does not split into GroupNorm's 32 groups/,
+  );
+  expectOneLineError(
+    ['train', '--depth', '0', '--json', '--out', join(tmp, 'depth0')],
+    /depth must be a positive integer, got 0 \(depth 0 needs a backbone\)/,
+  );
   expectOneLineError(['train', '--pool', 'max'], /--pool max: expected token or avg/);
   expectOneLineError(['train', '--eval-every', '1.5', '--out', join(tmp, 'eval1.5')], /--eval-every must be an integer ≥ 0, got '1.5'/);
   expectOneLineError(['frobnicate'], /unknown command 'frobnicate'/);

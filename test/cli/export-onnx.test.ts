@@ -55,7 +55,9 @@ test('a checkpoint without a head exports its pooled features; logits are a one-
 
   const bad = vitkit(['export-onnx', headless, join(tmp, 'logits.onnx'), '--outputs', 'pooled,logits']);
   assert.equal(bad.status, 1);
-  assert.deepEqual(bad.stderr.trim().split('\n'), [`vitkit: export-onnx: ${headless} has no classifier head, so no logits: export its features with --outputs pooled (or encoded)`]);
+  assert.deepEqual(bad.stderr.trim().split('\n'), [
+    `vitkit: export-onnx: ${headless} has no classifier head, so no logits: export its features with --outputs pooled (or encoded)`,
+  ]);
 });
 
 test('--triton REPO: config.pbtxt names the graph\'s input and outputs; version 1 is the plain export, 2 its int8 twin', async () => {
@@ -63,7 +65,14 @@ test('--triton REPO: config.pbtxt names the graph\'s input and outputs; version 
   const ckpt = `${FIXTURES}micro_p16_224/hf`;
   const r = vitkit(['export-onnx', ckpt, '--triton', repo, '--model-name', 'micro', '--max-batch', '8', '--outputs', 'logits,pooled', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { input: ckpt, output: repo, model: 'micro', outputs: ['logits', 'pooled'], versions: [1, 2], max_batch: 8 });
+  assert.deepEqual(JSON.parse(r.stdout), {
+    input: ckpt,
+    output: repo,
+    model: 'micro',
+    outputs: ['logits', 'pooled'],
+    versions: [1, 2],
+    max_batch: 8,
+  });
   const config = readFileSync(join(repo, 'micro', 'config.pbtxt'), 'utf8');
   for (const line of ['name: "micro"', 'backend: "onnxruntime"', 'max_batch_size: 8', 'versions: [ 1, 2 ]', 'dynamic_batching {',
     'name: "images"\n    data_type: TYPE_FP32\n    dims: [ 3, 224, 224 ]', 'name: "logits"\n    data_type: TYPE_FP32\n    dims: [ 10 ]',

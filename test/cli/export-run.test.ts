@@ -54,7 +54,10 @@ test('train and finetune flags become recipe.json; finetune exports the adapted 
   assert.equal(t.status, 0, t.stderr);
   assert.deepEqual(JSON.parse(t.stdout), { kind: 'export-run', out: trainOut, total_steps: 4, steps_per_epoch: 3, images: 16 });
   const j = JSON.parse(readFileSync(join(trainOut, 'recipe.json'), 'utf8'));
-  assert.deepEqual([j.command, j.data.source, j.batch, j.lr, j.label_smoothing, j.augment.flip, j.data.classes], ['train', data, 4, 3e-3, 0, true, ['cat', 'dog']]);
+  assert.deepEqual(
+    [j.command, j.data.source, j.batch, j.lr, j.label_smoothing, j.augment.flip, j.data.classes],
+    ['train', data, 4, 3e-3, 0, true, ['cat', 'dog']],
+  );
   assert.match(readFileSync(join(trainOut, 'run.sh'), 'utf8'), /NPROC_PER_NODE:-2/);
   assert.equal(vitkit(['export-run', trainOut, 'train', '--data', data]).status, 1, 'an existing OUT needs --force');
 
@@ -73,7 +76,10 @@ test('train and finetune flags become recipe.json; finetune exports the adapted 
 test('--from RUN_DIR continues a vitkit run: its latest weights, recipe, step and optimizer state', async () => {
   const data = existsSync(join(dir, 'tiny')) ? join(dir, 'tiny') : await tinyFolder();
   const runDir = join(dir, 'vitkit-run');
-  const t = vitkit(['train', '--data', data, '--steps', '5', '--batch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--out', runDir, '--json']);
+  const t = vitkit([
+    'train', '--data', data, '--steps', '5', '--batch', '4', '--dim', '16', '--depth', '1', '--heads', '2',
+    '--mlp', '32', '--out', runDir, '--json',
+  ]);
   assert.equal(t.status, 0, t.stderr);
   const out = join(dir, 'continued');
   const r = vitkit(['export-run', out, '--from', runDir]);

@@ -56,7 +56,9 @@ test("embed writes a family's embedding: CLIP's image_embeds (16 wide), SigLIP's
   for (const [cls, shade] of [['a', 40], ['b', 200]] as const) {
     mkdirSync(join(data, cls), { recursive: true });
     for (let i = 0; i < 5; i++) {
-      await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: shade, g: 9 * i, b: 255 - shade } } }).png().toFile(join(data, cls, `${i}.png`));
+      await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: shade, g: 9 * i, b: 255 - shade } } })
+        .png()
+        .toFile(join(data, cls, `${i}.png`));
     }
   }
   for (const [name, dim] of [['clip', 16], ['siglip', 32]] as const) {

@@ -16,12 +16,17 @@ const dir = tempDir('cli-finetune');
 const data = join(dir, 'idx');
 writeTinyIdx(data, { train: 16, test: 4, size: 8 });
 const pretrained = join(dir, 'pre.safetensors');
-const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5 });
+const config = checkConfig({
+  ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5,
+});
 saveCheckpoint(pretrained, { config, weights: initParameters(config) }, 'vitkit');
 
 test('finetune at 12 px: says what it adapted, trains by steps with the paper defaults and regularisers', () => {
   const out = join(dir, 'run');
-  const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--img-size', '12', '--steps', '3', '--batch', '8', '--mixup', '0.2', '--dropout', '0.1', '--ema', '0.9', '--out', out, '--threads', '1']);
+  const r = vitkit([
+    'finetune', '--checkpoint', pretrained, '--data', data, '--img-size', '12', '--steps', '3', '--batch', '8',
+    '--mixup', '0.2', '--dropout', '0.1', '--ema', '0.9', '--out', out, '--threads', '1',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /replaced the 5-class head with a zero-initialised 10-class head/); // IDX sets name the digits 0–9
   assert.match(r.stderr, /resampled the position embeddings from 2×2 to 3×3 patches \(8 → 12 px, patch 4 kept\)/);
@@ -44,12 +49,19 @@ test('bad input gets one line: a resolution the patches do not divide, no checkp
 
 test('--json lines spell their keys as metrics.jsonl does (snake_case)', () => {
   const out = join(dir, 'json');
-  const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--steps', '2', '--batch', '8', '--out', out, '--threads', '1', '--json']);
+  const r = vitkit([
+    'finetune', '--checkpoint', pretrained, '--data', data, '--steps', '2', '--batch', '8', '--out', out,
+    '--threads', '1', '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   const epoch = lines.find((l) => l.kind === 'epoch')!;
   const result = lines.find((l) => l.kind === 'result')!;
-  const logged = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.kind === 'epoch')!;
+  const logged = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.kind === 'epoch')!;
   for (const key of ['train_loss', 'train_acc', 'test_loss', 'test_acc']) assert.equal(epoch[key], logged[key], key);
   assert.ok(Number.isFinite(result.test_acc) && Number.isFinite(result.best_test_acc) && typeof result.out_dir === 'string');
   assert.deepEqual([...lines.flatMap((l) => Object.keys(l))].filter((k) => /[A-Z]/.test(k)), []);
@@ -67,14 +79,20 @@ test('--train lora:R with --lora-* and --save-adapters: best.safetensors is an a
   assert.equal(best.config.numClasses, 10);
   const info = vitkit(['info', join(out, 'best.safetensors'), '--json']);
   assert.equal(info.status, 0, info.stderr);
-  const head = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--freeze-backbone', '--steps', '1', '--batch', '8', '--out', join(dir, 'head'), '--threads', '1']);
+  const head = vitkit([
+    'finetune', '--checkpoint', pretrained, '--data', data, '--freeze-backbone', '--steps', '1', '--batch', '8',
+    '--out', join(dir, 'head'), '--threads', '1',
+  ]);
   assert.equal(head.status, 0, head.stderr);
   assert.deepEqual(loadTrainCheckpoint(join(dir, 'head')).recipe.train, {}, '--freeze-backbone is --train head');
 });
 
 test('--train head (and last:K): trains on a frozen part computed once, or says in one line why not; --no-cache-features opts out', () => {
   const run = (name: string, ...flags: string[]) => {
-    const r = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--train', 'head', '--steps', '2', '--batch', '8', ...flags, '--out', join(dir, name), '--threads', '1']);
+    const r = vitkit([
+      'finetune', '--checkpoint', pretrained, '--data', data, '--train', 'head', '--steps', '2', '--batch', '8',
+      ...flags, '--out', join(dir, name), '--threads', '1',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     return r.stderr;
   };
@@ -86,7 +104,10 @@ test('--train head (and last:K): trains on a frozen part computed once, or says 
   assert.equal(flipped.match(/features are not cached/g)?.length, 1);
   assert.match(flipped, /^features are not cached: --flip make.* every epoch \(without them it is computed once\)$/m);
   assert.doesNotMatch(run('head-opted-out', '--no-cache-features'), /features|computed once/);
-  const last = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--train', 'last:1', '--steps', '2', '--batch', '8', '--out', join(dir, 'last-cached'), '--threads', '1']);
+  const last = vitkit([
+    'finetune', '--checkpoint', pretrained, '--data', data, '--train', 'last:1', '--steps', '2', '--batch', '8',
+    '--out', join(dir, 'last-cached'), '--threads', '1',
+  ]);
   assert.equal(last.status, 0, last.stderr);
   assert.match(last.stderr, /blocks 0… train: the tokens entering block 0 are computed once per image, and steps start there/);
 });

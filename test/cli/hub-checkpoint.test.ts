@@ -31,8 +31,13 @@ for (const id of ['google/vit-micro', 'timm/vit_micro_test.in1k']) {
     const first = await vitkitAsync(['predict', IMAGE, '--checkpoint', id, '--json', '--logits'], { env });
     assert.equal(first.status, 0, first.stderr);
     assertReferenceLogits(first.stdout);
-    assert.match(first.stderr, new RegExp(`^vitkit: downloaded [\\d.]+ MB of ${id} \\(c0ffee0\\) into .*models--${id.replace('/', '--')}/snapshots/c0ffee`));
-    const offline = await vitkitAsync(['predict', IMAGE, '--checkpoint', id, '--json', '--logits'], { env: { ...env, HF_HUB_OFFLINE: '1', HF_ENDPOINT: silent.endpoint } });
+    assert.match(
+      first.stderr,
+      new RegExp(`^vitkit: downloaded [\\d.]+ MB of ${id} \\(c0ffee0\\) into .*models--${id.replace('/', '--')}/snapshots/c0ffee`),
+    );
+    const offline = await vitkitAsync(['predict', IMAGE, '--checkpoint', id, '--json', '--logits'], {
+      env: { ...env, HF_HUB_OFFLINE: '1', HF_ENDPOINT: silent.endpoint },
+    });
     assert.equal(offline.status, 0, offline.stderr);
     assert.equal(offline.stdout, first.stdout);
     assert.equal(offline.stderr, '');
@@ -65,7 +70,13 @@ test('vitkit pull ORG/NAME --json: the snapshot folder, its files, the bytes dow
   assert.deepEqual([r.id, r.revision, r.from_cache, r.files], ['timm/vit_micro_test.in1k', 'main', false, ['config.json', 'model.safetensors']]);
   assert.ok(r.downloaded_bytes > statSync(join(r.dir, 'model.safetensors')).size);
   const second = await vitkitAsync(['pull', 'timm/vit_micro_test.in1k'], { env });
-  assert.match(second.stdout, /^timm\/vit_micro_test\.in1k main \(c0ffee0\): up to date: config\.json, model\.safetensors\n.*snapshots\/c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00\n$/);
+  assert.match(
+    second.stdout,
+    new RegExp(
+      String.raw`^timm\/vit_micro_test\.in1k main \(c0ffee0\): up to date: config\.json, model\.safetensors\n` +
+        String.raw`.*snapshots\/c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00\n$`,
+    ),
+  );
   const usage = await vitkitAsync(['pull'], { env });
   assert.equal(usage.stderr, 'vitkit: pull: give exactly one Hub model id, e.g. vitkit pull google/vit-base-patch16-224\n');
 });

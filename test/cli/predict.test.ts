@@ -31,27 +31,31 @@ test('a bare timm file (no stated mean/std) gets one notice after the results; -
   assert.doesNotMatch(folder.stderr, /note:/);
 });
 
-test('--precision fp16 predicts as fp32 does (float16 on the CPU: within 8·2⁻¹¹ of the logits\' scale); --int8 with another --precision is one line', () => {
-  const hf = `${FIXTURES}micro_p16_224/hf`;
-  const img = `${FIXTURES}micro_p16_224/img_1.png`;
-  const logits = (args: string[]) => {
-    const r = vitkit(['predict', img, '--checkpoint', hf, '--logits', ...args]);
-    assert.equal(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as { top: { index: number }[]; logits: number[] };
-  };
-  const [fp32, fp16] = [logits([]), logits(['--precision', 'fp16'])];
-  assert.equal(fp16.top[0]!.index, fp32.top[0]!.index);
-  const scale = Math.max(...fp32.logits.map(Math.abs));
-  const diff = Math.max(...fp16.logits.map((x, i) => Math.abs(x - fp32.logits[i]!)));
-  assert.ok(diff < 8 * 2 ** -11 * scale && diff > 0, `${diff}`); // the bound of test/model/fp16.test.ts
-  assert.deepEqual(logits(['--precision', 'int8', '--int8']).logits, logits(['--int8']).logits, '--int8 agrees with --precision int8');
+test(
+  '--precision fp16 predicts as fp32 does (float16 on the CPU: within 8·2⁻¹¹ of the logits\' scale); ' +
+    '--int8 with another --precision is one line',
+  () => {
+    const hf = `${FIXTURES}micro_p16_224/hf`;
+    const img = `${FIXTURES}micro_p16_224/img_1.png`;
+    const logits = (args: string[]) => {
+      const r = vitkit(['predict', img, '--checkpoint', hf, '--logits', ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as { top: { index: number }[]; logits: number[] };
+    };
+    const [fp32, fp16] = [logits([]), logits(['--precision', 'fp16'])];
+    assert.equal(fp16.top[0]!.index, fp32.top[0]!.index);
+    const scale = Math.max(...fp32.logits.map(Math.abs));
+    const diff = Math.max(...fp16.logits.map((x, i) => Math.abs(x - fp32.logits[i]!)));
+    assert.ok(diff < 8 * 2 ** -11 * scale && diff > 0, `${diff}`); // the bound of test/model/fp16.test.ts
+    assert.deepEqual(logits(['--precision', 'int8', '--int8']).logits, logits(['--int8']).logits, '--int8 agrees with --precision int8');
 
-  for (const [args, message] of [
-    [['--precision', 'fp16', '--int8'], /^vitkit: --int8 is short for --precision int8, which conflicts with --precision fp16: give one$/],
-    [['--precision', 'half'], /^vitkit: unknown --precision 'half' \(expected fp32\|fp16\|int8\)$/],
-  ] as const) {
-    const r = vitkit(['predict', img, '--checkpoint', hf, ...args]);
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr.trim(), message);
-  }
-});
+    for (const [args, message] of [
+      [['--precision', 'fp16', '--int8'], /^vitkit: --int8 is short for --precision int8, which conflicts with --precision fp16: give one$/],
+      [['--precision', 'half'], /^vitkit: unknown --precision 'half' \(expected fp32\|fp16\|int8\)$/],
+    ] as const) {
+      const r = vitkit(['predict', img, '--checkpoint', hf, ...args]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr.trim(), message);
+    }
+  },
+);

@@ -10,7 +10,11 @@ import { tempDir } from '../data/helpers.ts';
 import { assertUserError } from '../weights/helpers.ts';
 
 const config = checkConfig({ ...defaultConfig, imgSize: 16, patchSize: 8, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 2 });
-const hf: CheckpointContent = { config, weights: new Map(), preprocess: { mean: [0.1, 0.2, 0.3], std: [0.4, 0.5, 0.6], resize: 'squash', imgSize: 16 } };
+const hf: CheckpointContent = {
+  config,
+  weights: new Map(),
+  preprocess: { mean: [0.1, 0.2, 0.3], std: [0.4, 0.5, 0.6], resize: 'squash', imgSize: 16 },
+};
 
 /** stderr lines written while `fn` runs. */
 function notes<T>(fn: () => T): { value: T; lines: string[] } {

@@ -40,7 +40,10 @@ test('quantize writes an int8 checkpoint that info, predict and export-onnx use'
 
   const onnx = join(tmp, 'int8.onnx');
   ok(['export-onnx', hf, onnx, '--int8']);
-  assert.match(ok(['bench', '--arch', 'vit_tiny_patch16_224', '--img-size', '32', '--batch', '2', '--seconds', '0', '--int8', '--json']), /"precision":"int8"/);
+  assert.match(
+    ok(['bench', '--arch', 'vit_tiny_patch16_224', '--img-size', '32', '--batch', '2', '--seconds', '0', '--int8', '--json']),
+    /"precision":"int8"/,
+  );
 });
 
 test('quantize refuses an int8 input and an existing output, in one line', () => {

@@ -32,7 +32,12 @@ test('--backbone STEM,BLOCKSxWIDTH trains a hybrid with a 1×1 projection of the
 
 test('--depth 0 --pool avg trains a pure ResNet that info describes and that loads back from its shapes alone', async () => {
   const out = join(tmp, 'resnet');
-  const result = JSON.parse(ok(['train', ...tiny, '--backbone', '32', '--depth', '0', '--pool', 'avg', '--dim', '32', '--out', out]).trim().split('\n').at(-1)!);
+  const result = JSON.parse(
+    ok(['train', ...tiny, '--backbone', '32', '--depth', '0', '--pool', 'avg', '--dim', '32', '--out', out])
+      .trim()
+      .split('\n')
+      .at(-1)!,
+  );
   assert.ok(Number.isFinite(result.test_acc));
   const best = join(out, 'best.safetensors');
   const ckpt = loadCheckpoint(best);

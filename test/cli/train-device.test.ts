@@ -18,7 +18,10 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const data = join(tmp, 'idx');
 writeTinyIdx(data, { train: 16, test: 8, size: 8 });
 // SGD with momentum: every element held to the runtime test's tolerance (AdamW's noise elements need their own bound)
-const flags = ['train', '--data', data, '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--batch', '4', '--steps', '3', '--optimizer', 'sgd', '--lr', '0.05', '--workers', '0', '--threads', '1', '--json'];
+const flags = [
+  'train', '--data', data, '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--batch', '4',
+  '--steps', '3', '--optimizer', 'sgd', '--lr', '0.05', '--workers', '0', '--threads', '1', '--json',
+];
 
 test('vitkit train --device webgpu trains as --device cpu does (checkpoints within float32 rounding)', needsWebGpu, () => {
   const runs = ['cpu', 'webgpu'].map((device) => {
@@ -29,7 +32,10 @@ test('vitkit train --device webgpu trains as --device cpu does (checkpoints with
   });
   const [cpu, gpu] = runs as [(typeof runs)[0], (typeof runs)[0]];
   assert.equal(gpu.result.step, 3);
-  assert.ok(Math.abs(gpu.result.test_loss - cpu.result.test_loss) <= 1e-5 * cpu.result.test_loss, `test loss ${gpu.result.test_loss} vs ${cpu.result.test_loss}`);
+  assert.ok(
+    Math.abs(gpu.result.test_loss - cpu.result.test_loss) <= 1e-5 * cpu.result.test_loss,
+    `test loss ${gpu.result.test_loss} vs ${cpu.result.test_loss}`,
+  );
   assert.deepEqual([...gpu.state.keys()], [...cpu.state.keys()]);
   for (const [name, t] of cpu.state) {
     if (t.dtype === 'int64') assert.deepEqual(gpu.state.get(name)!.data, t.data, name);
@@ -71,7 +77,10 @@ test('vitkit train --device: an unknown device, or webgpu without an adapter, is
     const none = vitkit(['train', '--data', join(tmp, 'absent'), '--device', 'webgpu', '--out', join(tmp, 'none')]);
     assert.notEqual(none.status, 0);
     // one line: the probe runs in a child process, so the Vulkan loader's and Dawn's own messages become its reason
-    assert.match(none.stderr.trim(), /^vitkit: --device webgpu: no WebGPU adapter: VK_ICD_FILENAMES names \S+no-driver\.json, which does not exist \(.* or use --device cpu\)$/);
+    assert.match(
+      none.stderr.trim(),
+      /^vitkit: --device webgpu: no WebGPU adapter: VK_ICD_FILENAMES names \S+no-driver\.json, which does not exist \(.* or use --device cpu\)$/,
+    );
     const auto = vitkit([...flags, '--steps', '1', '--device', 'auto', '--out', join(tmp, 'auto')]);
     assert.equal(auto.status, 0, auto.stderr);
   } finally {

@@ -16,7 +16,10 @@ const data = join(tmp, 'idx');
 writeTinyIdx(data, { train: 240, test: 20, size: 8 }); // counts are one byte in this helper
 const STEPS_PER_EPOCH = 60; // 240 images / batch 4: long enough an epoch for the signal to land inside it
 // a tiny ViT on 8×8 images for three epochs, in the main thread, with the flip/crop randomness resume must replay
-const flags = ['--data', data, '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--batch', '4', '--epochs', '3', '--flip', '--pad-crop', '1', '--workers', '0', '--threads', '1', '--json'];
+const flags = [
+  '--data', data, '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--batch', '4',
+  '--epochs', '3', '--flip', '--pad-crop', '1', '--workers', '0', '--threads', '1', '--json',
+];
 
 interface Run {
   readonly code: number | null;

@@ -14,11 +14,20 @@ import { vitkit } from './run.ts';
 const dir = tempDir('cli-training-run');
 const data = join(dir, 'idx');
 writeTinyIdx(data, { train: 16, test: 4, size: 8 });
-const tiny = ['--data', data, '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--batch', '8', '--threads', '1', '--workers', '0'];
+const tiny = [
+  '--data', data, '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32', '--batch', '8',
+  '--threads', '1', '--workers', '0',
+];
 const pretrained = join(dir, 'pre.safetensors');
-const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 2 });
+const config = checkConfig({
+  ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 2,
+});
 saveCheckpoint(pretrained, { config, weights: initParameters(config) }, 'vitkit');
-const OLD_RUN = { 'metrics.jsonl': '{"kind":"epoch","old":true}\n', 'best.safetensors': 'old best', 'checkpoints/step-0000005.safetensors': 'old checkpoint' };
+const OLD_RUN = {
+  'metrics.jsonl': '{"kind":"epoch","old":true}\n',
+  'best.safetensors': 'old best',
+  'checkpoints/step-0000005.safetensors': 'old checkpoint',
+};
 
 /** A directory holding a (stand-in) earlier run. */
 function oldRun(name: string): string {
@@ -83,7 +92,10 @@ test('--resume of a finished run prints its result and exits 0, for train (by ep
   assert.deepEqual([result.status, result.step, result.test_acc, result.best_test_acc], ['finished', 2, done.test_acc, done.best_test_acc]);
 
   const ftOut = join(dir, 'finished-finetune');
-  const ft = vitkit(['finetune', '--checkpoint', pretrained, '--data', data, '--steps', '1', '--batch', '8', '--threads', '1', '--out', ftOut, '--json']);
+  const ft = vitkit([
+    'finetune', '--checkpoint', pretrained, '--data', data, '--steps', '1', '--batch', '8', '--threads', '1',
+    '--out', ftOut, '--json',
+  ]);
   assert.equal(ft.status, 0, ft.stderr);
   const again = vitkit(['finetune', '--resume', ftOut]);
   assert.equal(again.status, 0, again.stderr);

@@ -16,6 +16,7 @@ test('web refuses a feature extractor in one line, pointing to embed and finetun
   assert.equal(r.status, 1, r.stderr);
   assert.equal(r.stdout, '', 'nothing built, nothing served');
   assert.deepEqual(r.stderr.trim().split('\n'), [
-    `vitkit: web: ${headless} has no classifier head: the page shows class predictions (vitkit embed gives its features; vitkit finetune adds a head)`,
+    `vitkit: web: ${headless} has no classifier head: the page shows class predictions ` +
+      `(vitkit embed gives its features; vitkit finetune adds a head)`,
   ]);
 });

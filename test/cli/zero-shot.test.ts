@@ -70,12 +70,24 @@ test('--precision fp16 and --int8 run both towers in that precision, close to fl
 
 test('what zero-shot cannot run is one line naming it and the fix; --help lists the flags', () => {
   const cases: [string[], RegExp][] = [
-    [['--checkpoint', `${FAMILIES}clip/hf`, '--labels', 'a,b'], /^vitkit: zero-shot needs a full CLIPModel \(text and image towers\): .*model_type 'clip_vision_model'/],
-    [['--checkpoint', `${FAMILIES}clip/timm.safetensors`, '--labels', 'a,b'], /^vitkit: zero-shot needs a full CLIPModel \(text and image towers\): .* is a single weight file/],
-    [['--checkpoint', `${FAMILIES}siglip/hf_model`, '--labels', 'a,b'], /^vitkit: .* is a SigLIP model: its SentencePiece tokenizer is not supported yet/],
+    [
+      ['--checkpoint', `${FAMILIES}clip/hf`, '--labels', 'a,b'],
+      /^vitkit: zero-shot needs a full CLIPModel \(text and image towers\): .*model_type 'clip_vision_model'/,
+    ],
+    [
+      ['--checkpoint', `${FAMILIES}clip/timm.safetensors`, '--labels', 'a,b'],
+      /^vitkit: zero-shot needs a full CLIPModel \(text and image towers\): .* is a single weight file/,
+    ],
+    [
+      ['--checkpoint', `${FAMILIES}siglip/hf_model`, '--labels', 'a,b'],
+      /^vitkit: .* is a SigLIP model: its SentencePiece tokenizer is not supported yet/,
+    ],
     [['--checkpoint', `${ZERO_SHOT}model`], /^vitkit: zero-shot: --labels "a cat,a dog" is required/],
     [['--checkpoint', `${ZERO_SHOT}model`, '--labels', 'a,,b'], /^vitkit: zero-shot: --labels 'a,,b' has an empty label at position 2/],
-    [['--checkpoint', `${ZERO_SHOT}model`, '--labels', 'a,b', '--template', 'a photo'], /^vitkit: template 'a photo' \(--template\) must contain \{\} exactly once/],
+    [
+      ['--checkpoint', `${ZERO_SHOT}model`, '--labels', 'a,b', '--template', 'a photo'],
+      /^vitkit: template 'a photo' \(--template\) must contain \{\} exactly once/,
+    ],
     [['--labels', 'a,b'], /^vitkit: zero-shot: --checkpoint CLIP is required/],
   ];
   for (const [args, message] of cases) {
@@ -87,7 +99,9 @@ test('what zero-shot cannot run is one line naming it and the fix; --help lists 
   }
   const help = vitkit(['zero-shot', '--help']);
   assert.equal(help.status, 0);
-  for (const flag of ['--checkpoint', '--labels', '--template', '--top', '--json', '--precision', '--device']) assert.match(help.stdout, new RegExp(`^ {2}${flag} `, 'm'), flag);
+  for (const flag of ['--checkpoint', '--labels', '--template', '--top', '--json', '--precision', '--device']) {
+    assert.match(help.stdout, new RegExp(`^ {2}${flag} `, 'm'), flag);
+  }
   assert.match(vitkit(['--help']).stdout, /^ {2}zero-shot {2,}rank labels/m);
 });
 

@@ -25,7 +25,10 @@ export function fingerprint(...arrays: ArrayLike<number>[]): string {
 export function writeTinyIdx(dir: string, o: { train: number; test: number; size: number }): void {
   mkdirSync(dir, { recursive: true });
   const images = (n: number) =>
-    Buffer.concat([Buffer.from([0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, o.size, 0, 0, 0, o.size]), Buffer.from(Array.from({ length: n * o.size * o.size }, (_, i) => (i * 11) % 256))]);
+    Buffer.concat([
+      Buffer.from([0, 0, 8, 3, 0, 0, 0, n, 0, 0, 0, o.size, 0, 0, 0, o.size]),
+      Buffer.from(Array.from({ length: n * o.size * o.size }, (_, i) => (i * 11) % 256)),
+    ]);
   const labels = (n: number) => Buffer.concat([Buffer.from([0, 0, 8, 1, 0, 0, 0, n]), Buffer.from(Array.from({ length: n }, (_, i) => i % 2))]);
   writeFileSync(join(dir, 'train-images-idx3-ubyte'), images(o.train));
   writeFileSync(join(dir, 'train-labels-idx1-ubyte'), labels(o.train));

@@ -35,5 +35,8 @@ test('the npm datasets load by name', async () => {
 });
 
 test('an unknown spec is a UserError listing what is accepted', async () => {
-  await assert.rejects(loadDataset('cifar100'), /^UserError: unknown dataset 'cifar100' \(expected fashion-mnist\|mnist, or a directory of IDX files, CIFAR-10 \.bin batches or class folders\)$/);
+  await assert.rejects(
+    loadDataset('cifar100'),
+    /^UserError: unknown dataset 'cifar100' \(expected fashion-mnist\|mnist, or a directory of IDX files, CIFAR-10 \.bin batches or class folders\)$/,
+  );
 });

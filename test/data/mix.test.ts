@@ -32,7 +32,9 @@ const per = 64;
 test('mixup: λ ~ Beta(α, α) per batch; images blended with the reversed batch; targets blend the labels', () => {
   const rng = new Rng(1);
   const lams: number[] = [];
-  for (let i = 0; i < 3000; i++) lams.push(mixBatch(new Float32Array(2 * per), [0, 1], dims, { mixup: 0.4, cutmix: 0, labelSmoothing: 0, classes: 2 }, rng).info.lam);
+  for (let i = 0; i < 3000; i++) {
+    lams.push(mixBatch(new Float32Array(2 * per), [0, 1], dims, { mixup: 0.4, cutmix: 0, labelSmoothing: 0, classes: 2 }, rng).info.lam);
+  }
   assert.ok(Math.abs(mean(lams) - 0.5) < 0.015, `mean λ ${mean(lams)}`);
   assert.ok(Math.abs(variance(lams) - 1 / (4 * (2 * 0.4 + 1))) < 0.01, `var λ ${variance(lams)}`); // Beta(α, α): 1/(4(2α+1))
   assert.ok(lams.filter((l) => l < 0.1 || l > 0.9).length / lams.length > 0.3, 'α < 1 puts mass near 0 and 1');
@@ -60,13 +62,24 @@ test('cutmix: boxes swapped between pairs, λ is the kept area; with both on, ea
     assert.equal(x.subarray(per).filter((v) => v === 0).length, taken);
     assert.ok(Math.abs(targets[0]! - info.lam) < 1e-6 && Math.abs(targets[1]! - (1 - info.lam)) < 1e-6);
   }
-  const kinds = Array.from({ length: 1000 }, () => mixBatch(new Float32Array(2 * per), [0, 1], dims, { mixup: 0.8, cutmix: 1, labelSmoothing: 0, classes: 2 }, rng).info.kind);
+  const kinds = Array.from(
+    { length: 1000 },
+    () => mixBatch(new Float32Array(2 * per), [0, 1], dims, { mixup: 0.8, cutmix: 1, labelSmoothing: 0, classes: 2 }, rng).info.kind,
+  );
   assert.ok(Math.abs(kinds.filter((k) => k === 'cutmix').length / 1000 - 0.5) < 0.05);
   assert.throws(() => checkMix({ mixup: -1, cutmix: 0 }), /mixup α -1 is invalid/);
 });
 
 test('batches carry soft targets with Mixup/CutMix, and keep-masks drawn with the batch', () => {
-  const set = imageSet({ name: 't', classes: ['a', 'b', 'c'], images: new Uint8Array(12 * 16), labels: Int32Array.from({ length: 12 }, (_, i) => i % 3), channels: 1, height: 4, width: 4 });
+  const set = imageSet({
+    name: 't',
+    classes: ['a', 'b', 'c'],
+    images: new Uint8Array(12 * 16),
+    labels: Int32Array.from({ length: 12 }, (_, i) => i % 3),
+    channels: 1,
+    height: 4,
+    width: 4,
+  });
   const opts = { batchSize: 6, seed: 1, augment: { mixup: 0.2 }, labelSmoothing: 0.1, noise: [{ name: 'm', shape: [2, 3], rate: 0.25 }] };
   const b = new Batches(set, opts).next();
   assert.deepEqual(b.targets!.shape, [6, 3]);

@@ -22,7 +22,15 @@ const everything: BatchOptions = {
   seed: 3,
   mean: [0.5],
   std: [0.25],
-  augment: { padCrop: 1, flip: true, randomResizedCrop: { scale: [0.3, 1], ratio: [0.75, 4 / 3] }, randAugment: { n: 2, m: 9 }, mixup: 0.8, cutmix: 1, erasing: 0.5 },
+  augment: {
+    padCrop: 1,
+    flip: true,
+    randomResizedCrop: { scale: [0.3, 1], ratio: [0.75, 4 / 3] },
+    randAugment: { n: 2, m: 9 },
+    mixup: 0.8,
+    cutmix: 1,
+    erasing: 0.5,
+  },
   labelSmoothing: 0.1,
   noise: [{ name: 'mask.pos', shape: [5, 4], rate: 0.2 }],
 };
@@ -58,7 +66,10 @@ test('workers 0 builds in this thread; bad options fail at once in the caller; t
   const inThread = openBatchStream(set, everything, undefined, { workers: 0 });
   assertSame(await inThread.next(), new Batches(set, everything).next());
   await inThread.close();
-  assert.throws(() => openBatchStream(set, { batchSize: 31 }), (e: unknown) => e instanceof UserError && /30 images make no full batch of 31/.test(e.message));
+  assert.throws(
+    () => openBatchStream(set, { batchSize: 31 }),
+    (e: unknown) => e instanceof UserError && /30 images make no full batch of 31/.test(e.message),
+  );
   assert.throws(() => openBatchStream(set, { batchSize: 4 }, undefined, { workers: -1 }), /workers -1 is invalid/);
   const shared = shareImageSet(set);
   assert.ok(shared.images.buffer instanceof SharedArrayBuffer);

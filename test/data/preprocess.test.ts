@@ -54,7 +54,13 @@ test('resize plan follows torchvision: shorter side to floor(S / crop_pct), long
   const squash = resolvePreprocessOptions({ imgSize: 224, resize: 'squash' });
   assert.equal(squash.interpolation, 'bilinear');
   assert.deepEqual(resizePlan(320, 240, squash), { width: 224, height: 224, left: 0, top: 0, size: 224 });
-  assert.deepEqual(resizePlan(500, 500, resolvePreprocessOptions({ imgSize: 224, cropPct: 1 })), { width: 224, height: 224, left: 0, top: 0, size: 224 });
+  assert.deepEqual(resizePlan(500, 500, resolvePreprocessOptions({ imgSize: 224, cropPct: 1 })), {
+    width: 224,
+    height: 224,
+    left: 0,
+    top: 0,
+    size: 224,
+  });
 });
 
 test('channel conversion and normalisation: gray input to a 3-channel model, RGB input to a 1-channel model', () => {

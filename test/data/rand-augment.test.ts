@@ -9,7 +9,9 @@ const gray = { channels: 1, height: 4, width: 4 } as const;
 const ramp = Uint8Array.from({ length: 16 }, (_, i) => i * 16);
 
 test('magnitude 0 changes nothing, for every op that has a magnitude', () => {
-  for (const op of RAND_AUGMENT_OPS) if (op !== 'autocontrast' && op !== 'equalize') assert.deepEqual(applyRandAugmentOp(op, ramp, gray, 0), ramp, op);
+  for (const op of RAND_AUGMENT_OPS) {
+    if (op !== 'autocontrast' && op !== 'equalize') assert.deepEqual(applyRandAugmentOp(op, ramp, gray, 0), ramp, op);
+  }
 });
 
 test('colour ops: solarize, posterize, brightness, contrast, autocontrast, equalize', () => {

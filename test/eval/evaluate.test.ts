@@ -17,7 +17,15 @@ const GRAY = join(FIXTURES, 'micro_gray_p4_28');
 test('an IDX directory holding only the gzipped t10k files evaluates on them', async () => {
   const dir = tempDir('eval-idx');
   const n = 6;
-  writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(encodeIdx(Uint8Array.from({ length: n * 28 * 28 }, (_, i) => (i * 13) % 256), [n, 28, 28])));
+  writeFileSync(
+    join(dir, 't10k-images-idx3-ubyte.gz'),
+    gzipSync(
+      encodeIdx(
+        Uint8Array.from({ length: n * 28 * 28 }, (_, i) => (i * 13) % 256),
+        [n, 28, 28],
+      ),
+    ),
+  );
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(encodeIdx(Uint8Array.from({ length: n }, (_, i) => i), [n])));
   const model = loadModel(join(GRAY, 'timm.safetensors'));
   const source = await evalSource(dir, model.preprocess);

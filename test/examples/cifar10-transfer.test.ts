@@ -17,7 +17,10 @@ test('cifar10-transfer --quick: pre-trains, trains from scratch, fine-tunes, few
   assert.equal(r.status, 0, r.stderr);
   for (const command of ['train', 'finetune', 'fewshot']) assert.match(r.stdout, new RegExp(`^\\$ vitkit ${command} `, 'm'));
   assert.match(r.stdout, /\| \(b\) fine-tuned at 32 px/);
-  const { rows, fewshot } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { rows: string[][]; fewshot: { shots: number; mean: number }[] };
+  const { rows, fewshot } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+    rows: string[][];
+    fewshot: { shots: number; mean: number }[];
+  };
   assert.equal(rows.length, 3 + 2);
   assert.deepEqual(fewshot.map((f) => f.shots), [1, 5]);
   for (const [, acc] of rows) {

@@ -44,7 +44,10 @@ test('transfer-suite --quick: pre-trains, transfers by every protocol to three t
     const mean = frozen.reduce((a, b) => a + b, 0) / frozen.length;
     assert.ok(mean > chance[name]!, `${name}: frozen-feature accuracy ${mean} vs chance ${chance[name]}`);
   }
-  assert.ok(results.step_seconds > 0 && results.step_seconds <= results.seconds, `steps ${results.step_seconds} s within the wall time ${results.seconds} s`);
+  assert.ok(
+    results.step_seconds > 0 && results.step_seconds <= results.seconds,
+    `steps ${results.step_seconds} s within the wall time ${results.seconds} s`,
+  );
   const md = readFileSync(join(out, 'results.md'), 'utf8');
   assert.match(md, /\| fine-tuned at 32 px, pre-trained on \| CIFAR-10 5–9 \| Fashion-MNIST \| MNIST \| mean \|/);
   assert.match(md, /Spearman rank correlation/);

@@ -28,7 +28,14 @@ const loadToy = async (): Promise<Dataset> => toyData;
 async function stoppedRun(recipe: TrainRecipe, at: number) {
   const outDir = tmp();
   const stop = new AbortController();
-  const result = await train({ recipe, data: toyData, outDir, workers: 0, signal: stop.signal, onEvent: (e) => e.kind === 'step' && e.step === at && stop.abort() });
+  const result = await train({
+    recipe,
+    data: toyData,
+    outDir,
+    workers: 0,
+    signal: stop.signal,
+    onEvent: (e) => e.kind === 'step' && e.step === at && stop.abort(),
+  });
   assert.equal(result.status, 'interrupted');
   return loadTrainCheckpoint(outDir);
 }

@@ -34,7 +34,11 @@ test('the folder holds recipe.json (every hyperparameter resolved), timm weights
   assert.deepEqual(j.optimizer, {
     kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.05, no_decay: [...init.keys()].filter((k) => !defaultDecay(k)),
   });
-  assert.ok(j.optimizer.no_decay.includes('cls_token') && j.optimizer.no_decay.includes('blocks.0.norm1.weight') && !j.optimizer.no_decay.includes('head.weight'));
+  assert.ok(
+    j.optimizer.no_decay.includes('cls_token') &&
+      j.optimizer.no_decay.includes('blocks.0.norm1.weight') &&
+      !j.optimizer.no_decay.includes('head.weight'),
+  );
   assert.deepEqual(j.schedule, { kind: 'cosine', lr: 1e-2, warmup_steps: 3, total_steps: 7 });
   for (const [k, v] of Object.entries({ batch: 8, grad_accum: 2, epochs: 2, steps: 7, steps_per_epoch: 5, total_steps: 7, start_step: 0, lr: 1e-2,
     clip_norm: 1, label_smoothing: 0.1, dropout: 0.1, drop_path: 0.2, ema: 0.99, seed: 7, eval_every: 1, command: 'train' })) {

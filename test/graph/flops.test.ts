@@ -12,7 +12,7 @@ import { initParameters } from '../../src/model/init.ts';
 import { forwardFlops } from '../../src/model/params.ts';
 import { buildStepGraph } from '../../src/model/step-graph.ts';
 import { cachedStart, parseTrainSelection, selectionRule } from '../../src/model/trainable.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { fashionMnistRecipe } from '../../src/train/recipe.ts';
 
 test('a MatMul counts M·N·K per batch entry, a Conv each output by C_in × kernel area; other ops nothing', () => {

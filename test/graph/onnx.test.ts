@@ -25,9 +25,14 @@ test('a graph with float32/float64/int64/int32/bool initializers and int/ints/fl
   const filled = g.node('ConstantOfShape', [shape], [{ dtype: 'float64', shape: [2, 2] }], {
     value: { type: 'tensor', value: { dtype: 'float64', shape: [1], data: Float64Array.of(7.5) } }, // tensor
   })[0]!;
-  const padded = g.node('Pad', [filled, g.constant({ dtype: 'int64', shape: [4], data: BigInt64Array.of(0n, 1n, 0n, 0n) }), null], [{ dtype: 'float64', shape: [2, 3] }], {
-    mode: attr.string('constant'), // string; the omitted constant_value input is encoded as ''
-  })[0]!;
+  const padded = g.node(
+    'Pad',
+    [filled, g.constant({ dtype: 'int64', shape: [4], data: BigInt64Array.of(0n, 1n, 0n, 0n) }), null],
+    [{ dtype: 'float64', shape: [2, 3] }],
+    {
+      mode: attr.string('constant'), // string; the omitted constant_value input is encoded as ''
+    },
+  )[0]!;
   g.output(picked, 'picked');
   g.output(padded, 'padded');
   g.output(x, 'x_copy'); // an input as an output goes through an Identity

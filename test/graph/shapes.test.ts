@@ -20,7 +20,10 @@ test('MatMul: inner dims must agree, batch dims broadcast', () => {
 });
 
 test('Concat: every input must match except along the axis', () => {
-  assert.throws(() => concat([a, g.input('f', 'float32', [2, 5, 5])], 1), /Concat: f: float32\[2, 5, 5\] does not fit a: float32\[2, 3, 4\] along axis 1/);
+  assert.throws(
+    () => concat([a, g.input('f', 'float32', [2, 5, 5])], 1),
+    /Concat: f: float32\[2, 5, 5\] does not fit a: float32\[2, 3, 4\] along axis 1/,
+  );
   assert.deepEqual(concat([a, g.input('h', 'float32', [2, 5, 4])], 1).shape, [2, 8, 4]);
 });
 

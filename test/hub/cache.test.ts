@@ -30,15 +30,27 @@ function cache(id: string, commit: string, files: Record<string, string>, ref = 
   writeFileSync(join(repo, 'refs', ref), commit);
 }
 
-cache('google/vit-micro', COMMIT, Object.fromEntries(['config.json', 'model.safetensors', 'preprocessor_config.json'].map((f) => [f, join(MICRO, 'hf', f)])));
+cache(
+  'google/vit-micro',
+  COMMIT,
+  Object.fromEntries(['config.json', 'model.safetensors', 'preprocessor_config.json'].map((f) => [f, join(MICRO, 'hf', f)])),
+);
 // timm's Hub layout: its own config.json (architecture + pretrained_cfg) beside timm-named weights
 const timmConfig = join(home, 'timm-config.json');
 writeFileSync(timmConfig, JSON.stringify({
   architecture: 'vit_micro_test', num_classes: 10, num_features: 64, global_pool: 'token', model_args: { num_heads: 2 },
-  pretrained_cfg: { tag: 'test', input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 0.9, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], num_classes: 10 },
+  pretrained_cfg: {
+    tag: 'test', input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 0.9, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+    num_classes: 10,
+  },
 }));
 cache('timm/vit_micro_test.in1k', COMMIT, { 'config.json': timmConfig, 'model.safetensors': join(MICRO, 'timm.safetensors') });
-cache('timm/vit_micro_test.in1k', 'ffff0000ffff0000ffff0000ffff0000ffff0000', { 'config.json': timmConfig, 'model.safetensors': join(MICRO, 'timm.safetensors') }, 'v2');
+cache(
+  'timm/vit_micro_test.in1k',
+  'ffff0000ffff0000ffff0000ffff0000ffff0000',
+  { 'config.json': timmConfig, 'model.safetensors': join(MICRO, 'timm.safetensors') },
+  'v2',
+);
 process.env.HF_HOME = home;
 delete process.env.HF_HUB_CACHE;
 
@@ -63,7 +75,10 @@ test("a timm model by id: timm's weights, heads from model_args, timm's eval tra
   assert.equal(m.format, 'timm');
   assert.equal(m.config.numHeads, 2);
   assert.deepEqual([m.preprocess.mean, m.preprocess.cropPct, m.preprocess.resize], [[0.5, 0.5, 0.5], 0.9, 'shorter-crop']);
-  assert.deepEqual(m.weights.get('head.weight')!.data, loadCheckpoint(join(MICRO, 'timm.safetensors'), { numHeads: 2 }).weights.get('head.weight')!.data);
+  assert.deepEqual(
+    m.weights.get('head.weight')!.data,
+    loadCheckpoint(join(MICRO, 'timm.safetensors'), { numHeads: 2 }).weights.get('head.weight')!.data,
+  );
   assert.match(loadCheckpoint('timm/vit_micro_test.in1k', {}, { revision: 'v2' }).path, /snapshots\/ffff0000/);
   assert.match(loadCheckpoint('timm/vit_micro_test.in1k', {}, { revision: COMMIT }).path, new RegExp(COMMIT));
 });
@@ -83,10 +98,14 @@ test('a local folder of the same name wins over the cache', () => {
 
 test('loading an id or revision not in the cache is one line naming the folder and `vitkit pull`', () => {
   assert.throws(() => loadCheckpoint('google/vit-absent'), {
-    message: `google/vit-absent is neither a local path nor a model in the Hugging Face cache (no ${hub}/models--google--vit-absent): check the path, or download it with \`vitkit pull google/vit-absent\` (or pull() in the API)`,
+    message:
+      `google/vit-absent is neither a local path nor a model in the Hugging Face cache (no ${hub}/models--google--vit-absent): ` +
+      `check the path, or download it with \`vitkit pull google/vit-absent\` (or pull() in the API)`,
   });
   assert.throws(() => loadCheckpoint('google/vit-micro', {}, { revision: 'v9' }), {
-    message: `google/vit-micro: revision 'v9' is not in the Hugging Face cache (${hub}/models--google--vit-micro has refs main): download it with \`vitkit pull google/vit-micro --revision v9\` (or pull() in the API)`,
+    message:
+      `google/vit-micro: revision 'v9' is not in the Hugging Face cache (${hub}/models--google--vit-micro has refs main): ` +
+      `download it with \`vitkit pull google/vit-micro --revision v9\` (or pull() in the API)`,
   });
 });
 
@@ -94,9 +113,19 @@ test('with HF_HUB_OFFLINE=1 the CLI reads the cache alone: a missing id or revis
   process.env.HF_HUB_OFFLINE = '1';
   const r = vitkit(['predict', join(MICRO, 'img_0.png'), '--checkpoint', 'google/vit-absent']);
   assert.equal(r.status, 1);
-  assert.equal(r.stderr, `vitkit: google/vit-absent is not a local path; as a Hub model id: google/vit-absent at revision 'main' is not in the Hugging Face cache (${hub}/models--google--vit-absent) and HF_HUB_OFFLINE is set: unset HF_HUB_OFFLINE to download it\n`);
+  assert.equal(
+    r.stderr,
+    `vitkit: google/vit-absent is not a local path; as a Hub model id: google/vit-absent at revision 'main' ` +
+      `is not in the Hugging Face cache (${hub}/models--google--vit-absent) and HF_HUB_OFFLINE is set: unset HF_HUB_OFFLINE to download it\n`,
+  );
   const rev = vitkit(['info', 'google/vit-micro', '--revision', 'v9']);
-  assert.match(rev.stderr, /^vitkit: google\/vit-micro is not a local path; as a Hub model id: google\/vit-micro at revision 'v9' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set/);
+  assert.match(
+    rev.stderr,
+    new RegExp(
+      String.raw`^vitkit: google\/vit-micro is not a local path; as a Hub model id: ` +
+        String.raw`google\/vit-micro at revision 'v9' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set`,
+    ),
+  );
   const ok = vitkit(['predict', join(MICRO, 'img_0.png'), '--checkpoint', 'timm/vit_micro_test.in1k', '--revision', 'v2', '--json']);
   assert.equal(ok.status, 0, ok.stderr);
 });

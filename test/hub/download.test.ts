@@ -56,7 +56,13 @@ test("bytes that do not hash to the Hub's sha256 are refused, and nothing of the
   const env = freshEnv();
   hub.corrupt.add('model.safetensors');
   try {
-    await assert.rejects(pull('google/vit-micro', { env }), new RegExp(`^UserError: google/vit-micro file model.safetensors: sha256 [0-9a-f]{64} differs from the Hub's ${sha} \\(corrupted on the way\\): it was not kept; run the command again$`));
+    await assert.rejects(
+      pull('google/vit-micro', { env }),
+      new RegExp(
+        `^UserError: google/vit-micro file model.safetensors: sha256 [0-9a-f]{64} differs from the Hub's ${sha} ` +
+          `\\(corrupted on the way\\): it was not kept; run the command again$`,
+      ),
+    );
   } finally {
     hub.corrupt.delete('model.safetensors');
   }
@@ -72,7 +78,10 @@ test('two pulls of one model at once: one downloads each blob, the other waits f
   const [a, b] = await Promise.all([pull('google/vit-micro', { env }), pull('google/vit-micro', { env })]);
   assert.equal(a.dir, b.dir);
   assert.equal(cdnGets(before).length, 1);
-  assert.equal(a.downloadedBytes + b.downloadedBytes, ['config.json', 'model.safetensors', 'preprocessor_config.json'].reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0));
+  assert.equal(
+    a.downloadedBytes + b.downloadedBytes,
+    ['config.json', 'model.safetensors', 'preprocessor_config.json'].reduce((n, f) => n + repos['google/vit-micro']!.files[f]!.length, 0),
+  );
   assert.deepEqual(readFileSync(join(a.dir, 'model.safetensors')), weights);
   assert.ok(!readdirSync(blobs(env)).some((f) => /\.(incomplete|vitkit-lock)$/.test(f)), 'no partial file or lock left');
 });

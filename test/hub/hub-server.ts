@@ -51,7 +51,9 @@ export async function startHubServer(repos: Record<string, HubRepo>): Promise<Hu
   const cutAfter = new Map<string, number>();
   const corrupt = new Set<string>();
   const byHash = new Map<string, { file: string; bytes: Buffer }>();
-  for (const repo of Object.values(repos)) for (const [file, bytes] of Object.entries(repo.files)) if (isLfs(file)) byHash.set(sha256(bytes), { file, bytes });
+  for (const repo of Object.values(repos)) {
+    for (const [file, bytes] of Object.entries(repo.files)) if (isLfs(file)) byHash.set(sha256(bytes), { file, bytes });
+  }
 
   const fail = (res: ServerResponse, status: number, code: string): void => {
     res.writeHead(status, { 'x-error-code': code, 'content-type': 'application/json' }).end(JSON.stringify({ error: code }));
@@ -169,7 +171,10 @@ export const TIMM_CONFIG = {
   architecture: 'vit_micro_test', num_classes: 10, num_features: 64, global_pool: 'token', model_args: { num_heads: 2 },
   label_names: Array.from({ length: 10 }, (_, i) => `class ${i}`),
   // mean = std = 0.5 and no crop margin at 224 px: the fixture's own preprocessing of img_0.png
-  pretrained_cfg: { tag: 'test', input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], num_classes: 10 },
+  pretrained_cfg: {
+    tag: 'test', input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 1, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5],
+    num_classes: 10,
+  },
 };
 
 /** The CLIP tokenizer fixture's files as a Hub repo lists them (made by test/fixtures/clip-tokenizer/make_fixtures.py). */
@@ -200,7 +205,11 @@ export function fixtureRepos(): Record<string, HubRepo> {
     'google/vit-micro': { commit: COMMIT, files: { ...hf, ...extras }, refs: { v1: COMMIT } },
     'timm/vit_micro_test.in1k': {
       commit: COMMIT,
-      files: { 'config.json': Buffer.from(JSON.stringify(TIMM_CONFIG)), 'model.safetensors': readFileSync(join(MICRO, 'timm.safetensors')), 'pytorch_model.bin': Buffer.alloc(64) },
+      files: {
+        'config.json': Buffer.from(JSON.stringify(TIMM_CONFIG)),
+        'model.safetensors': readFileSync(join(MICRO, 'timm.safetensors')),
+        'pytorch_model.bin': Buffer.alloc(64),
+      },
     },
     'google/vit-micro-sharded': {
       commit: COMMIT,
@@ -216,7 +225,13 @@ export function fixtureRepos(): Record<string, HubRepo> {
     'timm/vit_gray_test.bin_only': {
       commit: COMMIT,
       files: {
-        'config.json': Buffer.from(JSON.stringify({ ...TIMM_CONFIG, model_args: { num_heads: 4 }, pretrained_cfg: { ...TIMM_CONFIG.pretrained_cfg, input_size: [1, 28, 28] } })),
+        'config.json': Buffer.from(
+          JSON.stringify({
+            ...TIMM_CONFIG,
+            model_args: { num_heads: 4 },
+            pretrained_cfg: { ...TIMM_CONFIG.pretrained_cfg, input_size: [1, 28, 28] },
+          }),
+        ),
         'pytorch_model.bin': readFileSync(fileURLToPath(new URL('../fixtures/weights/micro_gray_p4_28.pth', import.meta.url))),
       },
     },

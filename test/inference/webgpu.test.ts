@@ -25,7 +25,9 @@ for (const [model, format, config] of FIXTURE_CHECKPOINTS) {
     const logits: Record<string, ReturnType<typeof golden.get>> = {};
     for (const device of ['webgpu', 'cpu'] as const) {
       // with the attention probabilities, which `vitkit attention` and `analyze` read (they stay within 1e-4 too)
-      const classifier = await Classifier.create(loadModel(`${FIXTURES}${model}/${format}`, { config, device }), { outputs: ['logits', 'attention'] });
+      const classifier = await Classifier.create(loadModel(`${FIXTURES}${model}/${format}`, { config, device }), {
+        outputs: ['logits', 'attention'],
+      });
       assert.equal(classifier.device, device);
       const out = await classifier.run(images);
       logits[device] = out.logits;
@@ -66,7 +68,10 @@ test('fp16: WebGPU only with shader-f16 (refused without it, auto falls back to 
     assert.ok(maxAbsDiff(got, want) < 1e-2 * scale, `${maxAbsDiff(got, want)}`);
   } else {
     const model = loadModel(path, { precision: 'fp16', device: 'webgpu' });
-    await assert.rejects(Classifier.create(model), (e: Error) => e.name === 'UserError' && /no f16 shaders .*use --precision fp32, or a GPU with shader-f16/.test(e.message));
+    await assert.rejects(
+      Classifier.create(model),
+      (e: Error) => e.name === 'UserError' && /no f16 shaders .*use --precision fp32, or a GPU with shader-f16/.test(e.message),
+    );
   }
   await auto.release();
 });

@@ -91,7 +91,10 @@ test('bad input is a one-line UserError: a template without one {}, no labels, t
   const tensors = readSafetensors(join(dir, 'model.safetensors')).tensors;
   tensors.set('text_projection.weight', { dtype: 'float32', shape: [8, 32], data: new Float32Array(256) });
   writeSafetensors(join(dir, 'model.safetensors'), tensors, {}, { force: true });
-  await assert.rejects(ZeroShotClassifier.load(dir), (e: Error) => e instanceof UserError && /embedding \(16 wide\) and the text tower's \(8\) differ/.test(e.message));
+  await assert.rejects(
+    ZeroShotClassifier.load(dir),
+    (e: Error) => e instanceof UserError && /embedding \(16 wide\) and the text tower's \(8\) differ/.test(e.message),
+  );
 });
 
 // On WebGPU (SwiftShader in CI, test/webgpu.ts) both towers run on the device, the text tower's end-token search

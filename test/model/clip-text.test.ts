@@ -23,7 +23,10 @@ for (const [folder, eos] of [['model', 643], ['legacy', LEGACY_EOS_ID]] as const
     assert.equal(config.eosTokenId, eos);
     assert.deepEqual(
       { ...config },
-      { vocabSize: 644, maxPositions: 77, embedDim: 32, depth: 2, numHeads: 2, mlpDim: 128, layerNormEps: 1e-5, mlp: 'quick_gelu', projectionDim: 16, eosTokenId: eos },
+      {
+        vocabSize: 644, maxPositions: 77, embedDim: 32, depth: 2, numHeads: 2, mlpDim: 128, layerNormEps: 1e-5, mlp: 'quick_gelu',
+        projectionDim: 16, eosTokenId: eos,
+      },
     );
     const session = await Session.create(toOnnx(clipTextGraph(config, weights, ['text_embeds', 'pooled', 'encoded'])));
     const out = await session.run({ input_ids: expected.get(`${folder}.ids`)! });
@@ -79,7 +82,10 @@ test('clipTextParameterShapes names every tensor the loader gives, with its shap
 
 test('at ViT-B/32\'s size the text tower has transformers\' parameter count (text_model + text_projection)', () => {
   const manifest = JSON.parse(readFileSync(`${ZERO_SHOT}manifest.json`, 'utf8')) as { b32_text_params: number };
-  const b32 = { vocabSize: 49408, maxPositions: 77, embedDim: 512, depth: 12, numHeads: 8, mlpDim: 2048, layerNormEps: 1e-5, mlp: 'quick_gelu', projectionDim: 512, eosTokenId: 2 } as const;
+  const b32 = {
+    vocabSize: 49408, maxPositions: 77, embedDim: 512, depth: 12, numHeads: 8, mlpDim: 2048, layerNormEps: 1e-5,
+    mlp: 'quick_gelu', projectionDim: 512, eosTokenId: 2,
+  } as const;
   const count = [...clipTextParameterShapes(b32).values()].reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   assert.equal(count, manifest.b32_text_params);
 });

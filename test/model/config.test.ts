@@ -20,7 +20,10 @@ test('overrides spread on top and are checked', () => {
 });
 
 test('unknown arch names the known ones', () => {
-  assert.throws(() => preset('vit_gigantic'), (e: unknown) => e instanceof UserError && /unknown arch 'vit_gigantic' \(expected one of: vit_tiny_patch16_224/.test(e.message));
+  assert.throws(
+    () => preset('vit_gigantic'),
+    (e: unknown) => e instanceof UserError && /unknown arch 'vit_gigantic' \(expected one of: vit_tiny_patch16_224/.test(e.message),
+  );
 });
 
 test('heads from width by the standard table', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import type { Tensor } from '../../src/graph/tensor.ts';
 import type { ViTConfig } from '../../src/model/config.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { readSafetensors } from '../../src/weights/safetensors.ts';
 

@@ -17,7 +17,7 @@ import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { type ViTConfig, embeddingOutput } from '../../src/model/config.ts';
 import { FLOAT32_OPS, float16Graph } from '../../src/model/fp16.ts';
 import { quantizeWeights } from '../../src/model/int8.ts';
-import { type ViTOutputName, inferenceGraph } from '../../src/model/vit.ts';
+import { type ViTOutputName, inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES, expected } from '../fixtures.ts';
@@ -93,7 +93,10 @@ test('fp16 through loadModel and Classifier: float32 outputs, attention probabil
   assert.ok(relErr(y['attn.0']!, x['attn.0']!) < BOUND);
   await Promise.all([a.release(), b.release()]);
   // the same through Classifier's precision option on a model loaded in fp32
-  const [c, d] = await Promise.all([Classifier.create(loadModel(path), { outputs: ['logits'], precision: 'fp16' }), Classifier.create(fp16, { outputs: ['logits'] })]);
+  const [c, d] = await Promise.all([
+    Classifier.create(loadModel(path), { outputs: ['logits'], precision: 'fp16' }),
+    Classifier.create(fp16, { outputs: ['logits'] }),
+  ]);
   assert.equal(c.model.precision, 'fp16');
   assert.deepEqual((await c.run(images)).logits!.data, (await d.run(images)).logits!.data);
   await Promise.all([c.release(), d.release()]);

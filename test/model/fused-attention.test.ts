@@ -7,7 +7,7 @@ import { inlineComposites } from '../../src/graph/graph.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import { type Tensor, tensor } from '../../src/graph/tensor.ts';
 import { quantizeWeights } from '../../src/model/int8.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
@@ -47,7 +47,10 @@ test('int8 weights: fused is QAttention over the int8 q/k/v projection, mha a Mu
   const logits: Tensor[] = [];
   // [kernel, its op, in how many blocks, int8 linear layers outside it]: patch embedding and head, per block those
   // outside the attention node, and in the last block (class token only, see above) MultiHeadAttention's q/k/v
-  const kernels = [['fused', 'QAttention', config.depth - 1, 3 + 3 * config.depth], ['mha', 'MultiHeadAttention', config.depth, 2 + 4 * config.depth]] as const;
+  const kernels = [
+    ['fused', 'QAttention', config.depth - 1, 3 + 3 * config.depth],
+    ['mha', 'MultiHeadAttention', config.depth, 2 + 4 * config.depth],
+  ] as const;
   for (const [kernel, op, blocks, linear] of kernels) {
     const graph = inferenceGraph(config, q, ['logits'], { kernel });
     const nodes = inlineComposites(graph.nodes);

@@ -6,7 +6,10 @@ import { initParameters } from '../../src/model/init.ts';
 import { parameterShapes } from '../../src/model/params.ts';
 
 test('withNewHead drops the head and pre-logits layer and attaches a zero K-class head', () => {
-  const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 10, preLogitsDim: 24 });
+  const cfg = checkConfig({
+    ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 10,
+    preLogitsDim: 24,
+  });
   const before = initParameters(cfg, { seed: 1 });
   const { config, weights } = withNewHead(cfg, before, 3);
   assert.equal(config.numClasses, 3);

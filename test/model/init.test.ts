@@ -5,7 +5,9 @@ import { initParameters, truncNormal } from '../../src/model/init.ts';
 import { parameterShapes } from '../../src/model/params.ts';
 import { Rng } from '../../src/rng.ts';
 
-const cfg = checkConfig({ ...defaultConfig, imgSize: 32, patchSize: 4, inChans: 3, embedDim: 64, depth: 2, numHeads: 4, mlpDim: 128, numClasses: 10 });
+const cfg = checkConfig({
+  ...defaultConfig, imgSize: 32, patchSize: 4, inChans: 3, embedDim: 64, depth: 2, numHeads: 4, mlpDim: 128, numClasses: 10,
+});
 
 function stats(a: Float32Array): { mean: number; std: number; maxAbs: number } {
   let s = 0;

@@ -12,7 +12,7 @@ import { Classifier, loadModel } from '../../src/inference/classifier.ts';
 import { preset } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
 import { SCALE_SUFFIX, dequantizeWeights, isQuantized, linearLayers, quantizeWeights } from '../../src/model/int8.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { loadCheckpoint, saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { writeSafetensors } from '../../src/weights/safetensors.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
@@ -28,7 +28,14 @@ test('weights are quantized symmetrically per output channel, within half a step
   w.set('head.weight', tensor('float32', [3, 192], new Float32Array(576))); // a zero-initialised head
   const q = quantizeWeights(cfg, w);
   assert.ok(isQuantized(q) && !isQuantized(w));
-  assert.deepEqual(linearLayers(cfg), ['patch_embed.proj', 'blocks.0.attn.qkv', 'blocks.0.attn.proj', 'blocks.0.mlp.fc1', 'blocks.0.mlp.fc2', 'head']);
+  assert.deepEqual(linearLayers(cfg), [
+    'patch_embed.proj',
+    'blocks.0.attn.qkv',
+    'blocks.0.attn.proj',
+    'blocks.0.mlp.fc1',
+    'blocks.0.mlp.fc2',
+    'head',
+  ]);
   const back = dequantizeWeights(cfg, q);
   for (const layer of linearLayers(cfg)) {
     const name = `${layer}.weight`;
@@ -113,16 +120,36 @@ test('damaged int8 checkpoints are one-line errors naming the file and the tenso
     return path;
   };
   const cases: [string, (sd: StateDict) => void, RegExp][] = [
-    ['no-scale.safetensors', (sd) => sd.delete('blocks.0.mlp.fc1.weight_scale'), /'blocks\.0\.mlp\.fc1\.weight' is int8 without 'blocks\.0\.mlp\.fc1\.weight_scale'/],
-    ['bad-scale.safetensors', (sd) => sd.set('head.weight_scale', tensor('float32', [3], new Float32Array(3).fill(1))), /'head\.weight_scale' is float32\[3\], expected float32\[4\] or \[1\]/],
-    ['neg-scale.safetensors', (sd) => sd.set('head.weight_scale', tensor('float32', [1], Float32Array.of(-1))), /'head\.weight_scale' has a scale that is not a positive finite number/],
-    ['int8-norm.safetensors', (sd) => sd.set('blocks.0.norm1.weight', tensor('int8', [192], new Int8Array(192))), /'blocks\.0\.norm1\.weight' is int8, but only linear-layer weights may be/],
+    [
+      'no-scale.safetensors',
+      (sd) => sd.delete('blocks.0.mlp.fc1.weight_scale'),
+      /'blocks\.0\.mlp\.fc1\.weight' is int8 without 'blocks\.0\.mlp\.fc1\.weight_scale'/,
+    ],
+    [
+      'bad-scale.safetensors',
+      (sd) => sd.set('head.weight_scale', tensor('float32', [3], new Float32Array(3).fill(1))),
+      /'head\.weight_scale' is float32\[3\], expected float32\[4\] or \[1\]/,
+    ],
+    [
+      'neg-scale.safetensors',
+      (sd) => sd.set('head.weight_scale', tensor('float32', [1], Float32Array.of(-1))),
+      /'head\.weight_scale' has a scale that is not a positive finite number/,
+    ],
+    [
+      'int8-norm.safetensors',
+      (sd) => sd.set('blocks.0.norm1.weight', tensor('int8', [192], new Int8Array(192))),
+      /'blocks\.0\.norm1\.weight' is int8, but only linear-layer weights may be/,
+    ],
     ['half.safetensors', (sd) => sd.set('head.weight', dequantizeWeights(cfg, q).get('head.weight')!), /'head\.weight_scale' scales no int8 weight/],
     ['orphan.safetensors', (sd) => sd.set('pos_embed_scale', tensor('float32', [1], Float32Array.of(1))), /'pos_embed_scale' scales no int8 weight/],
   ];
   for (const [file, edit, pattern] of cases) {
     const path = write(file, edit);
-    assert.throws(() => loadCheckpoint(path), (e: Error) => e.name === 'UserError' && !e.message.includes('\n') && e.message.includes(file) && pattern.test(e.message), file);
+    assert.throws(
+      () => loadCheckpoint(path),
+      (e: Error) => e.name === 'UserError' && !e.message.includes('\n') && e.message.includes(file) && pattern.test(e.message),
+      file,
+    );
   }
 });
 

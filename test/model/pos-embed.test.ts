@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import { atResolution, resamplePosEmbed } from '../../src/model/pos-embed.ts';
 import type { PosResample } from '../../src/model/config.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';

@@ -32,7 +32,11 @@ test('micro hybrid ViT in float64: loss gradients match finite differences for t
   const args: FdArg[] = [
     { name: 'images', shape: [2, 2, 8, 8] },
     { name: 'labels', shape: [2], dtype: 'int64', data: [1, 2] },
-    ...shapes.map(([name, shape], i): FdArg => ({ name, shape, data: Array.from(randn(shape, 50 + i), (x) => (/norm\d?\.weight$/.test(name) ? 1 + 0.3 * x : 0.4 * x)) })),
+    ...shapes.map(([name, shape], i): FdArg => ({
+      name,
+      shape,
+      data: Array.from(randn(shape, 50 + i), (x) => (/norm\d?\.weight$/.test(name) ? 1 + 0.3 * x : 0.4 * x)),
+    })),
   ];
   await fdCheck(args, (images, labels, ...ps) => {
     const byName = new Map(shapes.map(([n], i) => [n, ps[i]!]));
@@ -50,7 +54,8 @@ test("float32 training graphs (onnxruntime's own Conv, ConvTranspose kernels) gi
     gradients(ce.loss, params).forEach((d) => g.output(d));
     const feeds: Record<string, Tensor> = { labels: { dtype: 'int64', shape: [2], data: BigInt64Array.of(0n, 2n) } };
     for (const [k, t] of [['images', { shape: [2, 2, 8, 8], data: randn([2, 2, 8, 8], 1) }], ...initialWeights()] as const) {
-      feeds[k] = dtype === 'float32' ? { dtype, shape: t.shape, data: Float32Array.from(t.data) } : { dtype, shape: t.shape, data: Float64Array.from(t.data) };
+      feeds[k] =
+        dtype === 'float32' ? { dtype, shape: t.shape, data: Float32Array.from(t.data) } : { dtype, shape: t.shape, data: Float64Array.from(t.data) };
     }
     return { out: await (await session(g)).run(feeds), params };
   };

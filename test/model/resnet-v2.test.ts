@@ -7,7 +7,7 @@ import { toOnnx } from '../../src/graph/onnx.ts';
 import { gridSize, preset, presets } from '../../src/model/config.ts';
 import { countParameters } from '../../src/model/params.ts';
 import { backboneFlops, featureSize, samePads } from '../../src/model/resnet-v2.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadCheckpoint } from '../../src/weights/checkpoint.ts';
 import { FIXTURES, expected, maxAbsDiff } from '../fixtures.ts';
@@ -26,7 +26,10 @@ for (const [model, entry] of Object.entries(hybrids)) {
       assert.equal(gridSize(config), entry.backbone.grid[0]);
       const session = await Session.create(toOnnx(inferenceGraph(config, weights, ['logits', 'pooled', 'attention'])));
       const out = await session.run({ images: golden.get('input')! });
-      const errors = { logits: maxAbsDiff(out.logits!, golden.get('logits')!), pooled: maxAbsDiff(out.pooled!, golden.get('pooled')!) } as Record<string, number>;
+      const errors = { logits: maxAbsDiff(out.logits!, golden.get('logits')!), pooled: maxAbsDiff(out.pooled!, golden.get('pooled')!) } as Record<
+        string,
+        number
+      >;
       for (let i = 0; i < config.depth; i++) errors[`attn.${i}`] = maxAbsDiff(out[`attn.${i}`]!, golden.get(`attn.${i}`)!);
       for (const [k, e] of Object.entries(errors)) assert.ok(e < 1e-4, `${k}: ${e}`);
     });
@@ -65,7 +68,10 @@ test("TensorFlow 'SAME' padding as the fixtures' README spells it out", () => {
 
 test('hybrid configs are checked: GroupNorm widths, stage lists, a feature map too small to project', () => {
   const cifar = presets.vit_hybrid_cifar!;
-  assert.throws(() => preset('vit_hybrid_cifar', { backbone: { ...cifar.backbone!, stemChs: 48 } }), /width 48 does not split into GroupNorm's 32 groups/);
+  assert.throws(
+    () => preset('vit_hybrid_cifar', { backbone: { ...cifar.backbone!, stemChs: 48 } }),
+    /width 48 does not split into GroupNorm's 32 groups/,
+  );
   assert.throws(() => preset('vit_hybrid_cifar', { backbone: { ...cifar.backbone!, channels: [] } }), /1 stages but 0 channel widths/);
   assert.throws(() => preset('vit_hybrid_cifar', { patchSize: 16 }), /8×8 feature map of 128 channels, smaller than the 16-cell projection/);
   // Any resolution: 'SAME' layers round up, the projection floors.

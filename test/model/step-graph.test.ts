@@ -9,7 +9,7 @@ import { Session } from '../../src/runtime/session.ts';
 import { optimizerScalarFeeds } from '../../src/autodiff/optim.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { inferenceGraph, prefixGraph } from '../../src/model/vit.ts';
+import { inferenceGraph, prefixGraph } from '../../src/model/inference-graph.ts';
 import { selectionRule } from '../../src/model/trainable.ts';
 import { buildApplyGraph, buildEvalGraph, buildGradGraph, buildStepGraph } from '../../src/model/step-graph.ts';
 import { PACK_BELOW } from '../../src/model/update-packing.ts';
@@ -28,7 +28,10 @@ test('step graph: inputs, outputs and shapes', () => {
   assert.deepEqual(spec.slots, ['m', 'v']);
   assert.deepEqual(spec.scalars, ['lr', 'bias_correction1', 'bias_correction2']);
   assert.deepEqual(new Set(inputs), new Set(['images', 'labels', ...ps, ...ps.map((n) => `m.${n}`), ...ps.map((n) => `v.${n}`), ...spec.scalars]));
-  assert.deepEqual(new Set(outputs), new Set(['loss', 'correct', 'grad_norm', ...ps.map((n) => `new.${n}`), ...ps.map((n) => `new.m.${n}`), ...ps.map((n) => `new.v.${n}`)]));
+  assert.deepEqual(
+    new Set(outputs),
+    new Set(['loss', 'correct', 'grad_norm', ...ps.map((n) => `new.${n}`), ...ps.map((n) => `new.m.${n}`), ...ps.map((n) => `new.v.${n}`)]),
+  );
   for (const o of spec.graph.outputs) assert.ok(o.shape.every((d) => typeof d === 'number'), `${o} is static`);
   const s2 = buildStepGraph(microGray, { batch: 8, optimizer: sgd, exposeGradients: true });
   assert.deepEqual(s2.slots, ['momentum']);
@@ -66,7 +69,10 @@ for (const packBelow of [0, PACK_BELOW]) {
         const expected = f32(get(`adamw.after.${s}.${n}`));
         after.checkAdam(`after.${s}.${n}`, n, f32(out[`new.${n}`]!), expected, { lr: 1e-3, steps: s + 1 });
         // The update itself (after − before) to a looser bound: Adam normalises tiny gradients to ~lr steps.
-        upd.checkAdam(`update.${s}.${n}`, n, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)), { lr: 1e-3, steps: s + 1 });
+        upd.checkAdam(`update.${s}.${n}`, n, delta(f32(out[`new.${n}`]!), f32(state[n]!)), delta(expected, f32(state[n]!)), {
+          lr: 1e-3,
+          steps: s + 1,
+        });
         state[n] = out[`new.${n}`]!;
         state[`m.${n}`] = out[`new.m.${n}`]!;
         state[`v.${n}`] = out[`new.v.${n}`]!;
@@ -161,13 +167,21 @@ test('eval graph: any batch size, same loss as the step graph', async () => {
 });
 
 test('every parameter receives a finite, non-zero gradient (avg pooling, pre-logits head, no qkv bias)', async () => {
-  for (const over of [{ pool: 'avg', classToken: true, preLogitsDim: 6 }, { pool: 'avg', classToken: false, qkvBias: false }, { pool: 'token' }] as const) {
-    const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 2, embedDim: 8, depth: 1, numHeads: 2, mlpDim: 16, numClasses: 3, ...over });
+  for (const over of [
+    { pool: 'avg', classToken: true, preLogitsDim: 6 },
+    { pool: 'avg', classToken: false, qkvBias: false },
+    { pool: 'token' },
+  ] as const) {
+    const cfg = checkConfig({
+      ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 2, embedDim: 8, depth: 1, numHeads: 2, mlpDim: 16, numClasses: 3, ...over,
+    });
     const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'sgd', momentum: 0 }, exposeGradients: true });
     const session = await Session.create(toOnnx(spec.graph), { threads: 1 });
     const feeds: Record<string, Tensor> = Object.fromEntries(initParameters(cfg, { seed: 1 }));
     // A larger cls_token than timm's 1e-6 so its gradient is clearly non-zero.
-    if (feeds['cls_token']) feeds['cls_token'] = { ...feeds['cls_token'], data: Float32Array.from(feeds['cls_token'].data as Float32Array, (v) => v * 1e5) };
+    if (feeds['cls_token']) {
+      feeds['cls_token'] = { ...feeds['cls_token'], data: Float32Array.from(feeds['cls_token'].data as Float32Array, (v) => v * 1e5) };
+    }
     feeds['images'] = { dtype: 'float32', shape: [2, 2, 8, 8], data: Float32Array.from({ length: 256 }, (_, i) => Math.sin(i)) };
     feeds['labels'] = { dtype: 'int64', shape: [2], data: BigInt64Array.of(0n, 2n) };
     Object.assign(feeds, optimizerScalarFeeds({ kind: 'sgd' }, 0.1, 1));
@@ -250,8 +264,16 @@ test('features graph: the head alone on the pooled features makes the image grap
   const pooled = await Session.create(toOnnx(inferenceGraph(microGray, weights, ['pooled'], { kernel: 'plain' })), { threads: 2 });
   const features = (await pooled.run({ images: get('x.0') }))['pooled']!;
   await pooled.release();
-  const zeros = (n: string): [string, Tensor] => [n, { dtype: 'float32', shape: weights.get(n.slice(2))!.shape, data: new Float32Array(f32(weights.get(n.slice(2))!).length) }];
-  const feeds: Record<string, Tensor> = { ...Object.fromEntries(weights), ...Object.fromEntries(state.slice(2).map(zeros)), labels: get('y.0'), ...optimizerScalarFeeds(adamw, 1e-2, 1) };
+  const zeros = (n: string): [string, Tensor] => [
+    n,
+    { dtype: 'float32', shape: weights.get(n.slice(2))!.shape, data: new Float32Array(f32(weights.get(n.slice(2))!).length) },
+  ];
+  const feeds: Record<string, Tensor> = {
+    ...Object.fromEntries(weights),
+    ...Object.fromEntries(state.slice(2).map(zeros)),
+    labels: get('y.0'),
+    ...optimizerScalarFeeds(adamw, 1e-2, 1),
+  };
   const run = async (graph: Graph, input: Record<string, Tensor>) => {
     const s = await Session.create(toOnnx(graph), { threads: 2 });
     const out = await s.run({ ...feeds, ...input });
@@ -264,11 +286,17 @@ test('features graph: the head alone on the pooled features makes the image grap
   for (const o of ['loss', 'grad_norm', 'new.head.weight', 'new.head.bias', 'new.m.head.weight']) {
     f32(a[o]!).forEach((v, i) => assert.ok(Math.abs(v - f32(b[o]!)[i]!) <= TOL * Math.max(1, Math.abs(v)), `${o}[${i}]`));
   }
-  assert.throws(() => buildStepGraph(microGray, { ...opts, start: 'features', trainable: undefined }), /trains the head alone, but 'cls_token' is trainable/);
+  assert.throws(
+    () => buildStepGraph(microGray, { ...opts, start: 'features', trainable: undefined }),
+    /trains the head alone, but 'cls_token' is trainable/,
+  );
   assert.throws(() => buildStepGraph(microGray, { ...opts, start: 'features', dropout: 0.1 }), /dropout, drop path and LoRA do not apply/);
   const deit = checkConfig({ ...microGray, distToken: true });
   assert.throws(() => buildStepGraph(deit, { ...opts, start: 'features' }), /distillation head/);
-  assert.deepEqual(buildEvalGraph(microGray, { start: 'features' }).graph.inputs.map((v) => v.name).sort(), ['features', 'head.bias', 'head.weight', 'labels']);
+  assert.deepEqual(
+    buildEvalGraph(microGray, { start: 'features' }).graph.inputs.map((v) => v.name).sort(),
+    ['features', 'head.bias', 'head.weight', 'labels'],
+  );
 });
 
 test('a graph that starts at block k on the tokens entering it makes the image graph’s step for last:K; refuses below', async () => {
@@ -277,7 +305,9 @@ test('a graph that starts at block k on the tokens entering it makes the image g
   const spec = buildStepGraph(microGray, { ...opts, start: { block: 1 } });
   const inputs = new Set(spec.graph.inputs.map((v) => v.name));
   assert.ok(inputs.has('tokens') && !inputs.has('images'));
-  for (const n of ['pos_embed', 'cls_token', 'patch_embed.proj.weight', 'blocks.0.norm1.weight', 'blocks.0.mlp.fc2.bias']) assert.ok(!inputs.has(n), n);
+  for (const n of ['pos_embed', 'cls_token', 'patch_embed.proj.weight', 'blocks.0.norm1.weight', 'blocks.0.mlp.fc2.bias']) {
+    assert.ok(!inputs.has(n), n);
+  }
   for (const n of ['blocks.1.norm1.weight', 'blocks.1.attn.qkv.weight', 'norm.weight', 'head.weight']) assert.ok(inputs.has(n), n);
   assert.deepEqual(spec.trainable, buildStepGraph(microGray, opts).trainable);
   const weights = params('init.');
@@ -285,9 +315,17 @@ test('a graph that starts at block k on the tokens entering it makes the image g
   const tokens = (await prefix.run({ images: get('x.0') }))['tokens']!;
   await prefix.release();
   assert.deepEqual(tokens.shape, [8, 50, 32]);
-  const zeros = (n: string): [string, Tensor] => [n, { dtype: 'float32', shape: weights.get(n.slice(2))!.shape, data: new Float32Array(f32(weights.get(n.slice(2))!).length) }];
+  const zeros = (n: string): [string, Tensor] => [
+    n,
+    { dtype: 'float32', shape: weights.get(n.slice(2))!.shape, data: new Float32Array(f32(weights.get(n.slice(2))!).length) },
+  ];
   const state = spec.trainable.flatMap((n) => [`m.${n}`, `v.${n}`]);
-  const feeds: Record<string, Tensor> = { ...Object.fromEntries(weights), ...Object.fromEntries(state.map(zeros)), labels: get('y.0'), ...optimizerScalarFeeds(adamw, 1e-2, 1) };
+  const feeds: Record<string, Tensor> = {
+    ...Object.fromEntries(weights),
+    ...Object.fromEntries(state.map(zeros)),
+    labels: get('y.0'),
+    ...optimizerScalarFeeds(adamw, 1e-2, 1),
+  };
   const run = async (graph: Graph, input: Record<string, Tensor>) => {
     const s = await Session.create(toOnnx(graph), { threads: 2 });
     const known = new Set(s.inputNames);
@@ -300,14 +338,23 @@ test('a graph that starts at block k on the tokens entering it makes the image g
   // the same ops on the same block-1 input (plain attention in both): equal to float32 rounding
   const outs = ['loss', 'correct', 'grad_norm', ...spec.trainable.flatMap((n) => [`new.${n}`, `new.m.${n}`, `new.v.${n}`])];
   for (const o of outs) f32(a[o]!).forEach((v, i) => assert.ok(Math.abs(v - f32(b[o]!)[i]!) <= TOL * Math.max(1, Math.abs(v)), `${o}[${i}]`));
-  assert.throws(() => buildStepGraph(microGray, { ...opts, start: { block: 1 }, trainable: undefined }), /starts at block 1 trains nothing below it, but 'cls_token' is trainable/);
+  assert.throws(
+    () => buildStepGraph(microGray, { ...opts, start: { block: 1 }, trainable: undefined }),
+    /starts at block 1 trains nothing below it, but 'cls_token' is trainable/,
+  );
   const lora = { rank: 2 };
   const withLora = (n: string) => lastBlock(n) || n.endsWith('.lora_A') || n.endsWith('.lora_B');
-  assert.throws(() => buildStepGraph(microGray, { ...opts, trainable: withLora, start: { block: 1 }, lora }), /but 'blocks\.0\.attn\.qkv\.lora_A' is trainable/);
+  assert.throws(
+    () => buildStepGraph(microGray, { ...opts, trainable: withLora, start: { block: 1 }, lora }),
+    /but 'blocks\.0\.attn\.qkv\.lora_A' is trainable/,
+  );
   assert.throws(() => buildStepGraph(microGray, { ...opts, start: { block: 3 } }), /the model has blocks 0…1/);
   const atZero = buildStepGraph(microGray, { ...opts, trainable: selectionRule(microGray, { lastBlocks: 2 }), start: { block: 0 } });
   const zeroInputs = atZero.graph.inputs.map((v) => v.name);
-  assert.ok(zeroInputs.includes('tokens') && zeroInputs.includes('blocks.0.norm1.weight') && !zeroInputs.includes('pos_embed'), 'block 0: after the embedding');
+  assert.ok(
+    zeroInputs.includes('tokens') && zeroInputs.includes('blocks.0.norm1.weight') && !zeroInputs.includes('pos_embed'),
+    'block 0: after the embedding',
+  );
   const evalInputs = buildEvalGraph(microGray, { start: { block: 1 } }).graph.inputs.map((v) => v.name);
   assert.ok(evalInputs.includes('tokens') && !evalInputs.includes('blocks.0.norm1.weight'));
 });

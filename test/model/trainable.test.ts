@@ -15,7 +15,9 @@ test('--train parses all|head|bias|last:K|lora:R and their combinations; bad par
   assert.deepEqual(parseTrainSelection('head'), {});
   assert.deepEqual(parseTrainSelection('lora:8,head', { alpha: 16, targets: ['qkv'] }), { lora: { alpha: 16, targets: ['qkv'], rank: 8 } });
   assert.deepEqual(parseTrainSelection('bias, last:2'), { bias: true, lastBlocks: 2 });
-  for (const s of ['all', 'head', 'bias,head', 'last:2,head', 'lora:4,head', 'lora:4,last:1,bias,head']) assert.equal(formatTrainSelection(parseTrainSelection(s)), s);
+  for (const s of ['all', 'head', 'bias,head', 'last:2,head', 'lora:4,head', 'lora:4,last:1,bias,head']) {
+    assert.equal(formatTrainSelection(parseTrainSelection(s)), s);
+  }
   assert.throws(() => parseTrainSelection('lora'), /'lora' needs a positive integer \(e\.g\. lora:8\)/);
   assert.throws(() => parseTrainSelection('last:0'), /needs a positive integer/);
   assert.throws(() => parseTrainSelection('all,bias'), /'all' trains everything already/);
@@ -48,7 +50,11 @@ const backward = (g: Graph) => g.nodes.filter((n) => n.scope?.startsWith('grad.'
 test('the step graph differentiates only towards trainable tensors: no backward node of a frozen block exists', () => {
   const full = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'adamw' } });
   const frozenBlocks = (spec: ReturnType<typeof buildStepGraph>, below: number) =>
-    new Set([...spec.params.keys()].filter((n) => !/^blocks\.\d+\./.test(n) ? /^(patch_embed|pos_embed|cls_token)/.test(n) : Number(n.split('.')[1]) < below && !n.includes('.lora_')));
+    new Set(
+      [...spec.params.keys()].filter((n) =>
+        !/^blocks\.\d+\./.test(n) ? /^(patch_embed|pos_embed|cls_token)/.test(n) : Number(n.split('.')[1]) < below && !n.includes('.lora_'),
+      ),
+    );
   for (const [sel, below] of [[{ lastBlocks: 1 }, 3], [{ lastBlocks: 2 }, 2], [{}, 4]] as const) {
     const spec = buildStepGraph(cfg, { batch: 2, optimizer: { kind: 'adamw' }, trainable: selectionRule(cfg, sel) });
     const g = spec.graph;
@@ -61,7 +67,11 @@ test('the step graph differentiates only towards trainable tensors: no backward 
     const depends = new Set<Value>(g.inputs.filter((v) => trained.has(v.name)));
     for (const n of g.nodes) if (n.inputs.some((x) => x && depends.has(x))) n.outputs.forEach((o) => depends.add(o));
     const forwardOut = new Set(g.nodes.filter((n) => !n.scope).flatMap((n) => n.outputs));
-    const kept = new Set(backward(g).flatMap((n) => n.inputs).filter((x): x is Value => !!x && forwardOut.has(x) && !depends.has(x) && !weights.has(x) && x.dtype === 'float32'));
+    const kept = new Set(
+      backward(g)
+        .flatMap((n) => n.inputs)
+        .filter((x): x is Value => !!x && forwardOut.has(x) && !depends.has(x) && !weights.has(x) && x.dtype === 'float32'),
+    );
     assert.ok(kept.size <= 1, `${formatTrainSelection(sel)}: the backward keeps ${[...kept].map(String).join(', ')}`);
     const entering = sel.lastBlocks ? [2, 17, 16] : [2, 16]; // the tokens entering the first trained block, or the pooled features
     for (const v of kept) assert.deepEqual(v.shape, entering, 'only the input of the lowest trainable layer');
@@ -79,7 +89,9 @@ test('LoRA step graph: gradients flow through every block, but no frozen weight 
   assert.equal(spec.trainable.length, 2 + 4 * 4 * 2, 'the head and the A, B of 4 layers × 4 blocks');
   const frozenMatrices = ['[48,16]', '[16,16]', '[24,16]', '[16,24]'];
   const weightViews = derived(spec.graph, new Set(spec.params.keys())); // W transposed for dx = dy·W is not a gradient
-  const formed = backward(spec.graph).flatMap((n) => n.outputs).filter((o) => !weightViews.has(o) && frozenMatrices.includes(`[${o.shape.join(',')}]`));
+  const formed = backward(spec.graph)
+    .flatMap((n) => n.outputs)
+    .filter((o) => !weightViews.has(o) && frozenMatrices.includes(`[${o.shape.join(',')}]`));
   assert.deepEqual(formed.map(String), [], 'no [out, in] weight gradient is formed');
   const grads = spec.graph.outputs.filter((o) => o.name.startsWith('new.m.')).map((o) => o.name);
   assert.ok(grads.includes('new.m.blocks.0.attn.qkv.lora_A'), 'the lowest adapter trains');

@@ -50,7 +50,12 @@ test('pack then unpack gives back every member, named, through Splits of at most
   const splits = g.nodes.filter((n) => n.opType === 'Split');
   assert.ok(splits.length > 1 && splits.every((n) => n.outputs.length <= 7), `Splits of ${splits.map((n) => n.outputs.length)} parts`);
   const rng = new Rng(3);
-  const feeds = Object.fromEntries(group.members.map((m) => [m.name, { dtype: 'float32' as const, shape: m.shape, data: Float32Array.from({ length: numel(m.shape) }, () => rng.normal()) }]));
+  const feeds = Object.fromEntries(
+    group.members.map((m) => [
+      m.name,
+      { dtype: 'float32' as const, shape: m.shape, data: Float32Array.from({ length: numel(m.shape) }, () => rng.normal()) },
+    ]),
+  );
   const session = await Session.create(toOnnx(g), { threads: 1 });
   const out = await session.run(feeds);
   await session.release();
@@ -62,7 +67,9 @@ test('pack then unpack gives back every member, named, through Splits of at most
 
 test('a step with packed and single tensors is AdamW with clipping, element for element', async () => {
   // fc1 and fc2 have 64 × 1,024 = PACK_BELOW elements, so they update alone; every other tensor is packed
-  const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 64, depth: 1, numHeads: 2, mlpDim: 1024, numClasses: 3 });
+  const cfg = checkConfig({
+    ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 64, depth: 1, numHeads: 2, mlpDim: 1024, numClasses: 3,
+  });
   const optimizer = { kind: 'adamw', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 } as const;
   const [lr, clip, batch] = [1e-2, 0.05, 4];
   const spec = buildStepGraph(cfg, { batch, optimizer, clipNorm: clip, exposeGradients: true, packBelow: PACK_BELOW });

@@ -33,8 +33,13 @@ async function run(g: Graph, feeds: Record<string, number[]>, dtype: 'float32' |
 
 /** The output size of conv2d for a geometry, and the ConvTranspose output padding that maps it back to the input's. */
 function convOut(geo: Geometry): { dims: number[]; outputPadding: [number, number] } {
-  const reach = (i: number, o: number) => (geo.strides?.[i] ?? 1) * (o - 1) + (geo.w[2 + i]! - 1) * (geo.dilations?.[i] ?? 1) + 1 - (geo.pads?.[i] ?? 0) - (geo.pads?.[i + 2] ?? 0);
-  const out = (i: number) => Math.floor((geo.x[2 + i]! + (geo.pads?.[i] ?? 0) + (geo.pads?.[i + 2] ?? 0) - (geo.w[2 + i]! - 1) * (geo.dilations?.[i] ?? 1) - 1) / (geo.strides?.[i] ?? 1)) + 1;
+  const reach = (i: number, o: number) =>
+    (geo.strides?.[i] ?? 1) * (o - 1) + (geo.w[2 + i]! - 1) * (geo.dilations?.[i] ?? 1) + 1 - (geo.pads?.[i] ?? 0) - (geo.pads?.[i + 2] ?? 0);
+  const out = (i: number) =>
+    Math.floor(
+      (geo.x[2 + i]! + (geo.pads?.[i] ?? 0) + (geo.pads?.[i + 2] ?? 0) - (geo.w[2 + i]! - 1) * (geo.dilations?.[i] ?? 1) - 1) /
+        (geo.strides?.[i] ?? 1),
+    ) + 1;
   const [oh, ow] = [out(0), out(1)];
   return { dims: [geo.x[0]!, geo.w[0]!, oh, ow], outputPadding: [geo.x[2]! - reach(0, oh), geo.x[3]! - reach(1, ow)] };
 }
@@ -80,6 +85,8 @@ test('Conv without bias', async () => {
 test('ConvTranspose gradients (input, weight, bias)', async () => {
   for (const geo of [geometries['3×3 stride 2, pads (0, 1)']!, geometries['3×3 dilation 2, stride 2, rectangular']!]) {
     const { dims, outputPadding } = convOut(geo);
-    await fdCheck([{ shape: dims }, { shape: geo.w }, { shape: [geo.w[1]!] }], (x, w, b) => convTranspose2d(x, w!, b!, { ...geo, outputPadding }), { maxCoords: 30 });
+    await fdCheck([{ shape: dims }, { shape: geo.w }, { shape: [geo.w[1]!] }], (x, w, b) => convTranspose2d(x, w!, b!, { ...geo, outputPadding }), {
+      maxCoords: 30,
+    });
   }
 });

@@ -39,7 +39,10 @@ test('Max and Min with broadcasting (inputs ≥ 0.05 apart), and ties split the 
   const [dx, dy] = gradients(reduceSum(ew.max(x, y), 'all'), [x, y]);
   g.output(dx!);
   g.output(dy!);
-  const out = await (await session(g)).run({ x: { dtype: 'float64', shape: [2], data: Float64Array.of(1, 2) }, y: { dtype: 'float64', shape: [2], data: Float64Array.of(1, 3) } });
+  const out = await (await session(g)).run({
+    x: { dtype: 'float64', shape: [2], data: Float64Array.of(1, 2) },
+    y: { dtype: 'float64', shape: [2], data: Float64Array.of(1, 3) },
+  });
   assert.deepEqual(Array.from(out['grad.x']!.data as Float64Array), [0.5, 0]);
   assert.deepEqual(Array.from(out['grad.y']!.data as Float64Array), [0.5, 1]);
 });
@@ -58,7 +61,14 @@ test('Abs and Relu away from their kink at 0', async () => {
 // after gradients() has applied the Erf rule, so L and its finite differences use a float64 erf accurate to
 // ~1e-15 while the gradient under test is the Erf rule's 2/√π·e^(−x²). The series itself is checked here.
 test('the float64 erf used for the Erf rule check matches reference values to 1e-15', async () => {
-  const ref: [number, number][] = [[0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527], [3, 0.9999779095030014], [-1.5, -0.9661051464753108], [0.01, 0.011283415555849618]];
+  const ref: [number, number][] = [
+    [0.5, 0.5204998778130465],
+    [1, 0.8427007929497149],
+    [2, 0.9953222650189527],
+    [3, 0.9999779095030014],
+    [-1.5, -0.9661051464753108],
+    [0.01, 0.011283415555849618],
+  ];
   for (const [x, v] of ref) assert.ok(Math.abs(erf64(x) - v) <= 1e-15, `erf64(${x}) = ${erf64(x)}, expected ${v}`);
   const g = new Graph();
   const x = g.input('x', 'float64', [ref.length]);
@@ -91,5 +101,7 @@ test('Cast between float types passes the gradient back (float64 → float64 her
 });
 
 test('Identity and a value used several times accumulate gradients', async () => {
-  await fdCheck([{ shape: [2, 3] }], (x) => ew.add(ew.mul(x, x), ew.mul(x.graph.node('Identity', [x], [{ dtype: x.dtype, shape: x.shape }])[0]!, ew.tanh(x))));
+  await fdCheck([{ shape: [2, 3] }], (x) =>
+    ew.add(ew.mul(x, x), ew.mul(x.graph.node('Identity', [x], [{ dtype: x.dtype, shape: x.shape }])[0]!, ew.tanh(x))),
+  );
 });

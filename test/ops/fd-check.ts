@@ -65,7 +65,9 @@ const ERF_TERMS = 110;
 export function erfSeries(x: Value): Value {
   const x2 = mul(x, x);
   let inner: Value | number = 1;
-  for (let n = ERF_TERMS; n >= 1; n--) inner = add(typeof inner === 'number' ? mul(x2, (2 * inner) / (2 * n + 1)) : mul(mul(x2, 2 / (2 * n + 1)), inner), 1);
+  for (let n = ERF_TERMS; n >= 1; n--) {
+    inner = add(typeof inner === 'number' ? mul(x2, (2 * inner) / (2 * n + 1)) : mul(mul(x2, 2 / (2 * n + 1)), inner), 1);
+  }
   return mul(mul(exp(neg(x2)), mul(x, inner as Value)), 2 / Math.sqrt(Math.PI));
 }
 
@@ -197,7 +199,10 @@ export async function fdCheck(args: readonly FdArg[], f: (...xs: Value[]) => Val
     }
     assert.ok(scale > 1e-8, `gradient of ${name} is identically zero: the check would be vacuous`);
     errors[name] = maxErr / scale;
-    assert.ok(errors[name]! <= tol, `gradient of ${name}: relative error ${errors[name]!.toExponential(2)} > ${tol} (scale ${scale.toExponential(2)})`);
+    assert.ok(
+      errors[name]! <= tol,
+      `gradient of ${name}: relative error ${errors[name]!.toExponential(2)} > ${tol} (scale ${scale.toExponential(2)})`,
+    );
   }
   await s.release();
   return { errors, analytic };

@@ -20,7 +20,9 @@ test('LogSoftmax, including large logits', async () => {
 
 test('LayerNormalization (its rule reuses the Mean/InvStdDev outputs) with scale and bias, eps 1e-6 and 1e-5', async () => {
   await fdCheck([{ shape: [2, 3, 5] }, { shape: [5] }, { shape: [5] }], (x, s, b) => layerNorm(x, s!, b!, 1e-6));
-  await fdCheck([{ shape: [4, 6], data: Array.from(randn([4, 6], 4), (v) => 3 * v + 1) }, { shape: [6] }, { shape: [6] }], (x, s, b) => layerNorm(x, s!, b!, 1e-5));
+  await fdCheck([{ shape: [4, 6], data: Array.from(randn([4, 6], 4), (v) => 3 * v + 1) }, { shape: [6] }, { shape: [6] }], (x, s, b) =>
+    layerNorm(x, s!, b!, 1e-5),
+  );
 });
 
 test('LayerNormalization without the optional bias input, normalising the last two axes', async () => {

@@ -19,7 +19,9 @@ test("MaxPool 3×3 stride 2 with 'SAME' pads (0, 1): overlapping windows add up"
 test('MaxPool 2×2 stride 2 without padding, on an odd size, and with a symbolic batch', async () => {
   const shape = [2, 2, 5, 5];
   await fdCheck([{ shape, data: distinct(shape) }], (x) => maxPool2d(x, { kernel: [2, 2], strides: [2, 2] }));
-  await fdCheck([{ shape, data: distinct(shape), graphShape: ['batch', 2, 5, 5] }], (x) => maxPool2d(x, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }));
+  await fdCheck([{ shape, data: distinct(shape), graphShape: ['batch', 2, 5, 5] }], (x) =>
+    maxPool2d(x, { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }),
+  );
 });
 
 test('MaxPool gradient: a window sends its whole gradient to one winner', async () => {

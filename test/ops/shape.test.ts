@@ -58,7 +58,9 @@ test('Gather with index tensors: repeated (accumulating), 2-D, negative, runtime
 
 test('Expand to a higher rank, and of a runtime (symbolic) batch', async () => {
   await fdCheck([{ shape: [3, 1] }], (x) => sh.expand(x, [2, 3, 4]));
-  await fdCheck([{ shape: [1, 1, 4] }, { shape: [3, 2, 4], graphShape: ['b', 2, 4], wrt: false }], (tok, like) => mul(sh.expandTo(tok, like!), like!));
+  await fdCheck([{ shape: [1, 1, 4] }, { shape: [3, 2, 4], graphShape: ['b', 2, 4], wrt: false }], (tok, like) =>
+    mul(sh.expandTo(tok, like!), like!),
+  );
 });
 
 test('Unsqueeze, Squeeze, Identity, Pad', async () => {
@@ -89,7 +91,8 @@ test('sumTo (unbroadcast) sums leading and size-1 axes back to a shape, and refu
   const data = Float64Array.from({ length: 24 }, (_, i) => i);
   const out = await (await session(g)).run({ x: { dtype: 'float64', shape: [2, 3, 4], data } });
   const at = (b: number, r: number, c: number) => data[b * 12 + r * 4 + c]!;
-  const sum = (f: (b: number, r: number, c: number) => boolean) => [0, 1].flatMap((b) => [0, 1, 2].flatMap((r) => [0, 1, 2, 3].map((c) => (f(b, r, c) ? at(b, r, c) : 0)))).reduce((a, v) => a + v, 0);
+  const sum = (f: (b: number, r: number, c: number) => boolean) =>
+    [0, 1].flatMap((b) => [0, 1, 2].flatMap((r) => [0, 1, 2, 3].map((c) => (f(b, r, c) ? at(b, r, c) : 0)))).reduce((a, v) => a + v, 0);
   assert.deepEqual(out.rows!.shape, [3, 1]);
   assert.deepEqual(Array.from(out.rows!.data as Float64Array), [0, 1, 2].map((r) => sum((_, rr) => rr === r)));
   assert.deepEqual(Array.from(out.cols!.data as Float64Array), [0, 1, 2, 3].map((c) => sum((_, __, cc) => cc === c)));

@@ -59,7 +59,12 @@ before(() => {
 }, { timeout: 180_000 });
 
 test('the tarball holds the compiled package, its data and the built page, and no sources or tests', () => {
-  for (const f of ['bin/vitkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/browser.js', 'dist/browser.d.ts', 'dist/cli/main.js', 'dist/data/imagenet-classes.json', 'dist/data/imagenet-synsets.json', 'dist/data/batch-worker.js', 'dist/serve/inference-worker.js', 'dist/export-run/train.py', 'dist/web/index.html', 'dist/web/.built', 'README.md', 'package.json']) {
+  for (const f of [
+    'bin/vitkit.js', 'dist/index.js', 'dist/index.d.ts', 'dist/browser.js', 'dist/browser.d.ts', 'dist/cli/main.js',
+    'dist/data/imagenet-classes.json', 'dist/data/imagenet-synsets.json', 'dist/data/batch-worker.js',
+    'dist/serve/inference-worker.js', 'dist/export-run/train.py', 'dist/web/index.html', 'dist/web/.built', 'README.md',
+    'package.json',
+  ]) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   assert.deepEqual(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')), [], 'no TypeScript sources');
@@ -90,9 +95,13 @@ const model = loadModel(process.argv[2]);
 const classifier = await Classifier.create(model, { threads: 1 });
 const image = await preprocessFile(process.argv[3], model.preprocess);
 const { logits } = await classifier.run({ ...image, shape: [1, ...image.shape] });
-console.log(JSON.stringify({ top: topK(logits.data, 5, model.labels), web: [typeof buildViT, preset('vit_tiny_patch16_224').depth, WebTrainSession === TrainSession] }));
+console.log(JSON.stringify({ top: topK(logits.data, 5, model.labels), ` +
+    `web: [typeof buildViT, preset('vit_tiny_patch16_224').depth, WebTrainSession === TrainSession] }));
 `);
-  const api = JSON.parse(run(process.execPath, ['classify.js', `${MODEL}/timm.safetensors`, IMAGE], { cwd: project }).stdout) as { top: unknown[]; web: unknown[] };
+  const api = JSON.parse(run(process.execPath, ['classify.js', `${MODEL}/timm.safetensors`, IMAGE], { cwd: project }).stdout) as {
+    top: unknown[];
+    web: unknown[];
+  };
   // one TrainSession for both entries: the engine is injected, the class is not forked
   assert.deepEqual(api.web, ['function', 12, true]);
   const npx = run('npx', ['--no-install', 'vitkit', 'predict', IMAGE, '--checkpoint', `${MODEL}/timm.safetensors`, '--json'], { cwd: project });
@@ -105,7 +114,14 @@ test('training runs its batch worker thread from the compiled package', () => {
   const data = join(tmp, 'idx');
   writeTinyIdx(data, { train: 16, test: 4, size: 8 });
   const args = ['--data', data, '--img-size', '8', '--patch', '4', '--dim', '16', '--depth', '1', '--heads', '2', '--mlp', '32'];
-  const r = run('npx', ['--no-install', 'vitkit', 'train', ...args, '--steps', '2', '--batch', '8', '--workers', '1', '--threads', '1', '--out', join(tmp, 'run'), '--json'], { cwd: project });
+  const r = run(
+    'npx',
+    [
+      '--no-install', 'vitkit', 'train', ...args, '--steps', '2', '--batch', '8', '--workers', '1', '--threads', '1',
+      '--out', join(tmp, 'run'), '--json',
+    ],
+    { cwd: project },
+  );
   assert.match(r.stdout, /"kind":"result","status":"done","step":2/);
 });
 
@@ -126,7 +142,16 @@ const train = (e: Engine) => TrainSession.create(cfg, new Map(), { engine: e, ba
 console.log(engines.map(train).length);
 `);
   // the repo's own @types/node: a consumer brings its own, the test has no network to fetch one
-  const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] };
+  const compilerOptions = {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+    typeRoots: [join(ROOT, 'node_modules/@types')],
+  };
   writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
   run(process.execPath, [createRequire(import.meta.url).resolve('typescript/bin/tsc'), '-p', project]);
 });

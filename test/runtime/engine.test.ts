@@ -15,7 +15,11 @@ const cfg = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1
 
 test('webEngine: threads only when cross-origin isolated, at most 4 by default, the WASM backend', async () => {
   const made: object[] = [];
-  const fake = { Tensor: ortWeb.Tensor, env: { wasm: {} as { numThreads?: number } }, InferenceSession: { create: async (_m: Uint8Array, o?: object) => (made.push(o!), null as never) } };
+  const fake = {
+    Tensor: ortWeb.Tensor,
+    env: { wasm: {} as { numThreads?: number } },
+    InferenceSession: { create: async (_m: Uint8Array, o?: object) => (made.push(o!), null as never) },
+  };
   assert.equal(webEngine(fake, { isolated: false, cores: 8 }).threads, 1);
   assert.equal(fake.env.wasm.numThreads, 1);
   assert.equal(webEngine(fake, { isolated: true, cores: 8 }).threads, 4);
@@ -41,7 +45,11 @@ test('TrainSession on onnxruntime-web (outputs copied in) matches onnxruntime-no
     for (const [name, t] of sa) {
       const u = sb.get(name)!;
       if (t.dtype === 'int64') assert.deepEqual(u.data, t.data);
-      else (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - (u.data as Float32Array)[i]!) < 1e-5, `step ${step + 1} ${name}[${i}]: ${v} vs ${(u.data as Float32Array)[i]}`));
+      else {
+        (t.data as Float32Array).forEach((v, i) =>
+          assert.ok(Math.abs(v - (u.data as Float32Array)[i]!) < 1e-5, `step ${step + 1} ${name}[${i}]: ${v} vs ${(u.data as Float32Array)[i]}`),
+        );
+      }
     }
   }
   const [ea, eb] = [await node.evaluate(x, y), await web.evaluate(x, y)];

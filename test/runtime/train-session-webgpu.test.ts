@@ -30,7 +30,12 @@ const rng = new Rng(5);
 const images = Float32Array.from({ length: B * 64 }, () => rng.normal());
 const labels = BigInt64Array.from([0n, 1n, 2n, 1n]);
 /** Initial weights with every parameter perturbed (a zero head or unit LayerNorm would hide errors). */
-const init: StateDict = new Map([...initParameters(cfg, { seed: 2 })].map(([n, t]) => [n, { ...t, data: Float32Array.from(t.data as Float32Array, (v) => v + 0.05 * rng.normal()) }]));
+const init: StateDict = new Map(
+  [...initParameters(cfg, { seed: 2 })].map(([n, t]) => [
+    n,
+    { ...t, data: Float32Array.from(t.data as Float32Array, (v) => v + 0.05 * rng.normal()) },
+  ]),
+);
 
 /** Loss and gradient norm: one reduction each over a few hundred terms; measured within 2.2e-7. */
 const SCALAR_TOL = 1e-6;
@@ -52,7 +57,10 @@ const noCpuFallback = { ...ortSessionOptions({ device: 'webgpu' }), extra: { ses
 
 test('every node of every training graph is placed on WebGPU (none falls back to the CPU)', needsWebGpu, async () => {
   const graphs: [string, Graph][] = [
-    ['AdamW step, label smoothing, EMA, dropout, drop path', buildStepGraph(cfg, { ...common, optimizer: adamw, ema: 0.99, dropout: 0.1, dropPath: 0.1 }).graph],
+    [
+      'AdamW step, label smoothing, EMA, dropout, drop path',
+      buildStepGraph(cfg, { ...common, optimizer: adamw, ema: 0.99, dropout: 0.1, dropPath: 0.1 }).graph,
+    ],
     ['SGD step, soft targets', buildStepGraph(cfg, { batch: B, optimizer: { kind: 'sgd', momentum: 0.9 }, softTargets: true }).graph],
     ['frozen backbone', buildStepGraph(cfg, { batch: B, optimizer: adamw, trainable: (n) => n.startsWith('head.') }).graph],
     ['accumulation: grad graph', buildGradGraph(cfg, { batch: 2, labelSmoothing: 0.1 }).graph],
@@ -72,7 +80,11 @@ test('every node of every training graph is placed on WebGPU (none falls back to
 });
 
 /** Runs `steps` steps on both devices; after each, compares the results and the whole state (downloaded). */
-async function compare(opts: Omit<TrainSessionOptions, 'engine' | 'batch'>, steps: number, lr: number): Promise<{ cpu: TrainSession; gpu: TrainSession; worst: string }> {
+async function compare(
+  opts: Omit<TrainSessionOptions, 'engine' | 'batch'>,
+  steps: number,
+  lr: number,
+): Promise<{ cpu: TrainSession; gpu: TrainSession; worst: string }> {
   const worst = { scalar: 0, tensor: 0, name: '' };
   const cpu = await TrainSession.create(cfg, init, { ...common, ...opts, exposeGradients: opts.gradAccum === undefined });
   const gpu = await TrainSession.create(cfg, init, { ...common, ...opts, device: 'webgpu' });
@@ -85,7 +97,11 @@ async function compare(opts: Omit<TrainSessionOptions, 'engine' | 'batch'>, step
       worst.scalar = Math.max(worst.scalar, e);
       assert.ok(e <= SCALAR_TOL, `step ${i} ${k}: ${b[k]} vs ${a[k]}`);
     }
-    noise ??= new Map(opts.gradAccum ? [] : [...cpu.lastGradients()].map(([n, g]) => [n, Uint8Array.from(g.data as Float32Array, (v) => (Math.abs(v) < NOISE_GRAD ? 1 : 0))]));
+    noise ??= new Map(
+      opts.gradAccum
+        ? []
+        : [...cpu.lastGradients()].map(([n, g]) => [n, Uint8Array.from(g.data as Float32Array, (v) => (Math.abs(v) < NOISE_GRAD ? 1 : 0))]),
+    );
     assert.throws(() => gpu.state(), /in GPU memory since the last step: await download\(\)/);
     await gpu.download();
     const [sa, sb] = [cpu.state(), gpu.state()];

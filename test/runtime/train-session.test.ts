@@ -23,7 +23,9 @@ test('TrainSession AdamW: three steps match PyTorch; state() holds params, momen
       r.check('grad_norm', [res.gradNorm], get('adamw.grad_norm.0').data as Float32Array);
     }
     assert.ok(Number.isInteger(res.correct) && res.correct <= 8);
-    for (const [n, p] of s.parameters()) r.checkAdam(`after.${i}.${n}`, n, p.data as Float32Array, get(`adamw.after.${i}.${n}`).data as Float32Array, { lr: 1e-3, steps: i + 1 });
+    for (const [n, p] of s.parameters()) {
+      r.checkAdam(`after.${i}.${n}`, n, p.data as Float32Array, get(`adamw.after.${i}.${n}`).data as Float32Array, { lr: 1e-3, steps: i + 1 });
+    }
   }
   t.diagnostic(`TrainSession AdamW ${r}`);
   assert.equal(s.stepCount, 3);
@@ -97,7 +99,9 @@ test('TrainSession gradAccum 2 matches gradAccum 1 on the same batch', async () 
     assert.equal(b.correct, a.correct);
   }
   const sa = one.state();
-  for (const [n, t] of two.state()) if (n !== STEP_KEY) r.checkAdam(n, n.replace(/^[mv]\./, ''), t.data as Float32Array, sa.get(n)!.data as Float32Array, { lr: 1e-3, steps: 2 });
+  for (const [n, t] of two.state()) {
+    if (n !== STEP_KEY) r.checkAdam(n, n.replace(/^[mv]\./, ''), t.data as Float32Array, sa.get(n)!.data as Float32Array, { lr: 1e-3, steps: 2 });
+  }
   await one.release();
   await two.release();
 });

@@ -26,7 +26,12 @@ function pngClaiming(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
   const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    sig,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** A JPEG whose SOF0 header is patched to claim width×height. */
@@ -58,7 +63,10 @@ test(`${REQUESTS} random and mutated bodies get 2xx/4xx replies and the server s
   ]);
   const pick = <T>(xs: readonly T[]): T => xs[rng.int(xs.length)]!;
   const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => rng.int(256)));
-  const types = ['image/png', 'image/jpeg', 'image/x-anything', 'application/octet-stream', 'text/plain', 'application/json', 'multipart/form-data', 'application/x-www-form-urlencoded', ''];
+  const types = [
+    'image/png', 'image/jpeg', 'image/x-anything', 'application/octet-stream', 'text/plain', 'application/json',
+    'multipart/form-data', 'application/x-www-form-urlencoded', '',
+  ];
 
   /** One fuzz case: a body, its content type, and whether it is an intact image (which must get a 200). */
   const makeCase = (): { body: Buffer; type: string; intact: boolean } => {
@@ -76,7 +84,11 @@ test(`${REQUESTS} random and mutated bodies get 2xx/4xx replies and the server s
       case 3:
         return { body: randomBytes(rng.int(2048)), type: pick(types), intact: false };
       case 4:
-        return { body: rng.int(2) ? pngClaiming(60_000 + rng.int(1000), 60_000) : jpegClaiming(valid[1]!, 65_000, 65_000), type: 'image/png', intact: false };
+        return {
+          body: rng.int(2) ? pngClaiming(60_000 + rng.int(1000), 60_000) : jpegClaiming(valid[1]!, 65_000, 65_000),
+          type: 'image/png',
+          intact: false,
+        };
       case 5: {
         const at = rng.int(img.length);
         return { body: Buffer.concat([img.subarray(0, at), randomBytes(1 + rng.int(64)), img.subarray(at)]), type: 'image/jpeg', intact: false };

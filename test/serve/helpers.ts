@@ -33,7 +33,11 @@ export async function microClassifier(): Promise<{ model: LoadedModel; classifie
 }
 
 /** An in-process server on a free loopback port; closed when the test file ends. */
-export async function listen(model: LoadedModel, runner: BatchRunner, limits: Partial<ServeLimits> = {}): Promise<{ app: FastifyInstance; url: string }> {
+export async function listen(
+  model: LoadedModel,
+  runner: BatchRunner,
+  limits: Partial<ServeLimits> = {},
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = await createServer({ model, runner, limits });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   after(() => app.close());
@@ -41,9 +45,17 @@ export async function listen(model: LoadedModel, runner: BatchRunner, limits: Pa
 }
 
 /** POSTs bytes with a content type; returns the status, headers and parsed JSON body. */
-export async function post(url: string, body: Uint8Array | string, contentType = 'image/png'): Promise<{ status: number; headers: Headers; json: any }> {
+export async function post(
+  url: string,
+  body: Uint8Array | string,
+  contentType = 'image/png',
+): Promise<{ status: number; headers: Headers; json: any }> {
   // a copy: fetch's types take only ArrayBuffer-backed views, Buffers may sit on a shared pool
-  const res = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers: { 'content-type': contentType } });
+  const res = await fetch(url, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+    headers: { 'content-type': contentType },
+  });
   return { status: res.status, headers: res.headers, json: await res.json() };
 }
 

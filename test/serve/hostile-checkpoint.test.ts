@@ -22,7 +22,10 @@ function hostileCheckpoints(): Record<string, string> {
   mkdirSync(traversal);
   copyFileSync(join(MICRO_GRAY, 'config.json'), join(traversal, 'config.json'));
   copyFileSync(join(MICRO_GRAY, 'model.safetensors'), join(tmp, 'elsewhere.safetensors'));
-  writeFileSync(join(traversal, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'vit.embeddings.cls_token': '../elsewhere.safetensors' } }));
+  writeFileSync(
+    join(traversal, 'model.safetensors.index.json'),
+    JSON.stringify({ weight_map: { 'vit.embeddings.cls_token': '../elsewhere.safetensors' } }),
+  );
   return { loop, bomb, traversal };
 }
 

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tritonConfig, tritonRepository } from '../../src/serve/triton.ts';
 
-const model = { name: 'vit', maxBatchSize: 16, input: { name: 'images', dims: [3, 224, 224] }, outputs: [{ name: 'logits', dims: [1000] }, { name: 'attn.0', dims: [3, -1, -1] }] };
+const model = {
+  name: 'vit',
+  maxBatchSize: 16,
+  input: { name: 'images', dims: [3, 224, 224] },
+  outputs: [
+    { name: 'logits', dims: [1000] },
+    { name: 'attn.0', dims: [3, -1, -1] },
+  ],
+};
 
 test('config.pbtxt: onnxruntime backend, dynamic batching, every version served, shapes without the batch', () => {
   assert.equal(tritonConfig({ ...model, versions: [1, 2] }), `name: "vit"

@@ -59,7 +59,10 @@ test('a folder without the files, broken files and a bad maximum length are one-
   assert.throws(load({ 'vocab.json': '{"a": 0' }), /^UserError: .*vocab\.json is not valid JSON \(.*\): fix or re-download it$/);
   assert.throws(load({ 'merges.txt': `${merges}q\n` }), /merges\.txt: merge 131 \('q'\) is not two tokens 'a b'/);
   assert.throws(load({ 'merges.txt': `${merges}x yz\n` }), /merges\.txt: merge 131 \('x yz'\) needs 'yz', which is not in the vocabulary/);
-  assert.throws(load({ 'tokenizer_config.json': '{"pad_token": "<pad>"}' }), /the pad token '<pad>' is not in the vocabulary: fix tokenizer_config\.json/);
+  assert.throws(
+    load({ 'tokenizer_config.json': '{"pad_token": "<pad>"}' }),
+    /the pad token '<pad>' is not in the vocabulary: fix tokenizer_config\.json/,
+  );
   const tok = ClipTokenizer.fromFolder(DIR);
   for (const n of [1, 2.5, NaN]) assert.throws(() => tok.encode('a', n), /a whole number of tokens, at least 2 \(start and end\)/);
 });

@@ -11,7 +11,9 @@ test('what a run caches: the head’s input for head-only, the tokens entering b
   assert.deepEqual(featureCaching({ ...recipe, train: {} }, 1000), { start: 'features' });
   assert.deepEqual(featureCaching({ ...recipe, train: { lastBlocks: 4 } }, 1000), { start: { block: 8 } });
   assert.deepEqual(featureCaching({ ...recipe, train: { lastBlocks: 12 } }, 1000), { start: { block: 0 } });
-  for (const train of [{ all: true }, { bias: true }, { lastBlocks: 4, bias: true }, { lora: { rank: 8 } }]) assert.deepEqual(featureCaching({ ...recipe, train }, 1000), {});
+  for (const train of [{ all: true }, { bias: true }, { lastBlocks: 4, bias: true }, { lora: { rank: 8 } }]) {
+    assert.deepEqual(featureCaching({ ...recipe, train }, 1000), {});
+  }
   assert.deepEqual(featureCaching({ ...recipe, train: {} }, 1000, false), {}, '--no-cache-features');
 });
 

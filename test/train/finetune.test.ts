@@ -11,7 +11,7 @@ import { UserError } from '../../src/errors.ts';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import { checkConfig, defaultConfig } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Rng } from '../../src/rng.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { loadTrainCheckpoint } from '../../src/train/checkpoints.ts';
@@ -43,7 +43,10 @@ test('at 288 px with its own head kept, the adapted model gives timm\'s logits, 
 
 test('hybrids at another resolution: the position embeddings are resampled to the new token grid, as timm does', async () => {
   const ref = readSafetensors(new URL('../fixtures/model/hybrid_resampled.safetensors', import.meta.url).pathname).tensors;
-  for (const [key, model, size, heads, grids] of [['stem', 'hybrid_stem_p2_32', 48, 3, '4×4 to 6×6'], ['r26', 'hybrid_r26_32', 96, 2, '8×8 to 12×12']] as const) {
+  for (const [key, model, size, heads, grids] of [
+    ['stem', 'hybrid_stem_p2_32', 48, 3, '4×4 to 6×6'],
+    ['r26', 'hybrid_r26_32', 96, 2, '8×8 to 12×12'],
+  ] as const) {
     const m = loadPretrained(`${FIXTURES}${model}/timm.safetensors`, { numClasses: 10, imgSize: size, keepHead: true }, { numHeads: heads });
     assert.ok(maxAbsDiff(m.weights.get('pos_embed')!, ref.get(`${key}.pos_embed`)!) < 1e-6, key);
     const session = await Session.create(toOnnx(inferenceGraph(m.config, m.weights)), { threads: 1 });
@@ -77,7 +80,9 @@ test('the pre-training head is replaced by a zero head for the new classes; the 
 
 test('a headless checkpoint gets a head; a pre-logits layer is dropped; bad resolutions are UserErrors', () => {
   const dir = tmp();
-  const small = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 0 });
+  const small = checkConfig({
+    ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 0,
+  });
   saveCheckpoint(join(dir, 'headless.safetensors'), { config: small, weights: initParameters(small) }, 'vitkit');
   const headless = loadPretrained(join(dir, 'headless.safetensors'), { numClasses: 3 });
   assert.equal(headless.adapted.headClasses, 0);
@@ -91,7 +96,10 @@ test('a headless checkpoint gets a head; a pre-logits layer is dropped; bad reso
   assert.ok(![...pre.weights.keys()].some((k) => k.startsWith('pre_logits.')));
   assert.deepEqual(pre.weights.get('head.weight')!.shape, [3, 16]);
   assert.equal(pre.adapted.droppedPreLogits, 8);
-  assert.throws(() => loadPretrained(join(dir, 'pre.safetensors'), { numClasses: 3, imgSize: 10 }), (e: unknown) => e instanceof UserError && /4-pixel patches: fine-tune at an --img-size that is a multiple of 4 \(got 10\)/.test(e.message));
+  assert.throws(
+    () => loadPretrained(join(dir, 'pre.safetensors'), { numClasses: 3, imgSize: 10 }),
+    (e: unknown) => e instanceof UserError && /4-pixel patches: fine-tune at an --img-size that is a multiple of 4 \(got 10\)/.test(e.message),
+  );
   assert.deepEqual([512, 64, 24, 37].map(defaultAccumulation), [16, 2, 1, 37]);
 });
 
@@ -107,10 +115,16 @@ function stripes(n: number, seed: number, name: string): ImageSet {
 
 test('fine-tuning a frozen backbone at 12 px trains only the new head, by steps, and records where it came from', async () => {
   const dir = tmp();
-  const pretrained = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5 });
+  const pretrained = checkConfig({
+    ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5,
+  });
   saveCheckpoint(join(dir, 'pre.safetensors'), { config: pretrained, weights: initParameters(pretrained, { seed: 4 }) }, 'vitkit');
   const m = loadPretrained(join(dir, 'pre.safetensors'), { numClasses: 2, imgSize: 12 });
-  const data = { train: resizeImageSet(stripes(48, 1, 'train'), 12), test: resizeImageSet(stripes(16, 2, 'test'), 12), skipped: { malformed: 0, duplicates: 0 } };
+  const data = {
+    train: resizeImageSet(stripes(48, 1, 'train'), 12),
+    test: resizeImageSet(stripes(16, 2, 'test'), 12),
+    skipped: { malformed: 0, duplicates: 0 },
+  };
   const recipe: TrainRecipe = {
     config: m.config,
     data: 'stripes',

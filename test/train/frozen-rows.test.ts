@@ -7,7 +7,9 @@ import { FrozenPart } from '../../src/runtime/frozen-part.ts';
 import { nodeEngine } from '../../src/runtime/node-engine.ts';
 import { frozenRows, gatherRows } from '../../src/train/frozen-rows.ts';
 
-const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 3 });
+const config = checkConfig({
+  ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 3,
+});
 const n = 70; // three runs of the part: 32, 32, 6
 const set = imageSet({
   name: 'toy', classes: ['a', 'b', 'c'], channels: 1, height: 8, width: 8,

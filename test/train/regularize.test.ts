@@ -123,7 +123,10 @@ test('LoRA in a session: fresh adapters, the base frozen, accumulation agrees, e
   assert.deepEqual(one.trainable.slice(0, 4), ['head.weight', 'head.bias', 'blocks.0.attn.qkv.lora_A', 'blocks.0.attn.qkv.lora_B']);
   const p = one.parameters();
   assert.equal(maxDiff(p, init, [...init.keys()].filter((n) => !n.startsWith('head.'))), 0, 'the model’s own weights are frozen');
-  assert.ok(maxDiff(p, new Map([...p].map(([n, t]) => [n, { ...t, data: new Float32Array(t.data.length) }])), ['blocks.1.mlp.fc2.lora_B']) > 0, 'B learnt');
+  assert.ok(
+    maxDiff(p, new Map([...p].map(([n, t]) => [n, { ...t, data: new Float32Array(t.data.length) }])), ['blocks.1.mlp.fc2.lora_B']) > 0,
+    'B learnt',
+  );
   assert.ok(maxDiff(two.parameters(), p) < 1e-5);
   const plain = await TrainSession.create(cfg, mergeLora(cfg, p, lora), { ...base, optimizer: adamw });
   const [adapted, merged] = [await one.evaluate(x, y), await plain.evaluate(x, y)];

@@ -26,7 +26,13 @@ function toySet(n: number, seed: number) {
 }
 
 // (the toy set has no flip or crop: the last:1 runs train on the tokens entering the last block, computed once)
-for (const [name, mode] of [['dinov2_reg', 'full'], ['dinov2_reg', 'last:1'], ['siglip', 'lora:4'], ['siglip', 'last:1'], ['beit', 'full']] as const) {
+for (const [name, mode] of [
+  ['dinov2_reg', 'full'],
+  ['dinov2_reg', 'last:1'],
+  ['siglip', 'lora:4'],
+  ['siglip', 'last:1'],
+  ['beit', 'full'],
+] as const) {
   test(`teach (${mode}) on ${name}: the loss falls, and the taught model is a plain checkpoint`, async () => {
     const ckpt = loadCheckpoint(`${FAMILIES}${name}/hf`);
     const opts: TeachOptions = { mode, steps: 12, batch: 8, lr: mode === 'last:1' ? 2e-2 : 5e-3 }; // one block moves less per step

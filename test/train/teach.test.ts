@@ -14,7 +14,9 @@ import {
   TEACH_LR, type TeachOptions, type TeachProgress, classifyPixels, taughtWeights, teach, teachLearningRate, teachSelection, teachSession,
 } from '../../src/train/teach.ts';
 
-const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5 });
+const config = checkConfig({
+  ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 5,
+});
 const pre = { imgSize: 8, inChans: 1 as const, mean: [0.5], std: [0.5], cropPct: 1 };
 const base = { config, weights: initParameters(config, { seed: 1 }), preprocess: pre };
 
@@ -100,7 +102,12 @@ test('cheap teach modes: last:1 and lora:4 learn, leave the frozen weights alone
 test('without flip and crop, head and last:1 teach on the frozen part computed once: the weights and logits of the uncached run', async () => {
   const deeper = checkConfig({ ...config, depth: 2, layerScale: true, regTokens: 1 }); // DINOv2's switches: folded, kept
   // layer scale at 0.5, not timm's 1e-5: the class token must see the image for a head to learn in 8 steps
-  const weights = new Map([...initParameters(deeper, { seed: 2 })].map(([n, t]) => [n, n.endsWith('.gamma') ? { ...t, data: new Float32Array(t.data.length).fill(0.5) } : t]));
+  const weights = new Map(
+    [...initParameters(deeper, { seed: 2 })].map(([n, t]) => [
+      n,
+      n.endsWith('.gamma') ? { ...t, data: new Float32Array(t.data.length).fill(0.5) } : t,
+    ]),
+  );
   const two = { config: deeper, weights, preprocess: pre };
   const set = toySet(6, 5);
   const held = toySet(3, 6);

@@ -184,7 +184,14 @@ test('a hybrid (stem-only ResNetV2 tokens) trains, its loss falls, and resumes b
     epochs: 3,
   };
   const losses: number[] = [];
-  const full = await train({ recipe: hybrid, data, outDir: tmp(), workers: 0, logEvery: 1, onEvent: (e) => e.kind === 'step' && losses.push(e.loss) });
+  const full = await train({
+    recipe: hybrid,
+    data,
+    outDir: tmp(),
+    workers: 0,
+    logEvery: 1,
+    onEvent: (e) => e.kind === 'step' && losses.push(e.loss),
+  });
   assert.equal(losses.length, 18);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   assert.ok(mean(losses.slice(-3)) < mean(losses.slice(0, 3)), `loss ${losses.join(', ')}`);

@@ -39,7 +39,10 @@ test('without a browser the tests skip outside CI and run (and fail) in CI', () 
 test('in CI with no browser on PATH, a browser test runs and fails saying what is missing', () => {
   const script = `const m = await import(${JSON.stringify(join(import.meta.dirname, 'chromium.ts'))});
 console.log(JSON.stringify(m.needsChromium)); await m.launchChromium();`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, PATH: '', CI: 'true' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: '', CI: 'true' },
+  });
   assert.equal(r.stdout.trim(), '{"skip":false}');
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /no chromium on PATH/);

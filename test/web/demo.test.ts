@@ -120,7 +120,10 @@ test('?device=webgpu in a browser without WebGPU says so on the page; an unknown
   const browser = await launchChromium();
   try {
     const page = await browser.newPage();
-    for (const [query, message] of [['webgpu', /\?device=webgpu: this browser gives no WebGPU adapter \(try \?device=wasm\)/], ['gpu', /unknown \?device=gpu \(expected webgpu or wasm\)/]] as const) {
+    for (const [query, message] of [
+      ['webgpu', /\?device=webgpu: this browser gives no WebGPU adapter \(try \?device=wasm\)/],
+      ['gpu', /unknown \?device=gpu \(expected webgpu or wasm\)/],
+    ] as const) {
       await page.goto(`${url}?device=${query}`);
       await page.waitForSelector('body[data-state=error]', { timeout: 60_000 });
       assert.match((await page.textContent('#status'))!, message);

@@ -37,7 +37,10 @@ test('teach on WebGPU: two steps in the page, then the downloaded checkpoint giv
     const rows = page.locator('#classes .class');
     await rows.nth(0).locator('.class-files').setInputFiles(files.slice(0, PER_CLASS));
     await rows.nth(1).locator('.class-files').setInputFiles(files.slice(PER_CLASS));
-    await page.waitForFunction((n) => [...document.querySelectorAll<HTMLElement>('#classes .class')].every((r) => r.dataset.images === String(n)), PER_CLASS);
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll<HTMLElement>('#classes .class')].every((r) => r.dataset.images === String(n)),
+      PER_CLASS,
+    );
     await page.fill('#teach-steps', '2');
     await page.fill('#teach-batch', '4');
     // the whole model, then the head alone without flip and crop (on the encoder's output computed once per image)
@@ -54,7 +57,10 @@ test('teach on WebGPU: two steps in the page, then the downloaded checkpoint giv
 
       const tries = [files[k]!, files[PER_CLASS + k]!]; // other files each time: the same ones again fire no change event
       await page.locator('#teach-try').setInputFiles(tries);
-      await page.waitForFunction((n) => document.querySelectorAll('#teach-results li').length === n && document.body.dataset.teach === 'trained', tries.length);
+      await page.waitForFunction(
+        (n) => document.querySelectorAll('#teach-results li').length === n && document.body.dataset.teach === 'trained',
+        tries.length,
+      );
       const shown = await page.$$eval('#teach-results li', (li) => li.map((l) => JSON.parse(l.dataset.logits!) as number[]));
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#teach-download')]);
       const taught = join(dir, `taught-${mode}.safetensors`);
@@ -66,7 +72,9 @@ test('teach on WebGPU: two steps in the page, then the downloaded checkpoint giv
       // summed in another order, as the demo's WebGPU test bounds it (1e-4 of the logits' scale).
       shown.forEach((logits, i) => {
         const scale = Math.max(...logits.map(Math.abs));
-        logits.forEach((v, j) => assert.ok(Math.abs(v - node[i]![j]!) <= 1e-4 * scale + 1e-6, `image ${i} logit ${j}: page ${v}, node ${node[i]![j]}`));
+        logits.forEach((v, j) =>
+          assert.ok(Math.abs(v - node[i]![j]!) <= 1e-4 * scale + 1e-6, `image ${i} logit ${j}: page ${v}, node ${node[i]![j]}`),
+        );
       });
       // trained: the head is no longer the zero it started as
       assert.ok(shown.flat().some((v) => Math.abs(v) > 1e-4), `logits ${JSON.stringify(shown)}`);

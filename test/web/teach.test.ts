@@ -88,7 +88,10 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
       await rows.nth(k).locator('.class-name').fill(name);
       await rows.nth(k).locator('.class-files').setInputFiles(trainFiles[k]!);
     }
-    await page.waitForFunction((n) => [...document.querySelectorAll<HTMLElement>('#classes .class')].every((r) => r.dataset.images === String(n)), PER_CLASS);
+    await page.waitForFunction(
+      (n) => [...document.querySelectorAll<HTMLElement>('#classes .class')].every((r) => r.dataset.images === String(n)),
+      PER_CLASS,
+    );
     await page.fill('#teach-steps', '20');
     await page.fill('#teach-batch', '16');
     await page.selectOption('#teach-mode-select', 'full');
@@ -104,12 +107,20 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     assert.ok(mean(loss.slice(-5)) < 0.5 * mean(loss.slice(0, 5)), `loss ${loss.map((l) => l.toFixed(3)).join(' ')}`);
     const imagesPerSec = Number(await page.getAttribute('#teach-stats', 'data-images-per-sec'));
-    console.log(`# teach run: 40 images × 20 steps (batch 16, whole model) in ${seconds.toFixed(1)} s from the click, ${imagesPerSec.toFixed(0)} images/s in the page`);
+    console.log(
+      `# teach run: 40 images × 20 steps (batch 16, whole model) in ${seconds.toFixed(1)} s from the click, ` +
+        `${imagesPerSec.toFixed(0)} images/s in the page`,
+    );
 
     await page.locator('#teach-try').setInputFiles(testFiles);
-    await page.waitForFunction((n) => document.querySelectorAll('#teach-results li').length === n && document.body.dataset.teach === 'trained', testFiles.length);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#teach-results li').length === n && document.body.dataset.teach === 'trained',
+      testFiles.length,
+    );
     await page.screenshot({ path: join(SHOTS, 'teach-after.png'), fullPage: true });
-    const shown = await page.$$eval('#teach-results li', (li) => li.map((l) => ({ file: l.dataset.file!, label: l.dataset.label!, logits: JSON.parse(l.dataset.logits!) as number[] })));
+    const shown = await page.$$eval('#teach-results li', (li) =>
+      li.map((l) => ({ file: l.dataset.file!, label: l.dataset.label!, logits: JSON.parse(l.dataset.logits!) as number[] })),
+    );
     const right = shown.filter((s) => s.file.startsWith(s.label.replace(/\W/g, ''))).length;
     assert.ok(right / shown.length > 0.9, `${right} of ${shown.length} held-out images right`);
     console.log(`# held out: ${right} of ${shown.length} right`);
@@ -125,7 +136,9 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
     shown.forEach((s, i) => {
       assert.equal(node[i]!.top[0]!.label, s.label, s.file);
       const scale = Math.max(...s.logits.map(Math.abs));
-      s.logits.forEach((v, j) => assert.ok(Math.abs(v - node[i]!.logits[j]!) <= 1e-4 * scale + 1e-6, `${s.file} logit ${j}: page ${v}, node ${node[i]!.logits[j]}`));
+      s.logits.forEach((v, j) =>
+        assert.ok(Math.abs(v - node[i]!.logits[j]!) <= 1e-4 * scale + 1e-6, `${s.file} logit ${j}: page ${v}, node ${node[i]!.logits[j]}`),
+      );
     });
 
     // "what to train": LoRA adapters in the page, and the last 2 blocks without flip and crop (so on the frozen
@@ -149,7 +162,9 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
       assert.equal(pr.status, 0, pr.stderr);
       pr.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { logits: number[] }).logits).forEach((logits, i) => {
         const scale = Math.max(...modeShown[i]!.map(Math.abs));
-        logits.forEach((v, j) => assert.ok(Math.abs(v - modeShown[i]![j]!) <= 1e-4 * scale + 1e-6, `${mode} logit ${j} of image ${i}: page ${modeShown[i]![j]}, node ${v}`));
+        logits.forEach((v, j) =>
+          assert.ok(Math.abs(v - modeShown[i]![j]!) <= 1e-4 * scale + 1e-6, `${mode} logit ${j} of image ${i}: page ${modeShown[i]![j]}, node ${v}`),
+        );
       });
     }
     for (const box of ['#teach-flip', '#teach-crop']) await page.setChecked(box, true);
@@ -166,7 +181,9 @@ test('teach: two Fashion-MNIST classes × 20 images in the page, held out > 90%,
 
     // a checkpoint Node wrote loads in the page as a new starting point
     await page.locator('#teach-checkpoint').setInputFiles(base);
-    await page.waitForFunction(() => document.body.dataset.teach === 'idle' && document.getElementById('teach-base')!.textContent!.startsWith('fashion-base.safetensors'));
+    await page.waitForFunction(
+      () => document.body.dataset.teach === 'idle' && document.getElementById('teach-base')!.textContent!.startsWith('fashion-base.safetensors'),
+    );
 
     // a download is a blob: URL the page made itself; anything else after load would be a request off the page
     assert.deepEqual(requests.filter((u) => !u.startsWith('blob:')), []);

@@ -71,68 +71,84 @@ let harness: Promise<string> | undefined;
 
 for (const [device, optimizer] of cases) {
   const on = device === 'webgpu' ? 'WebGPU (SwiftShader)' : 'WASM';
-  test(`${STEPS} ${optimizer.kind} steps on onnxruntime-web's ${on} in chromium equal onnxruntime-node's CPU within ${TOLERANCE[device]} of each tensor's scale`, device === 'webgpu' ? needsWebGPU : needsChromium, async () => {
-    const config = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
-    const params = initParameters(config, { seed: 3 });
-    const rng = new Rng(7);
-    const images = Float32Array.from({ length: BATCH * 28 * 28 }, () => rng.normal());
-    const labels = BigInt64Array.from({ length: BATCH }, (_, i) => BigInt((3 * i) % 10));
-    const expected = await nodeSteps(config, params, optimizer, images, labels);
+  test(
+    `${STEPS} ${optimizer.kind} steps on onnxruntime-web's ${on} in chromium equal onnxruntime-node's CPU ` +
+      `within ${TOLERANCE[device]} of each tensor's scale`,
+    device === 'webgpu' ? needsWebGPU : needsChromium,
+    async () => {
+      const config = checkConfig({ ...defaultConfig, ...fashionMnistRecipe.config });
+      const params = initParameters(config, { seed: 3 });
+      const rng = new Rng(7);
+      const images = Float32Array.from({ length: BATCH * 28 * 28 }, () => rng.normal());
+      const labels = BigInt64Array.from({ length: BATCH }, (_, i) => BigInt((3 * i) % 10));
+      const expected = await nodeSteps(config, params, optimizer, images, labels);
 
-    harness ??= buildHarness();
-    const server = await serveHarness(await harness, new Map([
-      ...params,
-      ['images', { dtype: 'float32', shape: [BATCH, 1, 28, 28], data: images }],
-      ['labels', { dtype: 'int64', shape: [BATCH], data: labels }],
-    ]), { config, options: { ...common, optimizer, device }, lrs: Array<number>(STEPS).fill(LR) });
-    const browser = await launchChromium({ webgpu: device === 'webgpu' });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(server.url);
-      await page.waitForSelector('body[data-state=ready]', { state: 'attached', timeout: 120_000 });
-      type Got = { states: string[]; threads: number; stateOnDevice: boolean };
-      const got = await page.evaluate(() => (window as unknown as { runCase: () => Promise<Got> }).runCase());
-      assert.equal(got.threads, 2, 'the harness is cross-origin isolated: WebAssembly threads');
-      // on WebGPU the weights and moments stay in GPU memory between steps; the states compared were downloaded
-      assert.equal(got.stateOnDevice, device === 'webgpu');
-      assert.equal(got.states.length, STEPS);
-      let noisy = 0;
-      let elements = 0;
-      let worstRelative = 0;
-      let worstAt = '';
-      got.states.forEach((b64, step) => {
-        const web = decodeSafetensors(Buffer.from(b64, 'base64')).tensors;
-        assert.deepEqual([...web.keys()].sort(), [...expected.states[step]!.keys()].sort());
-        for (const [name, ref] of expected.states[step]!) {
-          if (ref.dtype === 'int64') {
-            assert.deepEqual(web.get(name)!.data, ref.data, name);
-            continue;
+      harness ??= buildHarness();
+      const server = await serveHarness(await harness, new Map([
+        ...params,
+        ['images', { dtype: 'float32', shape: [BATCH, 1, 28, 28], data: images }],
+        ['labels', { dtype: 'int64', shape: [BATCH], data: labels }],
+      ]), { config, options: { ...common, optimizer, device }, lrs: Array<number>(STEPS).fill(LR) });
+      const browser = await launchChromium({ webgpu: device === 'webgpu' });
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(server.url);
+        await page.waitForSelector('body[data-state=ready]', { state: 'attached', timeout: 120_000 });
+        type Got = { states: string[]; threads: number; stateOnDevice: boolean };
+        const got = await page.evaluate(() => (window as unknown as { runCase: () => Promise<Got> }).runCase());
+        assert.equal(got.threads, 2, 'the harness is cross-origin isolated: WebAssembly threads');
+        // on WebGPU the weights and moments stay in GPU memory between steps; the states compared were downloaded
+        assert.equal(got.stateOnDevice, device === 'webgpu');
+        assert.equal(got.states.length, STEPS);
+        let noisy = 0;
+        let elements = 0;
+        let worstRelative = 0;
+        let worstAt = '';
+        got.states.forEach((b64, step) => {
+          const web = decodeSafetensors(Buffer.from(b64, 'base64')).tensors;
+          assert.deepEqual([...web.keys()].sort(), [...expected.states[step]!.keys()].sort());
+          for (const [name, ref] of expected.states[step]!) {
+            if (ref.dtype === 'int64') {
+              assert.deepEqual(web.get(name)!.data, ref.data, name);
+              continue;
+            }
+            const a = web.get(name)!.data as Float32Array;
+            const b = ref.data as Float32Array;
+            const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            const noise = optimizer.kind === 'adamw' ? expected.noise.get(name) : undefined;
+            let worst = 0;
+            let worstI = -1;
+            for (let i = 0; i < b.length; i++) {
+              const d = Math.abs(a[i]! - b[i]!);
+              if (noise?.[i]) assert.ok(d <= LR * (step + 1), `step ${step + 1}, ${name}[${i}] (noise-level gradient): |Δ| ${d} > lr × steps`);
+              else if (d > worst) [worst, worstI] = [d, i];
+            }
+            if (step === STEPS - 1 && noise) noisy += noise.reduce((n, v) => n + v, 0);
+            if (step === STEPS - 1 && expected.noise.has(name)) elements += b.length;
+            if (scale > 0 && worst / scale > worstRelative) {
+              [worstRelative, worstAt] = [
+                worst / scale,
+                `${name}[${worstI}] at step ${step + 1}, min |g| ${expected.minGrad.get(name)?.[worstI]?.toExponential(1)}`,
+              ];
+            }
+            assert.ok(
+              worst <= TOLERANCE[device] * scale,
+              `step ${step + 1}, ${name}: max |web − node| = ${worst.toExponential(2)}, scale ${scale.toExponential(2)}`,
+            );
           }
-          const a = web.get(name)!.data as Float32Array;
-          const b = ref.data as Float32Array;
-          const scale = b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          const noise = optimizer.kind === 'adamw' ? expected.noise.get(name) : undefined;
-          let worst = 0;
-          let worstI = -1;
-          for (let i = 0; i < b.length; i++) {
-            const d = Math.abs(a[i]! - b[i]!);
-            if (noise?.[i]) assert.ok(d <= LR * (step + 1), `step ${step + 1}, ${name}[${i}] (noise-level gradient): |Δ| ${d} > lr × steps`);
-            else if (d > worst) [worst, worstI] = [d, i];
-          }
-          if (step === STEPS - 1 && noise) noisy += noise.reduce((n, v) => n + v, 0);
-          if (step === STEPS - 1 && expected.noise.has(name)) elements += b.length;
-          if (scale > 0 && worst / scale > worstRelative) [worstRelative, worstAt] = [worst / scale, `${name}[${worstI}] at step ${step + 1}, min |g| ${expected.minGrad.get(name)?.[worstI]?.toExponential(1)}`];
-          assert.ok(worst <= TOLERANCE[device] * scale, `step ${step + 1}, ${name}: max |web − node| = ${worst.toExponential(2)}, scale ${scale.toExponential(2)}`);
-        }
-      });
-      assert.ok(noisy <= MAX_NOISE_FRACTION * elements, `${noisy} of ${elements} parameters had noise-level gradients`);
-      console.log(`# ${on} ${optimizer.kind}: worst |web − node| / scale ${worstRelative.toExponential(2)} (${worstAt}); ${noisy} of ${elements} parameters with noise-level gradients`);
-      assert.deepEqual(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  });
+        });
+        assert.ok(noisy <= MAX_NOISE_FRACTION * elements, `${noisy} of ${elements} parameters had noise-level gradients`);
+        console.log(
+          `# ${on} ${optimizer.kind}: worst |web − node| / scale ${worstRelative.toExponential(2)} (${worstAt}); ` +
+            `${noisy} of ${elements} parameters with noise-level gradients`,
+        );
+        assert.deepEqual(errors, []);
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    },
+  );
 }

@@ -16,7 +16,9 @@ import { withFileSource } from '../../src/weights/file-source.ts';
 import { tempDir } from '../data/helpers.ts';
 
 const dir = tempDir('adapters');
-const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 5 });
+const config = checkConfig({
+  ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 2, numHeads: 2, mlpDim: 32, numClasses: 5,
+});
 const basePath = join(dir, 'base.safetensors');
 const baseWeights = initParameters(config, { seed: 1 });
 saveCheckpoint(basePath, { config, weights: baseWeights }, 'timm');
@@ -29,7 +31,9 @@ function fineTuned() {
   const lora = { rank: 2, targets: ['qkv', 'fc2'] as const };
   const weights = withLoraAdapters(headed.config, headed.weights, lora);
   let k = 0;
-  for (const [n, t] of weights) if (n.endsWith('lora_B') || n.startsWith('head.')) (t.data as Float32Array).forEach((_, i, d) => (d[i] = Math.sin(++k)));
+  for (const [n, t] of weights) {
+    if (n.endsWith('lora_B') || n.startsWith('head.')) (t.data as Float32Array).forEach((_, i, d) => (d[i] = Math.sin(++k)));
+  }
   const trained = [...weights.keys()].filter((n) => n.includes('lora_') || n.startsWith('head.'));
   return { base, config: headed.config, weights, lora, trained };
 }
@@ -55,14 +59,21 @@ test('an adapter file holds the adapters, the new head and the resampled pos_emb
 test('the base is identified by its weights: another base is refused, the same weights elsewhere are accepted', () => {
   const ft = fineTuned();
   const path = join(dir, 'ft2.safetensors');
-  saveAdapters(path, { config: ft.config, weights: ft.weights }, { base: baseIdentity(basePath, ft.base.weights), baseWeights: ft.base.weights, trained: ft.trained, lora: ft.lora });
+  saveAdapters(
+    path,
+    { config: ft.config, weights: ft.weights },
+    { base: baseIdentity(basePath, ft.base.weights), baseWeights: ft.base.weights, trained: ft.trained, lora: ft.lora },
+  );
   const copy = join(dir, 'copy.safetensors');
   saveCheckpoint(copy, { config, weights: baseWeights }, 'vitkit'); // same tensors, another format and place
   assert.equal(weightsHash(loadCheckpoint(copy).weights), weightsHash(ft.base.weights));
   assert.doesNotThrow(() => loadCheckpoint(path, {}, { base: copy }));
   const other = join(dir, 'other.safetensors');
   saveCheckpoint(other, { config, weights: initParameters(config, { seed: 2 }) }, 'timm');
-  assert.throws(() => loadCheckpoint(path, {}, { base: other }), /ft2\.safetensors was trained on other weights than .*other\.safetensors holds \(SHA-256 [0-9a-f]{12}…, expected [0-9a-f]{12}…/);
+  assert.throws(
+    () => loadCheckpoint(path, {}, { base: other }),
+    /ft2\.safetensors was trained on other weights than .*other\.safetensors holds \(SHA-256 [0-9a-f]{12}…, expected [0-9a-f]{12}…/,
+  );
   saveCheckpoint(basePath, { config, weights: initParameters(config, { seed: 3 }) }, 'timm', { force: true }); // the base changed in place
   assert.throws(() => loadCheckpoint(path), /was trained on other weights than .*base\.safetensors holds/);
   saveCheckpoint(basePath, { config, weights: baseWeights }, 'timm', { force: true });

@@ -118,19 +118,33 @@ test('existing outputs are kept unless forced', () => {
   assertSameTensors(loadCheckpoint(out).weights, weights);
   const hfOut = join(dir, 'existing-hf');
   saveCheckpoint(hfOut, { config: cfg, weights }, 'hf');
-  assert.deepEqual(readdirSync(hfOut).sort(), ['config.json', 'model.safetensors', 'preprocessor_config.json'], 'ImageNet normalisation when the checkpoint names none');
+  assert.deepEqual(
+    readdirSync(hfOut).sort(),
+    ['config.json', 'model.safetensors', 'preprocessor_config.json'],
+    'ImageNet normalisation when the checkpoint names none',
+  );
   assertUserError(() => saveCheckpoint(hfOut, { config: cfg, weights }, 'hf'), /existing-hf already exists/);
 });
 
 test('weights that do not fit the config are not saved', () => {
   const cfg = { ...manifestConfig('micro_gray_p4_28'), numClasses: 3 };
   const out = join(dir, 'misfit.safetensors');
-  assertUserError(() => saveCheckpoint(out, { config: cfg, weights: timmOf('micro_gray_p4_28') }, 'vitkit'), /misfit\.safetensors does not fit/, /'head\.weight' has shape \[10, 32\], expected \[3, 32\]/);
+  assertUserError(
+    () => saveCheckpoint(out, { config: cfg, weights: timmOf('micro_gray_p4_28') }, 'vitkit'),
+    /misfit\.safetensors does not fit/,
+    /'head\.weight' has shape \[10, 32\], expected \[3, 32\]/,
+  );
   assert.throws(() => readFileSync(out));
 });
 
 test('bad paths and files are UserErrors naming the path and what is accepted', () => {
-  assertUserError(() => loadCheckpoint(join(dir, 'nope.safetensors')), /nope\.safetensors does not exist \(expected a \.safetensors .* Hugging Face or timm directory with config\.json, or a Hub id in the local cache\)/);
+  assertUserError(
+    () => loadCheckpoint(join(dir, 'nope.safetensors')),
+    new RegExp(
+      String.raw`nope\.safetensors does not exist \(expected a \.safetensors .* Hugging Face or timm directory with config\.json, ` +
+        String.raw`or a Hub id in the local cache\)`,
+    ),
+  );
   const empty = join(dir, 'empty-dir');
   mkdirSync(empty);
   assertUserError(() => loadCheckpoint(empty), /empty-dir is a directory without config\.json/);
@@ -150,7 +164,11 @@ test('bad paths and files are UserErrors naming the path and what is accepted', 
   const rnd = join(dir, 'random.npz');
   writeFileSync(rnd, Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 31 + 7) & 0xff)));
   assertUserError(() => loadCheckpoint(rnd), /random\.npz is corrupt/);
-  assertUserError(() => loadCheckpoint(join(SHARED, 'micro_gray_p4_28', 'timm.safetensors'), { embedDim: 64, numHeads: 4 }), /timm\.safetensors does not fit/, /'cls_token' has shape \[1, 1, 32\], expected \[1, 1, 64\]/);
+  assertUserError(
+    () => loadCheckpoint(join(SHARED, 'micro_gray_p4_28', 'timm.safetensors'), { embedDim: 64, numHeads: 4 }),
+    /timm\.safetensors does not fit/,
+    /'cls_token' has shape \[1, 1, 32\], expected \[1, 1, 64\]/,
+  );
 });
 
 test('vitkit metadata from elsewhere is checked field by field', () => {

@@ -27,18 +27,28 @@ function variant(edit: { text?: Record<string, unknown>; top?: Record<string, un
 }
 
 const fails = (dir: string, message: RegExp) =>
-  assert.throws(() => readClipText(dir), (e: Error) => e instanceof UserError && message.test(e.message) && !e.message.includes('\n'), message.source);
+  assert.throws(
+    () => readClipText(dir),
+    (e: Error) => e instanceof UserError && message.test(e.message) && !e.message.includes('\n'),
+    message.source,
+  );
 
 test('the config comes from the shapes and text_config; the logit scale from logit_scale', () => {
   const c = readClipText(MODEL);
-  assert.deepEqual(c.config, { vocabSize: 644, maxPositions: 77, embedDim: 32, depth: 2, numHeads: 2, mlpDim: 128, layerNormEps: 1e-5, mlp: 'quick_gelu', projectionDim: 16, eosTokenId: 643 });
+  assert.deepEqual(c.config, {
+    vocabSize: 644, maxPositions: 77, embedDim: 32, depth: 2, numHeads: 2, mlpDim: 128, layerNormEps: 1e-5, mlp: 'quick_gelu',
+    projectionDim: 16, eosTokenId: 643,
+  });
   assert.ok(Math.abs(c.logitScale - 3.9) < 1e-6, `${c.logitScale}`);
   assert.equal(readClipText(variant({ text: { hidden_act: 'gelu', eos_token_id: undefined } })).config.mlp, 'gelu');
   assert.equal(readClipText(variant({ text: { eos_token_id: undefined } })).config.eosTokenId, 49407, "CLIPTextConfig's default");
 });
 
 test('what is not a whole CLIPModel says that zero-shot needs one (or that SigLIP is not supported yet)', () => {
-  fails(`${FAMILIES}clip/hf`, /^zero-shot needs a full CLIPModel \(text and image towers\): .*config\.json has model_type 'clip_vision_model', expected 'clip'/);
+  fails(
+    `${FAMILIES}clip/hf`,
+    /^zero-shot needs a full CLIPModel \(text and image towers\): .*config\.json has model_type 'clip_vision_model', expected 'clip'/,
+  );
   fails(`${FAMILIES}clip/timm.safetensors`, /^zero-shot needs a full CLIPModel .* is a single weight file/);
   fails(`${FAMILIES}dinov2/hf`, /model_type 'dinov2', expected 'clip'/);
   fails(`${FAMILIES}siglip/hf_model`, /is a SigLIP model: its SentencePiece tokenizer is not supported yet/); // a whole SiglipModel
@@ -58,7 +68,10 @@ test('a config that disagrees with the weights, or a tensor missing, misshapen o
   fails(variant({ tensors: (t) => t.delete('logit_scale') }), /no scalar logit_scale/);
   fails(variant({ tensors: (t) => t.delete('text_projection.weight') }), /lacks text_projection\.weight/);
   fails(variant({ tensors: (t) => t.delete('text_model.encoder.layers.1.mlp.fc2.bias') }), /lacks 'blocks\.1\.mlp\.fc2\.bias' \(expected \[32\]\)/);
-  fails(variant({ tensors: (t) => t.delete('text_model.encoder.layers.1.self_attn.k_proj.weight') }), /Hugging Face weights lack text_model\.encoder\.layers\.1\.self_attn\.k_proj\.weight/);
+  fails(
+    variant({ tensors: (t) => t.delete('text_model.encoder.layers.1.self_attn.k_proj.weight') }),
+    /Hugging Face weights lack text_model\.encoder\.layers\.1\.self_attn\.k_proj\.weight/,
+  );
   const bias = (t: StateDict) => t.set('text_model.final_layer_norm.bias', { dtype: 'float32', shape: [31], data: new Float32Array(31) });
   fails(variant({ tensors: bias }), /text tensor 'norm\.bias' has shape \[31\], expected \[32\]/);
   const extra = (t: StateDict) => t.set('text_model.encoder.adapter.weight', { dtype: 'float32', shape: [2], data: new Float32Array(2) });

@@ -15,7 +15,10 @@ import { buildZip } from './zip-builder.ts';
 const MODEL = join(SHARED, 'micro_gray_p4_28');
 const DEEP = 100_000;
 /** JSON texts a header field is replaced with: signs, sizes, fractions, wrong types, deep nesting. */
-const HOSTILE_JSON = ['0', '-1', '2147483648', '9223372036854775808', '1.5', '1e308', '"x"', 'null', 'true', '[]', '{}', '[[[[[1]]]]]', '['.repeat(DEEP) + ']'.repeat(DEEP)];
+const HOSTILE_JSON = [
+  '0', '-1', '2147483648', '9223372036854775808', '1.5', '1e308', '"x"', 'null', 'true', '[]', '{}', '[[[[[1]]]]]',
+  '['.repeat(DEEP) + ']'.repeat(DEEP),
+];
 /** A placeholder value that `splice` swaps for a JSON text after serialising (so deep nesting never recurses). */
 const hole = '\u0000hostile';
 const splice = (value: unknown, text: string): string => JSON.stringify(value).replace(JSON.stringify(hole), text);
@@ -29,7 +32,13 @@ const rezip = (ms: readonly { name: string; data: Uint8Array }[]) => Buffer.conc
 /** Offsets of every 4-byte signature in `bytes` (zip headers; the odd false hit in data only widens the fuzz). */
 function signatures(bytes: Buffer, sig: number): number[] {
   const at: number[] = [];
-  for (let i = bytes.indexOf(Buffer.from(new Uint32Array([sig]).buffer)); i >= 0; i = bytes.indexOf(Buffer.from(new Uint32Array([sig]).buffer), i + 1)) at.push(i);
+  for (
+    let i = bytes.indexOf(Buffer.from(new Uint32Array([sig]).buffer));
+    i >= 0;
+    i = bytes.indexOf(Buffer.from(new Uint32Array([sig]).buffer), i + 1)
+  ) {
+    at.push(i);
+  }
   return at;
 }
 
@@ -38,7 +47,9 @@ function zipFieldCases(label: string, name: string, bytes: Buffer, rng: Rng, ent
   const central = signatures(bytes, 0x02014b50);
   const picked = Array.from({ length: entries }, () => central[rng.int(central.length)]!);
   const fields: [string, number, 2 | 4 | 8][] = [];
-  for (const c of picked) fields.push(['csize', c + 20, 4], ['usize', c + 24, 4], ['nameLen', c + 28, 2], ['extraLen', c + 30, 2], ['local', c + 42, 4]);
+  for (const c of picked) {
+    fields.push(['csize', c + 20, 4], ['usize', c + 24, 4], ['nameLen', c + 28, 2], ['extraLen', c + 30, 2], ['local', c + 42, 4]);
+  }
   for (const l of signatures(bytes, 0x04034b50).slice(0, entries)) fields.push(['localName', l + 26, 2], ['localExtra', l + 28, 2]);
   for (const e of signatures(bytes, 0x06054b50)) fields.push(['count', e + 10, 2], ['cdSize', e + 12, 4], ['cdOffset', e + 16, 4]);
   for (const e of signatures(bytes, 0x06064b50)) fields.push(['count64', e + 32, 8], ['cdSize64', e + 40, 8], ['cdOffset64', e + 48, 8]);
@@ -56,9 +67,25 @@ function zipAttacks(label: string, name: string, ms: readonly { name: string; da
     fileCase(`${label} bomb declared honestly`, name, buildZip([{ ...first!, data: bomb, deflate: true }, ...plain])),
     fileCase(`${label} size 2^31`, name, buildZip([{ ...first!, deflate: true, size: 2 ** 31 }, ...plain])),
     fileCase(`${label} wrong crc`, name, buildZip([{ ...first!, crc: 1 }, ...plain])),
-    fileCase(`${label} overlapping entries`, name, buildZip([{ ...first!, deflate: true }, ...plain, ...Array.from({ length: 50 }, (_, i) => ({ name: `dup${i}`, data: first!.data, sameAs: 0 }))])),
-    fileCase(`${label} short zip64 extra`, name, buildZip([{ ...first!, extra: new Uint8Array([1, 0, 0, 0]), fields32: { usize: 0xffffffff } }, ...plain])),
-    fileCase(`${label} zip64 offset past the end`, name, buildZip([{ ...first!, extra: Buffer.from([1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f]), fields32: { offset: 0xffffffff } }, ...plain])),
+    fileCase(
+      `${label} overlapping entries`,
+      name,
+      buildZip([
+        { ...first!, deflate: true },
+        ...plain,
+        ...Array.from({ length: 50 }, (_, i) => ({ name: `dup${i}`, data: first!.data, sameAs: 0 })),
+      ]),
+    ),
+    fileCase(
+      `${label} short zip64 extra`,
+      name,
+      buildZip([{ ...first!, extra: new Uint8Array([1, 0, 0, 0]), fields32: { usize: 0xffffffff } }, ...plain]),
+    ),
+    fileCase(
+      `${label} zip64 offset past the end`,
+      name,
+      buildZip([{ ...first!, extra: Buffer.from([1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f]), fields32: { offset: 0xffffffff } }, ...plain]),
+    ),
     fileCase(`${label} duplicate names`, name, rezip([...ms, ...ms])),
     fileCase(`${label} empty archive`, name, rezip([])),
     fileCase(`${label} deflate garbage`, name, buildZip([{ ...first!, data: deflateRawSync(first!.data).subarray(3), deflate: true }, ...plain])),
@@ -87,10 +114,25 @@ export function safetensorsCases(rng: Rng): FuzzCase[] {
   for (let i = 0; i < 8; i++) {
     const t = names[rng.int(names.length)]!;
     for (const field of ['shape', 'data_offsets', 'dtype']) {
-      for (const v of HOSTILE_JSON) cases.push(fileCase(`safetensors ${t}.${field}=${v.slice(0, 20)}`, name, withHeader(null, splice({ ...header, [t]: { ...header[t], [field]: hole } }, v))));
+      for (const v of HOSTILE_JSON) {
+        cases.push(
+          fileCase(
+            `safetensors ${t}.${field}=${v.slice(0, 20)}`,
+            name,
+            withHeader(null, splice({ ...header, [t]: { ...header[t], [field]: hole } }, v)),
+          ),
+        );
+      }
     }
     const [a, b] = header[t]!.data_offsets as number[];
-    for (const off of [[a, b! + 4], [a! - 4, b], [0, b! - a!], [b, b! + (b! - a!)]]) cases.push(fileCase(`safetensors ${t} offsets ${off}`, name, withHeader({ ...header, [t]: { ...header[t], data_offsets: off } })));
+    for (const off of [
+      [a, b! + 4],
+      [a! - 4, b],
+      [0, b! - a!],
+      [b, b! + (b! - a!)],
+    ]) {
+      cases.push(fileCase(`safetensors ${t} offsets ${off}`, name, withHeader({ ...header, [t]: { ...header[t], data_offsets: off } })));
+    }
   }
   const t0 = header[names[0]!]!;
   const copies = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`copy${i}`, t0]));
@@ -98,7 +140,9 @@ export function safetensorsCases(rng: Rng): FuzzCase[] {
   for (const v of HOSTILE_JSON) {
     cases.push(fileCase(`safetensors metadata=${v.slice(0, 20)}`, name, withHeader(null, splice({ ...header, __metadata__: hole }, v))));
     cases.push(fileCase(`safetensors vitkit meta=${v.slice(0, 20)}`, name, withHeader({ ...header, __metadata__: { vitkit: v } })));
-    cases.push(fileCase(`safetensors vitkit config=${v.slice(0, 20)}`, name, withHeader({ ...header, __metadata__: { vitkit: splice({ config: hole }, v) } })));
+    cases.push(
+      fileCase(`safetensors vitkit config=${v.slice(0, 20)}`, name, withHeader({ ...header, __metadata__: { vitkit: splice({ config: hole }, v) } })),
+    );
   }
   cases.push(fileCase('safetensors header not an object', name, withHeader([1, 2, 3])), fileCase('safetensors no tensors', name, withHeader({})));
   return cases;
@@ -124,7 +168,10 @@ export function npzCases(rng: Rng): FuzzCase[] {
     ...zipAttacks('npz', name, ms),
   ];
   const replace = (i: number, data: Uint8Array) => rezip(ms.map((m, j) => (j === i ? { name: m.name, data } : m)));
-  const shapes = ['(-2, -3)', '(1.5, 2)', '(abc,)', '(2147483648, 2147483648)', '(9223372036854775808,)', '()', '(0,)', '(1,' + '1,'.repeat(5000) + ')', '((2,),)'];
+  const shapes = [
+    '(-2, -3)', '(1.5, 2)', '(abc,)', '(2147483648, 2147483648)', '(9223372036854775808,)', '()', '(0,)',
+    '(1,' + '1,'.repeat(5000) + ')', '((2,),)',
+  ];
   const descrs = ["'|O'", "'>f4'", "'<c8'", "'<U10'", "[('a', '<f4')]", "'<f4' * 2", "''"];
   for (let k = 0; k < 12; k++) {
     const i = rng.int(ms.length);
@@ -132,10 +179,34 @@ export function npzCases(rng: Rng): FuzzCase[] {
     const hlen = 10 + Buffer.from(m.data).readUInt16LE(8);
     for (const b of truncations(m.data, 6, rng)) cases.push(fileCase(`npz member ${m.name} cut ${b.length}`, name, replace(i, b)));
     for (const b of bitFlips(m.data, 10, rng, 0, hlen)) cases.push(fileCase(`npz member ${m.name} header flip`, name, replace(i, b)));
-    for (const b of fieldCases('npy header length', 'm', m.data, 8, 2)) cases.push(fileCase(`npz member ${m.name} ${b.label}`, name, replace(i, b.files.m as Uint8Array)));
-    for (const s of shapes) cases.push(fileCase(`npz member ${m.name} shape ${s.slice(0, 20)}`, name, replace(i, npy(`'descr': '<f4', 'fortran_order': False, 'shape': ${s}, `, m.data.subarray(hlen)))));
-    for (const d of descrs) cases.push(fileCase(`npz member ${m.name} descr ${d}`, name, replace(i, npy(`'descr': ${d}, 'fortran_order': False, 'shape': (2,), `, m.data.subarray(hlen)))));
-    cases.push(fileCase(`npz member ${m.name} fortran junk`, name, replace(i, npy(`'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), `, m.data.subarray(hlen)))));
+    for (const b of fieldCases('npy header length', 'm', m.data, 8, 2)) {
+      cases.push(fileCase(`npz member ${m.name} ${b.label}`, name, replace(i, b.files.m as Uint8Array)));
+    }
+    for (const s of shapes) {
+      cases.push(
+        fileCase(
+          `npz member ${m.name} shape ${s.slice(0, 20)}`,
+          name,
+          replace(i, npy(`'descr': '<f4', 'fortran_order': False, 'shape': ${s}, `, m.data.subarray(hlen))),
+        ),
+      );
+    }
+    for (const d of descrs) {
+      cases.push(
+        fileCase(
+          `npz member ${m.name} descr ${d}`,
+          name,
+          replace(i, npy(`'descr': ${d}, 'fortran_order': False, 'shape': (2,), `, m.data.subarray(hlen))),
+        ),
+      );
+    }
+    cases.push(
+      fileCase(
+        `npz member ${m.name} fortran junk`,
+        name,
+        replace(i, npy(`'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,), `, m.data.subarray(hlen))),
+      ),
+    );
   }
   cases.push(fileCase('npz member not .npy', name, rezip([...ms, { name: 'evil.pkl', data: new Uint8Array(8) }])));
   cases.push(fileCase('npz member longer than its .npy header says', name, replace(0, Buffer.concat([ms[0]!.data, new Uint8Array(4096)]))));
@@ -148,17 +219,39 @@ function hostilePickles(): [string, Buffer, Record<string, Uint8Array>][] {
   const t = (offset: Py, size: Py, stride: Py, key = '0') => torchTensor(key, offset, size, stride);
   const one = (v: Py): Buffer => pickle({ dict: [['w', v]] });
   const raw = (hex: string) => Buffer.from(`8002${hex}2e`, 'hex');
-  const deepList = Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.alloc(DEEP, 0x5d), Buffer.from(Array.from({ length: DEEP - 1 }, () => 0x61)), Buffer.from([0x2e])]);
+  const deepList = Buffer.concat([
+    Buffer.from([0x80, 0x02]),
+    Buffer.alloc(DEEP, 0x5d),
+    Buffer.from(Array.from({ length: DEEP - 1 }, () => 0x61)),
+    Buffer.from([0x2e]),
+  ]);
   const cases: [string, Buffer, Record<string, Uint8Array>][] = [
     ['self-referencing dict', raw('7d710058050000006d6f64656c680073'), {}],
     ['cycle through state_dict', Buffer.from('80027d7100580a00000073746174655f6469637471017d710258050000006d6f64656c7103680073732e', 'hex'), {}],
     ['list containing itself', raw('5d7100680061'), {}],
     ['deeply nested lists', deepList, {}],
-    ['deeply nested model dicts', pickle(Array.from({ length: 2000 }).reduce<Py>((inner) => ({ dict: [['model', inner]] }), { dict: [['w', t(0, [2], [1])]] })), { '0': f32(2) }],
-    ['300 tensors over one storage', pickle({ dict: Array.from({ length: 300 }, (_, i) => [`t${i}`, t(0, [4096], [1])] as [Py, Py]) }), { '0': f32(4096) }],
+    [
+      'deeply nested model dicts',
+      pickle(Array.from({ length: 2000 }).reduce<Py>((inner) => ({ dict: [['model', inner]] }), { dict: [['w', t(0, [2], [1])]] })),
+      { '0': f32(2) },
+    ],
+    [
+      '300 tensors over one storage',
+      pickle({ dict: Array.from({ length: 300 }, (_, i) => [`t${i}`, t(0, [4096], [1])] as [Py, Py]) }),
+      { '0': f32(4096) },
+    ],
     ['storage missing', one(t(0, [2], [1], 'nope')), {}],
     ['storage of odd length', one(t(0, [1], [1])), { '0': new Uint8Array(7) }],
-    ['storage key not a string', one({ call: [{ global: 'torch._utils._rebuild_tensor_v2' }, [{ persid: ['storage', { global: 'torch.FloatStorage' }, 5, 'cpu', 1] }, 0, [1], [1], false, null]] }), {}],
+    [
+      'storage key not a string',
+      one({
+        call: [
+          { global: 'torch._utils._rebuild_tensor_v2' },
+          [{ persid: ['storage', { global: 'torch.FloatStorage' }, 5, 'cpu', 1] }, 0, [1], [1], false, null],
+        ],
+      }),
+      {},
+    ],
     ['unknown storage type', one(torchTensor('0', 0, [1], [1], 'torch.ComplexFloatStorage')), { '0': f32(1) }],
     ['persid of a cyclic value', raw('5d71006800615168005271'), {}],
     ['rebuild without arguments', one({ call: [{ global: 'torch._utils._rebuild_tensor_v2' }, []] }), {}],
@@ -214,11 +307,16 @@ export function hfCases(rng: Rng): FuzzCase[] {
     target: 'hf',
   });
   const cases: FuzzCase[] = [];
-  for (const key of ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'image_size', 'patch_size', 'num_channels', 'layer_norm_eps', 'id2label', 'model_type', 'qkv_bias']) {
+  for (const key of [
+    'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size', 'image_size', 'patch_size',
+    'num_channels', 'layer_norm_eps', 'id2label', 'model_type', 'qkv_bias',
+  ]) {
     for (const v of HOSTILE_JSON) cases.push(folder(`config ${key}=${v.slice(0, 20)}`, { 'hf/config.json': splice({ ...config, [key]: hole }, v) }));
   }
   for (const key of ['image_mean', 'image_std', 'size']) {
-    for (const v of [...HOSTILE_JSON, '[0.5, 0.5, 0.5, 0.5]', '{"height": 2147483648}', '{"shortest_edge": -1}']) cases.push(folder(`preprocessor ${key}=${v.slice(0, 20)}`, { 'hf/preprocessor_config.json': splice({ ...pre, [key]: hole }, v) }));
+    for (const v of [...HOSTILE_JSON, '[0.5, 0.5, 0.5, 0.5]', '{"height": 2147483648}', '{"shortest_edge": -1}']) {
+      cases.push(folder(`preprocessor ${key}=${v.slice(0, 20)}`, { 'hf/preprocessor_config.json': splice({ ...pre, [key]: hole }, v) }));
+    }
   }
   for (const v of HOSTILE_JSON) cases.push(folder(`config.json is ${v.slice(0, 20)}`, { 'hf/config.json': v }));
   const index = (shard: unknown, extra: Record<string, FuzzFile> = {}) => ({
@@ -226,12 +324,19 @@ export function hfCases(rng: Rng): FuzzCase[] {
     'hf/model.safetensors.index.json': JSON.stringify({ weight_map: { 'vit.embeddings.cls_token': shard } }),
     ...extra,
   });
-  const traversal = ['../outside.safetensors', '/etc/passwd', 'sub/../model.safetensors', '..', '.', '', 'a\\b', 'x\u0000y', 'nope.safetensors', 'model.safetensors.index.json'];
-  for (const shard of [...traversal, 5, null, ['a'], { a: 1 }]) cases.push(folder(`index ${JSON.stringify(shard)}`, { ...index(shard), 'outside.safetensors': model }));
+  const traversal = [
+    '../outside.safetensors', '/etc/passwd', 'sub/../model.safetensors', '..', '.', '', 'a\\b', 'x\u0000y',
+    'nope.safetensors', 'model.safetensors.index.json',
+  ];
+  for (const shard of [...traversal, 5, null, ['a'], { a: 1 }]) {
+    cases.push(folder(`index ${JSON.stringify(shard)}`, { ...index(shard), 'outside.safetensors': model }));
+  }
   cases.push(folder('index names a directory', index('shards', { 'hf/shards/model.safetensors': model })));
   cases.push(folder('weights a link to a directory', { 'hf/model.safetensors': { link: 'sub' }, 'hf/sub/model.safetensors': model }));
   const idx = (v: unknown) => ({ 'hf/model.safetensors': '', 'hf/model.safetensors.index.json': JSON.stringify(v) });
-  for (const v of [null, [], {}, { weight_map: [] }, { weight_map: 'x' }, { weight_map: null }]) cases.push(folder(`index body ${JSON.stringify(v)}`, idx(v)));
+  for (const v of [null, [], {}, { weight_map: [] }, { weight_map: 'x' }, { weight_map: null }]) {
+    cases.push(folder(`index body ${JSON.stringify(v)}`, idx(v)));
+  }
   cases.push(
     folder('weights linked outside', { 'hf/model.safetensors': { link: '../outside.safetensors' }, 'outside.safetensors': model }),
     folder('config linked outside', { 'hf/config.json': { link: '../c.json' }, 'c.json': JSON.stringify(config) }),

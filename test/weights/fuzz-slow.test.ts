@@ -24,16 +24,29 @@ function honestBomb(gib: number): Buffer {
   const chunks = gib * 64;
   let crc = crc32(head);
   for (let i = 0; i < chunks; i++) crc = crc32(zeros, crc);
-  const deflated = Buffer.concat([deflateRawSync(head, flush), ...Array<Buffer>(chunks).fill(deflateRawSync(zeros, flush)), deflateRawSync(new Uint8Array(0))]);
+  const deflated = Buffer.concat([
+    deflateRawSync(head, flush),
+    ...Array<Buffer>(chunks).fill(deflateRawSync(zeros, flush)),
+    deflateRawSync(new Uint8Array(0)),
+  ]);
   return buildZip([{ name: 'w.npy', data: head, deflated, size: head.length + chunks * zeros.length, crc }]);
 }
 const op = (...bytes: number[]) => Buffer.from(bytes);
 
 function slowCases(): FuzzCase[] {
-  const long4 = Buffer.concat([op(0x80, 0x02, 0x7d, 0x8b), Buffer.from(new Uint32Array([2 * MiB]).buffer), Buffer.alloc(2 * MiB, 0x5a), op(0x4e, 0x73, 0x2e)]);
+  const long4 = Buffer.concat([
+    op(0x80, 0x02, 0x7d, 0x8b),
+    Buffer.from(new Uint32Array([2 * MiB]).buffer),
+    Buffer.alloc(2 * MiB, 0x5a),
+    op(0x4e, 0x73, 0x2e),
+  ]);
   const appends = Buffer.concat([op(0x80, 0x02, 0x5d, 0x28), Buffer.alloc(MiB / 4, 0x4e), op(0x65, 0x2e)]);
   const deep = Buffer.concat([op(0x80, 0x02), Buffer.alloc(100_000, 0x5d), Buffer.alloc(100_000 - 1, 0x61), op(0x2e)]);
-  const memo = Buffer.concat([op(0x80, 0x02, 0x5d, 0x71, 0x00), Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i % 3 === 0 ? 0x68 : i % 3 === 1 ? 0x00 : 0x61))), op(0x2e)]);
+  const memo = Buffer.concat([
+    op(0x80, 0x02, 0x5d, 0x71, 0x00),
+    Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i % 3 === 0 ? 0x68 : i % 3 === 1 ? 0x00 : 0x61))),
+    op(0x2e),
+  ]);
   const storage = Buffer.from(new Float32Array(MiB / 4).buffer);
   const reuse: Py = { dict: Array.from({ length: 3000 }, (_, i) => [`t${i}`, torchTensor('0', 0, [MiB / 4], [1])] as [Py, Py]) };
   // {'model': {'model': … {}}}: EMPTY_DICT, then ('model', EMPTY_DICT) pushed 30k times, then 30k SETITEMs

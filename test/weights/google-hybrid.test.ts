@@ -30,6 +30,9 @@ for (const [model, h] of Object.entries(heads)) {
     const own = loadCheckpoint(join(dir, `${model}.safetensors`));
     assert.deepEqual(own.config.backbone, timm.config.backbone);
     assert.deepEqual([...own.weights.keys()], [...timm.weights.keys()], "timm's state-dict order");
-    assertUserError(() => saveCheckpoint(join(dir, `${model}-hf`), timm, 'hf'), /a hybrid ViT cannot be saved as a Hugging Face directory: save it as timm, npz or vitkit/);
+    assertUserError(
+      () => saveCheckpoint(join(dir, `${model}-hf`), timm, 'hf'),
+      /a hybrid ViT cannot be saved as a Hugging Face directory: save it as timm, npz or vitkit/,
+    );
   });
 }

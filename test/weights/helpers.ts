@@ -14,7 +14,17 @@ export const SHARED = new URL('../../../shared/fixtures/', import.meta.url).path
 export const LOCAL = new URL('../fixtures/weights/', import.meta.url).pathname;
 
 export interface ManifestModel {
-  timm_kwargs: { img_size: number; patch_size: number; embed_dim: number; depth: number; num_heads: number; num_classes: number; in_chans?: number; mlp_ratio?: number; global_pool?: string };
+  timm_kwargs: {
+    img_size: number;
+    patch_size: number;
+    embed_dim: number;
+    depth: number;
+    num_heads: number;
+    num_classes: number;
+    in_chans?: number;
+    mlp_ratio?: number;
+    global_pool?: string;
+  };
   layer_norm_eps: number;
   heads: number;
   mean: number[];

@@ -105,9 +105,15 @@ test('config.json values must agree with the weights before anything is built fr
   ];
   for (const [edit, pattern] of cases) assertUserError(() => loadCheckpoint(hfFolder({}, edit)), pattern);
   const pp = (v: unknown) => ({ 'preprocessor_config.json': JSON.stringify(v) });
-  assertUserError(() => loadCheckpoint(hfFolder(pp({ image_mean: [0.5, 0.5, 0.5, 0.5], image_std: [0.5] }))), /preprocessor_config\.json has 4 image_mean values for 1 channel/);
+  assertUserError(
+    () => loadCheckpoint(hfFolder(pp({ image_mean: [0.5, 0.5, 0.5, 0.5], image_std: [0.5] }))),
+    /preprocessor_config\.json has 4 image_mean values for 1 channel/,
+  );
   assertUserError(() => loadCheckpoint(hfFolder(pp({ image_mean: [0.5], image_std: [0] }))), /preprocessor_config\.json has image_std 0/);
-  assertUserError(() => loadCheckpoint(hfFolder(pp({ image_mean: [0.5], image_std: [0.5], size: 1e12 }))), /preprocessor_config\.json has size 1000000000000/);
+  assertUserError(
+    () => loadCheckpoint(hfFolder(pp({ image_mean: [0.5], image_std: [0.5], size: 1e12 }))),
+    /preprocessor_config\.json has size 1000000000000/,
+  );
 });
 
 test('readWeights with keep reads only the shards that hold a kept tensor', () => {

@@ -29,11 +29,17 @@ function edited(name: string, cfg: (c: Record<string, unknown>) => void, tensors
 }
 
 test('an unknown model type lists the ones vitkit reads', () => {
-  assertUserError(() => loadCheckpoint(edited('dinov2', (c) => (c.model_type = 'swin'))), /model_type 'swin' \(vitkit reads vit, deit, dinov2, .*beit.*\)/);
+  assertUserError(
+    () => loadCheckpoint(edited('dinov2', (c) => (c.model_type = 'swin'))),
+    /model_type 'swin' \(vitkit reads vit, deit, dinov2, .*beit.*\)/,
+  );
 });
 
 test('an activation vitkit does not run is named with the ones it does', () => {
-  assertUserError(() => loadCheckpoint(edited('clip', (c) => (c.hidden_act = 'relu'))), /hidden_act 'relu' \(vitkit runs gelu, quick_gelu, gelu_pytorch_tanh/);
+  assertUserError(
+    () => loadCheckpoint(edited('clip', (c) => (c.hidden_act = 'relu'))),
+    /hidden_act 'relu' \(vitkit runs gelu, quick_gelu, gelu_pytorch_tanh/,
+  );
 });
 
 test('a missing key projection, a shared BEiT bias table and a missing layer scale are named', () => {
@@ -42,7 +48,18 @@ test('a missing key projection, a shared BEiT bias table and a missing layer sca
     /lack encoder\.layers\.0\.self_attn\.k_proj\.weight/,
   );
   assertUserError(
-    () => loadCheckpoint(edited('beit', () => {}, (t) => t.set('beit.encoder.relative_position_bias.relative_position_bias_table', t.get('beit.encoder.layer.0.attention.attention.relative_position_bias.relative_position_bias_table')!))),
+    () =>
+      loadCheckpoint(
+        edited(
+          'beit',
+          () => {},
+          (t) =>
+            t.set(
+              'beit.encoder.relative_position_bias.relative_position_bias_table',
+              t.get('beit.encoder.layer.0.attention.attention.relative_position_bias.relative_position_bias_table')!,
+            ),
+        ),
+      ),
     /shares one relative position bias table/,
   );
   assertUserError(
@@ -89,7 +106,14 @@ test("CLIP's and DINOv2's processors (shorter side, then centre crop) become tim
       do_center_crop: true, crop_size: { height: crop, width: crop }, size: { shortest_edge: shortest },
       image_mean: [0.48, 0.46, 0.41], image_std: [0.27, 0.26, 0.28], do_resize: true, resample: 3,
     }));
-    assert.deepEqual(loadCheckpoint(dir).preprocess, { mean: [0.48, 0.46, 0.41], std: [0.27, 0.26, 0.28], resize: 'shorter-crop', imgSize: crop, cropPct: pct, interpolation: 'bicubic' });
+    assert.deepEqual(loadCheckpoint(dir).preprocess, {
+      mean: [0.48, 0.46, 0.41],
+      std: [0.27, 0.26, 0.28],
+      resize: 'shorter-crop',
+      imgSize: crop,
+      cropPct: pct,
+      interpolation: 'bicubic',
+    });
   }
 });
 

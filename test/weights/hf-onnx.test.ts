@@ -24,7 +24,9 @@ test('transformers.js runs the converted model offline and agrees with vitkit on
   const models = tempDir('hf-onnx');
   const r = vitkit(['convert', `${MICRO}/hf`, join(models, 'micro'), '--to', 'hf', '--onnx']);
   assert.equal(r.status, 0, r.stderr);
-  for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx']) assert.ok(existsSync(join(models, 'micro', f)), f);
+  for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json', 'onnx/model.onnx', 'onnx/model_quantized.onnx']) {
+    assert.ok(existsSync(join(models, 'micro', f)), f);
+  }
 
   const model = loadModel(join(models, 'micro'));
   const classifier = await Classifier.create(model, { threads: 1 });
@@ -56,7 +58,9 @@ test('transformers.js runs the converted model offline and agrees with vitkit on
 
 test('id2label: ImageNet names for a 1000-class checkpoint without names, a trained one its classes; --onnx needs --to hf', () => {
   const dir = tempDir('hf-labels');
-  const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 1000 });
+  const config = checkConfig({
+    ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 1000,
+  });
   saveCheckpoint(join(dir, 'in1k.safetensors'), { config, weights: initParameters(config) }, 'timm');
   const trained = { ...config, numClasses: 3 };
   saveCheckpoint(join(dir, 'trained.safetensors'), { config: trained, weights: initParameters(trained), labels: ['cat', 'dog', 'fox'] }, 'vitkit');
@@ -68,7 +72,11 @@ test('id2label: ImageNet names for a 1000-class checkpoint without names, a trai
   const imagenet = id2label('in1k');
   assert.deepEqual([imagenet['0'], imagenet['999'], Object.keys(imagenet).length], ['tench', 'toilet tissue', 1000]);
   assert.deepEqual(id2label('trained'), { 0: 'cat', 1: 'dog', 2: 'fox' });
-  const pp = JSON.parse(readFileSync(join(dir, 'in1k', 'preprocessor_config.json'), 'utf8')) as { image_mean: number[]; resample: number; size: object };
+  const pp = JSON.parse(readFileSync(join(dir, 'in1k', 'preprocessor_config.json'), 'utf8')) as {
+    image_mean: number[];
+    resample: number;
+    size: object;
+  };
   assert.deepEqual([pp.image_mean, pp.resample, pp.size], [[0.485, 0.456, 0.406], 2, { height: 8, width: 8 }]);
   const bad = vitkit(['convert', join(dir, 'in1k.safetensors'), join(dir, 'x.safetensors'), '--to', 'timm', '--onnx']);
   assert.match(bad.stderr, /--onnx adds onnx\/model\.onnx to a Hugging Face directory: use it with --to hf/);
@@ -77,12 +85,18 @@ test('id2label: ImageNet names for a 1000-class checkpoint without names, a trai
 test("a bare timm file converted with --mean/--std 0.5: transformers.js gives timm's top-1 in fp32 and q8", async () => {
   const models = tempDir('hf-onnx-05');
   const timm = `${MICRO}/timm.safetensors`; // says nothing about preprocessing; timm made it with mean = std = 0.5
-  const half = vitkit(['convert', timm, join(models, 'half'), '--to', 'hf', '--onnx', '--heads', '2', '--mean', '0.5,0.5,0.5', '--std', '0.5,0.5,0.5']);
+  const half = vitkit([
+    'convert', timm, join(models, 'half'), '--to', 'hf', '--onnx', '--heads', '2', '--mean', '0.5,0.5,0.5',
+    '--std', '0.5,0.5,0.5',
+  ]);
   assert.equal(half.status, 0, half.stderr);
   assert.equal(half.stderr, '', 'stated by the flags: no notice');
   const bare = vitkit(['convert', timm, join(models, 'imagenet'), '--to', 'hf', '--onnx', '--heads', '2']);
   assert.equal(bare.status, 0, bare.stderr);
-  assert.match(bare.stderr, /^vitkit: note: .*timm\.safetensors does not say how its images were normalised: ImageNet's mean\/std are assumed; .*--mean\/--std/);
+  assert.match(
+    bare.stderr,
+    /^vitkit: note: .*timm\.safetensors does not say how its images were normalised: ImageNet's mean\/std are assumed; .*--mean\/--std/,
+  );
   assert.equal(bare.stderr.trim().split('\n').length, 1, 'one notice');
 
   const reference = expected('micro_p16_224').get('logits')!; // timm's, on img_0 and img_1 normalised with 0.5
@@ -112,7 +126,9 @@ test("a bare timm file converted with --mean/--std 0.5: transformers.js gives ti
       assert.equal([...got[i]!.keys()][0], top1, `${dtype} img_${i}: timm's top-1`);
       // fp32 is timm's model to rounding; q8 is int8, so only near it
       const tol = dtype === 'fp32' ? 1e-4 : 0.05;
-      want.forEach((p, c) => assert.ok(Math.abs(got[i]!.get(String(c))! - p) < tol, `${dtype} img_${i} class ${c}: ${got[i]!.get(String(c))} vs timm's ${p}`));
+      want.forEach((p, c) =>
+        assert.ok(Math.abs(got[i]!.get(String(c))! - p) < tol, `${dtype} img_${i} class ${c}: ${got[i]!.get(String(c))} vs timm's ${p}`),
+      );
     }
   }
   // what the issue measured: ImageNet's normalisation (the old default) is a different model input

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { toOnnx } from '../../src/graph/onnx.ts';
 import type { StateDict } from '../../src/graph/tensor.ts';
-import { inferenceGraph } from '../../src/model/vit.ts';
+import { inferenceGraph } from '../../src/model/inference-graph.ts';
 import { Session } from '../../src/runtime/session.ts';
 import { checkConfig, presets } from '../../src/model/config.ts';
 import { initParameters } from '../../src/model/init.ts';
@@ -49,6 +49,11 @@ test('an unknown backbone is refused in one line naming its first unknown parame
   // A pre-activation ResNetV2 ends in a final norm; a timm ResNet-D backbone has no `stem.conv` at all.
   assertUserError(() => inferBackbone(with_({ 'patch_embed.backbone.norm.weight': [256] }), 'preact.safetensors'),
     /preact\.safetensors: unknown hybrid backbone parameter 'patch_embed\.backbone\.norm\.weight'/);
-  const resnetD = with_({ 'patch_embed.backbone.conv1.0.weight': [32, 3, 3, 3], 'patch_embed.backbone.bn1.weight': [32] }, (k) => k.startsWith('patch_embed.backbone.'));
-  assertUserError(() => inferBackbone(resnetD, 'resnet26d.safetensors'), /unknown hybrid backbone parameter 'patch_embed\.backbone\.conv1\.0\.weight'/);
+  const resnetD = with_({ 'patch_embed.backbone.conv1.0.weight': [32, 3, 3, 3], 'patch_embed.backbone.bn1.weight': [32] }, (k) =>
+    k.startsWith('patch_embed.backbone.'),
+  );
+  assertUserError(
+    () => inferBackbone(resnetD, 'resnet26d.safetensors'),
+    /unknown hybrid backbone parameter 'patch_embed\.backbone\.conv1\.0\.weight'/,
+  );
 });

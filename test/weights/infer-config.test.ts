@@ -28,7 +28,12 @@ test('overrides win over hints and shapes, and checkWeights reports the disagree
   const sd = load('micro_gray_p4_28');
   const cfg = inferConfig(sd, 'g.safetensors', { numHeads: 4 }, { numHeads: 2, numClasses: 5 });
   assert.equal(cfg.numHeads, 2);
-  assertUserError(() => checkWeights(cfg, sd, 'g.safetensors'), /g\.safetensors does not fit/, /'head\.weight' has shape \[10, 32\], expected \[5, 32\]/, /'head\.bias' has shape \[10\], expected \[5\]/);
+  assertUserError(
+    () => checkWeights(cfg, sd, 'g.safetensors'),
+    /g\.safetensors does not fit/,
+    /'head\.weight' has shape \[10, 32\], expected \[5, 32\]/,
+    /'head\.bias' has shape \[10\], expected \[5\]/,
+  );
 });
 
 test('missing, misshapen and unexpected tensors are named', () => {
@@ -48,10 +53,16 @@ test('missing, misshapen and unexpected tensors are named', () => {
 });
 
 test('tensors that are not a ViT are UserErrors naming the file', () => {
-  assertUserError(() => inferConfig(new Map([['fc.weight', float32([1], [0])]]), 'r.pth'), /r\.pth is not a ViT checkpoint: tensor 'patch_embed\.proj\.weight' is missing \(found fc\.weight\)/);
+  assertUserError(
+    () => inferConfig(new Map([['fc.weight', float32([1], [0])]]), 'r.pth'),
+    /r\.pth is not a ViT checkpoint: tensor 'patch_embed\.proj\.weight' is missing \(found fc\.weight\)/,
+  );
   const sd = new Map(load('micro_gray_p4_28'));
   sd.set('pos_embed', float32([1, 48, 32], new Float32Array(48 * 32)));
-  assertUserError(() => inferConfig(sd, 'p.safetensors'), /p\.safetensors: pos_embed has shape \[1, 48, 32\], 47 patch tokens after 1 prefix token \(or 48 without\), which is not a square grid/);
+  assertUserError(
+    () => inferConfig(sd, 'p.safetensors'),
+    /p\.safetensors: pos_embed has shape \[1, 48, 32\], 47 patch tokens after 1 prefix token \(or 48 without\), which is not a square grid/,
+  );
 });
 
 test('pre-logits and no-qkv-bias variants are inferred', () => {

@@ -75,13 +75,20 @@ function npyWith(header: string, data: Uint8Array = new Uint8Array(64)): Buffer 
 
 test('.npy shapes must be tuples of non-negative integers', () => {
   for (const shape of ['(-2, -3)', '(1.5, 2)', '(abc,)', '(2 3)', '(1e3,)', '(99999999999999999999,)']) {
-    assertUserError(() => decodeNpy(npyWith(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`), 'g.npz:w'), /g\.npz:w has an invalid \.npy shape/);
+    assertUserError(
+      () => decodeNpy(npyWith(`{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`), 'g.npz:w'),
+      /g\.npz:w has an invalid \.npy shape/,
+    );
   }
   assert.deepEqual(decodeNpy(npyWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0, 3), }"), 'z').shape, [2, 0, 3]);
 });
 
 test('.npy object arrays (pickled Python objects) and oversized headers are refused', () => {
-  assertUserError(() => decodeNpy(npyWith("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), 'g.npz:o'), /g\.npz:o holds Python objects/, /allow_pickle/);
+  assertUserError(
+    () => decodeNpy(npyWith("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), 'g.npz:o'),
+    /g\.npz:o holds Python objects/,
+    /allow_pickle/,
+  );
   const long = `{'descr': '<f4', 'fortran_order': False, 'shape': (1,), ${' '.repeat(20_000)}}`;
   assertUserError(() => decodeNpy(npyWith(long), 'g.npz:h'), /g\.npz:h has a \.npy header of \d+ bytes/);
 });

@@ -77,11 +77,16 @@ export function pickle(v: Py): Buffer {
 /** torch's pickle of a tensor: `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks)`. */
 export function torchTensor(key: string, offset: Py, size: Py, stride: Py, storage = 'torch.FloatStorage'): Py {
   const ref: Py = { persid: ['storage', { global: storage }, key, 'cpu', 0] };
-  return { call: [{ global: 'torch._utils._rebuild_tensor_v2' }, [ref, offset, size, stride, false, { call: [{ global: 'collections.OrderedDict' }, []] }]] };
+  return {
+    call: [{ global: 'torch._utils._rebuild_tensor_v2' }, [ref, offset, size, stride, false, { call: [{ global: 'collections.OrderedDict' }, []] }]],
+  };
 }
 
 /** A torch.save zip: `archive/data.pkl` plus storages `archive/data/<key>`. */
 export function pthBytes(pkl: Uint8Array, storages: Record<string, Uint8Array> = {}): Buffer {
-  const members = [{ name: 'archive/data.pkl', chunks: [pkl] }, ...Object.entries(storages).map(([k, b]) => ({ name: `archive/data/${k}`, chunks: [b] }))];
+  const members = [
+    { name: 'archive/data.pkl', chunks: [pkl] },
+    ...Object.entries(storages).map(([k, b]) => ({ name: `archive/data/${k}`, chunks: [b] })),
+  ];
   return Buffer.concat(encodeZip(members));
 }

@@ -36,12 +36,19 @@ test('unwraps training checkpoints and decodes dtypes, storage offsets and param
 });
 
 test('non-contiguous tensors are refused with a fix', () => {
-  assertUserError(() => readPth(join(LOCAL, 'noncontig.pth')), /noncontig\.pth holds a non-contiguous tensor \[3, 2\] \(strides \[1, 3\]\)/, /contiguous\(\)/);
+  assertUserError(
+    () => readPth(join(LOCAL, 'noncontig.pth')),
+    /noncontig\.pth holds a non-contiguous tensor \[3, 2\] \(strides \[1, 3\]\)/,
+    /contiguous\(\)/,
+  );
 });
 
 test('anything but a dict of tensors is refused without running code', () => {
   // {'w': Evil()} whose __reduce__ is os.system: unpickled to an inert placeholder, then rejected
-  const evil = Buffer.from('80027d7100580100000077710163706f7369780a73797374656d0a710258170000006563686f2070776e6564203e202f746d702f70776e65647103857104527105732e', 'hex');
+  const evil = Buffer.from(
+    '80027d7100580100000077710163706f7369780a73797374656d0a710258170000006563686f2070776e6564203e202f746d702f70776e65647103857104527105732e',
+    'hex',
+  );
   const src = bufferSource(zipOf({ 'archive/data.pkl': evil }), 'evil.pth');
   assertUserError(() => parsePth(src), /evil\.pth is not a plain state dict \(entry 'w' is not a tensor/, /safetensors\.torch/);
 });
@@ -102,7 +109,11 @@ test('offsets, sizes and strides are type-, sign- and range-checked', () => {
     void what;
   }
   // a storage that is not a whole number of elements, and a tensor whose storage is not a storage reference
-  assertUserError(() => parsePth(pth({ dict: [['w', torchTensor('0', 0, [1], [1])]] }, { '0': new Uint8Array(6) }, 'odd.pth')), /odd\.pth/, /6 bytes/);
+  assertUserError(
+    () => parsePth(pth({ dict: [['w', torchTensor('0', 0, [1], [1])]] }, { '0': new Uint8Array(6) }, 'odd.pth')),
+    /odd\.pth/,
+    /6 bytes/,
+  );
   const fake: Py = { call: [{ global: 'torch._utils._rebuild_tensor_v2' }, ['not a storage', 0, [1], [1], false, null]] };
   assertUserError(() => parsePth(pth({ dict: [['w', fake]] }, {}, 'fake.pth')), /fake\.pth/);
   // keys must be strings

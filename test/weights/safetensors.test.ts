@@ -102,7 +102,10 @@ test('tensors whose data overlap are refused (one region read over and over)', (
   const n = 2 ** 18;
   const header = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`t${i}`, { dtype: 'F32', shape: [n], data_offsets: [0, 4 * n] }]));
   const rss = process.memoryUsage().rss;
-  assertUserError(() => decodeSafetensors(handMade(header, new Uint8Array(4 * n)), 'amp.safetensors'), /amp\.safetensors is corrupt \(tensors 't\d+' and 't\d+' overlap/);
+  assertUserError(
+    () => decodeSafetensors(handMade(header, new Uint8Array(4 * n)), 'amp.safetensors'),
+    /amp\.safetensors is corrupt \(tensors 't\d+' and 't\d+' overlap/,
+  );
   assert.ok(process.memoryUsage().rss - rss < 64 * 2 ** 20, 'no 300 MiB of copies');
   const meta = handMade({ __metadata__: ['not', 'a', 'dict'] }, new Uint8Array());
   assertUserError(() => decodeSafetensors(meta, 'meta.safetensors'), /meta\.safetensors is corrupt \(__metadata__ is not an object/);

@@ -12,7 +12,9 @@ import { saveCheckpoint } from '../../src/weights/checkpoint.ts';
 import { encodeSafetensors } from '../../src/weights/safetensors-codec.ts';
 import { decodeVitkit, encodeVitkit, savedPreprocess } from '../../src/weights/vitkit-format.ts';
 
-const config = checkConfig({ ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 2 });
+const config = checkConfig({
+  ...defaultConfig, imgSize: 8, patchSize: 4, inChans: 1, embedDim: 16, depth: 1, numHeads: 2, mlpDim: 32, numClasses: 2,
+});
 const weights = initParameters(config, { seed: 4 });
 const content = { config, weights, labels: ['cat', 'dog'], preprocess: { mean: [0.5], std: [0.25], cropPct: 1, resize: 'shorter-crop' as const } };
 

@@ -49,8 +49,14 @@ test('a member that inflates past its declared size stops there (zip bomb)', () 
 
 test('declared sizes deflate cannot produce, stored sizes that differ, and overlapping members are refused up front', () => {
   const data = new Uint8Array(100);
-  assertUserError(() => readZip(bufferSource(buildZip([{ name: 'a', data, deflate: true, size: 2 ** 31 }]), 'big.zip')), /big\.zip is corrupt \(zip member a declares 2147483648 bytes from \d+ compressed/);
-  assertUserError(() => readZip(bufferSource(buildZip([{ name: 'a', data, size: 5000 }]), 'stored.zip')), /stored\.zip is corrupt \(zip member a is stored with 100 bytes but declares 5000/);
+  assertUserError(
+    () => readZip(bufferSource(buildZip([{ name: 'a', data, deflate: true, size: 2 ** 31 }]), 'big.zip')),
+    /big\.zip is corrupt \(zip member a declares 2147483648 bytes from \d+ compressed/,
+  );
+  assertUserError(
+    () => readZip(bufferSource(buildZip([{ name: 'a', data, size: 5000 }]), 'stored.zip')),
+    /stored\.zip is corrupt \(zip member a is stored with 100 bytes but declares 5000/,
+  );
   // a second central entry pointing at the first member's data: N entries would inflate the same bytes N times
   const overlap = buildZip([{ name: 'a', data, deflate: true }, { name: 'b', data, sameAs: 0 }]);
   assertUserError(() => readZip(bufferSource(overlap, 'overlap.zip')), /overlap\.zip is corrupt \(zip members a and b overlap/);
