@@ -9,10 +9,10 @@
 // SwiftShader is a CPU: its times say what the copies cost relative to the work, not how fast a GPU trains.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type ViTConfig, checkConfig, defaultConfig } from '../src/model/config.ts';
 import { inlineComposites } from '../src/graph/graph.ts';
+import { type ViTConfig, checkConfig, defaultConfig } from '../src/model/config.ts';
 import { initParameters } from '../src/model/init.ts';
-import { parameterShapes } from '../src/model/params.ts';
+import { countParameters } from '../src/model/params.ts';
 import { buildStepGraph } from '../src/model/step-graph.ts';
 import { PACK_BELOW } from '../src/model/update-packing.ts';
 import { Rng } from '../src/rng.ts';
@@ -75,7 +75,7 @@ const resident = await time('webgpu', true);
 const copying = await time('webgpu', false);
 const unpacked = await time('webgpu', true, 0);
 const nodes = (packBelow: number) => inlineComposites(buildStepGraph(cfg, { batch, packBelow, ...benchStep }).graph.nodes).length;
-const params = [...parameterShapes(cfg).values()].reduce((n, s) => n + s.reduce((a, d) => a * d, 1), 0);
+const params = countParameters(cfg);
 const stateBytes = 4 * params * 3; // weights, AdamW's m and v
 const batchBytes = images.byteLength + labels.byteLength;
 console.log(JSON.stringify({

@@ -49,6 +49,7 @@ export function inferenceGraph(
   const { batch = 'batch', input = 'images', outputNames = {}, float16 = false } = opts;
   const g = new Graph('vit');
   const { cfg, int8, build } = inferenceParts(g, model, stored, outputs.includes('attention') || float16, opts.kernel);
+  if (float16 && int8) throw new Error('float16: the weights are int8 (dequantize them first)');
   const images = g.input(input, 'float32', [batch, cfg.inChans, cfg.imgSize, cfg.imgSize]);
   // Class-token pooling reads the class (and distillation) token only, unless every token's output is asked for.
   const firstTokens = cfg.pool === 'token' && outputs.every((o) => o === 'logits' || o === 'pooled');
@@ -62,7 +63,6 @@ export function inferenceGraph(
       g.output(v.logits, outputNames.logits ?? 'logits');
     } else g.output(v[o], outputNames[o] ?? o);
   }
-  if (float16 && int8) throw new Error('float16: the weights are int8 (dequantize them first)');
   return float16 ? float16Graph(g) : g;
 }
 
