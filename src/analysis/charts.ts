@@ -1,16 +1,23 @@
 // Charts as Vega-Lite specs, rendered headless: Vega-Lite compiles to Vega, Vega's View renders SVG without a
 // canvas or a display, and sharp (librsvg) rasterises the SVG to PNG. Nothing is fetched: data and images are inline.
 import sharp from 'sharp';
-import { View, parse } from 'vega';
-import { type TopLevelSpec, compile } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { PosEmbedSimilarity } from './pos-embed-similarity.ts';
 import type { TrainingCurves } from './training-curves.ts';
 
 /** Shared look: white background, no ARIA labels (they would repeat every inline image in the SVG). */
 const config = { aria: false, background: 'white', view: { stroke: null }, title: { fontSize: 14, anchor: 'start' } } as const;
 
+/**
+ * Vega, loaded when a chart or an overlay is first drawn rather than with the package (Vega-Lite too, which imports
+ * it): its canvas probe (vega-canvas) has a top-level await, and one anywhere in the import graph stops CommonJS
+ * projects from `require('vitkit')` (Node's require() of ES modules refuses such graphs).
+ */
+export const loadVega = (): Promise<typeof import('vega')> => import('vega');
+
 /** Renders a Vega-Lite spec to SVG; `scale` multiplies the pixel size (2 gives crisp PNGs). */
 export async function chartToSvg(spec: TopLevelSpec, scale = 2): Promise<string> {
+  const [{ View, parse }, { compile }] = await Promise.all([loadVega(), import('vega-lite')]);
   const view = new View(parse(compile({ ...spec, config: { ...config, ...spec.config } } as TopLevelSpec).spec), { renderer: 'none' });
   try {
     return await view.toSVG(scale);

@@ -2,10 +2,10 @@
 // coloured with a Vega colour scheme (the charts' own) and composited onto the image with sharp.
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
-import { scheme } from 'vega';
 import { type PreprocessOptions, resizePlan, resolvePreprocessOptions } from '../data/preprocess.ts';
 import { type RawImage, toChannels } from '../data/raw-image.ts';
 import { resample } from '../data/resample.ts';
+import { loadVega } from './charts.ts';
 import type { AttentionMap } from './rollout.ts';
 
 /** 'heat': a colour map blended over the image; 'mask': the image darkened where attention is low (the paper's Fig. 6). */
@@ -49,9 +49,9 @@ function upsampledMap(map: AttentionMap, size: number): Uint8Array {
 let inferno: Uint8Array | undefined;
 
 /** Vega's 'inferno' scheme as a 256-entry RGB lookup table. */
-function colourTable(): Uint8Array {
+async function colourTable(): Promise<Uint8Array> {
   if (inferno) return inferno;
-  const at = scheme('inferno') as (t: number) => string;
+  const at = (await loadVega()).scheme('inferno') as (t: number) => string;
   inferno = new Uint8Array(256 * 3);
   for (let i = 0; i < 256; i++) {
     const m = /rgb\((\d+), ?(\d+), ?(\d+)\)/.exec(at(i / 255));
@@ -78,7 +78,7 @@ export async function overlayPng(view: RawImage, map: AttentionMap, size: number
   let layer: Uint8Array;
   if (style === 'heat') {
     // Colour with an opacity that grows with attention, so unattended regions stay readable.
-    const lut = colourTable();
+    const lut = await colourTable();
     layer = new Uint8Array(n * 4);
     for (let i = 0; i < n; i++) {
       layer.set(lut.subarray(m[i]! * 3, m[i]! * 3 + 3), i * 4);

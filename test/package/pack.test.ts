@@ -110,6 +110,17 @@ console.log(JSON.stringify({ top: topK(logits.data, 5, model.labels), ` +
   assert.equal(api.top.length, 5);
 });
 
+test('a CommonJS project require()s both entries (Node 20.19+ loads ES modules without a top-level await)', () => {
+  writeFileSync(join(project, 'classify.cjs'), `
+const { Classifier, loadModel, topK } = require('vitkit');
+const { buildViT, preset } = require('vitkit/web');
+const model = loadModel(process.argv[2]);
+console.log(JSON.stringify([typeof Classifier.create, typeof topK, typeof buildViT, preset('vit_tiny_patch16_224').depth, model.format]));
+`);
+  const out = run(process.execPath, ['classify.cjs', `${MODEL}/timm.safetensors`], { cwd: project });
+  assert.deepEqual(JSON.parse(out.stdout), ['function', 'function', 'function', 12, 'timm']);
+});
+
 test('training runs its batch worker thread from the compiled package', () => {
   const data = join(tmp, 'idx');
   writeTinyIdx(data, { train: 16, test: 4, size: 8 });
